@@ -1,0 +1,87 @@
+# The two commands of README.md: `make run` and `make test`. Everything they need is installed here.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+HOST ?= 127.0.0.1
+export PORTAL_PORT := $(PORT)
+export PORTAL_HOST := $(HOST)
+
+# Debian packages: for the tests (real servers, the browser, PDF tools and CJK fonts).
+TEST_DEBS := postgresql redis-server chromium fonts-noto-cjk poppler-utils gettext
+
+.PHONY: help run test lint format check messages bench clean system-test-packages
+
+help:
+	@echo "make run    set up and serve the portal with a Celery worker and beat (SQLite, no services)"
+	@echo "make test   set up PostgreSQL, Redis and the browser, then run the whole suite"
+	@echo "make lint   ruff format --check and ruff check"
+	@echo "make check  makemigrations --check and check --deploy under production settings"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Reinstall only when the dependency list changes, so a second `make run` starts fast.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+run: export DEBUG := 1
+run: $(VENV)/.installed
+	@$(BIN)/python manage.py migrate --noinput -v 0
+	@$(BIN)/python manage.py load_demo
+	@echo ""
+	@echo "Portal:  http://$(HOST):$(PORT)/    (admin: http://$(HOST):$(PORT)/admin/, API: http://$(HOST):$(PORT)/api/docs/)"
+	@echo "Press Ctrl-C once to stop the web server, the Celery worker and beat."
+	@echo ""
+	@exec $(BIN)/honcho -f Procfile.dev start
+
+system-test-packages:
+	@missing=""; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v pdftotext >/dev/null || missing="$$missing poppler-utils"; \
+	command -v msgfmt >/dev/null || missing="$$missing gettext"; \
+	[ -d /usr/share/fonts/opentype/noto ] || missing="$$missing fonts-noto-cjk"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends$$missing >/dev/null; \
+	  else \
+	    echo "The tests need these Debian packages:$$missing"; \
+	    echo "Install them with: sudo apt-get install$$missing   (or run make test as root)"; \
+	    exit 1; \
+	  fi; \
+	fi
+
+test: system-test-packages $(VENV)/.installed
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+format: $(VENV)/.installed
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# Production settings: DEBUG off with throwaway secrets, as docker-compose.yml sets them.
+PROD_ENV := DEBUG=0 SECRET_KEY=check-deploy-$$(head -c 48 /dev/urandom | base64 | tr -d '/+=') \
+	FIELD_ENCRYPTION_KEY=$$($(BIN)/python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())') \
+	ALLOWED_HOSTS=portal.example.gov.cn DATABASE_URL=postgres://portal@localhost/portal REDIS_URL=redis://localhost:6379/0
+
+check: $(VENV)/.installed
+	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
+	$(PROD_ENV) $(BIN)/python manage.py check --deploy --fail-level WARNING
+
+messages: $(VENV)/.installed
+	DEBUG=1 $(BIN)/python manage.py makemessages -l zh_Hans -l en --no-obsolete --ignore '.venv/*' --ignore 'var/*'
+	DEBUG=1 $(BIN)/python manage.py compilemessages --ignore '.venv/*'
+
+clean:
+	rm -rf var .pytest_cache

@@ -1,0 +1,128 @@
+"""API for accounts: `auth/register/`, `auth/token/`, `me/` (DESIGN "API")."""
+
+from django.contrib.auth import authenticate
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import exceptions, serializers, status
+from rest_framework.authtoken.models import Token
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from . import services
+from .models import Language, User
+
+
+class RegisterInput(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(write_only=True, trim_whitespace=False)
+    real_name = serializers.CharField(max_length=64)
+    id_number = serializers.CharField(max_length=20)
+    phone = serializers.CharField(max_length=20)
+    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    preferred_language = serializers.ChoiceField(
+        choices=Language.choices, required=False, default=Language.ZH_HANS
+    )
+
+
+class MembershipOutput(serializers.Serializer):
+    department = serializers.CharField(source="department.code")
+    department_name = serializers.CharField(source="department.name")
+    role = serializers.CharField()
+
+
+class MeOutput(serializers.Serializer):
+    username = serializers.CharField()
+    email = serializers.EmailField()
+    preferred_language = serializers.CharField()
+    elder_mode = serializers.BooleanField()
+    real_name = serializers.SerializerMethodField()
+    id_number = serializers.SerializerMethodField(help_text="Masked: 110***********123X")
+    phone = serializers.SerializerMethodField(help_text="Masked: 138****8000")
+    memberships = MembershipOutput(many=True)
+
+    def _profile(self, user: User):
+        return getattr(user, "citizen_profile", None)
+
+    def get_real_name(self, user: User) -> str | None:
+        profile = self._profile(user)
+        return profile.real_name if profile else None
+
+    def get_id_number(self, user: User) -> str | None:
+        profile = self._profile(user)
+        return profile.masked_id_number if profile else None
+
+    def get_phone(self, user: User) -> str | None:
+        profile = self._profile(user)
+        return profile.masked_phone if profile else None
+
+
+def _me(user: User) -> dict:
+    user = (
+        User.objects.select_related("citizen_profile")
+        .prefetch_related("memberships__department")
+        .get(pk=user.pk)
+    )
+    return MeOutput(user).data
+
+
+class RegisterView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+
+    @extend_schema(request=RegisterInput, responses={201: MeOutput}, operation_id="auth_register")
+    def post(self, request):
+        data = RegisterInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.register_citizen(**data.validated_data)
+        return Response(_me(user), status=status.HTTP_201_CREATED)
+
+
+class TokenInput(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField(trim_whitespace=False)
+    otp = serializers.CharField(required=False, allow_blank=True)
+
+
+class TokenView(APIView):
+    """Exchange a username and password for an API token; failures count towards the lockout."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+
+    @extend_schema(
+        request=TokenInput,
+        responses={200: inline_serializer("TokenOutput", {"token": serializers.CharField()})},
+        operation_id="auth_token",
+    )
+    def post(self, request):
+        data = TokenInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        http_request = request._request
+        user = authenticate(
+            request=http_request,
+            username=data.validated_data["username"],
+            password=data.validated_data["password"],
+        )
+        if getattr(http_request, "axes_locked_out", False):
+            # AxesMiddleware answers with accounts.lockout.lockout_response (429).
+            raise exceptions.Throttled()
+        if user is None:
+            raise exceptions.ValidationError(
+                {"non_field_errors": [_("The username or password is wrong.")]}
+            )
+        token, _created = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
+
+
+class MeView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=MeOutput, operation_id="me")
+    def get(self, request):
+        return Response(_me(request.user))

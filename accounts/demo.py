@@ -1,0 +1,257 @@
+"""Demo people and departments for `make run` (DESIGN "Running it"). Idempotent: run it as often as you like."""
+
+import datetime as dt
+
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+from stdnum.cn import ric, uscc
+
+from .crypto import keyed_hash
+from .models import (
+    CitizenProfile,
+    Department,
+    Organisation,
+    OrganisationAgent,
+    Role,
+    StaffMembership,
+    User,
+)
+
+DEMO_CITY = "demo-city"
+# The department that owns most demo services; demo staff work there.
+DEMO_DEPARTMENT = "city-amr"
+
+DEPARTMENTS = [
+    # code, name, English name, kind, parent
+    (DEMO_CITY, "示范市人民政府", "Demo City People's Government", "city", None),
+    (
+        "city-centre",
+        "示范市政务服务中心",
+        "Demo City Government Service Centre",
+        "centre",
+        DEMO_CITY,
+    ),
+    ("city-psb", "示范市公安局", "Demo City Public Security Bureau", "bureau", DEMO_CITY),
+    (
+        "city-amr",
+        "示范市市场监督管理局",
+        "Demo City Administration for Market Regulation",
+        "bureau",
+        DEMO_CITY,
+    ),
+    (
+        "city-hrss",
+        "示范市人力资源和社会保障局",
+        "Demo City Human Resources and Social Security Bureau",
+        "bureau",
+        DEMO_CITY,
+    ),
+    ("city-civil", "示范市民政局", "Demo City Civil Affairs Bureau", "bureau", DEMO_CITY),
+    (
+        "city-hsa",
+        "示范市医疗保障局",
+        "Demo City Healthcare Security Administration",
+        "bureau",
+        DEMO_CITY,
+    ),
+    (
+        "city-nrp",
+        "示范市自然资源和规划局",
+        "Demo City Natural Resources and Planning Bureau",
+        "bureau",
+        DEMO_CITY,
+    ),
+    (
+        "city-hpf",
+        "示范市住房公积金管理中心",
+        "Demo City Housing Provident Fund Centre",
+        "bureau",
+        DEMO_CITY,
+    ),
+    (
+        "city-dpf",
+        "示范市残疾人联合会",
+        "Demo City Disabled Persons' Federation",
+        "bureau",
+        DEMO_CITY,
+    ),
+    ("district-binjiang", "滨江区人民政府", "Binjiang District Government", "district", DEMO_CITY),
+    (
+        "street-huqiao",
+        "滨江区湖桥街道办事处",
+        "Huqiao Street Office, Binjiang",
+        "street",
+        "district-binjiang",
+    ),
+    (
+        "street-wanghai",
+        "滨江区望海街道办事处",
+        "Wanghai Street Office, Binjiang",
+        "street",
+        "district-binjiang",
+    ),
+    ("district-qingshan", "青山区人民政府", "Qingshan District Government", "district", DEMO_CITY),
+    (
+        "street-songlin",
+        "青山区松林街道办事处",
+        "Songlin Street Office, Qingshan",
+        "street",
+        "district-qingshan",
+    ),
+    (
+        "street-shiqiao",
+        "青山区石桥镇人民政府",
+        "Shiqiao Township, Qingshan",
+        "street",
+        "district-qingshan",
+    ),
+]
+
+
+def _id_number(first17: str) -> str:
+    return first17 + ric.calc_check_digit(first17 + "0")
+
+
+# username, display name, roles in the demo department, is_staff, is_superuser, what they do
+STAFF = [
+    (
+        "caseworker",
+        "王承办",
+        [Role.CASEWORKER],
+        False,
+        False,
+        "caseworker (承办人): intake and review",
+    ),
+    ("reviewer", "赵审核", [Role.REVIEWER], False, False, "reviewer (审核人)"),
+    (
+        "approver",
+        "钱审批",
+        [Role.APPROVER, Role.DEPARTMENT_HEAD],
+        False,
+        False,
+        "approver (审批人), department head",
+    ),
+    ("clerk", "孙窗口", [Role.COUNTER_CLERK], False, False, "counter clerk (窗口人员)"),
+    ("deptadmin", "周管理", [Role.DEPARTMENT_ADMIN], True, False, "department admin"),
+    ("admin", "系统管理员", [], True, True, "system admin"),
+]
+
+CITIZEN = {
+    "username": "citizen",
+    "real_name": "张小明",
+    "id_number": _id_number("11010519900307123"),
+    "phone": "13800138000",
+    "email": "citizen@example.com",
+}
+COMPANY_AGENT = {
+    "username": "company",
+    "real_name": "李华",
+    "id_number": _id_number("11010519850520456"),
+    "phone": "13900139000",
+    "email": "company@example.com",
+}
+COMPANY = {
+    "uscc": "91110105MA01" + "ABCD" + "7",
+    "name": "示范市创新科技有限公司",
+    "legal_representative": "李华",
+    "address": "示范市滨江区望海路 88 号",
+}
+COMPANY["uscc"] += uscc.calc_check_digit(COMPANY["uscc"])
+
+DEPARTMENT_ADMINS_GROUP = "department admins"
+# Model permissions a department admin needs in Django admin; rows are still scoped to their department.
+DEPARTMENT_ADMIN_PERMISSIONS = [
+    ("accounts", "staffmembership", ("view", "add", "change", "delete")),
+    ("accounts", "department", ("view",)),
+    ("accounts", "user", ("view",)),
+]
+
+
+def ensure_department_admin_group() -> Group:
+    group, _ = Group.objects.get_or_create(name=DEPARTMENT_ADMINS_GROUP)
+    wanted = []
+    for app_label, model, actions in DEPARTMENT_ADMIN_PERMISSIONS:
+        wanted += [
+            Permission.objects.get(content_type__app_label=app_label, codename=f"{action}_{model}")
+            for action in actions
+        ]
+    group.permissions.add(*wanted)
+    return group
+
+
+def _user(username: str, display_name: str, password: str, *, email: str = "", **flags) -> User:
+    user, created = User.objects.get_or_create(
+        username=username, defaults={"first_name": display_name, "email": email, **flags}
+    )
+    if created:
+        user.set_password(password)
+        user.save(update_fields=["password"])
+    return user
+
+
+def _citizen(data: dict, password: str) -> User:
+    user = _user(data["username"], data["real_name"], password, email=data["email"])
+    CitizenProfile.objects.get_or_create(
+        id_number_hash=keyed_hash(data["id_number"]),
+        defaults={
+            "user": user,
+            "real_name": data["real_name"],
+            "id_number": data["id_number"],
+            "phone": data["phone"],
+        },
+    )
+    return user
+
+
+@transaction.atomic
+def load(password: str, *, reset_passwords: bool = False) -> list[tuple[str, str]]:
+    """Create what is missing; return (username, what they do) for every demo login."""
+    by_code: dict[str, Department] = {}
+    for code, name, name_en, kind, parent in DEPARTMENTS:
+        by_code[code], _ = Department.objects.get_or_create(
+            code=code,
+            defaults={
+                "name": name,
+                "name_en": name_en,
+                "kind": kind,
+                "parent": by_code.get(parent),
+            },
+        )
+    department = by_code[DEMO_DEPARTMENT]
+    admins_group = ensure_department_admin_group()
+
+    logins = [
+        ("citizen", "citizen (自然人)"),
+        ("company", f"company agent (法人经办人) of {COMPANY['name']}"),
+    ]
+    users = [_citizen(CITIZEN, password), _citizen(COMPANY_AGENT, password)]
+    organisation, _ = Organisation.objects.get_or_create(
+        uscc=COMPANY["uscc"],
+        defaults={k: v for k, v in COMPANY.items() if k != "uscc"},
+    )
+    OrganisationAgent.objects.get_or_create(
+        organisation=organisation,
+        user=users[1],
+        defaults={"valid_from": dt.date(2024, 1, 1), "is_legal_representative": True},
+    )
+    for username, display_name, roles, is_staff, is_superuser, description in STAFF:
+        user = _user(
+            username,
+            display_name,
+            password,
+            email=f"{username}@demo.gov.example",
+            is_staff=is_staff,
+            is_superuser=is_superuser,
+        )
+        users.append(user)
+        for role in roles:
+            StaffMembership.objects.get_or_create(user=user, department=department, role=role)
+        if Role.DEPARTMENT_ADMIN in roles:
+            user.groups.add(admins_group)
+        logins.append((username, description))
+    if reset_passwords:
+        for user in users:
+            if not user.check_password(password):
+                user.set_password(password)
+                user.save(update_fields=["password"])
+    return logins

@@ -1,0 +1,76 @@
+"""Forms for the citizen's account pages. Validation of meaning lives in accounts.services."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import Language
+
+
+class RegistrationForm(forms.Form):
+    username = forms.CharField(
+        label=_("Username"),
+        max_length=150,
+        help_text=_("Letters, digits and @ . + - _ only; you sign in with it."),
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none"}),
+    )
+    real_name = forms.CharField(
+        label=_("Real name"),
+        max_length=64,
+        help_text=_("As printed on your resident identity card."),
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    id_number = forms.CharField(
+        label=_("ID number"),
+        max_length=20,
+        help_text=_("18 characters; the last may be X."),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "inputmode": "text", "spellcheck": "false"}
+        ),
+    )
+    phone = forms.CharField(
+        label=_("Mobile phone"),
+        max_length=20,
+        help_text=_("11 digits, e.g. 13800138000; we send case updates to it."),
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+    )
+    email = forms.EmailField(
+        label=_("E-mail (optional)"),
+        required=False,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    password1 = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        help_text=_("At least 10 characters, not only digits, not a common password."),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    password2 = forms.CharField(
+        label=_("Password again"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if (
+            cleaned.get("password1")
+            and cleaned.get("password2")
+            and cleaned["password1"] != cleaned["password2"]
+        ):
+            self.add_error("password2", _("The two passwords differ."))
+        return cleaned
+
+
+class ProfileForm(forms.Form):
+    phone = forms.CharField(
+        label=_("Mobile phone"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+    )
+    email = forms.EmailField(
+        label=_("E-mail"), required=False, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+    preferred_language = forms.ChoiceField(label=_("Language"), choices=Language.choices)
+    elder_mode = forms.BooleanField(
+        label=_("Elder mode (长辈模式): larger type and a simpler layout"), required=False
+    )

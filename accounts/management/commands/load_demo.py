@@ -1,0 +1,26 @@
+import os
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts import demo
+
+DEFAULT_DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - printed for everyone; refused in production
+
+
+class Command(BaseCommand):
+    help = "Load the demo city, its departments and one login per role (only with DEBUG on)."
+
+    def handle(self, *args, **options):
+        if not settings.DEBUG:
+            raise CommandError(
+                "Demo data is refused when DEBUG is off: this is not a demo instance."
+            )
+        explicit = os.environ.get("DEMO_PASSWORD", "")
+        password = explicit or DEFAULT_DEMO_PASSWORD
+        logins = demo.load(password, reset_passwords=bool(explicit))
+        self.stdout.write("")
+        self.stdout.write(f"Demo logins (password for all: {password})")
+        width = max(len(username) for username, _ in logins)
+        for username, description in logins:
+            self.stdout.write(f"  {username.ljust(width)}  {description}")

@@ -1,0 +1,251 @@
+"""People, organisations, departments and who may act for whom.
+
+A person (自然人) is a CitizenProfile; an account (User) is optional for them, because a counter clerk
+registers walk-in citizens who never sign in. The profile is what cases point to, so counter cases
+appear in a citizen's account as soon as they sign up with the same verified ID number.
+"""
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Now
+from django.utils.translation import gettext_lazy as _
+
+from .crypto import EncryptedTextField
+from .validators import mask_id_number, mask_phone, validate_uscc
+
+
+class Language(models.TextChoices):
+    ZH_HANS = "zh-hans", "简体中文"
+    EN = "en", "English"
+
+
+class User(AbstractUser):
+    """An account that signs in: citizen, company agent or staff.
+
+    The language and elder-mode preferences sit on the account rather than the citizen profile because
+    staff have them too (notifications are rendered in the recipient's language).
+    """
+
+    preferred_language = models.CharField(
+        _("preferred language"), max_length=8, choices=Language.choices, default=Language.ZH_HANS
+    )
+    elder_mode = models.BooleanField(
+        _("elder mode (长辈模式)"),
+        default=False,
+        help_text=_("Larger type and a simpler layout on every page."),
+    )
+
+    class Meta(AbstractUser.Meta):
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        swappable = "AUTH_USER_MODEL"
+
+
+class CitizenProfile(models.Model):
+    """A natural person (自然人) with verified real-name data.
+
+    The ID number is stored encrypted; `id_number_hash` (a keyed hash of the normalised number) is the
+    only way to find a person by it, and is unique: one person, one profile, whether they registered
+    online or were registered at a counter.
+    """
+
+    user = models.OneToOneField(
+        User,
+        verbose_name=_("account"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="citizen_profile",
+    )
+    real_name = models.CharField(_("real name"), max_length=64)
+    id_number = EncryptedTextField(_("ID number"))
+    id_number_hash = models.CharField(max_length=64, unique=True, editable=False)
+    phone = models.CharField(_("mobile phone"), max_length=11)
+    registered_at_counter = models.BooleanField(_("registered at a counter"), default=False)
+    created_at = models.DateTimeField(_("created"), db_default=Now())
+
+    class Meta:
+        verbose_name = _("citizen profile")
+        verbose_name_plural = _("citizen profiles")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(id_number_hash__regex=r"^[0-9a-f]{64}$"),
+                name="citizenprofile_id_hash_is_hex",
+            ),
+            models.CheckConstraint(
+                condition=Q(phone__regex=r"^1[3-9][0-9]{9}$"), name="citizenprofile_phone_format"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.real_name} ({self.masked_id_number})"
+
+    @property
+    def masked_id_number(self) -> str:
+        return mask_id_number(self.id_number)
+
+    @property
+    def masked_phone(self) -> str:
+        return mask_phone(self.phone)
+
+
+class Department(models.Model):
+    """A government body in the tree city → district → street, or a bureau under one of them."""
+
+    class Kind(models.TextChoices):
+        CITY = "city", _("city government")
+        BUREAU = "bureau", _("bureau or agency")
+        DISTRICT = "district", _("district government")
+        STREET = "street", _("street office or township")
+        CENTRE = "centre", _("government service centre")
+
+    code = models.SlugField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    name_en = models.CharField(_("English name"), max_length=150, blank=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+    )
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    phone = models.CharField(_("enquiry phone"), max_length=32, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(parent=models.F("pk")), name="department_not_own_parent"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="city") | Q(parent__isnull=False),
+                name="department_only_city_is_root",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    """Staff roles in a department; the workflow's stages name the role that acts."""
+
+    CASEWORKER = "caseworker", _("caseworker (承办人)")
+    REVIEWER = "reviewer", _("reviewer (审核人)")
+    APPROVER = "approver", _("approver (审批人)")
+    COUNTER_CLERK = "counter_clerk", _("counter clerk (窗口人员)")
+    DEPARTMENT_HEAD = "department_head", _("department head (负责人)")
+    DEPARTMENT_ADMIN = "department_admin", _("department admin")
+
+
+class StaffMembership(models.Model):
+    """A staff user holds a role in a department; one user may hold several."""
+
+    user = models.ForeignKey(
+        User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="memberships"
+    )
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("department"),
+        on_delete=models.PROTECT,
+        related_name="memberships",
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    created_at = models.DateTimeField(_("created"), db_default=Now())
+
+    class Meta:
+        verbose_name = _("staff membership")
+        verbose_name_plural = _("staff memberships")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "department", "role"], name="staffmembership_unique_role"
+            ),
+        ]
+        indexes = [models.Index(fields=["department", "role"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.department} · {self.get_role_display()}"
+
+
+class Organisation(models.Model):
+    """A legal person (法人) identified by its unified social credit code (统一社会信用代码)."""
+
+    uscc = models.CharField(
+        _("unified social credit code"), max_length=18, unique=True, validators=[validate_uscc]
+    )
+    name = models.CharField(_("name"), max_length=200)
+    legal_representative = models.CharField(_("legal representative"), max_length=64)
+    address = models.CharField(_("registered address"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created"), db_default=Now())
+
+    class Meta:
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(uscc__regex=r"^[0-9A-HJ-NP-RTUWXY]{18}$"),
+                name="organisation_uscc_format",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OrganisationAgent(models.Model):
+    """A person authorised to act for an organisation (法人经办人), for a period."""
+
+    organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("organisation"),
+        on_delete=models.CASCADE,
+        related_name="agents",
+    )
+    user = models.ForeignKey(
+        User, verbose_name=_("agent"), on_delete=models.CASCADE, related_name="agencies"
+    )
+    valid_from = models.DateField(_("valid from"))
+    valid_until = models.DateField(_("valid until"), null=True, blank=True)
+    is_legal_representative = models.BooleanField(_("is the legal representative"), default=False)
+    created_at = models.DateTimeField(_("created"), db_default=Now())
+
+    class Meta:
+        verbose_name = _("organisation agent")
+        verbose_name_plural = _("organisation agents")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "user"], name="organisationagent_unique_agent"
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_until__isnull=True) | Q(valid_until__gte=models.F("valid_from")),
+                name="organisationagent_valid_period",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.organisation}"
+
+
+class PersonalDataAccess(models.Model):
+    """One row each time someone sees a person's full, unmasked data, and why (查询留痕)."""
+
+    viewer = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    profile = models.ForeignKey(CitizenProfile, on_delete=models.PROTECT, related_name="+")
+    field = models.CharField(max_length=32)
+    purpose = models.CharField(max_length=200)
+    at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        verbose_name = _("personal data access")
+        verbose_name_plural = _("personal data accesses")
+        indexes = [models.Index(fields=["profile", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.viewer_id} saw {self.field} of {self.profile_id}"

@@ -1,0 +1,45 @@
+"""Who may do what: role checks on departments, and django-guardian for object permissions.
+
+Selectors here are the only place that decides which departments a staff user acts for; later apps
+(catalog admin scoping, work queues) build on them.
+"""
+
+from django.db.models import QuerySet
+from guardian.shortcuts import assign_perm, get_objects_for_user
+
+from .models import Department, Role, StaffMembership, User
+
+
+def departments_with_role(user: User, *roles: str) -> QuerySet[Department]:
+    """Departments in which `user` holds any of `roles` (all roles when none is named)."""
+    if not user.is_authenticated:
+        return Department.objects.none()
+    memberships = StaffMembership.objects.filter(user=user)
+    if roles:
+        memberships = memberships.filter(role__in=roles)
+    return Department.objects.filter(pk__in=memberships.values("department_id"))
+
+
+def departments_administered_by(user: User) -> QuerySet[Department]:
+    """A system admin administers every department; a department admin only their own."""
+    if user.is_superuser:
+        return Department.objects.all()
+    return departments_with_role(user, Role.DEPARTMENT_ADMIN)
+
+
+def has_role(user: User, role: str, department: Department | None = None) -> bool:
+    if not user.is_authenticated:
+        return False
+    memberships = StaffMembership.objects.filter(user=user, role=role)
+    if department is not None:
+        memberships = memberships.filter(department=department)
+    return memberships.exists()
+
+
+def grant_object_permission(*, user: User, permission: str, obj) -> None:
+    """Give one user one permission on one object (guardian), e.g. a proxy on a case."""
+    assign_perm(permission, user, obj)
+
+
+def objects_with_permission(user: User, permission: str, queryset: QuerySet) -> QuerySet:
+    return get_objects_for_user(user, permission, klass=queryset, accept_global_perms=False)

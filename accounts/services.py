@@ -1,0 +1,165 @@
+"""Writes on people and accounts. Views, the API and management commands call these, nothing else.
+
+Each function validates everything first and writes inside one transaction, so a refused registration
+leaves nothing half-created.
+"""
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from .crypto import keyed_hash
+from .models import CitizenProfile, PersonalDataAccess, User
+from .validators import (
+    normalize_id_number,
+    normalize_phone,
+    validate_id_number,
+    validate_phone,
+)
+
+
+def id_number_hash(id_number: str) -> str:
+    return keyed_hash(normalize_id_number(id_number))
+
+
+def find_citizen_by_id_number(id_number: str) -> CitizenProfile | None:
+    """Exact lookup through the keyed hash: a wrong or partial number never matches anyone."""
+    try:
+        validate_id_number(id_number)
+    except ValidationError:
+        return None
+    return (
+        CitizenProfile.objects.select_related("user")
+        .filter(id_number_hash=id_number_hash(id_number))
+        .first()
+    )
+
+
+def _duplicate_id_error() -> ValidationError:
+    return ValidationError(
+        {
+            "id_number": [
+                ValidationError(
+                    _(
+                        "An account with this ID number already exists. Sign in, or reset the "
+                        "password if you have forgotten it."
+                    ),
+                    code="duplicate_id_number",
+                )
+            ]
+        }
+    )
+
+
+def register_citizen(
+    *,
+    username: str,
+    password: str,
+    real_name: str,
+    id_number: str,
+    phone: str,
+    email: str = "",
+    preferred_language: str = "zh-hans",
+) -> User:
+    """Create a citizen's account and profile together, or neither.
+
+    Raises ValidationError with a message per field: invalid or duplicate ID number, weak password,
+    malformed phone, taken username.
+    """
+    errors: dict[str, list[ValidationError]] = {}
+    username = (username or "").strip()
+    real_name = (real_name or "").strip()
+    if not username:
+        errors.setdefault("username", []).append(
+            ValidationError(_("Choose a username."), code="required")
+        )
+    elif User.objects.filter(username__iexact=username).exists():
+        errors.setdefault("username", []).append(
+            ValidationError(_("This username is taken; choose another."), code="duplicate_username")
+        )
+    if not real_name:
+        errors.setdefault("real_name", []).append(
+            ValidationError(_("Enter your name as on your ID card."), code="required")
+        )
+    try:
+        validate_id_number(id_number)
+    except ValidationError as exc:
+        errors.setdefault("id_number", []).extend(exc.error_list)
+    else:
+        if CitizenProfile.objects.filter(id_number_hash=id_number_hash(id_number)).exists():
+            errors.setdefault("id_number", []).extend(_duplicate_id_error().error_dict["id_number"])
+    try:
+        validate_phone(phone)
+    except ValidationError as exc:
+        errors.setdefault("phone", []).extend(exc.error_list)
+    try:
+        validate_password(password, User(username=username, email=email, first_name=real_name))
+    except ValidationError as exc:
+        errors.setdefault("password", []).extend(exc.error_list)
+    if errors:
+        raise ValidationError(errors)
+
+    normalized_id = normalize_id_number(id_number)
+    try:
+        with transaction.atomic():
+            user = User(
+                username=username,
+                email=email or "",
+                first_name=real_name,
+                preferred_language=preferred_language,
+            )
+            user.set_password(password)
+            user.save()
+            CitizenProfile.objects.create(
+                user=user,
+                real_name=real_name,
+                id_number=normalized_id,
+                id_number_hash=keyed_hash(normalized_id),
+                phone=normalize_phone(phone),
+            )
+    except IntegrityError as exc:
+        # Two registrations with the same number or username at the same moment: one wins.
+        if CitizenProfile.objects.filter(id_number_hash=keyed_hash(normalized_id)).exists():
+            raise _duplicate_id_error() from exc
+        raise ValidationError({"username": [_("This username is taken; choose another.")]}) from exc
+    return user
+
+
+def update_profile(
+    *,
+    user: User,
+    phone: str | None = None,
+    email: str | None = None,
+    preferred_language: str | None = None,
+    elder_mode: bool | None = None,
+) -> User:
+    """Change what a citizen may change themselves; name and ID number are verified data and stay."""
+    profile = getattr(user, "citizen_profile", None)
+    if phone is not None and profile is not None:
+        validate_phone(phone)
+    with transaction.atomic():
+        user_fields = []
+        if email is not None:
+            user.email = email
+            user_fields.append("email")
+        if preferred_language is not None:
+            user.preferred_language = preferred_language
+            user_fields.append("preferred_language")
+        if elder_mode is not None:
+            user.elder_mode = elder_mode
+            user_fields.append("elder_mode")
+        if user_fields:
+            user.save(update_fields=user_fields)
+        if phone is not None and profile is not None:
+            profile.phone = normalize_phone(phone)
+            profile.save(update_fields=["phone"])
+    return user
+
+
+def reveal_id_number(*, profile: CitizenProfile, viewer: User, purpose: str) -> str:
+    """The full ID number, for a role that needs it; every such view is logged with its purpose."""
+    PersonalDataAccess.objects.create(
+        viewer=viewer, profile=profile, field="id_number", purpose=purpose
+    )
+    return profile.id_number

@@ -1,0 +1,12 @@
+"""Signal receivers: only for what must follow any sign-in, whichever view performed it."""
+
+from django.contrib.auth.signals import user_logged_in
+from django.dispatch import receiver
+
+
+@receiver(user_logged_in)
+def _remember_preferences(sender, request, user, **kwargs) -> None:
+    """Carry the account's language and elder mode into the session at every sign-in."""
+    if request is not None and hasattr(request, "session"):
+        request.session["preferred_language"] = user.preferred_language
+        request.session["elder_mode"] = user.elder_mode

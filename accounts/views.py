@@ -1,0 +1,174 @@
+"""Account pages: register, sign in and out, passwords, profile, language and elder mode."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+from django.views.i18n import set_language
+
+from . import services
+from .forms import ProfileForm, RegistrationForm
+from .models import Language
+
+
+def register(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("accounts:profile")
+    form = RegistrationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            user = services.register_citizen(
+                username=data["username"],
+                password=data["password1"],
+                real_name=data["real_name"],
+                id_number=data["id_number"],
+                phone=data["phone"],
+                email=data["email"],
+                preferred_language=request.LANGUAGE_CODE
+                if request.LANGUAGE_CODE in Language.values
+                else Language.ZH_HANS,
+            )
+        except ValidationError as exc:
+            errors = exc.message_dict
+            if "password" in errors:
+                errors["password1"] = errors.pop("password")
+            for field, messages_ in errors.items():
+                for message in messages_:
+                    form.add_error(field if field in form.fields else None, message)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, _("Welcome! Your account is ready."))
+            return redirect("accounts:profile")
+    return render(
+        request, "accounts/register.html", {"form": form}, status=400 if form.errors else 200
+    )
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "accounts/login.html"
+    redirect_authenticated_user = True
+
+
+class LogoutView(auth_views.LogoutView):
+    pass
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "accounts/password_change.html"
+    success_url = reverse_lazy("accounts:password_change_done")
+
+
+class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
+    template_name = "accounts/password_change_done.html"
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    template_name = "accounts/password_reset.html"
+    email_template_name = "accounts/email/password_reset.txt"
+    subject_template_name = "accounts/email/password_reset_subject.txt"
+    success_url = reverse_lazy("accounts:password_reset_done")
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "accounts/password_reset_done.html"
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "accounts/password_reset_confirm.html"
+    success_url = reverse_lazy("accounts:password_reset_complete")
+
+
+class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
+    template_name = "accounts/password_reset_complete.html"
+
+
+@login_required
+def profile(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    citizen = getattr(user, "citizen_profile", None)
+    initial = {
+        "phone": citizen.phone if citizen else "",
+        "email": user.email,
+        "preferred_language": user.preferred_language,
+        "elder_mode": user.elder_mode,
+    }
+    form = ProfileForm(request.POST or None, initial=initial)
+    if citizen is None:
+        form.fields.pop("phone")
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.update_profile(
+                user=user,
+                phone=data.get("phone"),
+                email=data["email"],
+                preferred_language=data["preferred_language"],
+                elder_mode=data["elder_mode"],
+            )
+        except ValidationError as exc:
+            for message in exc.messages:
+                form.add_error("phone", message)
+        else:
+            request.session["preferred_language"] = user.preferred_language
+            request.session["elder_mode"] = user.elder_mode
+            messages.success(request, _("Your profile is saved."))
+            response = redirect("accounts:profile")
+            response.set_cookie(
+                settings.LANGUAGE_COOKIE_NAME,
+                user.preferred_language,
+                secure=settings.LANGUAGE_COOKIE_SECURE,
+                httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+                samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+            )
+            return response
+    status = 400 if form.errors else 200
+    return render(
+        request,
+        "accounts/profile.html",
+        {
+            "form": form,
+            "citizen": citizen,
+            "memberships": user.memberships.select_related("department"),
+        },
+        status=status,
+    )
+
+
+def _next_url(request: HttpRequest) -> str:
+    url = request.POST.get("next") or request.META.get("HTTP_REFERER") or "/"
+    if not url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        url = "/"
+    return url
+
+
+@require_POST
+def switch_language(request: HttpRequest) -> HttpResponse:
+    """Django's set_language, which also remembers the choice on the account."""
+    response = set_language(request)
+    language = request.POST.get("language")
+    if language in Language.values:
+        request.session["preferred_language"] = language
+        if request.user.is_authenticated:
+            services.update_profile(user=request.user, preferred_language=language)
+    return response
+
+
+@require_POST
+def toggle_elder_mode(request: HttpRequest) -> HttpResponse:
+    """Elder mode (长辈模式) on or off, for this visit and, when signed in, for the account."""
+    enabled = request.POST.get("elder_mode") == "on"
+    request.session["elder_mode"] = enabled
+    if request.user.is_authenticated:
+        services.update_profile(user=request.user, elder_mode=enabled)
+    return HttpResponseRedirect(_next_url(request))

@@ -1,0 +1,11 @@
+"""Everything under /api/v1/ (DESIGN "API")."""
+
+from django.urls import path
+
+from accounts import api as accounts_api
+
+urlpatterns = [
+    path("auth/register/", accounts_api.RegisterView.as_view(), name="api-register"),
+    path("auth/token/", accounts_api.TokenView.as_view(), name="api-token"),
+    path("me/", accounts_api.MeView.as_view(), name="api-me"),
+]

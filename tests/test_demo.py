@@ -1,0 +1,67 @@
+"""The demo data of `make run`: every role can sign in, loading twice duplicates nothing."""
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import Client
+
+from accounts.demo import DEMO_DEPARTMENT
+from accounts.models import CitizenProfile, Department, Organisation, Role, StaffMembership, User
+
+DEMO_USERS = [
+    "citizen",
+    "company",
+    "caseworker",
+    "reviewer",
+    "approver",
+    "clerk",
+    "deptadmin",
+    "admin",
+]
+
+
+@pytest.mark.django_db
+def test_demo_data_is_refused_without_debug(settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="refused"):
+        call_command("load_demo")
+    assert not User.objects.exists()
+
+
+@pytest.mark.django_db
+def test_demo_data_loads_once_and_every_login_works(settings, monkeypatch, capsys):
+    settings.DEBUG = True
+    monkeypatch.setenv("DEMO_PASSWORD", "my-own-demo-password-1")
+    call_command("load_demo")
+    printed = capsys.readouterr().out
+    counts = [
+        Model.objects.count()
+        for Model in (User, CitizenProfile, Department, StaffMembership, Organisation)
+    ]
+    call_command("load_demo")
+    assert [
+        M.objects.count() for M in (User, CitizenProfile, Department, StaffMembership, Organisation)
+    ] == counts
+    assert "my-own-demo-password-1" in printed
+    for username in DEMO_USERS:
+        assert username in printed
+        response = Client().post(
+            "/accounts/login/", {"username": username, "password": "my-own-demo-password-1"}
+        )
+        assert response.status_code == 302, username
+    kinds = set(Department.objects.values_list("kind", flat=True))
+    assert {"city", "district", "street", "bureau"} <= kinds
+    department = Department.objects.get(code=DEMO_DEPARTMENT)
+    roles = set(
+        StaffMembership.objects.filter(department=department).values_list("role", flat=True)
+    )
+    assert {
+        Role.CASEWORKER,
+        Role.REVIEWER,
+        Role.APPROVER,
+        Role.COUNTER_CLERK,
+        Role.DEPARTMENT_ADMIN,
+    } <= roles
+    assert User.objects.get(username="company").agencies.get().organisation.uscc
+    admin = Client()
+    admin.force_login(User.objects.get(username="deptadmin"))
+    assert admin.get("/admin/accounts/staffmembership/").status_code == 200

@@ -1,0 +1,146 @@
+"""The health endpoint, and the settings a deployment relies on (checked in fresh processes)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+from portal.celery import app as celery_app
+
+from .servers import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.django_db
+def test_healthz_reports_everything_up(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "ok",
+        "database": "up",
+        "migrations": "applied",
+        "broker": "up",
+    }
+
+
+@pytest.mark.django_db
+def test_healthz_keeps_serving_when_the_broker_is_down(client):
+    original = celery_app.conf.broker_url
+    celery_app.conf.broker_url = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    try:
+        response = client.get("/healthz")
+    finally:
+        celery_app.conf.broker_url = original
+    assert response.status_code == 200
+    assert response.json()["broker"] == "down"
+    assert response.json()["database"] == "up"
+    assert response.json()["status"] == "degraded"
+
+
+def run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "PYTHONPATH")}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def production_env(**extra: str) -> dict[str, str]:
+    return {
+        "DEBUG": "0",
+        "SECRET_KEY": "a-production-like-secret-" + "x" * 40,
+        "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        "ALLOWED_HOSTS": "portal.example.gov.cn",
+        "DATABASE_URL": "postgres://portal@127.0.0.1:1/portal",
+        "REDIS_URL": "redis://127.0.0.1:1/0",
+        **extra,
+    }
+
+
+@pytest.mark.slow
+def test_production_settings_pass_check_deploy_without_warnings():
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=production_env())
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "FIELD_ENCRYPTION_KEY"])
+def test_production_refuses_to_start_without_a_secret(missing):
+    env = production_env()
+    del env[missing]
+    result = run_manage("check", env=env)
+    assert result.returncode != 0
+    assert f"{missing} must be set" in result.stderr
+
+
+@pytest.mark.slow
+def test_default_database_is_sqlite_in_wal_mode_with_immediate_transactions(tmp_path):
+    code = (
+        "from django.db import connection;"
+        "c = connection.cursor();"
+        "print(connection.vendor, c.execute('PRAGMA journal_mode').fetchone()[0],"
+        " c.execute('PRAGMA busy_timeout').fetchone()[0],"
+        " connection.settings_dict['OPTIONS']['transaction_mode']);"
+        "from django.conf import settings; print(settings.CELERY_BROKER_URL, settings.SESSION_ENGINE)"
+    )
+    result = run_manage(
+        "shell", "--no-imports", "-c", code, env={"DEBUG": "1", "VAR_DIR": str(tmp_path)}
+    )
+    assert result.returncode == 0, result.stderr
+    first, second = result.stdout.strip().splitlines()
+    assert first == "sqlite wal 20000 IMMEDIATE"
+    assert second == "filesystem://localhost// django.contrib.sessions.backends.db"
+    assert (tmp_path / "db.sqlite3").exists()
+
+
+@pytest.mark.slow
+def test_sqlite_web_process_and_worker_write_at_once_without_locking(tmp_path):
+    """Two processes writing the same SQLite file concurrently, as runserver and the worker do."""
+    env = {"DEBUG": "1", "VAR_DIR": str(tmp_path)}
+    assert run_manage("migrate", "-v", "0", env=env).returncode == 0
+    writer = (
+        "import os\n"
+        "from django.db import transaction\n"
+        "from accounts.models import Department\n"
+        "tag = os.environ['WRITER']\n"
+        "for i in range(150):\n"
+        "    with transaction.atomic():\n"
+        "        Department.objects.filter(code='root').exists()\n"
+        "        Department.objects.create(code=f'{tag}-{i}', name='x', kind='city')\n"
+    )
+    script = tmp_path / "writer.py"
+    script.write_text(writer)
+    base = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME")}
+    code = f"exec(open({str(script)!r}).read())"
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "manage.py", "shell", "--no-imports", "-c", code],
+            cwd=ROOT,
+            env={**base, **env, "WRITER": tag},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for tag in ("web", "worker", "beat")
+    ]
+    outputs = [p.communicate(timeout=120) for p in processes]
+    for process, (_, err) in zip(processes, outputs, strict=True):
+        assert process.returncode == 0, err
+        assert "database is locked" not in err
+    count = run_manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        "from accounts.models import Department; print(Department.objects.count())",
+        env=env,
+    )
+    assert count.stdout.strip() == "450"
