@@ -216,3 +216,17 @@ def test_elder_mode_switch(client, citizen):
     citizen.refresh_from_db()
     assert citizen.elder_mode is True
     assert User.objects.filter(elder_mode=True).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_forged_forwarded_for_header_does_not_escape_a_lockout(citizen, settings):
+    hall = Client()
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        login(hall, "zhang", "wrong-password", ip="10.0.0.1")
+    response = hall.post(
+        reverse("accounts:login"),
+        {"username": "zhang", "password": PASSWORD},
+        REMOTE_ADDR="10.0.0.1",
+        HTTP_X_FORWARDED_FOR="203.0.113.9",
+    )
+    assert response.status_code == 429
