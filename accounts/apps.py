@@ -7,4 +7,9 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts and departments")
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401  (connects the sign-in receiver)
+        from django.db.models.signals import post_migrate
+
+        from . import signals
+
+        # For every app: the group needs the permissions of apps migrated after this one.
+        post_migrate.connect(signals.ensure_groups, dispatch_uid="accounts-ensure-groups")

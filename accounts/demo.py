@@ -2,7 +2,6 @@
 
 import datetime as dt
 
-from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from stdnum.cn import ric, uscc
 
@@ -16,6 +15,7 @@ from .models import (
     StaffMembership,
     User,
 )
+from .permissions import ensure_department_admin_group
 
 DEMO_CITY = "demo-city"
 # The department that owns most demo services; demo staff work there.
@@ -157,26 +157,6 @@ COMPANY = {
     "address": "示范市滨江区望海路 88 号",
 }
 COMPANY["uscc"] += uscc.calc_check_digit(COMPANY["uscc"])
-
-DEPARTMENT_ADMINS_GROUP = "department admins"
-# Model permissions a department admin needs in Django admin; rows are still scoped to their department.
-DEPARTMENT_ADMIN_PERMISSIONS = [
-    ("accounts", "staffmembership", ("view", "add", "change", "delete")),
-    ("accounts", "department", ("view",)),
-    ("accounts", "user", ("view",)),
-]
-
-
-def ensure_department_admin_group() -> Group:
-    group, _ = Group.objects.get_or_create(name=DEPARTMENT_ADMINS_GROUP)
-    wanted = []
-    for app_label, model, actions in DEPARTMENT_ADMIN_PERMISSIONS:
-        wanted += [
-            Permission.objects.get(content_type__app_label=app_label, codename=f"{action}_{model}")
-            for action in actions
-        ]
-    group.permissions.add(*wanted)
-    return group
 
 
 def _user(username: str, display_name: str, password: str, *, email: str = "", **flags) -> User:

@@ -4,7 +4,8 @@ Selectors here are the only place that decides which departments a staff user ac
 (catalog admin scoping, work queues) build on them.
 """
 
-from django.db.models import QuerySet
+from django.contrib.auth.models import Group, Permission
+from django.db.models import Q, QuerySet
 from guardian.shortcuts import assign_perm, get_objects_for_user
 
 from .models import Department, Role, StaffMembership, User
@@ -43,3 +44,37 @@ def grant_object_permission(*, user: User, permission: str, obj) -> None:
 
 def objects_with_permission(user: User, permission: str, queryset: QuerySet) -> QuerySet:
     return get_objects_for_user(user, permission, klass=queryset, accept_global_perms=False)
+
+
+DEPARTMENT_ADMINS_GROUP = "department admins"
+# Model permissions a department admin needs in Django admin; the admin classes still scope every
+# row to the departments they administer.
+DEPARTMENT_ADMIN_PERMISSIONS = [
+    ("accounts", "staffmembership", ("view", "add", "change", "delete")),
+    ("accounts", "department", ("view",)),
+    ("accounts", "user", ("view",)),
+    ("services", "serviceitem", ("view", "add", "change")),
+    ("services", "serviceversion", ("view", "add", "change", "delete")),
+    ("services", "servicematerial", ("view", "add", "change", "delete")),
+    ("services", "workflowdefinition", ("view", "add", "change", "delete")),
+    ("services", "workflowstage", ("view", "add", "change", "delete")),
+    ("services", "workflowtransition", ("view", "add", "change", "delete")),
+    ("services", "lifeevent", ("view",)),
+    ("services", "licencetype", ("view",)),
+    ("services", "calendaryear", ("view",)),
+    ("services", "calendarday", ("view",)),
+]
+
+
+def ensure_department_admin_group() -> Group:
+    """The group every department admin belongs to (kept up to date after each migrate)."""
+    group, _created = Group.objects.get_or_create(name=DEPARTMENT_ADMINS_GROUP)
+    wanted = Q()
+    for app_label, model, actions in DEPARTMENT_ADMIN_PERMISSIONS:
+        wanted |= Q(
+            content_type__app_label=app_label,
+            content_type__model=model,
+            codename__in=[f"{action}_{model}" for action in actions],
+        )
+    group.permissions.add(*Permission.objects.filter(wanted))
+    return group

@@ -10,3 +10,10 @@ def _remember_preferences(sender, request, user, **kwargs) -> None:
     if request is not None and hasattr(request, "session"):
         request.session["preferred_language"] = user.preferred_language
         request.session["elder_mode"] = user.elder_mode
+
+
+def ensure_groups(sender, **kwargs) -> None:
+    """After every migrate (permissions exist by then): the department admins' group is current."""
+    from .permissions import ensure_department_admin_group
+
+    ensure_department_admin_group()

@@ -73,3 +73,80 @@ class StaffMembershipFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     department = factory.SubFactory(DepartmentFactory)
     role = Role.CASEWORKER
+
+
+# --- Catalog ---------------------------------------------------------------------------------------
+
+SIMPLE_SCHEMA = {
+    "type": "object",
+    "required": ["applicant_name", "shop_area"],
+    "properties": {
+        "applicant_name": {
+            "type": "string",
+            "maxLength": 30,
+            "title": "申请人姓名",
+            "x-label": {"zh-hans": "申请人姓名", "en": "Applicant's name"},
+            "x-prefill": "real_name",
+        },
+        "shop_area": {
+            "type": "number",
+            "minimum": 1,
+            "maximum": 10000,
+            "title": "经营面积（平方米）",
+            "x-label": {"zh-hans": "经营面积（平方米）", "en": "Floor area (m²)"},
+        },
+    },
+}
+
+
+def published_workflow(department=None):
+    from services.workflows import copy_workflow, ensure_standard_template, publish_workflow
+
+    template = ensure_standard_template()
+    if department is None:
+        return template
+    from services.models import WorkflowDefinition
+
+    existing = WorkflowDefinition.objects.filter(
+        department=department, status=WorkflowDefinition.Status.PUBLISHED
+    ).first()
+    if existing:
+        return existing
+    return publish_workflow(
+        definition=copy_workflow(
+            definition=template, department=department, code=f"{department.code}-standard"
+        )
+    )
+
+
+def make_service(
+    code: str, *, department=None, name: str = "测试事项", publish: bool = True, **fields
+):
+    """A service with one material, published unless asked otherwise."""
+    from services.catalog import create_service, publish_version
+
+    department = department or DepartmentFactory()
+    values = {
+        "name": name,
+        "name_en": fields.pop("name_en", "Test service"),
+        "kind": "licensing",
+        "audience": "person",
+        "legal_basis": "《中华人民共和国行政许可法》第二十九条",
+        "conditions": "申请人具有完全民事行为能力。",
+        "statutory_limit_days": 20,
+        "promised_limit_days": 10,
+        "result_type": "approval",
+        "result_name": "批准文书",
+        "form_schema": SIMPLE_SCHEMA,
+        "workflow": published_workflow(department),
+        **fields,
+    }
+    materials = values.pop("materials", [{"name": "申请书", "required": True}])
+    life_events = values.pop("life_events", None)
+    version = create_service(
+        code=code, department=department, materials=materials, life_events=life_events, **values
+    )
+    if publish:
+        publish_version(version=version)
+        version.refresh_from_db()
+    return version

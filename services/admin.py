@@ -1,0 +1,334 @@
+"""Django admin for the catalog, scoped: a department admin sees and edits only their department's
+services and workflows; a system admin sees everything. Published versions and workflows are
+read-only; "start a new draft" and "copy" are how they change."""
+
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from accounts.permissions import departments_administered_by
+
+from . import (
+    admin_calendar,  # noqa: F401 - registers the calendar's admin
+    catalog,
+    workflows,
+)
+from .models import (
+    LicenceType,
+    LifeEvent,
+    ServiceItem,
+    ServiceMaterial,
+    ServiceVersion,
+    WorkflowDefinition,
+    WorkflowStage,
+    WorkflowTransition,
+)
+
+
+def _problems_message(request, obj, exc: ValidationError) -> None:
+    messages.error(request, f"{obj}: " + " ".join(exc.messages))
+
+
+class SuperuserEditsMixin:
+    """Shared reference data: everyone with view permission reads it, only system admins change it."""
+
+    def has_add_permission(self, request, *args) -> bool:
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser
+
+
+@admin.register(LifeEvent)
+class LifeEventAdmin(SuperuserEditsMixin, admin.ModelAdmin):
+    list_display = ("code", "name", "name_en", "order")
+    search_fields = ("code", "name", "name_en")
+
+
+@admin.register(LicenceType)
+class LicenceTypeAdmin(SuperuserEditsMixin, admin.ModelAdmin):
+    list_display = ("code", "name", "issuer", "validity_years")
+    list_select_related = ("issuer",)
+    search_fields = ("code", "name")
+
+
+# --- Services --------------------------------------------------------------------------------------
+
+
+class VersionInline(admin.TabularInline):
+    model = ServiceVersion
+    fields = ("number", "name", "state", "published_at")
+    readonly_fields = fields
+    extra = 0
+    show_change_link = True
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ServiceItem)
+class ServiceItemAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "department", "status")
+    list_filter = ("status", "department")
+    list_select_related = ("department", "current_version")
+    search_fields = ("code", "current_version__name")
+    inlines = [VersionInline]
+    actions = ["start_new_draft", "retire"]
+
+    @admin.display(description=_("name"))
+    def name(self, obj: ServiceItem) -> str:
+        return obj.current_version.name if obj.current_version else "—"
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .filter(department__in=departments_administered_by(request.user))
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        # Status and the published version change only through publishing and retiring.
+        fixed = ("status", "current_version")
+        return (*fixed, "code", "department") if obj else fixed
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "department":
+            kwargs["queryset"] = departments_administered_by(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    @admin.action(description=_("Start a new draft version of the selected services"))
+    def start_new_draft(self, request, queryset):
+        for item in queryset:
+            draft = catalog.start_new_draft(service=item)
+            messages.success(
+                request,
+                _("Draft v%(n)d of %(code)s is ready to edit.")
+                % {"n": draft.number, "code": item.code},
+            )
+
+    @admin.action(description=_("Retire the selected services"))
+    def retire(self, request, queryset):
+        for item in queryset:
+            catalog.retire_service(service=item)
+        messages.success(
+            request,
+            ngettext("%d service retired.", "%d services retired.", len(queryset)) % len(queryset),
+        )
+
+
+class MaterialInline(admin.StackedInline):
+    model = ServiceMaterial
+    extra = 0
+    fields = (
+        ("order", "name", "name_en"),
+        ("required", "form", "copies", "paper_format"),
+        ("source", "licence_type", "shared_by"),
+        "note",
+    )
+    autocomplete_fields = ("licence_type",)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return obj is None or obj.state == ServiceVersion.State.DRAFT
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return obj is None or obj.state == ServiceVersion.State.DRAFT
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return obj is None or obj.state == ServiceVersion.State.DRAFT
+
+
+@admin.register(ServiceVersion)
+class ServiceVersionAdmin(admin.ModelAdmin):
+    list_display = ("service", "number", "name", "state", "published_at")
+    list_filter = ("state", "service__department", "kind", "audience")
+    list_select_related = ("service",)
+    search_fields = ("service__code", "name", "name_en")
+    inlines = [MaterialInline]
+    filter_horizontal = ("life_events",)
+    actions = ["publish"]
+    readonly_fields = ("number", "state", "published_at", "published_by")
+    fieldsets = (
+        (None, {"fields": ("service", ("number", "state"), ("published_at", "published_by"))}),
+        (_("What it is"), {"fields": (("name", "name_en"), ("kind", "audience"), "summary", "summary_en", "life_events")}),
+        (_("Law and conditions"), {"fields": ("legal_basis", "conditions", "conditions_en")}),
+        (_("Time and cost"), {"fields": (("statutory_limit_days", "promised_limit_days"), "fee_free", "fee_standard", "fee_basis", "visits_required")}),
+        (_("Channels and result"), {"fields": (("channel_online", "channel_counter", "channel_mail"), "online_depth", ("result_type", "result_name", "licence_type"), ("delivery_pickup", "delivery_mail", "delivery_electronic"), ("allows_tolerance", "allows_commitment"))}),
+        (_("Where and whom to ask"), {"fields": ("handling_location", "office_hours", ("enquiry_phone", "complaint_phone"))}),
+        (_("Form and workflow"), {"fields": ("form_schema", "workflow")}),
+    )  # fmt: skip
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .filter(service__department__in=departments_administered_by(request.user))
+        )
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        if obj is not None and obj.state != ServiceVersion.State.DRAFT:
+            return False  # frozen: start a new draft from the service instead
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        if obj is not None and obj.state != ServiceVersion.State.DRAFT:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        departments = departments_administered_by(request.user)
+        if db_field.name == "service":
+            kwargs["queryset"] = ServiceItem.objects.filter(department__in=departments).exclude(
+                versions__state=ServiceVersion.State.DRAFT
+            )
+        if db_field.name == "workflow":
+            kwargs["queryset"] = WorkflowDefinition.objects.filter(
+                Q(department__in=departments) | Q(department__isnull=True),
+                status=WorkflowDefinition.Status.PUBLISHED,
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.number = max(obj.service.versions.values_list("number", flat=True), default=0) + 1
+        obj.form_schema = catalog.normalize_schema(obj.form_schema)
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description=_("Publish the selected drafts"))
+    def publish(self, request, queryset):
+        for version in queryset.filter(state=ServiceVersion.State.DRAFT):
+            try:
+                catalog.publish_version(version=version, actor=request.user)
+            except ValidationError as exc:
+                _problems_message(request, version, exc)
+            else:
+                messages.success(request, _("%(version)s is published.") % {"version": version})
+
+
+# --- Workflows -------------------------------------------------------------------------------------
+
+
+class FrozenWhenPublishedInline:
+    def has_add_permission(self, request, obj=None) -> bool:
+        return obj is None or not obj.is_published
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return obj is None or not obj.is_published
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return obj is None or not obj.is_published
+
+
+class StageInline(FrozenWhenPublishedInline, admin.TabularInline):
+    model = WorkflowStage
+    extra = 0
+    fields = (
+        "order",
+        "code",
+        "name",
+        "name_en",
+        "kind",
+        "role",
+        "department_rule",
+        "fixed_department",
+        "time_share",
+    )
+
+
+class TransitionInline(FrozenWhenPublishedInline, admin.TabularInline):
+    model = WorkflowTransition
+    extra = 0
+    fields = (
+        "order",
+        "name",
+        "label",
+        "label_en",
+        "source",
+        "target",
+        "allowed_roles",
+        "opinion_required",
+        "outcome",
+        "effects",
+    )
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name in ("source", "target"):
+            definition_id = request.resolver_match.kwargs.get("object_id")
+            kwargs["queryset"] = WorkflowStage.objects.filter(definition_id=definition_id)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(WorkflowDefinition)
+class WorkflowDefinitionAdmin(admin.ModelAdmin):
+    list_display = ("code", "version", "name", "department", "is_template", "status")
+    list_filter = ("status", "is_template", "department")
+    list_select_related = ("department",)
+    search_fields = ("code", "name")
+    inlines = [StageInline, TransitionInline]
+    actions = ["validate_and_publish", "copy_for_my_department"]
+    readonly_fields = ("status", "published_at", "copied_from", "version")
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .filter(
+                Q(department__in=departments_administered_by(request.user))
+                | Q(department__isnull=True)
+            )
+        )
+
+    def _may_edit(self, request, obj) -> bool:
+        if obj is None:
+            return True
+        if obj.is_published:
+            return False
+        return request.user.is_superuser or (
+            obj.department_id is not None
+            and departments_administered_by(request.user).filter(pk=obj.department_id).exists()
+        )
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return super().has_change_permission(request, obj) and self._may_edit(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return super().has_delete_permission(request, obj) and self._may_edit(request, obj)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "department":
+            kwargs["queryset"] = departments_administered_by(request.user)
+            kwargs["required"] = not request.user.is_superuser
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    @admin.action(description=_("Check and publish the selected workflows"))
+    def validate_and_publish(self, request, queryset):
+        for definition in queryset:
+            if not self._may_edit(request, definition):
+                continue
+            try:
+                workflows.publish_workflow(definition=definition)
+            except ValidationError as exc:
+                _problems_message(request, definition, exc)
+            else:
+                messages.success(
+                    request, _("%(workflow)s is published.") % {"workflow": definition}
+                )
+
+    @admin.action(description=_("Copy as a new draft for my department"))
+    def copy_for_my_department(self, request, queryset):
+        department = departments_administered_by(request.user).order_by("pk").first()
+        if department is None:
+            messages.error(request, _("You administer no department."))
+            return
+        for definition in queryset:
+            target = definition.department or department
+            code = (
+                definition.code if definition.department_id else f"{target.code}-{definition.code}"
+            )
+            copy = workflows.copy_workflow(definition=definition, department=target, code=code)
+            messages.success(request, _("Draft %(workflow)s created.") % {"workflow": copy})

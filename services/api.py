@@ -1,0 +1,162 @@
+"""API: `services/`, `services/{code}/`, `departments/` (DESIGN "API"). Public: no sign-in needed."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, serializers
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import AllowAny
+
+from accounts.models import Department
+
+from . import catalog
+from .models import ServiceItem, ServiceMaterial
+
+JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+
+class DepartmentOutput(serializers.ModelSerializer):
+    parent = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = Department
+        fields = ["code", "name", "name_en", "kind", "parent", "address", "phone"]
+
+
+class ServiceSummaryOutput(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField(source="current_version.name")
+    name_en = serializers.CharField(source="current_version.name_en")
+    department = serializers.CharField(source="department.code")
+    department_name = serializers.CharField(source="department.name")
+    kind = serializers.CharField(source="current_version.kind")
+    audience = serializers.CharField(source="current_version.audience")
+    promised_limit_days = serializers.IntegerField(source="current_version.promised_limit_days")
+    visits_required = serializers.IntegerField(source="current_version.visits_required")
+    fee_free = serializers.BooleanField(source="current_version.fee_free")
+    channels = serializers.SerializerMethodField()
+    life_events = serializers.SerializerMethodField()
+    version = serializers.IntegerField(source="current_version.number")
+
+    def get_channels(self, item: ServiceItem) -> list[str]:
+        version = item.current_version
+        return [
+            name
+            for name, offered in (
+                ("online", version.channel_online),
+                ("counter", version.channel_counter),
+                ("mail", version.channel_mail),
+            )
+            if offered
+        ]
+
+    def get_life_events(self, item: ServiceItem) -> list[str]:
+        return [event.code for event in item.current_version.life_events.all()]
+
+
+class MaterialOutput(serializers.ModelSerializer):
+    licence_type = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    shared_by = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = ServiceMaterial
+        fields = [
+            "id",
+            "name",
+            "name_en",
+            "required",
+            "source",
+            "form",
+            "copies",
+            "paper_format",
+            "licence_type",
+            "shared_by",
+            "note",
+        ]
+
+
+class ServiceDetailOutput(ServiceSummaryOutput):
+    summary = serializers.CharField(source="current_version.summary")
+    summary_en = serializers.CharField(source="current_version.summary_en")
+    legal_basis = serializers.CharField(source="current_version.legal_basis")
+    conditions = serializers.CharField(source="current_version.conditions")
+    conditions_en = serializers.CharField(source="current_version.conditions_en")
+    statutory_limit_days = serializers.IntegerField(source="current_version.statutory_limit_days")
+    is_immediate = serializers.BooleanField(source="current_version.is_immediate")
+    fee_standard = serializers.CharField(source="current_version.fee_standard")
+    fee_basis = serializers.CharField(source="current_version.fee_basis")
+    online_depth = serializers.IntegerField(source="current_version.online_depth")
+    result_type = serializers.CharField(source="current_version.result_type")
+    result_name = serializers.CharField(source="current_version.result_name")
+    licence_type = serializers.CharField(
+        source="current_version.licence_type.code", allow_null=True, read_only=True
+    )
+    delivery = serializers.SerializerMethodField()
+    allows_tolerance = serializers.BooleanField(source="current_version.allows_tolerance")
+    allows_commitment = serializers.BooleanField(source="current_version.allows_commitment")
+    handling_location = serializers.CharField(source="current_version.handling_location")
+    office_hours = serializers.CharField(source="current_version.office_hours")
+    enquiry_phone = serializers.CharField(source="current_version.enquiry_phone")
+    complaint_phone = serializers.CharField(source="current_version.complaint_phone")
+    published_at = serializers.DateTimeField(source="current_version.published_at")
+    materials = MaterialOutput(source="current_version.materials", many=True)
+    form_schema = serializers.SerializerMethodField()
+
+    def get_delivery(self, item: ServiceItem) -> list[str]:
+        version = item.current_version
+        return [
+            name
+            for name, offered in (
+                ("electronic", version.delivery_electronic),
+                ("pickup", version.delivery_pickup),
+                ("mail", version.delivery_mail),
+            )
+            if offered
+        ]
+
+    @extend_schema(
+        description="A standard JSON Schema (draft 2020-12); labels and help in x- keywords."
+    )
+    def get_form_schema(self, item: ServiceItem) -> dict:
+        return {"$schema": JSON_SCHEMA_DIALECT, **item.current_version.form_schema}
+
+
+FILTERS = [
+    OpenApiParameter("q", OpenApiTypes.STR, description="Keywords (Chinese or English)"),
+    OpenApiParameter("department", OpenApiTypes.STR, description="Department code"),
+    OpenApiParameter("life_event", OpenApiTypes.STR, description="Life-event code"),
+    OpenApiParameter("audience", OpenApiTypes.STR, enum=["person", "organisation"]),
+    OpenApiParameter("channel", OpenApiTypes.STR, enum=["online", "counter", "mail"]),
+]
+
+
+@extend_schema(parameters=FILTERS)
+class ServiceListView(generics.ListAPIView):
+    permission_classes = [AllowAny]
+    serializer_class = ServiceSummaryOutput
+
+    def get_queryset(self):
+        params = self.request.query_params
+        return catalog.search_services(
+            **{
+                key: params.get(key, "")[:100]
+                for key in ("q", "department", "life_event", "audience", "channel")
+            }
+        )
+
+
+class ServiceDetailView(generics.RetrieveAPIView):
+    permission_classes = [AllowAny]
+    serializer_class = ServiceDetailOutput
+    lookup_field = "code"
+
+    def get_object(self):
+        item = catalog.service_for_guide(self.kwargs["code"])
+        if item is None:
+            raise NotFound()
+        return item
+
+
+class DepartmentListView(generics.ListAPIView):
+    permission_classes = [AllowAny]
+    serializer_class = DepartmentOutput
+    queryset = Department.objects.filter(is_active=True).select_related("parent").order_by("code")

@@ -1,0 +1,201 @@
+"""Writes and reads on the service catalog: drafts, publishing, new versions, retiring, and the public
+selectors. Admin actions, the demo loader and the API call these; nothing else changes a version."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max, Prefetch, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Department
+
+from .models import (
+    LifeEvent,
+    ServiceItem,
+    ServiceMaterial,
+    ServiceVersion,
+)
+from .schema import check_schema, normalize_schema
+
+
+@transaction.atomic
+def create_service(
+    *,
+    code: str,
+    department: Department,
+    materials: list[dict] | None = None,
+    life_events: list[LifeEvent] | None = None,
+    **version_fields,
+) -> ServiceVersion:
+    """A new service with its first draft version (not yet visible to the public)."""
+    item = ServiceItem.objects.create(code=code, department=department)
+    version = ServiceVersion(service=item, number=1, **version_fields)
+    version.form_schema = normalize_schema(version.form_schema)
+    version.full_clean(exclude=["service"])
+    version.save()
+    for order, material in enumerate(materials or []):
+        ServiceMaterial.objects.create(version=version, order=order, **material)
+    if life_events:
+        version.life_events.set(life_events)
+    return version
+
+
+def publication_problems(version: ServiceVersion) -> list[str]:
+    problems: list[str] = []
+    try:
+        version.full_clean(exclude=["service"])
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            label = (
+                str(ServiceVersion._meta.get_field(field).verbose_name)
+                if field != "__all__"
+                else ""
+            )
+            problems += [f"{label}: {m}" if label else m for m in messages]
+    if not version.workflow.is_published:
+        problems.append(
+            _("Publish the workflow first; a service can only use a published workflow.")
+        )
+    if not version.materials.exists():
+        problems.append(_("List at least one material, even if it is only the application form."))
+    return problems
+
+
+@transaction.atomic
+def publish_version(*, version: ServiceVersion, actor=None) -> ServiceVersion:
+    """Freeze a draft; it becomes what the public sees and what new cases are filed under. The
+    previously published version is kept unchanged for the cases that point to it."""
+    item = ServiceItem.objects.select_for_update().get(pk=version.service_id)
+    version = ServiceVersion.objects.select_related("workflow").get(pk=version.pk)
+    if version.state != ServiceVersion.State.DRAFT:
+        raise ValidationError(_("Only a draft can be published."), code="not_draft")
+    problems = publication_problems(version)
+    if problems:
+        raise ValidationError(problems, code="cannot_publish")
+    previous = item.current_version
+    version.state = ServiceVersion.State.PUBLISHED
+    version.published_at = timezone.now()
+    version.published_by = actor
+    version.save(update_fields=["state", "published_at", "published_by"])
+    if previous is not None:
+        previous.state = ServiceVersion.State.SUPERSEDED
+        previous.save(update_fields=["state"])
+    item.current_version = version
+    item.status = ServiceItem.Status.PUBLISHED
+    item.save(update_fields=["current_version", "status"])
+    return version
+
+
+@transaction.atomic
+def start_new_draft(*, service: ServiceItem) -> ServiceVersion:
+    """Editing a published service: a new draft copied from the newest version (or the existing
+    draft, when there already is one)."""
+    item = ServiceItem.objects.select_for_update().get(pk=service.pk)
+    draft = item.versions.filter(state=ServiceVersion.State.DRAFT).first()
+    if draft is not None:
+        return draft
+    source = item.versions.order_by("-number").first()
+    life_events = list(source.life_events.all())
+    materials = list(source.materials.all())
+    number = (item.versions.aggregate(m=Max("number"))["m"] or 0) + 1
+    source.pk = None
+    source._state.adding = True
+    source.number = number
+    source.state = ServiceVersion.State.DRAFT
+    source.published_at = None
+    source.published_by = None
+    source.created_at = timezone.now()
+    source.save()
+    source.life_events.set(life_events)
+    for material in materials:
+        material.pk = None
+        material.version = source
+        material.save()
+    return source
+
+
+@transaction.atomic
+def retire_service(*, service: ServiceItem) -> ServiceItem:
+    """Withdraw a service from the catalog; its versions and cases stay."""
+    item = ServiceItem.objects.select_for_update().get(pk=service.pk)
+    item.status = ServiceItem.Status.RETIRED
+    item.save(update_fields=["status"])
+    return item
+
+
+def validate_form_schema(schema) -> dict:
+    check_schema(schema)
+    return normalize_schema(schema)
+
+
+# --- Selectors -------------------------------------------------------------------------------------
+
+
+def published_services() -> QuerySet[ServiceItem]:
+    """Published services with what a list shows, in a constant number of queries."""
+    return (
+        ServiceItem.objects.filter(status=ServiceItem.Status.PUBLISHED)
+        .select_related("department", "current_version")
+        .prefetch_related(
+            Prefetch(
+                "current_version__life_events",
+                queryset=LifeEvent.objects.order_by("order", "code"),
+            )
+        )
+        .order_by("department__code", "code")
+    )
+
+
+def search_services(
+    *,
+    q: str = "",
+    department: str = "",
+    life_event: str = "",
+    audience: str = "",
+    channel: str = "",
+) -> QuerySet[ServiceItem]:
+    """The public catalog, filtered. `q` matches Chinese and English names, codes, summaries and life
+    events as substrings; on PostgreSQL a trigram index serves it (pg_trgm), on SQLite a plain scan."""
+    services = published_services()
+    if department:
+        services = services.filter(
+            Q(department__code=department) | Q(department__parent__code=department)
+        )
+    if life_event:
+        services = services.filter(current_version__life_events__code=life_event)
+    if audience in ("person", "organisation"):
+        services = services.filter(current_version__audience__in=[audience, "both"])
+    if channel in ("online", "counter", "mail"):
+        services = services.filter(**{f"current_version__channel_{channel}": True})
+    for term in q.split()[:5]:
+        services = services.filter(
+            Q(current_version__name__icontains=term)
+            | Q(current_version__name_en__icontains=term)
+            | Q(code__icontains=term)
+            | Q(current_version__summary__icontains=term)
+            | Q(department__name__icontains=term)
+            | Q(current_version__life_events__name__icontains=term)
+        )
+    return services.distinct()
+
+
+def service_for_guide(code: str) -> ServiceItem | None:
+    """A published service with everything its guide page shows, in a constant number of queries."""
+    return (
+        ServiceItem.objects.filter(code=code, status=ServiceItem.Status.PUBLISHED)
+        .select_related(
+            "department",
+            "current_version__licence_type",
+            "current_version__workflow",
+        )
+        .prefetch_related(
+            "current_version__life_events",
+            Prefetch(
+                "current_version__materials",
+                queryset=ServiceMaterial.objects.select_related("licence_type", "shared_by"),
+            ),
+        )
+        .first()
+    )

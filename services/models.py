@@ -1,0 +1,683 @@
+"""The service catalog (事项): items, their immutable published versions, materials, workflows, calendar.
+
+A ServiceItem is the stable identity (code, owning department, status). Everything a citizen reads in
+the guide and everything a case depends on lives in a ServiceVersion: a draft is edited in admin;
+publishing freezes it (services.catalog.publish_version) and cases keep the version they were filed
+under. Editing a published item means starting a new draft version from it.
+
+Workflow definitions follow the same rule: a published definition never changes, so a case in flight
+always finds the stages and transitions it started with.
+"""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Now
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Department, Role
+
+
+def localized(obj, field: str) -> str:
+    """The English variant of `field` when the active language is English and it is filled in."""
+    if (get_language() or "").startswith("en"):
+        value = getattr(obj, f"{field}_en", "")
+        if value:
+            return value
+    return getattr(obj, field)
+
+
+class ImmutableWhenPublished(ValidationError):
+    pass
+
+
+def _refuse_if_published(definition_id: int | None) -> None:
+    if (
+        definition_id
+        and WorkflowDefinition.objects.filter(
+            pk=definition_id, status=WorkflowDefinition.Status.PUBLISHED
+        ).exists()
+    ):
+        raise ImmutableWhenPublished(_("A published workflow cannot be changed; copy it instead."))
+
+
+class LifeEvent(models.Model):
+    """A life event (出生, 上学, 就业 ...) under which citizens look for services."""
+
+    code = models.SlugField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=32)
+    name_en = models.CharField(_("English name"), max_length=64, blank=True)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        verbose_name = _("life event")
+        verbose_name_plural = _("life events")
+        ordering = ["order", "code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def label(self) -> str:
+        return localized(self, "name")
+
+
+class LicenceType(models.Model):
+    """A kind of e-licence (电子证照) a service issues and later applications may reuse."""
+
+    code = models.SlugField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    name_en = models.CharField(_("English name"), max_length=150, blank=True)
+    issuer = models.ForeignKey(
+        Department, verbose_name=_("issuing department"), on_delete=models.PROTECT, related_name="+"
+    )
+    validity_years = models.PositiveSmallIntegerField(
+        _("validity in years"), null=True, blank=True, help_text=_("Empty: valid indefinitely.")
+    )
+
+    class Meta:
+        verbose_name = _("e-licence type")
+        verbose_name_plural = _("e-licence types")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+# --- Workflow definitions --------------------------------------------------------------------------
+
+
+class OuterState(models.TextChoices):
+    """The case lifecycle the law gives (DESIGN "The case lifecycle"); workflows move cases through it."""
+
+    DRAFT = "draft", _("draft")
+    SUBMITTED = "submitted", _("submitted")
+    ACCEPTED = "accepted", _("accepted (受理)")
+    NOT_ACCEPTED = "not_accepted", _("not accepted (不予受理)")
+    SUPPLEMENT_REQUESTED = "supplement_requested", _("documents requested (补正)")
+    SUSPENDED = "suspended", _("suspended (特别程序)")
+    APPROVED = "approved", _("approved (准予)")
+    REJECTED = "rejected", _("rejected (不予批准)")
+    CONCLUDED = "concluded", _("concluded (办结)")
+    WITHDRAWN = "withdrawn", _("withdrawn (撤回)")
+
+
+class WorkflowDefinition(models.Model):
+    """A workflow: stages and the transitions between them. Templates have no department."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("draft")
+        PUBLISHED = "published", _("published")
+
+    code = models.SlugField(_("code"), max_length=64)
+    version = models.PositiveIntegerField(_("version"), default=1)
+    name = models.CharField(_("name"), max_length=100)
+    name_en = models.CharField(_("English name"), max_length=150, blank=True)
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("department"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="workflows",
+        help_text=_("Empty for a template every department may copy."),
+    )
+    is_template = models.BooleanField(_("template"), default=False)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.DRAFT
+    )
+    copied_from = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    published_at = models.DateTimeField(_("published"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), db_default=Now())
+
+    class Meta:
+        verbose_name = _("workflow")
+        verbose_name_plural = _("workflows")
+        ordering = ["code", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["code", "version"], name="workflow_unique_version"),
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(published_at__isnull=False),
+                name="workflow_published_has_date",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == self.Status.PUBLISHED
+
+
+class StageKind(models.TextChoices):
+    INTAKE = "intake", _("intake (受理)")
+    REVIEW = "review", _("review (审查)")
+    DECISION = "decision", _("decision (决定)")
+    DELIVERY = "delivery", _("delivery (送达)")
+    END = "end", _("end (办结)")
+
+
+class DepartmentRule(models.TextChoices):
+    SERVICE_DEPARTMENT = "service", _("the department that owns the service")
+    PARENT_DEPARTMENT = "parent", _("the parent of the owning department")
+    FIXED = "fixed", _("a fixed department")
+
+
+class WorkflowStage(models.Model):
+    definition = models.ForeignKey(
+        WorkflowDefinition, on_delete=models.CASCADE, related_name="stages"
+    )
+    code = models.SlugField(_("code"), max_length=32)
+    name = models.CharField(_("name"), max_length=64)
+    name_en = models.CharField(_("English name"), max_length=100, blank=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=StageKind.choices)
+    role = models.CharField(_("acting role"), max_length=20, choices=Role.choices, blank=True)
+    department_rule = models.CharField(
+        _("acting department"),
+        max_length=16,
+        choices=DepartmentRule.choices,
+        default=DepartmentRule.SERVICE_DEPARTMENT,
+    )
+    fixed_department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    time_share = models.PositiveSmallIntegerField(_("share of the time limit (%)"), default=0)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        verbose_name = _("stage")
+        verbose_name_plural = _("stages")
+        ordering = ["order", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["definition", "code"], name="stage_unique_code"),
+            models.CheckConstraint(condition=Q(time_share__lte=100), name="stage_share_le_100"),
+            models.CheckConstraint(
+                condition=~Q(department_rule="fixed") | Q(fixed_department__isnull=False),
+                name="stage_fixed_needs_department",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+    def save(self, *args, **kwargs):
+        _refuse_if_published(self.definition_id)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        _refuse_if_published(self.definition_id)
+        return super().delete(*args, **kwargs)
+
+    @property
+    def label(self) -> str:
+        return localized(self, "name")
+
+
+class Effect(models.TextChoices):
+    NOTIFY_APPLICANT = "notify_applicant", _("notify the applicant")
+    ACCEPTANCE_NOTICE = "acceptance_notice", _("issue the acceptance notice (受理通知书)")
+    REQUEST_DOCUMENTS = "request_documents", _("open a request for documents (补正告知)")
+    PAUSE_CLOCK = "pause_clock", _("pause the clock")
+    RESUME_CLOCK = "resume_clock", _("resume the clock")
+    EXTEND_DEADLINE = "extend_deadline", _("extend the deadline (延期)")
+    ISSUE_LICENCE = "issue_licence", _("issue the e-licence")
+
+
+APPLICANT = "applicant"
+ACTOR_CHOICES = [(APPLICANT, _("applicant")), *Role.choices]
+
+
+class WorkflowTransition(models.Model):
+    """A move a case may make. No source: available at every open stage (withdraw, suspend ...).
+    No target: the case stays in its stage (request documents, suspend, resume ...)."""
+
+    definition = models.ForeignKey(
+        WorkflowDefinition, on_delete=models.CASCADE, related_name="transitions"
+    )
+    name = models.SlugField(_("name"), max_length=32)
+    label = models.CharField(_("label"), max_length=64)
+    label_en = models.CharField(_("English label"), max_length=100, blank=True)
+    source = models.ForeignKey(
+        WorkflowStage,
+        verbose_name=_("from stage"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="outgoing",
+        help_text=_("Empty: from any stage that is not an end stage."),
+    )
+    target = models.ForeignKey(
+        WorkflowStage,
+        verbose_name=_("to stage"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="incoming",
+        help_text=_("Empty: the case stays in its stage."),
+    )
+    allowed_roles = models.JSONField(
+        _("who may take it"),
+        default=list,
+        help_text=_("Roles, and 'applicant' for the citizen or company."),
+    )
+    opinion_required = models.BooleanField(_("opinion required"), default=False)
+    outcome = models.CharField(
+        _("state after"),
+        max_length=24,
+        choices=OuterState.choices,
+        blank=True,
+        help_text=_("Empty: the state does not change."),
+    )
+    effects = models.JSONField(_("effects"), default=list, blank=True)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        verbose_name = _("transition")
+        verbose_name_plural = _("transitions")
+        ordering = ["order", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["definition", "source", "name"],
+                name="transition_unique_name_per_source",
+                nulls_distinct=False,
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        _refuse_if_published(self.definition_id)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        _refuse_if_published(self.definition_id)
+        return super().delete(*args, **kwargs)
+
+    @property
+    def localized_label(self) -> str:
+        return localized(self, "label")
+
+    def clean(self) -> None:
+        errors = {}
+        valid_actors = {value for value, _label in ACTOR_CHOICES}
+        if not isinstance(self.allowed_roles, list) or not self.allowed_roles:
+            errors["allowed_roles"] = _("Name at least one role (a list).")
+        elif unknown := set(self.allowed_roles) - valid_actors:
+            errors["allowed_roles"] = _("Unknown roles: %(roles)s.") % {
+                "roles": ", ".join(sorted(map(str, unknown)))
+            }
+        if not isinstance(self.effects, list) or (set(self.effects) - set(Effect.values)):
+            errors["effects"] = _("Effects must be a list of: %(effects)s.") % {
+                "effects": ", ".join(Effect.values)
+            }
+        for field in ("source", "target"):
+            stage = getattr(self, field)
+            if stage is not None and stage.definition_id != self.definition_id:
+                errors[field] = _("The stage belongs to another workflow.")
+        if errors:
+            raise ValidationError(errors)
+
+
+# --- Service items and versions --------------------------------------------------------------------
+
+
+class ServiceKind(models.TextChoices):
+    LICENSING = "licensing", _("administrative licensing (行政许可)")
+    CONFIRMATION = "confirmation", _("administrative confirmation (行政确认)")
+    BENEFIT = "benefit", _("administrative benefit (行政给付)")
+    REGISTRATION = "registration", _("administrative registration (行政登记)")
+    PUBLIC_SERVICE = "public_service", _("public service (公共服务)")
+    OTHER = "other", _("other administrative power (其他行政权力)")
+
+
+class Audience(models.TextChoices):
+    PERSON = "person", _("natural persons (自然人)")
+    ORGANISATION = "organisation", _("legal persons (法人)")
+    BOTH = "both", _("natural and legal persons")
+
+
+class OnlineDepth(models.IntegerChoices):
+    INFORMATION = 1, _("guide online only")
+    DOWNLOAD = 2, _("forms to download")
+    PRE_REVIEW = 3, _("online application, originals checked at the counter")
+    FULL = 4, _("entirely online (全程网办)")
+
+
+class ResultType(models.TextChoices):
+    LICENCE = "licence", _("certificate or licence (证照)")
+    APPROVAL = "approval", _("approval document (批文)")
+    OTHER = "other", _("other result")
+
+
+class ServiceItem(models.Model):
+    """A service (事项) the portal offers, identified by its code; its content lives in versions."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("draft")
+        PUBLISHED = "published", _("published")
+        RETIRED = "retired", _("retired")
+
+    code = models.CharField(_("service code (事项编码)"), max_length=64, unique=True)
+    department = models.ForeignKey(
+        Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="services"
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.DRAFT
+    )
+    current_version = models.OneToOneField(
+        "ServiceVersion",
+        verbose_name=_("published version"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), db_default=Now())
+
+    class Meta:
+        verbose_name = _("service")
+        verbose_name_plural = _("services")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(current_version__isnull=False),
+                name="service_published_has_version",
+            ),
+            models.CheckConstraint(
+                condition=Q(code__regex=r"^[0-9A-Za-z][0-9A-Za-z._-]*$"), name="service_code_format"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "department"])]
+
+    def __str__(self) -> str:
+        version = self.current_version
+        return f"{self.code} {version.name}" if version else self.code
+
+
+class ServiceVersion(models.Model):
+    """Everything the guide (办事指南) shows and a case depends on; frozen once published."""
+
+    class State(models.TextChoices):
+        DRAFT = "draft", _("draft")
+        PUBLISHED = "published", _("published")
+        SUPERSEDED = "superseded", _("superseded")
+
+    service = models.ForeignKey(
+        ServiceItem, verbose_name=_("service"), on_delete=models.PROTECT, related_name="versions"
+    )
+    number = models.PositiveIntegerField(_("version"))
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.DRAFT)
+
+    name = models.CharField(_("name"), max_length=100)
+    name_en = models.CharField(_("English name"), max_length=200, blank=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=ServiceKind.choices)
+    audience = models.CharField(_("audience"), max_length=16, choices=Audience.choices)
+    summary = models.TextField(_("summary"), blank=True)
+    summary_en = models.TextField(_("English summary"), blank=True)
+    legal_basis = models.TextField(_("legal basis (设定依据)"))
+    conditions = models.TextField(_("conditions (受理条件)"))
+    conditions_en = models.TextField(_("English conditions"), blank=True)
+    statutory_limit_days = models.PositiveSmallIntegerField(
+        _("statutory time limit (法定办结时限), working days")
+    )
+    promised_limit_days = models.PositiveSmallIntegerField(
+        _("promised time limit (承诺办结时限), working days"),
+        help_text=_("0 for an item decided on the spot (即办件)."),
+    )
+    fee_free = models.BooleanField(_("free of charge"), default=True)
+    fee_standard = models.TextField(_("fee (收费标准)"), blank=True)
+    fee_basis = models.TextField(_("legal basis of the fee"), blank=True)
+    visits_required = models.PositiveSmallIntegerField(_("visits required (到现场次数)"), default=0)
+    channel_online = models.BooleanField(_("apply online"), default=True)
+    channel_counter = models.BooleanField(_("apply at a counter"), default=True)
+    channel_mail = models.BooleanField(_("apply by mail"), default=False)
+    online_depth = models.PositiveSmallIntegerField(
+        _("online depth"), choices=OnlineDepth.choices, default=OnlineDepth.FULL
+    )
+    result_type = models.CharField(_("result"), max_length=16, choices=ResultType.choices)
+    result_name = models.CharField(_("name of the result"), max_length=100)
+    licence_type = models.ForeignKey(
+        LicenceType,
+        verbose_name=_("e-licence issued"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    delivery_pickup = models.BooleanField(_("result picked up at the counter"), default=True)
+    delivery_mail = models.BooleanField(_("result sent by post"), default=True)
+    delivery_electronic = models.BooleanField(_("electronic result"), default=False)
+    allows_tolerance = models.BooleanField(
+        _("accept with a minor material to follow (容缺受理)"), default=False
+    )
+    allows_commitment = models.BooleanField(
+        _("proceed on a signed commitment (告知承诺)"), default=False
+    )
+    handling_location = models.CharField(_("where to apply in person"), max_length=200, blank=True)
+    office_hours = models.CharField(_("office hours"), max_length=100, blank=True)
+    enquiry_phone = models.CharField(_("enquiry phone"), max_length=32, blank=True)
+    complaint_phone = models.CharField(_("complaint phone"), max_length=32, default="12345")
+    life_events = models.ManyToManyField(
+        LifeEvent, verbose_name=_("life events"), blank=True, related_name="versions"
+    )
+    form_schema = models.JSONField(
+        _("application form (JSON Schema)"),
+        default=dict,
+        help_text=_("A JSON Schema object; see the guide for the supported subset."),
+    )
+    workflow = models.ForeignKey(
+        WorkflowDefinition, verbose_name=_("workflow"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), db_default=Now())
+    published_at = models.DateTimeField(_("published"), null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("service version")
+        verbose_name_plural = _("service versions")
+        ordering = ["service", "-number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "number"], name="serviceversion_unique_number"
+            ),
+            models.UniqueConstraint(
+                fields=["service"],
+                condition=Q(state="draft"),
+                name="serviceversion_one_draft",
+            ),
+            models.CheckConstraint(
+                condition=Q(promised_limit_days__lte=models.F("statutory_limit_days")),
+                name="serviceversion_promise_within_statute",
+            ),
+            models.CheckConstraint(
+                condition=Q(visits_required__lte=2), name="serviceversion_visits_0_to_2"
+            ),
+            models.CheckConstraint(
+                condition=Q(state="draft") | Q(published_at__isnull=False),
+                name="serviceversion_published_has_date",
+            ),
+            models.CheckConstraint(
+                condition=Q(channel_online=True) | Q(channel_counter=True) | Q(channel_mail=True),
+                name="serviceversion_has_a_channel",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.number}"
+
+    def save(self, *args, **kwargs):
+        if (
+            self.pk
+            and type(self).objects.filter(pk=self.pk).exclude(state=self.State.DRAFT).exists()
+        ):
+            # Only the publish/supersede services may change the state column of a frozen version.
+            allowed = {"state"}
+            if set(kwargs.get("update_fields") or ()) - allowed or not kwargs.get("update_fields"):
+                raise ImmutableWhenPublished(_("A published version cannot be changed."))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if self.state != self.State.DRAFT:
+            raise ImmutableWhenPublished(_("A published version cannot be deleted."))
+        return super().delete(*args, **kwargs)
+
+    @property
+    def is_immediate(self) -> bool:
+        """即办件: decided on the spot at intake."""
+        return self.promised_limit_days == 0
+
+    @property
+    def label(self) -> str:
+        return localized(self, "name")
+
+    def clean(self) -> None:
+        from .schema import check_schema
+
+        errors = {}
+        if (
+            self.promised_limit_days is not None
+            and self.statutory_limit_days is not None
+            and self.promised_limit_days > self.statutory_limit_days
+        ):
+            errors["promised_limit_days"] = _(
+                "The promised limit cannot be longer than the statutory limit."
+            )
+        if not (self.channel_online or self.channel_counter or self.channel_mail):
+            errors["channel_online"] = _("Offer at least one channel.")
+        if not self.fee_free and not self.fee_standard:
+            errors["fee_standard"] = _("State the fee, or mark the service free of charge.")
+        if self.result_type == ResultType.LICENCE and not self.licence_type_id:
+            errors["licence_type"] = _("Name the e-licence type this service issues.")
+        try:
+            check_schema(self.form_schema)
+        except ValidationError as exc:
+            errors["form_schema"] = exc.messages
+        if errors:
+            raise ValidationError(errors)
+
+
+class MaterialSource(models.TextChoices):
+    UPLOAD = "upload", _("uploaded by the applicant")
+    LICENCE = "licence", _("an e-licence already issued")
+    SHARED = "shared", _("data shared by another department")
+
+
+class MaterialForm(models.TextChoices):
+    ORIGINAL = "original", _("original (原件)")
+    COPY = "copy", _("copy (复印件)")
+    BOTH = "both", _("original and copy")
+    ELECTRONIC = "electronic", _("electronic only")
+
+
+class ServiceMaterial(models.Model):
+    """A material (申请材料) an application needs, and where it comes from."""
+
+    version = models.ForeignKey(ServiceVersion, on_delete=models.CASCADE, related_name="materials")
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    name = models.CharField(_("name"), max_length=200)
+    name_en = models.CharField(_("English name"), max_length=300, blank=True)
+    required = models.BooleanField(_("required"), default=True)
+    form = models.CharField(
+        _("form"), max_length=16, choices=MaterialForm.choices, default=MaterialForm.ELECTRONIC
+    )
+    copies = models.PositiveSmallIntegerField(_("copies"), default=1)
+    paper_format = models.CharField(_("paper format"), max_length=32, blank=True)
+    source = models.CharField(
+        _("source"), max_length=16, choices=MaterialSource.choices, default=MaterialSource.UPLOAD
+    )
+    licence_type = models.ForeignKey(
+        LicenceType, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    shared_by = models.ForeignKey(
+        Department,
+        verbose_name=_("shared by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        verbose_name = _("material")
+        verbose_name_plural = _("materials")
+        ordering = ["order", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(source="licence") | Q(licence_type__isnull=False),
+                name="material_licence_source_has_type",
+            ),
+            models.CheckConstraint(
+                condition=~Q(source="shared") | Q(shared_by__isnull=False),
+                name="material_shared_source_has_department",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        if (
+            ServiceVersion.objects.filter(pk=self.version_id)
+            .exclude(state=ServiceVersion.State.DRAFT)
+            .exists()
+        ):
+            raise ImmutableWhenPublished(_("A published version's materials cannot be changed."))
+        super().save(*args, **kwargs)
+
+    @property
+    def label(self) -> str:
+        return localized(self, "name")
+
+    def clean(self) -> None:
+        if self.source == MaterialSource.LICENCE and not self.licence_type_id:
+            raise ValidationError({"licence_type": _("Name the e-licence type to reuse.")})
+        if self.source == MaterialSource.SHARED and not self.shared_by_id:
+            raise ValidationError({"shared_by": _("Name the department that shares the data.")})
+
+
+# --- Working-day calendar --------------------------------------------------------------------------
+
+
+class CalendarYear(models.Model):
+    """A year whose holidays and make-up workdays are known; without it dates cannot be computed."""
+
+    year = models.PositiveSmallIntegerField(_("year"), unique=True)
+    source = models.CharField(_("source"), max_length=32, default="chinesecalendar")
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("calendar year")
+        verbose_name_plural = _("calendar years")
+        ordering = ["year"]
+
+    def __str__(self) -> str:
+        return str(self.year)
+
+
+class CalendarDay(models.Model):
+    """An exception to Monday-to-Friday: a public holiday, or a weekend made a workday (调休)."""
+
+    class Kind(models.TextChoices):
+        HOLIDAY = "holiday", _("public holiday")
+        WORKDAY = "workday", _("make-up workday (调休)")
+
+    date = models.DateField(_("date"), unique=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("calendar exception")
+        verbose_name_plural = _("calendar exceptions")
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.get_kind_display()}"

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views
+
+app_name = "services"
+
+urlpatterns = [
+    path("", views.catalog_page, name="catalog"),
+    path("<str:code>/", views.guide_page, name="guide"),
+]

@@ -1,0 +1,60 @@
+"""Public catalog pages: browse and search services, read a service guide (办事指南)."""
+
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from accounts.models import Department
+
+from . import catalog
+from .models import Audience, LifeEvent, ServiceItem
+
+
+def _filters(request: HttpRequest) -> dict[str, str]:
+    return {
+        key: request.GET.get(key, "").strip()[:100]
+        for key in ("q", "department", "life_event", "audience", "channel")
+    }
+
+
+def catalog_page(request: HttpRequest) -> HttpResponse:
+    """The catalog: by department, life event and audience, with keyword search."""
+    filters = _filters(request)
+    services = catalog.search_services(**filters)
+    page = Paginator(services, 30).get_page(request.GET.get("page"))
+    departments = (
+        Department.objects.annotate(
+            published=Count("services", filter=Q(services__status=ServiceItem.Status.PUBLISHED))
+        )
+        .filter(published__gt=0)
+        .order_by("code")
+    )
+    context = {
+        "filters": filters,
+        "page": page,
+        "services": page.object_list,
+        "departments": departments,
+        "life_events": LifeEvent.objects.order_by("order", "code"),
+        "audiences": [(a.value, a.label) for a in Audience if a != Audience.BOTH],
+        "filtered": any(filters.values()),
+        "query_string": "&".join(f"{k}={v}" for k, v in filters.items() if v),
+    }
+    return render(request, "services/catalog.html", context)
+
+
+def guide_page(request: HttpRequest, code: str) -> HttpResponse:
+    item = catalog.service_for_guide(code)
+    if item is None:
+        raise Http404
+    version = item.current_version
+    return render(
+        request,
+        "services/guide.html",
+        {
+            "item": item,
+            "version": version,
+            "materials": version.materials.all(),
+            "life_events": version.life_events.all(),
+        },
+    )
