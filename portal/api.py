@@ -25,6 +25,12 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     Field errors keep their field names; errors not tied to a field are under `non_field_errors`.
     A Django ValidationError raised by a service becomes a 400 in the same shape, never a 500.
     """
+    from cases.workflow import CaseConflict
+
+    if isinstance(exc, CaseConflict):
+        return Response(
+            {"detail": exc.message, "errors": {}, "code": exc.code}, status=status.HTTP_409_CONFLICT
+        )
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}

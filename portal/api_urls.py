@@ -3,6 +3,7 @@
 from django.urls import path
 
 from accounts import api as accounts_api
+from cases import api as cases_api
 from services import api as services_api
 
 urlpatterns = [
@@ -12,4 +13,35 @@ urlpatterns = [
     path("services/", services_api.ServiceListView.as_view(), name="api-services"),
     path("services/<str:code>/", services_api.ServiceDetailView.as_view(), name="api-service"),
     path("departments/", services_api.DepartmentListView.as_view(), name="api-departments"),
+    path("applications/", cases_api.ApplicationListCreateView.as_view(), name="api-applications"),
+    path(
+        "applications/<str:number>/",
+        cases_api.ApplicationDetailView.as_view(),
+        name="api-application",
+    ),
+    path(
+        "applications/<str:number>/attachments/",
+        cases_api.AttachmentCreateView.as_view(),
+        name="api-application-attachments",
+    ),
+    path(
+        "applications/<str:number>/submit/",
+        cases_api.SubmitView.as_view(),
+        name="api-application-submit",
+    ),
+    path(
+        "applications/<str:number>/withdraw/",
+        cases_api.WithdrawView.as_view(),
+        name="api-application-withdraw",
+    ),
+    path(
+        "applications/<str:number>/supplement/",
+        cases_api.SupplementView.as_view(),
+        name="api-application-supplement",
+    ),
+    path(
+        "applications/<str:number>/receipt.pdf",
+        cases_api.ReceiptView.as_view(),
+        name="api-application-receipt",
+    ),
 ]

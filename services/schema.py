@@ -440,17 +440,18 @@ def _check_rows(
     return rows
 
 
-def validate_data(schema: dict, data: Any) -> dict:
+def validate_data(schema: dict, data: Any, *, partial: bool = False) -> dict:
     """Check application data (JSON) against its form schema; return it cleaned and typed.
 
     Raises ValidationError whose error_dict keys are field paths ("shop_name", "staff[0].name"),
     each with messages in the active language. Unknown fields are refused, not silently dropped.
+    `partial` (a draft being saved) checks what is there and leaves out what is required but missing.
     """
     if not isinstance(data, dict):
         raise ValidationError({"data": [_("The form data must be a JSON object.")]})
     errors: dict[str, list[str]] = {}
     properties = dict(ordered_properties(schema))
-    required = set(schema.get("required", []))
+    required = set() if partial else set(schema.get("required", []))
     for name in sorted(set(data) - set(properties)):
         errors.setdefault(name, []).append(_("This form has no such field."))
     cleaned: dict[str, Any] = {}
@@ -488,10 +489,13 @@ def validate_data(schema: dict, data: Any) -> dict:
                 rows.append(clean_row)
             if name in required and not rows:
                 errors.setdefault(name, []).append(_("This field is required."))
-            cleaned[name] = _check_rows(prop, rows, name, errors)
+            cleaned[name] = rows if partial else _check_rows(prop, rows, name, errors)
             continue
         if value not in (None, "") and (problem := _type_error(prop, value)):
             errors.setdefault(name, []).append(problem)
+            continue
+        if partial and prop["type"] == "boolean" and not value:
+            cleaned[name] = False  # a box not ticked yet in a draft
             continue
         try:
             clean_value = _clean_scalar(prop, name, value, name in required)
@@ -569,6 +573,7 @@ class SchemaForm(forms.Form):
                 group["rows"].append({"number": index + 1, "fields": row_names})
             self.groups.append(group)
         self._json: dict | None = None
+        self._partial: dict = {}
 
     def clean(self):
         # Runs even when some fields failed, so every problem is shown at once.
@@ -607,8 +612,14 @@ class SchemaForm(forms.Form):
                 label = label_of(self.schema["properties"][path], path)
                 for message in messages:
                     self.add_error(None, f"{label}: {message}")
+        self._partial = data
         self._json = None if self.errors else data
         return cleaned
+
+    def partial_json(self) -> dict:
+        """What was entered correctly so far (after is_valid()), to save a draft without losing it."""
+        self.is_valid()
+        return getattr(self, "_partial", {})
 
     def cleaned_json(self) -> dict:
         if self._json is None:
@@ -633,3 +644,37 @@ def _row_position(form: SchemaForm, match: re.Match) -> tuple[str, int, str]:
     ]
     position = filled[index]["number"] - 1 if index < len(filled) else index
     return name, position, sub
+
+
+def answers(schema: dict, data: dict) -> list[dict]:
+    """The data as a reader sees it: label and display value per field, lists as numbered rows."""
+    result = []
+    for name, prop in ordered_properties(schema):
+        value = data.get(name)
+        if prop["type"] == "array":
+            rows = []
+            for row in value or []:
+                rows.append(
+                    [
+                        {
+                            "label": label_of(sub_prop, sub),
+                            "value": _display(sub_prop, row.get(sub)),
+                        }
+                        for sub, sub_prop in ordered_properties(prop["items"])
+                        if row.get(sub) not in (None, "")
+                    ]
+                )
+            result.append({"label": label_of(prop, name), "rows": rows, "value": ""})
+        elif value not in (None, ""):
+            result.append(
+                {"label": label_of(prop, name), "value": _display(prop, value), "rows": None}
+            )
+    return result
+
+
+def _display(prop: dict, value: Any) -> str:
+    if prop["type"] == "boolean":
+        return _("Yes") if value else _("No")
+    if "enum" in prop:
+        return enum_label(prop, value)
+    return str(value)

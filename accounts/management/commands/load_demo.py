@@ -4,12 +4,13 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts import demo
+from services import demo as services_demo
 
 DEFAULT_DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - printed for everyone; refused in production
 
 
 class Command(BaseCommand):
-    help = "Load the demo city, its departments and one login per role (only with DEBUG on)."
+    help = "Load the demo city, its departments, one login per role and the demo service catalog (only with DEBUG on)."
 
     def handle(self, *args, **options):
         if not settings.DEBUG:
@@ -19,6 +20,8 @@ class Command(BaseCommand):
         explicit = os.environ.get("DEMO_PASSWORD", "")
         password = explicit or DEFAULT_DEMO_PASSWORD
         logins = demo.load(password, reset_passwords=bool(explicit))
+        services = services_demo.load()
+        self.stdout.write(f"Demo catalog: {services} published services.")
         self.stdout.write("")
         self.stdout.write(f"Demo logins (password for all: {password})")
         width = max(len(username) for username, _ in logins)

@@ -1,0 +1,229 @@
+"""API for applicants: `applications/...` (DESIGN "API")."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from services.models import ServiceItem
+
+from . import receipts, selectors, workflow
+from .models import Case, Channel
+
+
+class TimelineEntry(serializers.Serializer):
+    action = serializers.CharField()
+    label = serializers.CharField()
+    at = serializers.DateTimeField()
+    state = serializers.CharField()
+    opinion = serializers.CharField()
+
+
+class AttachmentOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    material = serializers.IntegerField(source="material_id")
+    file_name = serializers.CharField(source="original_name")
+    size = serializers.IntegerField()
+    sha256 = serializers.CharField()
+    content_type = serializers.CharField()
+
+
+class CaseSummaryOutput(serializers.Serializer):
+    number = serializers.CharField()
+    state = serializers.CharField()
+    state_label = serializers.CharField(source="get_state_display")
+    service = serializers.CharField(source="service.code")
+    service_name = serializers.CharField(source="service_version.name")
+    channel = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    received_at = serializers.DateTimeField()
+    intake_due_date = serializers.DateField()
+    due_date = serializers.DateField()
+    due_date_provisional = serializers.BooleanField()
+
+
+class CaseDetailOutput(CaseSummaryOutput):
+    service_version = serializers.IntegerField(source="service_version.number")
+    data = serializers.JSONField()
+    decision_reason = serializers.CharField()
+    attachments = AttachmentOutput(many=True)
+    missing_materials = serializers.SerializerMethodField()
+    timeline = serializers.SerializerMethodField()
+    row_version = serializers.IntegerField()
+
+    def get_timeline(self, case: Case) -> list[dict]:
+        return TimelineEntry(selectors.timeline(case), many=True).data
+
+    def get_missing_materials(self, case: Case) -> list[dict]:
+        if not case.is_draft:
+            return []
+        return [{"id": m.pk, "name": m.name} for m in workflow.missing_materials(case)]
+
+
+def _detail(case: Case, request) -> dict:
+    case = selectors.application_for_applicant(request.user, case.number)
+    return CaseDetailOutput(case).data
+
+
+class CreateInput(serializers.Serializer):
+    service = serializers.CharField(help_text="Service code")
+    data = serializers.JSONField(required=False, default=dict)
+    agent_for = serializers.IntegerField(
+        required=False, help_text="Organisation id, when applying as its agent"
+    )
+
+
+def _case_or_404(request, number: str) -> Case:
+    case = selectors.application_for_applicant(request.user, number)
+    if case is None:
+        raise Http404
+    return case
+
+
+class ApplicationListCreateView(ListAPIView):
+    serializer_class = CaseSummaryOutput
+
+    def get_queryset(self):
+        return selectors.my_applications(self.request.user)
+
+    @extend_schema(
+        request=CreateInput,
+        responses={201: CaseDetailOutput},
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+    )
+    def post(self, request):
+        data = CreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        service = ServiceItem.objects.filter(code=data.validated_data["service"]).first()
+        if service is None:
+            raise ValidationError({"service": ["No such service."]})
+        case, _created = workflow.create_draft(
+            service=service,
+            user=request.user,
+            data=data.validated_data["data"],
+            channel=Channel.API,
+            idempotency_key=request.headers.get("Idempotency-Key") or None,
+            organisation_id=data.validated_data.get("agent_for"),
+        )
+        return Response(_detail(case, request), status=status.HTTP_201_CREATED)
+
+
+class ApplicationDetailView(APIView):
+    @extend_schema(responses=CaseDetailOutput)
+    def get(self, request, number: str):
+        return Response(CaseDetailOutput(_case_or_404(request, number)).data)
+
+    @extend_schema(
+        request=CreateInput, responses=CaseDetailOutput, operation_id="applications_update"
+    )
+    def patch(self, request, number: str):
+        case = _case_or_404(request, number)
+        if not isinstance(request.data.get("data"), dict):
+            raise ValidationError({"data": ["Send the form data as a JSON object."]})
+        workflow.update_draft(case=case, user=request.user, data=request.data["data"])
+        return Response(_detail(case, request))
+
+
+class AttachmentInput(serializers.Serializer):
+    material = serializers.IntegerField()
+    file = serializers.FileField(required=False)
+    document = serializers.IntegerField(
+        required=False, help_text="Id of a document already on file, instead of a file"
+    )
+
+    def validate(self, attrs):
+        if not attrs.get("file") and not attrs.get("document"):
+            raise serializers.ValidationError(
+                {"file": ["Upload a file or pick a document on file."]}
+            )
+        return attrs
+
+
+class AttachmentCreateView(APIView):
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+
+    @extend_schema(
+        request={"multipart/form-data": AttachmentInput}, responses={201: AttachmentOutput}
+    )
+    def post(self, request, number: str):
+        case = _case_or_404(request, number)
+        data = AttachmentInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        if data.validated_data.get("file"):
+            attachment = workflow.add_attachment(
+                case=case,
+                material_id=data.validated_data["material"],
+                upload=data.validated_data["file"],
+                user=request.user,
+            )
+        else:
+            attachment = workflow.reuse_document(
+                case=case,
+                material_id=data.validated_data["material"],
+                attachment_id=data.validated_data["document"],
+                user=request.user,
+            )
+        return Response(AttachmentOutput(attachment).data, status=status.HTTP_201_CREATED)
+
+
+class SubmitView(APIView):
+    @extend_schema(request=None, responses=CaseDetailOutput)
+    def post(self, request, number: str):
+        case = _case_or_404(request, number)
+        workflow.submit_application(case=case, user=request.user, channel=Channel.API)
+        return Response(_detail(case, request))
+
+
+class ReasonInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+
+
+class WithdrawView(APIView):
+    @extend_schema(request=ReasonInput, responses=CaseDetailOutput)
+    def post(self, request, number: str):
+        case = _case_or_404(request, number)
+        data = ReasonInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        workflow.withdraw_case(
+            case=case, user=request.user, reason=data.validated_data["reason"], channel=Channel.API
+        )
+        return Response(_detail(case, request))
+
+
+class NoteInput(serializers.Serializer):
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class SupplementView(APIView):
+    """Answer a request for documents: upload them to attachments/ first, then post here."""
+
+    @extend_schema(request=NoteInput, responses=CaseDetailOutput)
+    def post(self, request, number: str):
+        case = _case_or_404(request, number)
+        data = NoteInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        workflow.answer_supplement(
+            case=case, user=request.user, note=data.validated_data["note"], channel=Channel.API
+        )
+        return Response(_detail(case, request))
+
+
+class ReceiptView(APIView):
+    @extend_schema(responses={(200, "application/pdf"): bytes})
+    def get(self, request, number: str):
+        case = _case_or_404(request, number)
+        if case.is_draft:
+            raise workflow.CaseConflict(
+                "This application has not been submitted yet.", code="draft"
+            )
+        response = HttpResponse(
+            receipts.receipt_pdf(case=case, request=request), content_type="application/pdf"
+        )
+        response["Content-Disposition"] = f'attachment; filename="receipt-{case.number}.pdf"'
+        return response

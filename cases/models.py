@@ -1,0 +1,345 @@
+"""Applications (办件) and everything that happens to them.
+
+Only the services in cases/workflow.py create or change these rows; views, the API and tasks call
+them. The event trail is append-only: the model refuses updates and deletes, and database triggers
+refuse them too (migration 0002).
+"""
+
+import hashlib
+import json
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Now
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import CitizenProfile, Department, Organisation
+from services.models import (
+    LicenceType,
+    OuterState,
+    ServiceItem,
+    ServiceMaterial,
+    ServiceVersion,
+    WorkflowStage,
+)
+
+OPEN_STATES = [
+    OuterState.SUBMITTED,
+    OuterState.ACCEPTED,
+    OuterState.SUPPLEMENT_REQUESTED,
+    OuterState.SUSPENDED,
+    OuterState.APPROVED,
+]
+CLOSED_STATES = [
+    OuterState.NOT_ACCEPTED,
+    OuterState.REJECTED,
+    OuterState.CONCLUDED,
+    OuterState.WITHDRAWN,
+]
+
+
+class Channel(models.TextChoices):
+    ONLINE = "online", _("online")
+    COUNTER = "counter", _("at a counter")
+    API = "api", _("through the API")
+
+
+class Case(models.Model):
+    """An application (办件): filed under one frozen service version, by or for one applicant."""
+
+    number = models.CharField(_("application number"), max_length=100, unique=True)
+    service = models.ForeignKey(
+        ServiceItem, verbose_name=_("service"), on_delete=models.PROTECT, related_name="cases"
+    )
+    service_version = models.ForeignKey(
+        ServiceVersion,
+        verbose_name=_("service version"),
+        on_delete=models.PROTECT,
+        related_name="cases",
+    )
+    department = models.ForeignKey(
+        Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="cases"
+    )
+    applicant = models.ForeignKey(
+        CitizenProfile,
+        verbose_name=_("applicant"),
+        on_delete=models.PROTECT,
+        related_name="cases",
+        help_text=_("The person applying, or the agent of the organisation applying."),
+    )
+    organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("applying organisation"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cases",
+    )
+    filed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("filed by"),
+        on_delete=models.PROTECT,
+        related_name="filed_cases",
+        help_text=_("The account that filed it: the applicant, a proxy or a counter clerk."),
+    )
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    data = models.JSONField(_("form data"), default=dict, blank=True)
+    state = models.CharField(
+        _("state"), max_length=24, choices=OuterState.choices, default=OuterState.DRAFT
+    )
+    state_before_pause = models.CharField(
+        max_length=24, choices=OuterState.choices, blank=True, editable=False
+    )
+    stage = models.ForeignKey(
+        WorkflowStage,
+        verbose_name=_("stage"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    received_at = models.DateTimeField(_("received"), null=True, blank=True)
+    accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True)
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    intake_due_date = models.DateField(
+        _("accept or request documents by"),
+        null=True,
+        blank=True,
+        help_text=_("Five working days after receipt (行政许可法 §32)."),
+    )
+    due_date = models.DateField(_("decision due"), null=True, blank=True)
+    due_date_provisional = models.BooleanField(default=False)
+    decision_reason = models.TextField(_("reason of the decision"), blank=True)
+    decision_legal_basis = models.TextField(_("legal basis of the decision"), blank=True)
+    # NULL, not "": cases filed without a key must not collide in the unique constraint below.
+    idempotency_key = models.CharField(max_length=100, null=True, blank=True, editable=False)  # noqa: DJ001
+    row_version = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(_("created"), db_default=Now())
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("application")
+        verbose_name_plural = _("applications")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["filed_by", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="case_unique_idempotency_key",
+            ),
+            models.CheckConstraint(
+                condition=Q(state="draft") | Q(received_at__isnull=False),
+                name="case_submitted_has_receipt_time",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["applicant", "-created_at"], name="case_applicant_recent"),
+            models.Index(
+                fields=["department", "due_date"],
+                condition=Q(
+                    state__in=[
+                        "submitted",
+                        "accepted",
+                        "supplement_requested",
+                        "suspended",
+                        "approved",
+                    ]
+                ),
+                name="case_open_by_due_date",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    @property
+    def is_draft(self) -> bool:
+        return self.state == OuterState.DRAFT
+
+
+class CaseNumberCounter(models.Model):
+    """The last sequence number given per service and day; incremented under a row lock."""
+
+    key = models.CharField(max_length=120, unique=True)
+    value = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.value}"
+
+
+class Attachment(models.Model):
+    """A document for one material of a case: uploaded, reused from an earlier case, or an e-licence."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="attachments")
+    material = models.ForeignKey(ServiceMaterial, on_delete=models.PROTECT, related_name="+")
+    stored_name = models.CharField(max_length=200, editable=False)
+    original_name = models.CharField(_("file name"), max_length=255)
+    size = models.PositiveIntegerField(_("size (bytes)"))
+    sha256 = models.CharField(max_length=64)
+    content_type = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    reused_from = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    for_supplement = models.ForeignKey(
+        "SupplementRequest",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="attachments",
+    )
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["material__order", "created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(content_type__in=["application/pdf", "image/jpeg", "image/png"]),
+                name="attachment_allowed_type",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class SupplementRequest(models.Model):
+    """A request for missing documents (补正告知): everything missing in one notice, with a deadline."""
+
+    class State(models.TextChoices):
+        OPEN = "open", _("waiting for the applicant")
+        ANSWERED = "answered", _("answered")
+        EXPIRED = "expired", _("deadline passed")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="supplement_requests")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    materials = models.ManyToManyField(ServiceMaterial, related_name="+", blank=True)
+    note = models.TextField(_("what is missing"))
+    deadline = models.DateField(_("answer by"))
+    state = models.CharField(max_length=16, choices=State.choices, default=State.OPEN)
+    created_at = models.DateTimeField(db_default=Now())
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("request for documents")
+        verbose_name_plural = _("requests for documents")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case"], condition=Q(state="open"), name="supplement_one_open_per_case"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["deadline"], condition=Q(state="open"), name="supplement_open_deadline"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case} {self.deadline}"
+
+
+class Licence(models.Model):
+    """An e-licence (电子证照) issued to a holder; reusable as a material in later applications."""
+
+    number = models.CharField(_("licence number"), max_length=64, unique=True)
+    licence_type = models.ForeignKey(LicenceType, on_delete=models.PROTECT, related_name="licences")
+    holder = models.ForeignKey(CitizenProfile, on_delete=models.PROTECT, related_name="licences")
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, null=True, blank=True, related_name="licences"
+    )
+    case = models.ForeignKey(
+        Case, on_delete=models.PROTECT, null=True, blank=True, related_name="licences"
+    )
+    verification_code = models.CharField(max_length=32, unique=True)
+    valid_from = models.DateField()
+    valid_until = models.DateField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    issued_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        verbose_name = _("e-licence")
+        verbose_name_plural = _("e-licences")
+        ordering = ["-issued_at"]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class Event(models.Model):
+    """One entry of a case's append-only trail: who did what, when, from which state to which, why.
+
+    Each event carries the hash of the one before, so a changed or removed row shows.
+    """
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")
+    sequence = models.PositiveIntegerField()
+    action = models.CharField(max_length=32)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    actor_role = models.CharField(max_length=20, blank=True)
+    channel = models.CharField(max_length=16, blank=True)
+    from_state = models.CharField(max_length=24, blank=True)
+    to_state = models.CharField(max_length=24, blank=True)
+    from_stage = models.CharField(max_length=32, blank=True)
+    to_stage = models.CharField(max_length=32, blank=True)
+    opinion = models.TextField(blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField()
+    previous_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
+        ordering = ["case", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "sequence"], name="event_unique_sequence"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}#{self.sequence} {self.action}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError("Events are append-only; they are never changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Events are append-only; they are never deleted.")
+
+    def compute_hash(self) -> str:
+        body = json.dumps(
+            {
+                "case": self.case_id,
+                "sequence": self.sequence,
+                "action": self.action,
+                "actor": self.actor_id,
+                "actor_role": self.actor_role,
+                "channel": self.channel,
+                "from_state": self.from_state,
+                "to_state": self.to_state,
+                "from_stage": self.from_stage,
+                "to_stage": self.to_stage,
+                "opinion": self.opinion,
+                "details": self.details,
+                "at": self.at.isoformat(),
+                "previous": self.previous_hash,
+            },
+            sort_keys=True,
+            ensure_ascii=False,
+        )
+        return hashlib.sha256(body.encode()).hexdigest()

@@ -1,0 +1,19 @@
+from django.urls import path
+
+from . import views
+
+app_name = "cases"
+
+urlpatterns = [
+    path("", views.application_list, name="list"),
+    path("new/<str:code>/", views.start, name="start"),
+    path("<str:number>/", views.detail, name="detail"),
+    path("<str:number>/form/", views.form_step, name="form"),
+    path("<str:number>/materials/", views.materials_step, name="materials"),
+    path("<str:number>/review/", views.review_step, name="review"),
+    path("<str:number>/submitted/", views.submitted, name="submitted"),
+    path("<str:number>/receipt.pdf", views.receipt, name="receipt"),
+    path("<str:number>/withdraw/", views.withdraw, name="withdraw"),
+    path("<str:number>/supplement/", views.supplement, name="supplement"),
+    path("<str:number>/documents/<int:attachment_id>/", views.document, name="document"),
+]

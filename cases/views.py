@@ -1,0 +1,372 @@
+"""The applicant's pages: apply in steps (form, materials, review), my applications, a case's page
+with its timeline, answering a request for documents, withdrawing, the receipt and documents."""
+
+from __future__ import annotations
+
+import contextlib
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from services import catalog
+from services.models import MaterialSource
+from services.schema import SchemaForm, answers
+
+from . import receipts, selectors, uploads, workflow
+from .models import Attachment, Case, Channel, SupplementRequest
+
+STEPS = ["form", "materials", "review"]
+
+
+def _case(request: HttpRequest, number: str) -> Case:
+    case = selectors.application_for_applicant(request.user, number)
+    if case is None:
+        raise Http404
+    return case
+
+
+def _draft_or_detail(request: HttpRequest, number: str) -> Case | HttpResponse:
+    case = _case(request, number)
+    if not case.is_draft:
+        return redirect("cases:detail", number=case.number)
+    return case
+
+
+def _errors_to_messages(request: HttpRequest, exc: ValidationError) -> None:
+    for message in exc.messages:
+        messages.error(request, message)
+
+
+@login_required
+def start(request: HttpRequest, code: str) -> HttpResponse:
+    """Apply online: explain what is needed, then create the draft (or resume an existing one)."""
+    item = catalog.service_for_guide(code)
+    if item is None:
+        raise Http404
+    existing = selectors.my_applications(request.user).filter(service=item, state="draft").first()
+    profile = getattr(request.user, "citizen_profile", None)
+    agencies = list(request.user.agencies.select_related("organisation"))
+    if request.method == "POST":
+        if existing is not None and "new" not in request.POST:
+            return redirect("cases:form", number=existing.number)
+        organisation = request.POST.get("organisation") or None
+        try:
+            case, _created = workflow.create_draft(
+                service=item,
+                user=request.user,
+                channel=Channel.ONLINE,
+                idempotency_key=request.POST.get("token") or None,
+                organisation_id=int(organisation)
+                if organisation and organisation.isdigit()
+                else None,
+            )
+        except ValidationError as exc:
+            _errors_to_messages(request, exc)
+        else:
+            return redirect("cases:form", number=case.number)
+    return render(
+        request,
+        "cases/start.html",
+        {
+            "item": item,
+            "version": item.current_version,
+            "existing": existing,
+            "profile": profile,
+            "agencies": agencies,
+            "materials": item.current_version.materials.all(),
+        },
+    )
+
+
+def _schema_form(case: Case, data=None, rows=None) -> SchemaForm:
+    form = SchemaForm(case.service_version.form_schema, data, rows=rows, initial_json=case.data)
+    for name in workflow.prefilled_fields(case.service_version.form_schema):
+        if name in form.fields and case.data.get(name):
+            form.fields[name].disabled = True  # verified data: shown, never typed again
+            form.fields[name].help_text = _("From your verified profile.")
+    return form
+
+
+@login_required
+def form_step(request: HttpRequest, number: str) -> HttpResponse:
+    """Step 1: the schema's form; prefilled identity fields are shown but not editable."""
+    case = _draft_or_detail(request, number)
+    if isinstance(case, HttpResponse):
+        return case
+    if request.method != "POST":
+        return render(
+            request, "cases/form.html", _step_context(case, "form", form=_schema_form(case))
+        )
+    rows = {
+        key.removeprefix("_rows_"): int(value)
+        for key, value in request.POST.items()
+        if key.startswith("_rows_") and value.isdigit()
+    }
+    form = _schema_form(case, request.POST, rows=rows)
+    valid = form.is_valid()
+    if "_add_row" in request.POST or ("save" in request.POST and not valid):
+        # Keep everything typed so far, then show the form again (with one more entry if asked).
+        with contextlib.suppress(ValidationError):
+            case = workflow.update_draft(case=case, user=request.user, data=form.partial_json())
+        if "_add_row" not in request.POST:
+            messages.info(
+                request, _("What is complete is saved; correct the marked fields to continue.")
+            )
+        else:
+            rows = form.add_row_to(request.POST["_add_row"])
+            context = _step_context(case, "form", form=_schema_form(case, rows=rows))
+            return render(request, "cases/form.html", context)
+    if valid:
+        try:
+            workflow.update_draft(case=case, user=request.user, data=form.cleaned_json())
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            if "save" in request.POST:
+                messages.success(
+                    request, _("Saved. You can continue from “My applications” at any time.")
+                )
+                return redirect("cases:list")
+            return redirect("cases:materials", number=case.number)
+    return render(request, "cases/form.html", _step_context(case, "form", form=form), status=400)
+
+
+def _step_context(case: Case, step: str, **extra) -> dict:
+    return {
+        "case": case,
+        "version": case.service_version,
+        "step": step,
+        "step_number": STEPS.index(step) + 1,
+        "steps": [
+            ("form", _("Fill in the form")),
+            ("materials", _("Materials")),
+            ("review", _("Check and submit")),
+        ],
+        **extra,
+    }
+
+
+def _materials_context(case: Case) -> dict:
+    attached: dict[int, list[Attachment]] = {}
+    for attachment in case.attachments.all():
+        attached.setdefault(attachment.material_id, []).append(attachment)
+    licences = workflow.held_licences(case)
+    rows = []
+    for material in case.service_version.materials.all():
+        licence = (
+            licences.get(material.licence_type_id)
+            if material.source == MaterialSource.LICENCE
+            else None
+        )
+        rows.append(
+            {
+                "material": material,
+                "attachments": attached.get(material.pk, []),
+                "licence": licence,
+                "needs_upload": material.source == MaterialSource.UPLOAD
+                or (material.source == MaterialSource.LICENCE and licence is None),
+            }
+        )
+    return {
+        "rows": rows,
+        "on_file": workflow.documents_on_file(case.applicant),
+        "max_mb": uploads.settings.UPLOAD_MAX_BYTES // (1024 * 1024),
+    }
+
+
+@login_required
+def materials_step(request: HttpRequest, number: str) -> HttpResponse:
+    case = _draft_or_detail(request, number)
+    if isinstance(case, HttpResponse):
+        return case
+    status = 200
+    if request.method == "POST":
+        try:
+            if request.POST.get("remove"):
+                workflow.remove_attachment(
+                    case=case, attachment_id=request.POST["remove"], user=request.user
+                )
+            elif request.POST.get("document"):
+                workflow.reuse_document(
+                    case=case,
+                    material_id=request.POST.get("material"),
+                    attachment_id=request.POST["document"],
+                    user=request.user,
+                )
+            elif request.FILES.get("file"):
+                workflow.add_attachment(
+                    case=case,
+                    material_id=request.POST.get("material"),
+                    upload=request.FILES["file"],
+                    user=request.user,
+                )
+            elif "continue" in request.POST:
+                return redirect("cases:review", number=case.number)
+            else:
+                raise ValidationError({"file": [_("Choose a file to upload.")]})
+        except ValidationError as exc:
+            _errors_to_messages(request, exc)
+            status = 400
+        except workflow.CaseConflict as exc:
+            messages.error(request, exc.message)
+            status = 409
+        else:
+            return redirect("cases:materials", number=case.number)
+        case = _case(request, number)
+    context = _step_context(case, "materials", **_materials_context(case))
+    return render(request, "cases/materials.html", context, status=status)
+
+
+@login_required
+def review_step(request: HttpRequest, number: str) -> HttpResponse:
+    case = _case(request, number)
+    if request.method == "POST":
+        if not case.is_draft:
+            # A double click, or the back button: the first submission stands.
+            return redirect("cases:submitted", number=case.number)
+        try:
+            workflow.submit_application(case=case, user=request.user, channel=Channel.ONLINE)
+        except ValidationError as exc:
+            _errors_to_messages(request, exc)
+        except workflow.CaseConflict:
+            return redirect("cases:submitted", number=case.number)
+        else:
+            return redirect("cases:submitted", number=case.number)
+    elif not case.is_draft:
+        return redirect("cases:detail", number=case.number)
+    context = _step_context(
+        case,
+        "review",
+        answers=answers(case.service_version.form_schema, case.data),
+        missing=workflow.missing_materials(case),
+        **_materials_context(case),
+    )
+    return render(
+        request, "cases/review.html", context, status=400 if request.method == "POST" else 200
+    )
+
+
+@login_required
+def submitted(request: HttpRequest, number: str) -> HttpResponse:
+    case = _case(request, number)
+    if case.is_draft:
+        return redirect("cases:review", number=case.number)
+    return render(request, "cases/submitted.html", {"case": case, "version": case.service_version})
+
+
+@login_required
+def application_list(request: HttpRequest) -> HttpResponse:
+    page = Paginator(selectors.my_applications(request.user), 20).get_page(request.GET.get("page"))
+    return render(request, "cases/list.html", {"page": page, "cases": page.object_list})
+
+
+@login_required
+def detail(request: HttpRequest, number: str) -> HttpResponse:
+    case = _case(request, number)
+    open_request = next(
+        (r for r in case.supplement_requests.all() if r.state == SupplementRequest.State.OPEN), None
+    )
+    actions = {t.name for t in workflow.transitions_for(case, request.user)}
+    return render(
+        request,
+        "cases/detail.html",
+        {
+            "case": case,
+            "version": case.service_version,
+            "timeline": selectors.timeline(case),
+            "open_request": open_request,
+            "can_withdraw": "withdraw" in actions,
+            "can_supplement": "supplement" in actions and open_request is not None,
+            "on_file": workflow.documents_on_file(case.applicant) if open_request else [],
+        },
+    )
+
+
+@login_required
+@require_POST
+def withdraw(request: HttpRequest, number: str) -> HttpResponse:
+    case = _case(request, number)
+    try:
+        workflow.withdraw_case(case=case, user=request.user, reason=request.POST.get("reason", ""))
+    except ValidationError as exc:
+        _errors_to_messages(request, exc)
+    except workflow.CaseConflict as exc:
+        messages.error(request, exc.message)
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Your application is withdrawn."))
+    return redirect("cases:detail", number=case.number)
+
+
+@login_required
+@require_POST
+def supplement(request: HttpRequest, number: str) -> HttpResponse:
+    """Upload a requested document, or hand in the answer once everything is there."""
+    case = _case(request, number)
+    try:
+        if request.FILES.get("file"):
+            workflow.add_attachment(
+                case=case,
+                material_id=request.POST.get("material"),
+                upload=request.FILES["file"],
+                user=request.user,
+            )
+            messages.success(request, _("Document added."))
+        elif request.POST.get("document"):
+            workflow.reuse_document(
+                case=case,
+                material_id=request.POST.get("material"),
+                attachment_id=request.POST["document"],
+                user=request.user,
+            )
+            messages.success(request, _("Document added."))
+        else:
+            workflow.answer_supplement(
+                case=case, user=request.user, note=request.POST.get("note", "")
+            )
+            messages.success(
+                request, _("Thank you: the department has your documents and continues.")
+            )
+    except ValidationError as exc:
+        _errors_to_messages(request, exc)
+    except workflow.CaseConflict as exc:
+        messages.error(request, exc.message)
+    return redirect(reverse("cases:detail", args=[case.number]) + "#supplement")
+
+
+@login_required
+def receipt(request: HttpRequest, number: str) -> HttpResponse:
+    case = _case(request, number)
+    if case.is_draft:
+        raise Http404
+    response = HttpResponse(
+        receipts.receipt_pdf(case=case, request=request), content_type="application/pdf"
+    )
+    response["Content-Disposition"] = f'attachment; filename="receipt-{case.number}.pdf"'
+    return response
+
+
+@login_required
+def document(request: HttpRequest, number: str, attachment_id: int) -> FileResponse:
+    """A document of one of the user's cases, as a download, never rendered by the browser."""
+    case = _case(request, number)
+    attachment = next((a for a in case.attachments.all() if a.pk == attachment_id), None)
+    if attachment is None:
+        raise Http404
+    response = FileResponse(
+        uploads.path_of(attachment.stored_name).open("rb"),
+        as_attachment=True,
+        filename=attachment.original_name,
+        content_type=attachment.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
