@@ -111,10 +111,18 @@ def form_step(request: HttpRequest, number: str) -> HttpResponse:
     }
     form = _schema_form(case, request.POST, rows=rows)
     valid = form.is_valid()
+    if "_autosave" in request.POST:
+        with contextlib.suppress(ValidationError):
+            workflow.update_draft(
+                case=case, user=request.user, data=form.partial_json(previous=case.data)
+            )
+        return HttpResponse(status=204)
     if "_add_row" in request.POST or ("save" in request.POST and not valid):
         # Keep everything typed so far, then show the form again (with one more entry if asked).
         with contextlib.suppress(ValidationError):
-            case = workflow.update_draft(case=case, user=request.user, data=form.partial_json())
+            case = workflow.update_draft(
+                case=case, user=request.user, data=form.partial_json(previous=case.data)
+            )
         if "_add_row" not in request.POST:
             messages.info(
                 request, _("What is complete is saved; correct the marked fields to continue.")

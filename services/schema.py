@@ -616,10 +616,17 @@ class SchemaForm(forms.Form):
         self._json = None if self.errors else data
         return cleaned
 
-    def partial_json(self) -> dict:
-        """What was entered correctly so far (after is_valid()), to save a draft without losing it."""
+    def partial_json(self, previous: dict | None = None) -> dict:
+        """What was entered correctly so far, to save a draft without losing anything: a field (or
+        list) whose new value is wrong keeps its `previous` value."""
         self.is_valid()
-        return getattr(self, "_partial", {})
+        data = dict(self._partial)
+        failed = {name.split("__")[0] for name in self.errors if name != "__all__"}
+        for name in failed:
+            data.pop(name, None)
+            if previous and name in previous:
+                data[name] = previous[name]
+        return data
 
     def cleaned_json(self) -> dict:
         if self._json is None:

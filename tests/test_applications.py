@@ -442,3 +442,19 @@ def test_upload_sniffing_ignores_the_name():
     assert sniff_content_type(b"\xff\xd8\xff\xe0" + b"\x00" * 12) == "image/jpeg"
     assert sniff_content_type(EXE[:16]) is None
     assert sniff_content_type(io.BytesIO(b"<html>").read()) is None
+
+
+@pytest.mark.django_db
+def test_autosave_keeps_what_is_valid_and_answers_204(citizen_client, service):
+    citizen_client.post(f"/applications/new/{service.code}/")
+    case = Case.objects.get()
+    response = citizen_client.post(
+        f"/applications/{case.number}/form/", {"shop_area": "77", "_autosave": "1"}
+    )
+    assert response.status_code == 204
+    case.refresh_from_db()
+    assert case.data["shop_area"] == 77
+    # An invalid value is not saved, and nothing valid is lost.
+    citizen_client.post(f"/applications/{case.number}/form/", {"shop_area": "-1", "_autosave": "1"})
+    case.refresh_from_db()
+    assert case.data["shop_area"] == 77

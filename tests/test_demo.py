@@ -65,3 +65,27 @@ def test_demo_data_loads_once_and_every_login_works(settings, monkeypatch, capsy
     admin = Client()
     admin.force_login(User.objects.get(username="deptadmin"))
     assert admin.get("/admin/accounts/staffmembership/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_demo_catalog_is_realistic_and_staff_can_work_it(settings):
+    from django.db.models import Count
+
+    from services.models import ServiceItem
+    from services.schema import check_schema
+    from services.workflows import workflow_problems
+
+    settings.DEBUG = True
+    call_command("load_demo")
+    published = ServiceItem.objects.filter(status="published").select_related(
+        "current_version__workflow"
+    )
+    assert published.count() >= 20
+    per_department = dict(published.values_list("department__code").annotate(n=Count("pk")))
+    assert len(per_department) >= 6
+    assert max(per_department, key=per_department.get) == DEMO_DEPARTMENT
+    for item in published:
+        check_schema(item.current_version.form_schema)
+        assert item.current_version.workflow.is_published
+        assert workflow_problems(item.current_version.workflow) == []
+        assert item.current_version.materials.exists()
