@@ -8,21 +8,26 @@ from django.utils.cache import add_never_cache_headers
 
 
 class UserLanguageMiddleware:
-    """Serve a signed-in user in their preferred language unless they just chose another one.
+    """Pages speak Simplified Chinese unless the person chose English.
 
-    Runs before LocaleMiddleware: it puts the preference into the language cookie slot that
-    LocaleMiddleware reads, so the choice follows the person from device to device.
+    Runs before LocaleMiddleware and decides what it reads from the language cookie slot: the choice
+    made with the language switch, else the signed-in account's preference (so it follows the person
+    from device to device), else Simplified Chinese. A browser's Accept-Language alone does not
+    switch a page to English ("Simplified Chinese first"); API clients, which are programs, may ask
+    for English with it.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        language = (
-            request.session.get("preferred_language") if hasattr(request, "session") else None
-        )
-        if language and settings.LANGUAGE_COOKIE_NAME not in request.COOKIES:
-            request.COOKIES[settings.LANGUAGE_COOKIE_NAME] = language
+        if settings.LANGUAGE_COOKIE_NAME not in request.COOKIES:
+            session = getattr(request, "session", None)
+            language = session.get("preferred_language") if session is not None else None
+            if language:
+                request.COOKIES[settings.LANGUAGE_COOKIE_NAME] = language
+            elif not request.path.startswith("/api/"):
+                request.COOKIES[settings.LANGUAGE_COOKIE_NAME] = settings.LANGUAGE_CODE
         return self.get_response(request)
 
 

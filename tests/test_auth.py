@@ -230,3 +230,11 @@ def test_a_forged_forwarded_for_header_does_not_escape_a_lockout(citizen, settin
         HTTP_X_FORWARDED_FOR="203.0.113.9",
     )
     assert response.status_code == 429
+
+
+@pytest.mark.django_db
+def test_an_english_browser_still_gets_chinese_pages_until_it_chooses(client):
+    page = client.get("/", headers={"accept-language": "en-US,en;q=0.9"})
+    assert '<html lang="zh-Hans">' in page.content.decode()
+    api = client.get("/api/v1/services/", headers={"accept-language": "en"})
+    assert api["Content-Language"] == "en"
