@@ -1,0 +1,122 @@
+"""The citizen's journey in real Chromium: sign in as the demo citizen, apply for a demo service with an
+upload, submit, and download a receipt whose text names the case number."""
+
+import os
+import subprocess
+
+import pytest
+
+DEMO_PASSWORD = "browser-demo-password-1"
+SERVICE = "330100-RS-GG-001"  # 社会保障卡申领: a form, a photo to upload, nothing else
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def browser_page():
+    from playwright.sync_api import sync_playwright
+
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    # Playwright's sync API runs an event loop in this thread; the ORM calls here are still sync.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+        )
+        context = browser.new_context(accept_downloads=True, locale="zh-CN")
+        yield context.new_page()
+        context.close()
+        browser.close()
+    if previous is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def demo_data(transactional_db, settings, tmp_path):
+    from accounts import demo as accounts_demo
+    from services import demo as services_demo
+
+    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
+    accounts_demo.load(DEMO_PASSWORD)
+    services_demo.load()
+
+
+def _fill_required_fields(page) -> None:
+    """Answer whatever the form requires, as a person would: pick, tick, type."""
+    for name in set(
+        page.eval_on_selector_all("input[type=radio][required]", "els => els.map(e => e.name)")
+    ):
+        page.locator(f"input[type=radio][name='{name}']").first.check()
+    for select in page.locator("select[required]").all():
+        select.select_option(index=1)
+    for box in page.locator("input[type=checkbox][required]").all():
+        box.check()
+    for field in page.locator(
+        "input[type=text][required]:not([disabled]), textarea[required]"
+    ).all():
+        if not field.input_value():
+            field.fill("测试内容")
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_demo_citizen_applies_online_and_downloads_the_receipt(
+    live_server, demo_data, browser_page, tmp_path
+):
+    page = browser_page
+    scan = tmp_path / "photo.pdf"
+    scan.write_bytes(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", "citizen")
+    page.fill("#id_password", DEMO_PASSWORD)
+    page.press("#id_password", "Enter")
+    page.wait_for_url("**/accounts/profile/")
+
+    page.goto(f"{live_server.url}/services/{SERVICE}/")
+    page.click(f"a[href='/applications/new/{SERVICE}/']")
+    page.click("main form button[type=submit]")
+    page.wait_for_url("**/form/")
+    # The applicant's name and ID number are already there and cannot be edited.
+    assert page.locator("input[disabled][value='张小明']").count() == 1
+    _fill_required_fields(page)
+    page.click("button[name=next]")
+    page.wait_for_url("**/materials/")
+
+    required = page.locator("section.material", has=page.locator(".tag:not(.tag-soft)"))
+    for index in range(required.count()):
+        section = page.locator("section.material", has=page.locator(".tag:not(.tag-soft)")).nth(
+            index
+        )
+        if section.locator("input[type=file]").count():
+            section.locator("input[type=file]").set_input_files(str(scan))
+            section.locator("form.upload-form button[type=submit]").first.click()
+            page.wait_for_load_state()
+    assert "photo.pdf" in page.content()
+    page.click("button[name=continue]")
+    page.wait_for_url("**/review/")
+    page.click("main form.stack button[type=submit]")
+    page.wait_for_url("**/submitted/")
+    number = page.locator(".case-number").inner_text().strip()
+    assert number.startswith(f"{SERVICE}-")
+
+    with page.expect_download() as download_info:
+        page.click("a[href$='receipt.pdf']")
+    receipt = tmp_path / "receipt.pdf"
+    download_info.value.save_as(receipt)
+    text = subprocess.run(
+        ["pdftotext", str(receipt), "-"], capture_output=True, check=True
+    ).stdout.decode()
+    assert number in text
+    assert "收件凭证" in text
+
+    page.goto(f"{live_server.url}/applications/")
+    assert number in page.content()
