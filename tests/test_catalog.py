@@ -4,6 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from accounts.models import Role
 from services import catalog
@@ -58,7 +59,7 @@ def test_publishing_freezes_a_version_and_editing_makes_a_new_draft():
 @pytest.mark.django_db
 def test_a_version_with_problems_cannot_be_published():
     version = make_service("T-002", publish=False, materials=[])
-    with pytest.raises(ValidationError) as excinfo:
+    with translation.override("en"), pytest.raises(ValidationError) as excinfo:
         catalog.publish_version(version=version)
     assert any("material" in m for m in excinfo.value.messages)
     version.refresh_from_db()
@@ -130,7 +131,8 @@ def test_unreachable_stage_and_dead_end_are_refused():
         target=trap,
         allowed_roles=["reviewer"],
     )
-    problems = workflow_problems(draft)
+    with translation.override("en"):
+        problems = workflow_problems(draft)
     assert any("孤立环节" in p and "cannot be reached" in p for p in problems), problems
     assert any("死胡同" in p and "no path" in p for p in problems), problems
     from services.workflows import publish_workflow
@@ -147,7 +149,8 @@ def test_workflow_needs_intake_and_end():
     WorkflowStage.objects.create(
         definition=definition, code="a", name="甲", kind=StageKind.REVIEW, role="reviewer"
     )
-    problems = workflow_problems(definition)
+    with translation.override("en"):
+        problems = workflow_problems(definition)
     assert any("intake" in p for p in problems)
     assert any("end stage" in p for p in problems)
 
@@ -341,6 +344,7 @@ def test_published_version_is_read_only_in_admin_and_drafts_show_schema_errors(d
         "materials-MIN_NUM_FORMS": "0", "materials-MAX_NUM_FORMS": "1000",
     })  # fmt: skip
     data = {k: ("on" if v is True else "" if v is False else v) for k, v in data.items()}
-    response = department_admin.post(url, data, headers={"accept-language": "en"})
+    department_admin.cookies["django_language"] = "en"
+    response = department_admin.post(url, data)
     assert response.status_code == 200
     assert "needs a label" in response.content.decode()
