@@ -111,6 +111,22 @@ class Case(models.Model):
     )
     due_date = models.DateField(_("decision due"), null=True, blank=True)
     due_date_provisional = models.BooleanField(default=False)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("handled by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="assigned_cases",
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    paused_since = models.DateField(
+        _("clock paused since"),
+        null=True,
+        blank=True,
+        help_text=_("Requests for documents and special procedures do not count (行政许可法 §45)."),
+    )
+    extended_days = models.PositiveSmallIntegerField(_("extension in working days"), default=0)
     decision_reason = models.TextField(_("reason of the decision"), blank=True)
     decision_legal_basis = models.TextField(_("legal basis of the decision"), blank=True)
     # NULL, not "": cases filed without a key must not collide in the unique constraint below.
@@ -343,3 +359,25 @@ class Event(models.Model):
             ensure_ascii=False,
         )
         return hashlib.sha256(body.encode()).hexdigest()
+
+
+class OpinionPhrase(models.Model):
+    """A reusable opinion text (常用意见) for a department, optionally for one service or transition."""
+
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="opinion_phrases")
+    service = models.ForeignKey(
+        ServiceItem, on_delete=models.CASCADE, null=True, blank=True, related_name="opinion_phrases"
+    )
+    transition = models.SlugField(
+        _("for transition"), max_length=32, blank=True, help_text=_("Empty: offered for every action.")
+    )
+    text = models.CharField(_("text"), max_length=500)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("opinion phrase")
+        verbose_name_plural = _("opinion phrases")
+        ordering = ["order", "pk"]
+
+    def __str__(self) -> str:
+        return self.text[:40]
