@@ -6,6 +6,7 @@ screenshots of the main pages into /tmp/shots/ for a human to look at; normal ru
 
 import os
 import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,8 +17,8 @@ from .factories import PASSWORD, CitizenProfileFactory, id_number_for, make_serv
 
 pytestmark = [
     pytest.mark.browser,
-    # live_server needs committed data; serialized_rollback puts the migrations' seed data (the
-    # working-day calendar) back after each flush, for any transactional test that runs later.
+    # live_server only sees committed data. The flush after each test empties the tables, so
+    # serialized_rollback gives every test the migrations' seed data (the working-day calendar).
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
@@ -53,7 +54,7 @@ def allow_async_unsafe():
 
 
 @pytest.fixture(scope="module")
-def browser(allow_async_unsafe) -> Browser:
+def browser(allow_async_unsafe) -> Iterator[Browser]:
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
@@ -63,7 +64,9 @@ def browser(allow_async_unsafe) -> Browser:
 
 
 @pytest.fixture
-def new_context(browser, live_server, allow_async_unsafe):
+def new_context(
+    browser, live_server, allow_async_unsafe
+) -> Iterator[Callable[..., BrowserContext]]:
     """Open a fresh browser context on the live server; closed after the test."""
     contexts: list[BrowserContext] = []
 
@@ -97,7 +100,8 @@ def shot(page: Page, name: str) -> None:
     page.screenshot(path=str(SHOTS_DIR / f"{name}.png"), full_page=True)
 
 
-def active(page: Page, expression: str = "el => el && (el.id || el.className || el.tagName)"):
+def focused(page: Page, expression: str = "el => el.id") -> str:
+    """Something about the element that has the keyboard focus; its id unless asked otherwise."""
     return page.evaluate(f"({expression})(document.activeElement)")
 
 
@@ -114,8 +118,8 @@ def body_font_px(page: Page) -> float:
 
 
 def toggle_elder_mode(page: Page) -> None:
-    page.locator("button[name=elder_mode]").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("button[name=elder_mode]").click()
 
 
 def three_services():
@@ -141,22 +145,21 @@ def test_registration_shows_errors_then_creates_the_account(page):
 
     summary = page.get_by_role("alert")
     expect(summary).to_be_visible()
+    # The summary takes the focus when the page loads, so it is read out first.
+    assert focused(page) == "error-summary"
     heading = summary.locator("h2").inner_text()
     assert CJK.search(heading), f"error summary heading not in Chinese: {heading!r}"
     links = summary.locator("a")
     hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
-    assert "#id_id_number" in hrefs and "#id_password1" in hrefs, hrefs
+    assert {"#id_id_number", "#id_password1"} <= set(hrefs), hrefs
     # Every message is in Chinese, not only the field's label in front of it.
     messages = [text.split(":", 1)[-1] for text in links.all_inner_texts()]
     assert all(CJK.search(message) for message in messages), messages
-    # The summary takes focus when the page loads, so it is read out first.
-    assert active(page) == "error-summary"
-    # Each link leads to its field, and the field says it is invalid.
-    summary.locator('a[href="#id_id_number"]').click()
-    assert active(page) == "id_id_number"
-    expect(page.locator("#id_id_number")).to_have_attribute("aria-invalid", "true")
-    summary.locator('a[href="#id_password1"]').first.click()
-    assert active(page) == "id_password1"
+    # Each link moves the focus to its field, which says it is invalid.
+    for i, href in enumerate(hrefs):
+        links.nth(i).click()
+        assert focused(page) == href.removeprefix("#")
+        expect(page.locator(href)).to_have_attribute("aria-invalid", "true")
     shot(page, "register-errors")
 
     # What was typed is kept, except the passwords.
@@ -180,20 +183,20 @@ def test_sign_in_with_the_keyboard_only(page):
     CitizenProfileFactory(user__username="zhaoliu", real_name="赵六")
     page.goto("/")
     page.keyboard.press("Tab")
-    assert page.evaluate("document.activeElement.classList.contains('skip-link')")
-    expect(page.locator(".skip-link")).to_be_in_viewport()
+    assert focused(page, "el => el.className") == "skip-link"
+    expect(page.locator(".skip-link")).to_be_in_viewport(ratio=1)
     page.keyboard.press("Enter")
-    assert active(page, "el => el.tagName") == "MAIN"
+    assert focused(page, "el => el.tagName") == "MAIN"
     # From <main>, the next stop is the first thing in the content: the sign-in button.
     page.keyboard.press("Tab")
-    assert active(page, "el => el.getAttribute('href')") == "/accounts/login/"
+    assert focused(page, "el => el.getAttribute('href')") == "/accounts/login/"
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"/accounts/login/$"))
     # The sign-in page puts the cursor in the username field.
-    assert active(page) == "id_username"
+    assert focused(page) == "id_username"
     page.keyboard.type("zhaoliu")
     page.keyboard.press("Tab")
-    assert active(page) == "id_password"
+    assert focused(page) == "id_password"
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"/accounts/profile/(#.*)?$"))
@@ -300,10 +303,11 @@ def test_pages_have_no_serious_accessibility_violations(page, language):
 # --- 6. Mobile -------------------------------------------------------------------------------------
 
 
-def test_mobile_pages_do_not_scroll_sideways(new_context):
+def test_mobile_pages_fit_the_screen(new_context):
     three_services()
     page = new_context(viewport=MOBILE, is_mobile=True, has_touch=True).new_page()
-    too_wide = []
+    too_wide: list[str] = []
+    problems: list[str] = []
     page.goto("/")
     for variant in ["zh-hans", "en", "en elder", "zh-hans elder"]:
         if variant == "en":
@@ -314,18 +318,24 @@ def test_mobile_pages_do_not_scroll_sideways(new_context):
         elif variant == "zh-hans elder":
             page.get_by_role("button", name="简体中文").click()
             expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
-        for path in ["/", "/services/"]:
+        for path in ["/", "/services/", "/services/BR-001/"]:
             page.goto(path)
             width = page.evaluate("document.scrollingElement.scrollWidth")
             if width > MOBILE["width"] + 1:
                 too_wide.append(f"{variant} {path}: {width}px")
+            if variant in ("zh-hans", "en elder"):
+                problems += axe_problems(page, f"mobile {variant} {path}")
             if path == "/" and variant in ("zh-hans", "zh-hans elder"):
                 shot(page, "home-mobile" + ("-elder" if "elder" in variant else ""))
     assert not too_wide, too_wide
+    assert not problems, "\n".join(problems)
+
+
+# --- Home page -------------------------------------------------------------------------------------
 
 
 def test_home_page_desktop(page):
-    """The home page as most people first see it (and its screenshot)."""
+    """The home page as most people first see it: in Chinese, with its landmarks."""
     page.goto("/")
     expect(page.get_by_role("heading", level=1)).to_be_visible()
     expect(page.get_by_role("banner")).to_be_visible()
