@@ -364,12 +364,17 @@ class Event(models.Model):
 class OpinionPhrase(models.Model):
     """A reusable opinion text (常用意见) for a department, optionally for one service or transition."""
 
-    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="opinion_phrases")
+    department = models.ForeignKey(
+        Department, on_delete=models.CASCADE, related_name="opinion_phrases"
+    )
     service = models.ForeignKey(
         ServiceItem, on_delete=models.CASCADE, null=True, blank=True, related_name="opinion_phrases"
     )
     transition = models.SlugField(
-        _("for transition"), max_length=32, blank=True, help_text=_("Empty: offered for every action.")
+        _("for transition"),
+        max_length=32,
+        blank=True,
+        help_text=_("Empty: offered for every action."),
     )
     text = models.CharField(_("text"), max_length=500)
     order = models.PositiveSmallIntegerField(default=0)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from accounts.permissions import departments_with_role
+from services.calendar import add_working_days_provisional
 from services.models import OuterState
 
 from .models import Attachment, Case, Event, SupplementRequest
@@ -108,3 +112,115 @@ def timeline(case: Case, events: list[Event] | None = None) -> list[dict]:
             }
         )
     return entries
+
+
+# --- Staff -----------------------------------------------------------------------------------------
+
+
+def cases_visible_to_staff(user: User) -> QuerySet[Case]:
+    """Submitted cases of the departments the user works in (any role); drafts stay private."""
+    if not user.is_authenticated:
+        return Case.objects.none()
+    return Case.objects.filter(department__in=departments_with_role(user)).exclude(
+        state=OuterState.DRAFT
+    )
+
+
+QUEUE_STATES = [
+    OuterState.SUBMITTED,
+    OuterState.ACCEPTED,
+    OuterState.SUPPLEMENT_REQUESTED,
+    OuterState.SUSPENDED,
+    OuterState.APPROVED,
+]
+
+
+def work_queue(
+    user: User,
+    *,
+    stage: str = "",
+    service: str = "",
+    channel: str = "",
+    due: str = "",
+    mine: bool = False,
+    today=None,
+) -> QuerySet[Case]:
+    """The department queue: open cases by deadline (the decision's due date once accepted, the
+    intake deadline before), with filters. Ordered by (deadline, pk) for keyset pagination."""
+    today = today or timezone.localdate()
+    cases = (
+        cases_visible_to_staff(user)
+        .filter(state__in=QUEUE_STATES)
+        .annotate(deadline=Coalesce(F("due_date"), F("intake_due_date")))
+        .select_related("service_version", "service", "stage", "assignee", "applicant")
+    )
+    if stage:
+        cases = cases.filter(stage__code=stage)
+    if service:
+        cases = cases.filter(service__code=service)
+    if channel:
+        cases = cases.filter(channel=channel)
+    if mine:
+        cases = cases.filter(assignee=user)
+    if due == "overdue":
+        cases = cases.filter(deadline__lt=today)
+    elif due == "soon":
+        soon, _provisional = add_working_days_provisional(today, 2)
+        cases = cases.filter(deadline__gte=today, deadline__lte=soon)
+    elif due == "paused":
+        cases = cases.filter(paused_since__isnull=False)
+    return cases.order_by("deadline", "pk")
+
+
+def case_for_staff(user: User, number: str) -> Case | None:
+    return (
+        cases_visible_to_staff(user)
+        .filter(number=number)
+        .select_related(
+            "service_version__workflow", "service", "department", "stage", "applicant", "organisation",
+            "assignee", "filed_by",
+        )
+        .prefetch_related(
+            Prefetch(
+                "attachments",
+                queryset=Attachment.objects.select_related("material").order_by("material__order", "pk"),
+            ),
+            Prefetch(
+                "supplement_requests",
+                queryset=SupplementRequest.objects.prefetch_related("materials").order_by("-created_at"),
+            ),
+            "service_version__materials",
+        )
+        .first()
+    )  # fmt: skip
+
+
+def staff_timeline(case: Case) -> list[dict]:
+    """The full trail for staff: who (by name), in which role, from and to, every opinion."""
+    entries = []
+    for event in case.events.select_related("actor").order_by("sequence"):
+        entries.append(
+            {
+                "sequence": event.sequence,
+                "action": event.action,
+                "actor": (event.actor.get_full_name() or event.actor.username)
+                if event.actor
+                else _("system"),
+                "role": event.actor_role,
+                "at": event.at,
+                "from_state": event.from_state,
+                "to_state": event.to_state,
+                "from_stage": event.from_stage,
+                "to_stage": event.to_stage,
+                "opinion": event.opinion,
+                "details": event.details,
+            }
+        )
+    return entries
+
+
+def can_view_case(user: User, case: Case) -> bool:
+    return (
+        cases_visible_to_applicant(user).filter(pk=case.pk).exists()
+        or cases_visible_to_staff(user).filter(pk=case.pk).exists()
+    )

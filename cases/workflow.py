@@ -18,8 +18,12 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import CitizenProfile, OrganisationAgent, StaffMembership, User
-from services.calendar import add_working_days_provisional
+from accounts.models import CitizenProfile, OrganisationAgent, Role, StaffMembership, User
+from services.calendar import (
+    CalendarYearMissing,
+    add_working_days_provisional,
+    working_days_between,
+)
 from services.models import (
     APPLICANT,
     Audience,
@@ -65,6 +69,68 @@ class CaseConflict(Exception):
 
 def _today() -> dt.date:
     return timezone.localdate()
+
+
+def _paused_working_days(since: dt.date, until: dt.date) -> int:
+    """Working days a paused clock stood still; weekdays only for a year the calendar lacks."""
+    try:
+        return working_days_between(since, until)
+    except CalendarYearMissing:
+        return sum(
+            1
+            for offset in range(1, (until - since).days + 1)
+            if (since + dt.timedelta(days=offset)).weekday() < 5
+        )
+
+
+def _clock_effects(
+    case: Case, transition: WorkflowTransition, details: dict, today: dt.date
+) -> list[str]:
+    """Deadlines in working days (DESIGN "Time"): set at acceptance from the promised limit, paused
+    by requests for documents and special procedures (§45), moved on resume, extended (§42)."""
+    changed: list[str] = []
+    effects = set(transition.effects)
+    if transition.outcome == OuterState.ACCEPTED and case.due_date is None:
+        start = timezone.localdate(case.accepted_at) if case.accepted_at else today
+        case.due_date, case.due_date_provisional = add_working_days_provisional(
+            start, case.service_version.promised_limit_days
+        )
+        changed += ["due_date", "due_date_provisional"]
+    if Effect.PAUSE_CLOCK in effects and case.paused_since is None:
+        case.paused_since = today
+        changed.append("paused_since")
+    if Effect.RESUME_CLOCK in effects and case.paused_since is not None:
+        stood_still = _paused_working_days(case.paused_since, today)
+        if case.due_date is not None and stood_still:
+            case.due_date, provisional = add_working_days_provisional(case.due_date, stood_still)
+            case.due_date_provisional = case.due_date_provisional or provisional
+            changed += ["due_date", "due_date_provisional"]
+        if case.accepted_at is None:
+            # Complete materials arrived: the five days of §32 count again from today.
+            case.intake_due_date, _provisional = add_working_days_provisional(
+                today, INTAKE_LIMIT_WORKING_DAYS
+            )
+            changed.append("intake_due_date")
+        case.paused_since = None
+        changed.append("paused_since")
+    if Effect.EXTEND_DEADLINE in effects:
+        days = details.get("days", settings.EXTENSION_MAX_WORKING_DAYS)
+        if (
+            not isinstance(days, int)
+            or days < 1
+            or case.extended_days + days > settings.EXTENSION_MAX_WORKING_DAYS
+        ):
+            raise ValidationError(
+                {"days": [_("An extension is 1 to %(max)d working days in all (行政许可法 §42).")
+                          % {"max": settings.EXTENSION_MAX_WORKING_DAYS}]}
+            )  # fmt: skip
+        if case.due_date is None:
+            raise CaseConflict(_("Only an accepted application has a time limit to extend."))
+        case.due_date, provisional = add_working_days_provisional(case.due_date, days)
+        case.due_date_provisional = case.due_date_provisional or provisional
+        case.extended_days += days
+        changed += ["due_date", "due_date_provisional", "extended_days"]
+    return changed
 
 
 def next_case_number(*, service: ServiceItem, day: dt.date) -> str:
@@ -522,12 +588,13 @@ def apply_transition(
     *,
     case: Case,
     name: str,
-    actor: User,
+    actor: User | None,
     opinion: str = "",
     expected_version: int | None = None,
     channel: str = Channel.ONLINE,
     details: dict | None = None,
     before_save: Callable[[Case], Iterable[str]] | None = None,
+    system: bool = False,
 ) -> Case:
     """Move a case along its workflow.
 
@@ -560,7 +627,7 @@ def apply_transition(
                 % {"name": name, "state": case.get_state_display()},
                 code="not_allowed",
             )
-        roles = roles_for(case, actor) & set(transition.allowed_roles)
+        roles = {"system"} if system else roles_for(case, actor) & set(transition.allowed_roles)
         if not roles:
             raise PermissionDenied(_("You may not do this for this application."))
         opinion = (opinion or "").strip()
@@ -579,18 +646,22 @@ def apply_transition(
         if transition.target_id:
             case.stage = transition.target
         if case.state == OuterState.ACCEPTED and case.accepted_at is None:
-            case.accepted_at = now
+            case.accepted_at = details.get("accepted_at") if details else None
+            case.accepted_at = case.accepted_at or now
         if case.state in (OuterState.APPROVED, OuterState.REJECTED, OuterState.NOT_ACCEPTED):
             case.decided_at = now
             case.decision_reason = opinion
         if case.state in CLOSED_STATES:
             case.closed_at = now
-        fields = ["state", "state_before_pause", "stage", "accepted_at", "decided_at", "closed_at",
+            case.paused_since = None
+        details = details or {}
+        clock_fields = _clock_effects(case, transition, details, timezone.localdate(now))
+        fields = [*clock_fields, "paused_since", "state", "state_before_pause", "stage", "accepted_at", "decided_at", "closed_at",
                   "decision_reason", "row_version", "updated_at"]  # fmt: skip
         if before_save is not None:
             fields += list(before_save(case))
         case.row_version += 1
-        case.save(update_fields=fields)
+        case.save(update_fields=sorted(set(fields)))
         event = _append_event(
             case,
             action=transition.name,
@@ -600,7 +671,7 @@ def apply_transition(
             from_state=from_state,
             from_stage=from_stage,
             opinion=opinion,
-            details=details,
+            details={k: v for k, v in details.items() if k != "accepted_at"},
         )
         for effect in transition.effects:
             for handler in _effect_handlers.get(effect, []):
@@ -658,12 +729,29 @@ def request_supplement(
     materials: list[ServiceMaterial],
     note: str,
     channel: str = Channel.ONLINE,
+    supervisor_reason: str = "",
 ) -> Case:
     """Staff ask for everything missing in one notice (一次性告知); the applicant answers by the
     deadline or the application is deemed withdrawn."""
     days = settings.SUPPLEMENT_ANSWER_WORKING_DAYS
+    note = (note or "").strip()
+    if not materials:
+        raise ValidationError({"materials": [_("List everything that is missing, in one notice.")]})
 
     def open_request(locked: Case) -> list[str]:
+        if locked.intake_due_date and _today() > locked.intake_due_date:
+            raise CaseConflict(
+                _("More than five working days have passed since receipt: the application counts "
+                  "as accepted (行政许可法 §32). Accept it instead."),
+                code="intake_period_over",
+            )  # fmt: skip
+        if locked.supplement_requests.exists():
+            reason = (supervisor_reason or "").strip()
+            if not reason or Role.DEPARTMENT_HEAD not in roles_for(locked, actor):
+                raise ValidationError(
+                    {"supervisor_reason": [_("A second request for documents needs the department "
+                                             "head's reason: everything missing belongs in one notice.")]}
+                )  # fmt: skip
         deadline, _provisional = add_working_days_provisional(_today(), days)
         request = SupplementRequest.objects.create(
             case=locked, requested_by=actor, note=note, deadline=deadline
@@ -677,9 +765,74 @@ def request_supplement(
         actor=actor,
         opinion=note,
         channel=channel,
-        details={"materials": [m.pk for m in materials]},
+        details={"materials": [m.pk for m in materials], "supervisor_reason": supervisor_reason},
         before_save=open_request,
     )
+
+
+# --- Rules the law sets without anyone acting ------------------------------------------------------
+
+
+def intake_overdue_cases(today: dt.date | None = None):
+    """Submitted cases whose five working days for intake have passed (行政许可法 §32)."""
+    return Case.objects.filter(
+        state=OuterState.SUBMITTED, intake_due_date__lt=today or _today(), accepted_at__isnull=True
+    ).exclude(supplement_requests__state=SupplementRequest.State.OPEN)
+
+
+def deem_accepted(*, case: Case) -> Case | None:
+    """§32: intake let five working days pass without accepting or asking for documents, so the
+    application counts as accepted on the day it was received. Returns None when no longer due."""
+    with transaction.atomic():
+        locked = _locked(case)
+        if not intake_overdue_cases().filter(pk=locked.pk).exists():
+            return None
+        return apply_transition(
+            case=locked,
+            name="accept",
+            actor=None,
+            system=True,
+            opinion=_(
+                "Deemed accepted: no decision within five working days of receipt (行政许可法 §32)."
+            ),
+            details={"accepted_at": locked.received_at, "deemed": True},
+            channel="system",
+        )
+
+
+# --- Claiming ------------------------------------------------------------------------------------
+
+
+def claim_case(*, case: Case, user: User, release: bool = False) -> Case:
+    """A caseworker takes a case from the queue (or gives it back); one holder at a time."""
+    with transaction.atomic():
+        case = _locked(case)
+        if case.is_draft or case.state in CLOSED_STATES:
+            raise CaseConflict(_("Only open applications can be claimed."))
+        staff_roles = roles_for(case, user) - {APPLICANT}
+        if not staff_roles:
+            raise PermissionDenied(_("You do not work on this department's applications."))
+        if release:
+            if case.assignee_id != user.pk:
+                raise CaseConflict(_("You do not hold this application."), code="not_holder")
+            case.assignee, case.claimed_at, action = None, None, "release"
+        else:
+            if case.assignee_id and case.assignee_id != user.pk:
+                raise CaseConflict(
+                    _("Someone else already handles this application."), code="claimed"
+                )
+            case.assignee, case.claimed_at, action = user, timezone.now(), "claim"
+        case.row_version += 1
+        case.save(update_fields=["assignee", "claimed_at", "row_version", "updated_at"])
+        _append_event(
+            case,
+            action=action,
+            actor=user,
+            actor_role=sorted(staff_roles)[0],
+            from_state=case.state,
+            from_stage=case.stage.code if case.stage_id else "",
+        )
+    return case
 
 
 __all__ = [

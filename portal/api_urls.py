@@ -4,6 +4,7 @@ from django.urls import path
 
 from accounts import api as accounts_api
 from cases import api as cases_api
+from cases import licence_api, work_api
 from services import api as services_api
 
 urlpatterns = [
@@ -43,5 +44,14 @@ urlpatterns = [
         "applications/<str:number>/receipt.pdf",
         cases_api.ReceiptView.as_view(),
         name="api-application-receipt",
+    ),
+    path("licences/", licence_api.LicenceListView.as_view(), name="api-licences"),
+    path("work/queue/", work_api.QueueView.as_view(), name="api-work-queue"),
+    path("work/cases/<str:number>/", work_api.WorkCaseView.as_view(), name="api-work-case"),
+    path("work/cases/<str:number>/claim/", work_api.ClaimView.as_view(), name="api-work-claim"),
+    path(
+        "work/cases/<str:number>/transition/",
+        work_api.TransitionView.as_view(),
+        name="api-work-transition",
     ),
 ]

@@ -1,12 +1,18 @@
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
 
 
 def portal(request: HttpRequest) -> dict:
-    """What every page needs: the portal's name and whether elder mode (长辈模式) is on."""
+    """What every page needs: the portal's name, elder mode (长辈模式), whether to show the queue."""
+    user = getattr(request, "user", None)
     return {
         "portal_name": settings.PORTAL_NAME,
         "elder_mode": bool(request.session.get("elder_mode"))
         if hasattr(request, "session")
         else False,
+        # Evaluated only when a template asks: anonymous pages make no query for it.
+        "works_on_cases": SimpleLazyObject(
+            lambda: bool(user and user.is_authenticated and user.memberships.exists())
+        ),
     }

@@ -213,6 +213,8 @@ PRIVATE_MEDIA_ROOT = Path(env.str("PRIVATE_MEDIA_ROOT", default=str(VAR_DIR / "p
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
 # Working days an applicant has to answer a request for documents (补正) before it is deemed withdrawn.
 SUPPLEMENT_ANSWER_WORKING_DAYS = env.int("SUPPLEMENT_ANSWER_WORKING_DAYS", default=10)
+# The longest extension of a decision's time limit, in working days (行政许可法 §42: ten more days).
+EXTENSION_MAX_WORKING_DAYS = env.int("EXTENSION_MAX_WORKING_DAYS", default=10)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
 
 # --- Celery ----------------------------------------------------------------------------------------

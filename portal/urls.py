@@ -3,6 +3,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from cases import licence_views
+
 from . import views
 
 urlpatterns = [
@@ -11,6 +13,9 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("services/", include("services.urls")),
     path("applications/", include("cases.urls")),
+    path("work/", include("cases.work_urls")),
+    path("licences/", include("cases.licence_urls")),
+    path("verify/<str:code>/", licence_views.verify, name="verify-licence"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("portal.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

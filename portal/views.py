@@ -10,7 +10,11 @@ from .celery import app as celery_app
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "portal/home.html")
+    from services.models import LifeEvent
+
+    return render(
+        request, "portal/home.html", {"life_events": LifeEvent.objects.order_by("order", "code")}
+    )
 
 
 def _database_state() -> tuple[bool, bool | None]:

@@ -6,49 +6,91 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('cases', '0002_event_trail_append_only'),
-        ('services', '0003_trigram_search'),
+        ("accounts", "0001_initial"),
+        ("cases", "0002_event_trail_append_only"),
+        ("services", "0003_trigram_search"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='case',
-            name='assignee',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='assigned_cases', to=settings.AUTH_USER_MODEL, verbose_name='handled by'),
+            model_name="case",
+            name="assignee",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="assigned_cases",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="handled by",
+            ),
         ),
         migrations.AddField(
-            model_name='case',
-            name='claimed_at',
+            model_name="case",
+            name="claimed_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='case',
-            name='extended_days',
-            field=models.PositiveSmallIntegerField(default=0, verbose_name='extension in working days'),
+            model_name="case",
+            name="extended_days",
+            field=models.PositiveSmallIntegerField(
+                default=0, verbose_name="extension in working days"
+            ),
         ),
         migrations.AddField(
-            model_name='case',
-            name='paused_since',
-            field=models.DateField(blank=True, help_text='Requests for documents and special procedures do not count (行政许可法 §45).', null=True, verbose_name='clock paused since'),
+            model_name="case",
+            name="paused_since",
+            field=models.DateField(
+                blank=True,
+                help_text="Requests for documents and special procedures do not count (行政许可法 §45).",
+                null=True,
+                verbose_name="clock paused since",
+            ),
         ),
         migrations.CreateModel(
-            name='OpinionPhrase',
+            name="OpinionPhrase",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('transition', models.SlugField(blank=True, help_text='Empty: offered for every action.', max_length=32, verbose_name='for transition')),
-                ('text', models.CharField(max_length=500, verbose_name='text')),
-                ('order', models.PositiveSmallIntegerField(default=0)),
-                ('department', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='opinion_phrases', to='accounts.department')),
-                ('service', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='opinion_phrases', to='services.serviceitem')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "transition",
+                    models.SlugField(
+                        blank=True,
+                        help_text="Empty: offered for every action.",
+                        max_length=32,
+                        verbose_name="for transition",
+                    ),
+                ),
+                ("text", models.CharField(max_length=500, verbose_name="text")),
+                ("order", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "department",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="opinion_phrases",
+                        to="accounts.department",
+                    ),
+                ),
+                (
+                    "service",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="opinion_phrases",
+                        to="services.serviceitem",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'opinion phrase',
-                'verbose_name_plural': 'opinion phrases',
-                'ordering': ['order', 'pk'],
+                "verbose_name": "opinion phrase",
+                "verbose_name_plural": "opinion phrases",
+                "ordering": ["order", "pk"],
             },
         ),
     ]

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from . import work_views
+
+app_name = "work"
+
+urlpatterns = [
+    path("", work_views.queue, name="queue"),
+    path("<str:number>/", work_views.case_page, name="case"),
+    path("<str:number>/claim/", work_views.claim, name="claim"),
+    path("<str:number>/act/", work_views.act, name="act"),
+    path("<str:number>/documents/<int:attachment_id>/", work_views.document, name="document"),
+]

@@ -1,0 +1,150 @@
+"""The caseworker's workbench (pages): the department queue, and a case with the actions this user
+may take now. Everything goes through the same engine and selectors as the API."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.permissions import departments_with_role
+
+from . import keyset, selectors, workflow
+from .models import Channel, OpinionPhrase
+from .work_api import take_action, work_case_data
+
+PAGE_SIZE = 50
+
+
+def _staff_only(request: HttpRequest) -> None:
+    if not departments_with_role(request.user).exists():
+        raise Http404
+
+
+@login_required
+def queue(request: HttpRequest) -> HttpResponse:
+    _staff_only(request)
+    filters = {key: request.GET.get(key, "")[:64] for key in ("stage", "service", "channel", "due")}
+    mine = request.GET.get("mine") == "1"
+    cases = selectors.work_queue(request.user, mine=mine, **filters)
+    rows, following = keyset.page_after(cases, request.GET.get("after"), PAGE_SIZE)
+    query = request.GET.copy()
+    if following:
+        query["after"] = following
+    return render(
+        request,
+        "work/queue.html",
+        {
+            "cases": rows,
+            "filters": filters,
+            "mine": mine,
+            "next_query": query.urlencode() if following else "",
+            "departments": departments_with_role(request.user),
+        },
+    )
+
+
+def _phrases(case, transition_names):
+    return (
+        OpinionPhrase.objects.filter(department=case.department)
+        .filter(Q(service=case.service) | Q(service__isnull=True))
+        .filter(Q(transition="") | Q(transition__in=transition_names))
+    )
+
+
+@login_required
+def case_page(request: HttpRequest, number: str) -> HttpResponse:
+    case = selectors.case_for_staff(request.user, number)
+    if case is None:
+        raise Http404
+    data = work_case_data(case, request.user)
+    names = [a["name"] for a in data["actions"]]
+    return render(
+        request,
+        "work/case.html",
+        {
+            "case": case,
+            "data": data,
+            "phrases": _phrases(case, names),
+            "materials": case.service_version.materials.all(),
+            "images": [a for a in case.attachments.all() if a.content_type.startswith("image/")],
+        },
+    )
+
+
+@login_required
+@require_POST
+def claim(request: HttpRequest, number: str) -> HttpResponse:
+    case = selectors.case_for_staff(request.user, number)
+    if case is None:
+        raise Http404
+    try:
+        workflow.claim_case(
+            case=case, user=request.user, release=request.POST.get("release") == "1"
+        )
+    except (workflow.CaseConflict, PermissionDenied) as exc:
+        messages.error(request, getattr(exc, "message", str(exc)))
+    return redirect("work:case", number=number)
+
+
+@login_required
+@require_POST
+def act(request: HttpRequest, number: str) -> HttpResponse:
+    case = selectors.case_for_staff(request.user, number)
+    if case is None:
+        raise Http404
+    opinion = request.POST.get("opinion", "").strip() or request.POST.get("phrase", "").strip()
+    try:
+        version = int(request.POST.get("expected_version", ""))
+    except ValueError:
+        version = None
+    data = {
+        "transition": request.POST.get("transition", ""),
+        "opinion": opinion,
+        "expected_version": version,
+        "materials": [int(m) for m in request.POST.getlist("materials") if m.isdigit()],
+        "supervisor_reason": request.POST.get("supervisor_reason", ""),
+    }
+    if request.POST.get("days", "").isdigit():
+        data["days"] = int(request.POST["days"])
+    try:
+        take_action(case=case, user=request.user, data=data, channel=Channel.ONLINE)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    except workflow.CaseConflict as exc:
+        messages.error(request, exc.message)
+    except PermissionDenied as exc:
+        messages.error(request, str(exc) or _("You may not do this for this application."))
+    else:
+        messages.success(request, _("Done."))
+    return redirect("work:case", number=number)
+
+
+@login_required
+def document(request: HttpRequest, number: str, attachment_id: int):
+    """A document of a case in the user's department (previews of images use it too)."""
+    from django.http import FileResponse
+
+    from . import uploads
+
+    case = selectors.case_for_staff(request.user, number)
+    attachment = (
+        next((a for a in case.attachments.all() if a.pk == attachment_id), None) if case else None
+    )
+    if attachment is None:
+        raise Http404
+    response = FileResponse(
+        uploads.path_of(attachment.stored_name).open("rb"),
+        as_attachment=request.GET.get("preview") != "1"
+        or not attachment.content_type.startswith("image/"),
+        filename=attachment.original_name,
+        content_type=attachment.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
