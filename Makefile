@@ -20,6 +20,7 @@ help:
 	@echo "make test   set up PostgreSQL, Redis and the browser, then run the whole suite"
 	@echo "make lint   ruff format --check and ruff check"
 	@echo "make check  makemigrations --check and check --deploy under production settings"
+	@echo "make bench  API submissions per second on PostgreSQL + gunicorn, against a bare INSERT"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -78,6 +79,10 @@ PROD_ENV := DEBUG=0 SECRET_KEY=check-deploy-$$(head -c 48 /dev/urandom | base64 
 check: $(VENV)/.installed
 	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
 	$(PROD_ENV) $(BIN)/python manage.py check --deploy --fail-level WARNING
+
+# Submissions per second and latency on PostgreSQL behind gunicorn, beside a bare one-INSERT view.
+bench: system-test-packages $(VENV)/.installed
+	$(BIN)/python bench/run.py
 
 messages: $(VENV)/.installed
 	DEBUG=1 $(BIN)/python manage.py makemessages -l zh_Hans -l en --no-obsolete --ignore '.venv/*' --ignore 'var/*'

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import CitizenProfile, OrganisationAgent, Role, StaffMembership, User
@@ -787,14 +787,17 @@ def deem_accepted(*, case: Case) -> Case | None:
         locked = _locked(case)
         if not intake_overdue_cases().filter(pk=locked.pk).exists():
             return None
+        with translation.override(settings.LANGUAGE_CODE):
+            # The record is kept in the official language, whoever's request triggered the sweep.
+            opinion = _(
+                "Deemed accepted: no decision within five working days of receipt (行政许可法 §32)."
+            )
         return apply_transition(
             case=locked,
             name="accept",
             actor=None,
             system=True,
-            opinion=_(
-                "Deemed accepted: no decision within five working days of receipt (行政许可法 §32)."
-            ),
+            opinion=opinion,
             details={"accepted_at": locked.received_at, "deemed": True},
             channel="system",
         )

@@ -339,3 +339,6 @@ LOGGING = {
 }
 
 PORTAL_NAME = _("One-Stop Government Services")
+
+# `make bench` only: serves the bare one-INSERT view it compares the real API with.
+BENCH_ENDPOINTS = env.bool("BENCH_ENDPOINTS", default=False)

@@ -28,3 +28,8 @@ urlpatterns = [
 
 admin.site.site_header = settings.PORTAL_NAME
 admin.site.site_title = settings.PORTAL_NAME
+
+if settings.BENCH_ENDPOINTS:
+    from .bench import BareInsertView
+
+    urlpatterns.append(path("api/v1/bench/insert/", BareInsertView.as_view()))
