@@ -71,6 +71,22 @@ def _detail(case: Case, request) -> dict:
     return CaseDetailOutput(case).data
 
 
+class CreatedOutput(CaseSummaryOutput):
+    data = serializers.JSONField()
+    row_version = serializers.IntegerField()
+    missing_materials = serializers.SerializerMethodField()
+
+    def get_missing_materials(self, case: Case) -> list[dict]:
+        return [{"id": m.pk, "name": m.name} for m in workflow.missing_materials(case)]
+
+
+class ActedOutput(CaseSummaryOutput):
+    """What an action answers: the case's new state and dates (GET the case for its timeline)."""
+
+    row_version = serializers.IntegerField()
+    decision_reason = serializers.CharField()
+
+
 class CreateInput(serializers.Serializer):
     service = serializers.CharField(help_text="Service code")
     data = serializers.JSONField(required=False, default=dict)
@@ -86,6 +102,13 @@ def _case_or_404(request, number: str) -> Case:
     return case
 
 
+def _ref_or_404(request, number: str) -> Case:
+    case = selectors.application_ref(request.user, number)
+    if case is None:
+        raise Http404
+    return case
+
+
 class ApplicationListCreateView(ListAPIView):
     serializer_class = CaseSummaryOutput
 
@@ -94,13 +117,17 @@ class ApplicationListCreateView(ListAPIView):
 
     @extend_schema(
         request=CreateInput,
-        responses={201: CaseDetailOutput},
+        responses={201: CreatedOutput},
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
     )
     def post(self, request):
         data = CreateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        service = ServiceItem.objects.filter(code=data.validated_data["service"]).first()
+        service = (
+            ServiceItem.objects.select_related("current_version")
+            .filter(code=data.validated_data["service"])
+            .first()
+        )
         if service is None:
             raise ValidationError({"service": ["No such service."]})
         case, _created = workflow.create_draft(
@@ -111,7 +138,7 @@ class ApplicationListCreateView(ListAPIView):
             idempotency_key=request.headers.get("Idempotency-Key") or None,
             organisation_id=data.validated_data.get("agent_for"),
         )
-        return Response(_detail(case, request), status=status.HTTP_201_CREATED)
+        return Response(CreatedOutput(case).data, status=status.HTTP_201_CREATED)
 
 
 class ApplicationDetailView(APIView):
@@ -123,7 +150,7 @@ class ApplicationDetailView(APIView):
         request=CreateInput, responses=CaseDetailOutput, operation_id="applications_update"
     )
     def patch(self, request, number: str):
-        case = _case_or_404(request, number)
+        case = _ref_or_404(request, number)
         if not isinstance(request.data.get("data"), dict):
             raise ValidationError({"data": ["Send the form data as a JSON object."]})
         workflow.update_draft(case=case, user=request.user, data=request.data["data"])
@@ -152,7 +179,7 @@ class AttachmentCreateView(APIView):
         request={"multipart/form-data": AttachmentInput}, responses={201: AttachmentOutput}
     )
     def post(self, request, number: str):
-        case = _case_or_404(request, number)
+        case = _ref_or_404(request, number)
         data = AttachmentInput(data=request.data)
         data.is_valid(raise_exception=True)
         if data.validated_data.get("file"):
@@ -173,11 +200,11 @@ class AttachmentCreateView(APIView):
 
 
 class SubmitView(APIView):
-    @extend_schema(request=None, responses=CaseDetailOutput)
+    @extend_schema(request=None, responses=ActedOutput)
     def post(self, request, number: str):
-        case = _case_or_404(request, number)
-        workflow.submit_application(case=case, user=request.user, channel=Channel.API)
-        return Response(_detail(case, request))
+        case = _ref_or_404(request, number)
+        case = workflow.submit_application(case=case, user=request.user, channel=Channel.API)
+        return Response(ActedOutput(case).data)
 
 
 class ReasonInput(serializers.Serializer):
@@ -185,15 +212,15 @@ class ReasonInput(serializers.Serializer):
 
 
 class WithdrawView(APIView):
-    @extend_schema(request=ReasonInput, responses=CaseDetailOutput)
+    @extend_schema(request=ReasonInput, responses=ActedOutput)
     def post(self, request, number: str):
-        case = _case_or_404(request, number)
+        case = _ref_or_404(request, number)
         data = ReasonInput(data=request.data)
         data.is_valid(raise_exception=True)
-        workflow.withdraw_case(
+        case = workflow.withdraw_case(
             case=case, user=request.user, reason=data.validated_data["reason"], channel=Channel.API
         )
-        return Response(_detail(case, request))
+        return Response(ActedOutput(case).data)
 
 
 class NoteInput(serializers.Serializer):
@@ -203,15 +230,15 @@ class NoteInput(serializers.Serializer):
 class SupplementView(APIView):
     """Answer a request for documents: upload them to attachments/ first, then post here."""
 
-    @extend_schema(request=NoteInput, responses=CaseDetailOutput)
+    @extend_schema(request=NoteInput, responses=ActedOutput)
     def post(self, request, number: str):
-        case = _case_or_404(request, number)
+        case = _ref_or_404(request, number)
         data = NoteInput(data=request.data)
         data.is_valid(raise_exception=True)
-        workflow.answer_supplement(
+        case = workflow.answer_supplement(
             case=case, user=request.user, note=data.validated_data["note"], channel=Channel.API
         )
-        return Response(_detail(case, request))
+        return Response(ActedOutput(case).data)
 
 
 class ReceiptView(APIView):

@@ -31,6 +31,11 @@ def my_applications(user: User) -> QuerySet[Case]:
     )
 
 
+def application_ref(user: User, number: str) -> Case | None:
+    """Just enough of one of the user's cases to act on it (the engine locks and loads the rest)."""
+    return cases_visible_to_applicant(user).filter(number=number).only("pk", "number").first()
+
+
 def application_for_applicant(user: User, number: str) -> Case | None:
     """One of the user's cases with what its page shows, or None (the caller answers 404)."""
     return (

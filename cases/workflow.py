@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -134,19 +134,34 @@ def _clock_effects(
 
 
 def next_case_number(*, service: ServiceItem, day: dt.date) -> str:
-    """Service code + date + a sequence for that service and day, unique under concurrency: the
-    counter row is locked until the surrounding transaction commits."""
+    """Service code + date + a sequence for that service and day, unique under concurrency.
+
+    One UPDATE ... RETURNING increments and reads the counter; its row stays locked until the
+    surrounding transaction commits, so two filings can never get the same number.
+    """
     key = f"{service.code}-{day:%Y%m%d}"
-    with transaction.atomic():
-        counter, _created = CaseNumberCounter.objects.select_for_update().get_or_create(key=key)
-        counter.value += 1
-        counter.save(update_fields=["value"])
-    return f"{key}-{counter.value:04d}"
+    table = connection.ops.quote_name(CaseNumberCounter._meta.db_table)
+    for _attempt in range(2):
+        with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET value = value + 1 WHERE key = %s RETURNING value",  # noqa: S608
+                [key],
+            )
+            row = cursor.fetchone()
+        if row is not None:
+            return f"{key}-{row[0]:04d}"
+        try:
+            with transaction.atomic():
+                CaseNumberCounter.objects.create(key=key, value=0)
+        except IntegrityError:
+            pass  # another filing created it first: increment that one
+    raise RuntimeError(f"case number counter {key} could not be incremented")
 
 
 def _append_event(
     case: Case,
     *,
+    first: bool = False,
     action: str,
     actor: User | None,
     actor_role: str = "",
@@ -157,7 +172,14 @@ def _append_event(
     details: dict | None = None,
 ) -> Event:
     """Append one event with the hash of the one before; the caller holds the case row lock."""
-    last = Event.objects.filter(case=case).order_by("-sequence").values("sequence", "hash").first()
+    last = (
+        None
+        if first
+        else Event.objects.filter(case=case)
+        .order_by("-sequence")
+        .values("sequence", "hash")
+        .first()
+    )
     event = Event(
         case=case,
         sequence=(last["sequence"] + 1) if last else 1,
@@ -182,7 +204,7 @@ def _append_event(
 def _locked(case: Case) -> Case:
     return (
         Case.objects.select_for_update(of=("self",))
-        .select_related("service_version__workflow", "stage", "applicant", "department")
+        .select_related("service_version", "service", "stage", "applicant")
         .get(pk=case.pk)
     )
 
@@ -203,7 +225,6 @@ def prefill_values(*, profile: CitizenProfile, organisation=None) -> dict[str, s
         "real_name": profile.real_name,
         "id_number": profile.id_number,
         "phone": profile.phone,
-        "email": profile.user.email if profile.user_id else "",
     }
     if organisation is not None:
         values.update(organisation_name=organisation.name, uscc=organisation.uscc)
@@ -220,8 +241,13 @@ def prefilled_fields(schema: dict) -> dict[str, str]:
 
 
 def _apply_prefill(case: Case, data: dict) -> dict:
+    fields = prefilled_fields(case.service_version.form_schema)
+    if not fields:
+        return data
     values = prefill_values(profile=case.applicant, organisation=case.organisation)
-    for name, source in prefilled_fields(case.service_version.form_schema).items():
+    if "email" in fields.values() and case.applicant.user_id:
+        values["email"] = case.applicant.user.email
+    for name, source in fields.items():
         if values.get(source):
             data[name] = values[source]
     return data
@@ -290,7 +316,9 @@ def create_draft(
             )
             case.data = _apply_prefill(case, cleaned)
             case.save()
-            _append_event(case, action="create", actor=user, actor_role=APPLICANT, channel=channel)
+            _append_event(
+                case, first=True, action="create", actor=user, actor_role=APPLICANT, channel=channel
+            )
     except IntegrityError:
         if idempotency_key:
             # Another request with the same key won the race: answer with its case.
@@ -427,26 +455,34 @@ def held_licences(case: Case) -> dict[int, Licence]:
 
 
 def missing_materials(case: Case) -> list[ServiceMaterial]:
-    """Required materials not yet provided: uploads without a document, licences not held."""
+    """Required materials not yet provided: uploads without a document, licences not held.
+    Data shared by another department is never the applicant's to provide."""
+    needed = [
+        m
+        for m in case.service_version.materials.all()
+        if m.required and m.source != MaterialSource.SHARED
+    ]
+    if not needed:
+        return []
     attached = set(case.attachments.values_list("material_id", flat=True))
-    licences = held_licences(case)
-    missing = []
-    for material in case.service_version.materials.all():
-        if not material.required or material.pk in attached:
-            continue
-        if material.source == MaterialSource.SHARED:
-            continue  # another department shares it; nothing for the applicant to do
-        if material.source == MaterialSource.LICENCE and material.licence_type_id in licences:
-            continue
-        missing.append(material)
-    return missing
+    needed = [m for m in needed if m.pk not in attached]
+    if any(m.source == MaterialSource.LICENCE for m in needed):
+        licences = held_licences(case)
+        needed = [
+            m
+            for m in needed
+            if not (m.source == MaterialSource.LICENCE and m.licence_type_id in licences)
+        ]
+    return needed
 
 
 # --- Submission ------------------------------------------------------------------------------------
 
 
 def _intake_stage(case: Case) -> WorkflowStage:
-    return case.service_version.workflow.stages.get(kind=StageKind.INTAKE)
+    return WorkflowStage.objects.get(
+        definition_id=case.service_version.workflow_id, kind=StageKind.INTAKE
+    )
 
 
 def submit_application(*, case: Case, user: User, channel: str | None = None) -> Case:

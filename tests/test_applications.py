@@ -94,7 +94,8 @@ def test_full_flow_in_the_api(api, citizen, service):
     body = submitted.json()
     assert body["state"] == "submitted"
     assert body["intake_due_date"]
-    assert [entry["action"] for entry in body["timeline"]] == ["create", "submit"]
+    detail = api.get(f"/api/v1/applications/{number}/").json()
+    assert [entry["action"] for entry in detail["timeline"]] == ["create", "submit"]
     listing = api.get("/api/v1/applications/").json()
     assert [c["number"] for c in listing["results"]] == [number]
     receipt = api.get(f"/api/v1/applications/{number}/receipt.pdf")
@@ -278,10 +279,8 @@ def test_supplement_request_answered_with_a_document(api, service):
     )
     assert answered.status_code == 200
     assert answered.json()["state"] == "submitted"
-    assert [e["action"] for e in answered.json()["timeline"]][-2:] == [
-        "request_supplement",
-        "supplement",
-    ]
+    timeline = api.get(f"/api/v1/applications/{number}/").json()["timeline"]
+    assert [e["action"] for e in timeline][-2:] == ["request_supplement", "supplement"]
 
 
 @pytest.mark.django_db
