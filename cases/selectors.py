@@ -12,14 +12,17 @@ from accounts.permissions import departments_with_role
 from services.calendar import add_working_days_provisional
 from services.models import OuterState
 
-from .models import Attachment, Case, Event, SupplementRequest
+from .models import Attachment, Case, Channel, Event, SupplementRequest
 
 
 def cases_visible_to_applicant(user: User) -> QuerySet[Case]:
     """The applicant's own cases, and those they filed for someone else (proxy)."""
     if not user.is_authenticated:
         return Case.objects.none()
-    return Case.objects.filter(Q(applicant__user=user) | Q(filed_by=user))
+    # A clerk who filed a walk-in citizen's case at a counter does not keep it as their own.
+    return Case.objects.filter(
+        Q(applicant__user=user) | (Q(filed_by=user) & ~Q(channel=Channel.COUNTER))
+    )
 
 
 def my_applications(user: User) -> QuerySet[Case]:

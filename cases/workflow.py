@@ -600,10 +600,22 @@ def _state_allows(case: Case, transition: WorkflowTransition) -> bool:
     return transition.name != "supplement"
 
 
+def acting_roles(case: Case, transition: WorkflowTransition, roles: set[str]) -> set[str]:
+    """Which of `roles` may take `transition` now. A transition available at every stage (suspend,
+    resume ...) belongs to the actors of the current stage and the department head, not to every
+    staff role it names: only actors of the current stage act."""
+    allowed = roles & set(transition.allowed_roles)
+    if transition.source_id is None and case.stage is not None:
+        allowed = {
+            role for role in allowed if role in (APPLICANT, case.stage.role, Role.DEPARTMENT_HEAD)
+        }
+    return allowed
+
+
 def transitions_for(case: Case, user: User) -> list[WorkflowTransition]:
     """What this user may do to this case now: what a page offers and the API lists as actions."""
     roles = roles_for(case, user)
-    return [t for t in available_transitions(case) if roles & set(t.allowed_roles)]
+    return [t for t in available_transitions(case) if acting_roles(case, t, roles)]
 
 
 EffectHandler = Callable[[Case, WorkflowTransition, Event], None]
@@ -663,7 +675,7 @@ def apply_transition(
                 % {"name": name, "state": case.get_state_display()},
                 code="not_allowed",
             )
-        roles = {"system"} if system else roles_for(case, actor) & set(transition.allowed_roles)
+        roles = {"system"} if system else acting_roles(case, transition, roles_for(case, actor))
         if not roles:
             raise PermissionDenied(_("You may not do this for this application."))
         opinion = (opinion or "").strip()
@@ -849,8 +861,10 @@ def claim_case(*, case: Case, user: User, release: bool = False) -> Case:
         if case.is_draft or case.state in CLOSED_STATES:
             raise CaseConflict(_("Only open applications can be claimed."))
         staff_roles = roles_for(case, user) - {APPLICANT}
-        if not staff_roles:
-            raise PermissionDenied(_("You do not work on this department's applications."))
+        # Only those who may act on the current stage (or the department head) take a case.
+        may_act = any(acting_roles(case, t, staff_roles) for t in available_transitions(case))
+        if not staff_roles or not (may_act or Role.DEPARTMENT_HEAD in staff_roles):
+            raise PermissionDenied(_("You may not do this for this application."))
         if release:
             if case.assignee_id != user.pk:
                 raise CaseConflict(_("You do not hold this application."), code="not_holder")

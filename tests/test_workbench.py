@@ -92,13 +92,16 @@ def test_special_procedure_pauses_the_clock_and_resume_moves_the_due_date(servic
     with at("2026-11-02"):  # Monday
         case = act(submitted_case(service), "accept", staff[Role.CASEWORKER])
         assert case.due_date == dt.date(2026, 11, 9)
-        case = act(case, "suspend", staff[Role.CASEWORKER], opinion="需要现场核查")
+        # Accepted cases are at review: the reviewer, who acts there, suspends; the caseworker may not.
+        with pytest.raises(PermissionDenied):
+            act(case, "suspend", staff[Role.CASEWORKER], opinion="需要现场核查")
+        case = act(case, "suspend", staff[Role.REVIEWER], opinion="需要现场核查")
         assert (case.state, case.paused_since) == (OuterState.SUSPENDED, dt.date(2026, 11, 2))
         # While suspended only resume (or the applicant's withdrawal) is possible.
         with pytest.raises(workflow.CaseConflict):
             act(case, "pass_review", staff[Role.REVIEWER])
     with at("2026-11-05"):  # Thursday: three working days stood still
-        case = act(case, "resume", staff[Role.CASEWORKER], opinion="核查完毕")
+        case = act(case, "resume", staff[Role.REVIEWER], opinion="核查完毕")
     assert case.state == OuterState.ACCEPTED
     assert case.paused_since is None
     assert case.due_date == dt.date(2026, 11, 12)
