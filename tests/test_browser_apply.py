@@ -120,3 +120,109 @@ def test_demo_citizen_applies_online_and_downloads_the_receipt(
 
     page.goto(f"{live_server.url}/applications/")
     assert number in page.content()
+
+
+def _sign_in(page, base: str, username: str) -> None:
+    page.goto(f"{base}/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", DEMO_PASSWORD)
+    page.press("#id_password", "Enter")
+    page.wait_for_url("**/accounts/profile/")
+
+
+def _take(page, name: str, opinion: str = "") -> None:
+    form = page.locator(f"form.action-form:has(input[name=transition][value={name}])")
+    if opinion:
+        form.locator("textarea[name=opinion]").fill(opinion)
+    form.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_caseworker_requests_documents_citizen_answers_and_receives_the_e_licence(
+    live_server, demo_data, browser_page, tmp_path
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from accounts.models import User
+    from cases import workflow
+    from cases.models import Case
+    from services.models import ServiceItem
+
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    citizen = User.objects.get(username="citizen")
+    service = ServiceItem.objects.get(code="330100-AMR-DJ-001")  # 个体工商户设立登记 → 营业执照
+    case, _ = workflow.create_draft(
+        service=service,
+        user=citizen,
+        data={
+            "business_name": "示范市滨江区小明便利店", "operation": "personal", "premises": "滨江区望海路 1 号",
+            "postcode": "310000", "business_scope": "日用百货零售", "staff_count": 2, "consent": True,
+        },
+    )  # fmt: skip
+    for material in service.current_version.materials.all():
+        workflow.add_attachment(
+            case=case,
+            material_id=material.pk,
+            upload=SimpleUploadedFile("scan.pdf", pdf),
+            user=citizen,
+        )
+    case = workflow.submit_application(case=case, user=citizen)
+    base = live_server.url
+    page = browser_page
+
+    # The caseworker finds the case in the queue, claims it and asks for a clearer document.
+    _sign_in(page, base, "caseworker")
+    page.goto(f"{base}/work/")
+    page.click(f"a[href='/work/{case.number}/']")
+    page.locator(f"form[action='/work/{case.number}/claim/'] button").click()
+    page.wait_for_load_state()
+    assert "王承办" in page.locator("main").inner_text()
+    supplement = page.locator(
+        "form.action-form:has(input[name=transition][value=request_supplement])"
+    )
+    supplement.locator("input[name=materials]").first.check()
+    _take(page, "request_supplement", "申请书签名不清晰，请重新上传签字页。")
+    assert Case.objects.get(pk=case.pk).state == "supplement_requested"
+
+    # The citizen answers on their case page.
+    page.context.clear_cookies()
+    _sign_in(page, base, "citizen")
+    page.goto(f"{base}/applications/{case.number}/")
+    assert "申请书签名不清晰" in page.content()
+    answer = tmp_path / "signed.pdf"
+    answer.write_bytes(pdf)
+    page.locator("#supplement form.upload-form input[type=file]").first.set_input_files(str(answer))
+    page.locator("#supplement form.upload-form button[type=submit]").first.click()
+    page.wait_for_load_state()
+    page.locator("#supplement form.stack button[type=submit]").click()
+    page.wait_for_load_state()
+    assert Case.objects.get(pk=case.pk).state == "submitted"
+
+    # Accept, review, approve: each by the actor of that stage.
+    for username, action, opinion in [
+        ("caseworker", "accept", "材料齐全，予以受理。"),
+        ("reviewer", "pass_review", "经审查，符合设立条件。"),
+        ("approver", "approve", "准予登记。"),
+    ]:
+        page.context.clear_cookies()
+        _sign_in(page, base, username)
+        page.goto(f"{base}/work/{case.number}/")
+        _take(page, action, opinion)
+    assert Case.objects.get(pk=case.pk).state == "approved"
+
+    # The citizen downloads the e-licence from their wallet.
+    page.context.clear_cookies()
+    _sign_in(page, base, "citizen")
+    page.goto(f"{base}/licences/")
+    with page.expect_download() as download_info:
+        page.locator("a[href$='/pdf/']").first.click()
+    saved = tmp_path / "licence.pdf"
+    download_info.value.save_as(saved)
+    text = subprocess.run(
+        ["pdftotext", str(saved), "-"], capture_output=True, check=True
+    ).stdout.decode()
+    licence = citizen.citizen_profile.licences.get()
+    assert licence.number in text
+    assert "张小明" in text
