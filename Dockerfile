@@ -27,13 +27,15 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PRIVATE_MEDIA_ROOT=/var/lib/portal/private
 
 # Runtime libraries only: psycopg2-binary brings its own libpq, and every other dependency ships wheels.
-# Pango (+ HarfBuzz subsetting) and the Noto CJK fonts are for WeasyPrint (PDF receipts, to come).
+# Pango (+ HarfBuzz subsetting) and the Noto CJK fonts are for WeasyPrint (receipts, e-licences);
+# poppler-utils renders the first page of uploaded PDFs as previews for caseworkers.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
         libpango-1.0-0 \
         libpangoft2-1.0-0 \
         libharfbuzz-subset0 \
         fonts-noto-cjk \
+        poppler-utils \
     && rm -rf /var/lib/apt/lists/*
 
 RUN groupadd --system --gid 10001 portal \

@@ -10,4 +10,9 @@ urlpatterns = [
     path("<str:number>/claim/", work_views.claim, name="claim"),
     path("<str:number>/act/", work_views.act, name="act"),
     path("<str:number>/documents/<int:attachment_id>/", work_views.document, name="document"),
+    path(
+        "<str:number>/documents/<int:attachment_id>/preview.png",
+        work_views.preview,
+        name="preview",
+    ),
 ]

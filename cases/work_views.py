@@ -72,7 +72,7 @@ def case_page(request: HttpRequest, number: str) -> HttpResponse:
             "data": data,
             "phrases": _phrases(case, names),
             "materials": case.service_version.materials.all(),
-            "images": [a for a in case.attachments.all() if a.content_type.startswith("image/")],
+            "previews": list(case.attachments.all()),
         },
     )
 
@@ -124,6 +124,30 @@ def act(request: HttpRequest, number: str) -> HttpResponse:
     else:
         messages.success(request, _("Done."))
     return redirect("work:case", number=number)
+
+
+@login_required
+def preview(request: HttpRequest, number: str, attachment_id: int) -> HttpResponse:
+    """An inline picture of a document: images themselves, PDFs as their first page."""
+    from . import previews, uploads
+
+    case = selectors.case_for_staff(request.user, number)
+    attachment = (
+        next((a for a in case.attachments.all() if a.pk == attachment_id), None) if case else None
+    )
+    if attachment is None:
+        raise Http404
+    path = uploads.path_of(attachment.stored_name)
+    if attachment.content_type.startswith("image/"):
+        body, content_type = path.read_bytes(), attachment.content_type
+    else:
+        body, content_type = previews.pdf_first_page_png(path), "image/png"
+        if body is None:
+            raise Http404
+    response = HttpResponse(body, content_type=content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
 
 
 @login_required

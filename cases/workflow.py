@@ -582,10 +582,26 @@ def available_transitions(case: Case) -> list[WorkflowTransition]:
     """The transitions the workflow allows from the case's stage and state (whoever takes them)."""
     if case.is_draft or case.state in CLOSED_STATES or case.stage is None:
         return []
+    on_the_spot = _decides_on_the_spot(case)
     candidates = WorkflowTransition.objects.filter(definition_id=case.stage.definition_id).filter(
-        Q(source=case.stage) | Q(source__isnull=True)
+        Q(source=case.stage)
+        | Q(source__isnull=True)
+        | (Q(source__kind=StageKind.DECISION, name__in=ON_THE_SPOT) if on_the_spot else Q(pk=None))
     )
-    return [t for t in candidates.select_related("target") if _state_allows(case, t)]
+    return [t for t in candidates.select_related("target", "source") if _state_allows(case, t)]
+
+
+# 即办件: decided on the spot at intake, by whoever accepts it, with the decision's own transitions.
+ON_THE_SPOT = ("approve", "reject")
+
+
+def _decides_on_the_spot(case: Case) -> bool:
+    return (
+        case.service_version.is_immediate
+        and case.stage is not None
+        and case.stage.kind == StageKind.INTAKE
+        and case.state == OuterState.SUBMITTED
+    )
 
 
 def _state_allows(case: Case, transition: WorkflowTransition) -> bool:
@@ -605,6 +621,15 @@ def acting_roles(case: Case, transition: WorkflowTransition, roles: set[str]) ->
     resume ...) belongs to the actors of the current stage and the department head, not to every
     staff role it names: only actors of the current stage act."""
     allowed = roles & set(transition.allowed_roles)
+    if transition.name in ON_THE_SPOT and _decides_on_the_spot(case):
+        # The intake actor decides a 即办件 at once, within the roles allowed to accept it.
+        accept_roles = set(
+            WorkflowTransition.objects.filter(definition_id=case.stage.definition_id, name="accept")
+            .values_list("allowed_roles", flat=True)
+            .first()
+            or []
+        )
+        return roles & (set(transition.allowed_roles) | accept_roles)
     if transition.source_id is None and case.stage is not None:
         allowed = {
             role for role in allowed if role in (APPLICANT, case.stage.role, Role.DEPARTMENT_HEAD)
@@ -696,6 +721,9 @@ def apply_transition(
         if case.state == OuterState.ACCEPTED and case.accepted_at is None:
             case.accepted_at = details.get("accepted_at") if details else None
             case.accepted_at = case.accepted_at or now
+        if case.accepted_at is None and case.state in (OuterState.APPROVED, OuterState.REJECTED):
+            case.accepted_at = now  # a 即办件 decided on the spot is accepted at the same moment
+            case.due_date, case.due_date_provisional = timezone.localdate(now), False
         if case.state in (OuterState.APPROVED, OuterState.REJECTED, OuterState.NOT_ACCEPTED):
             case.decided_at = now
             case.decision_reason = opinion
@@ -704,7 +732,7 @@ def apply_transition(
             case.paused_since = None
         details = details or {}
         clock_fields = _clock_effects(case, transition, details, timezone.localdate(now))
-        fields = [*clock_fields, "paused_since", "state", "state_before_pause", "stage", "accepted_at", "decided_at", "closed_at",
+        fields = [*clock_fields, "paused_since", "due_date", "due_date_provisional", "state", "state_before_pause", "stage", "accepted_at", "decided_at", "closed_at",
                   "decision_reason", "row_version", "updated_at"]  # fmt: skip
         if before_save is not None:
             fields += list(before_save(case))

@@ -387,3 +387,161 @@ def test_workbench_case_page_shows_only_allowed_actions(service, staff):
     again = caseworker.post(f"/work/{case.number}/act/", {"transition": "accept"}, follow=True)
     assert again.status_code == 200
     assert Event.objects.filter(case=case, action="accept").count() == 1
+
+
+@pytest.mark.django_db
+def test_every_transition_of_the_standard_workflow(service, staff, department):
+    """Each transition name clients rely on, taken by its actor, moves the case as the law says."""
+    cw, rev, appr, head = (
+        staff[r] for r in (Role.CASEWORKER, Role.REVIEWER, Role.APPROVER, Role.DEPARTMENT_HEAD)
+    )
+    material = service.current_version.materials.get()
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    def path(case, *steps):
+        for name, actor, *extra in steps:
+            if name == "request_supplement":
+                case = workflow.request_supplement(
+                    case=case, actor=actor, materials=[material], note="缺材料"
+                )
+            elif name == "supplement":
+                workflow.add_attachment(
+                    case=case,
+                    material_id=material.pk,
+                    upload=SimpleUploadedFile("a.pdf", b"%PDF-1.4"),
+                    user=actor,
+                )
+                case = workflow.answer_supplement(case=case, user=actor)
+            else:
+                case = act(case, name, actor, **(extra[0] if extra else {}))
+        return case
+
+    owner = CitizenProfileFactory().user
+    case = path(
+        submitted_case(service, owner),
+        ("request_supplement", cw), ("supplement", owner), ("accept", cw), ("return_to_intake", rev),
+        ("accept", cw), ("suspend", rev), ("resume", rev), ("extend", head, {"details": {"days": 3}}),
+        ("pass_review", rev), ("approve", appr), ("conclude", cw),
+    )  # fmt: skip
+    assert case.state == OuterState.CONCLUDED and case.stage.code == "closed"
+    trail = [e.action for e in case.events.order_by("sequence")]
+    assert trail == ["create", "submit", "request_supplement", "supplement", "accept", "return_to_intake",
+                     "accept", "suspend", "resume", "extend", "pass_review", "approve", "conclude"]  # fmt: skip
+    rejected = path(
+        submitted_case(service),
+        ("accept", cw),
+        ("pass_review", rev),
+        ("reject", appr, {"opinion": "不符合条件"}),
+    )
+    assert rejected.state == OuterState.REJECTED and rejected.closed_at is not None
+    refused = path(submitted_case(service), ("not_accept", cw, {"opinion": "不属于本部门职权"}))
+    assert refused.state == OuterState.NOT_ACCEPTED
+    applicant = CitizenProfileFactory().user
+    withdrawn = workflow.withdraw_case(
+        case=submitted_case(service, applicant), user=applicant, reason="不需要了"
+    )
+    assert withdrawn.state == OuterState.WITHDRAWN
+    # A transition from another stage is refused, and so is the wrong role at the right stage.
+    fresh = submitted_case(service)
+    with pytest.raises(workflow.CaseConflict):
+        act(fresh, "approve", appr)
+    with pytest.raises(PermissionDenied):
+        act(fresh, "accept", rev)
+
+
+@pytest.mark.django_db
+def test_an_immediate_service_is_decided_on_the_spot_at_intake(
+    department, staff, settings, tmp_path
+):
+    settings.PRIVATE_MEDIA_ROOT = tmp_path
+    immediate = make_service(
+        "AMR-NOW", department=department, promised_limit_days=0, statutory_limit_days=1,
+        materials=[{"name": "x", "required": False}],
+    ).service  # fmt: skip
+    case = submitted_case(immediate)
+    offered = {t.name for t in workflow.transitions_for(case, staff[Role.CASEWORKER])}
+    assert {"accept", "approve", "reject"} <= offered
+    with at("2026-11-03"):
+        case = act(case, "approve", staff[Role.CASEWORKER], opinion="当场办结")
+    assert case.state == OuterState.APPROVED
+    assert case.accepted_at == case.decided_at
+    assert case.due_date == dt.date(2026, 11, 3)
+    # An ordinary service is not decided at intake.
+    ordinary = make_service(
+        "AMR-LATER", department=department, materials=[{"name": "x", "required": False}]
+    ).service
+    assert "approve" not in {
+        t.name for t in workflow.transitions_for(submitted_case(ordinary), staff[Role.CASEWORKER])
+    }
+
+
+@pytest.mark.django_db
+def test_queue_page_queries_are_the_same_for_10_or_1000_cases(service, staff):
+    client = Client()
+    client.force_login(staff[Role.CASEWORKER])
+    template = submitted_case(service)
+
+    def grow_to(total):
+        from cases.models import Case as CaseModel
+
+        existing = CaseModel.objects.count()
+        CaseModel.objects.bulk_create(
+            [
+                CaseModel(
+                    number=f"BULK-{n:05d}", service=template.service, service_version=template.service_version,
+                    department=template.department, applicant=template.applicant, filed_by=template.filed_by,
+                    channel="online", state="submitted", stage=template.stage, received_at=template.received_at,
+                    intake_due_date=template.intake_due_date, data={"shop_area": 1},
+                )
+                for n in range(existing, total)
+            ]
+        )  # fmt: skip
+
+    def count(url):
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url).status_code == 200
+        return len(ctx.captured_queries)
+
+    grow_to(10)
+    ten = (count("/work/"), count("/api/v1/work/queue/"))
+    grow_to(1000)
+    thousand = (count("/work/"), count("/api/v1/work/queue/"))
+    assert ten == thousand
+
+
+@pytest.mark.django_db
+def test_workbench_previews_images_and_the_first_page_of_pdfs(service, staff, tmp_path):
+    import subprocess
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    pdf = tmp_path / "one.pdf"
+    from weasyprint import HTML
+
+    HTML(string="<p>第一页</p>").write_pdf(pdf)
+    owner = CitizenProfileFactory().user
+    case, _ = workflow.create_draft(service=service, user=owner, data={"shop_area": 3})
+    material = service.current_version.materials.get()
+    attachment = workflow.add_attachment(
+        case=case,
+        material_id=material.pk,
+        upload=SimpleUploadedFile("one.pdf", pdf.read_bytes()),
+        user=owner,
+    )
+    workflow.submit_application(case=case, user=owner)
+    client = Client()
+    client.force_login(staff[Role.CASEWORKER])
+    page = client.get(f"/work/{case.number}/").content.decode()
+    assert f"/work/{case.number}/documents/{attachment.pk}/preview.png" in page
+    preview = client.get(f"/work/{case.number}/documents/{attachment.pk}/preview.png")
+    assert preview.status_code == 200
+    assert preview["Content-Type"] == "image/png"
+    assert preview.content.startswith(b"\x89PNG")
+    assert "sandbox" in preview["Content-Security-Policy"]
+    stranger = Client()
+    stranger.force_login(StaffMembershipFactory(role=Role.CASEWORKER).user)
+    assert (
+        stranger.get(f"/work/{case.number}/documents/{attachment.pk}/preview.png").status_code
+        == 404
+    )
+    assert subprocess.run(["pdftoppm", "-v"], capture_output=True).returncode == 0
