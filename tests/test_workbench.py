@@ -545,3 +545,17 @@ def test_workbench_previews_images_and_the_first_page_of_pdfs(service, staff, tm
         == 404
     )
     assert subprocess.run(["pdftoppm", "-v"], capture_output=True).returncode == 0
+
+
+@pytest.mark.django_db
+def test_deem_accepted_command_is_idempotent(service, staff, capsys):
+    from django.core.management import call_command
+
+    with at("2026-11-02"):
+        case = submitted_case(service)
+    with at("2026-11-10"):
+        call_command("deem_accepted")
+        call_command("deem_accepted")
+    out = capsys.readouterr().out
+    assert out.count(f"deemed accepted: {case.number}") == 1
+    assert Case.objects.get(pk=case.pk).state == OuterState.ACCEPTED
