@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.validators import mask_id_number
 from services import catalog
 from services.models import MaterialSource
 from services.schema import SchemaForm, answers
@@ -86,12 +87,16 @@ def start(request: HttpRequest, code: str) -> HttpResponse:
 
 
 def _schema_form(case: Case, data=None, rows=None) -> SchemaForm:
-    form = SchemaForm(case.service_version.form_schema, data, rows=rows, initial_json=case.data)
-    for name in workflow.prefilled_fields(case.service_version.form_schema):
-        if name in form.fields and case.data.get(name):
-            form.fields[name].disabled = True  # verified data: shown, never typed again
-            form.fields[name].help_text = _("From your verified profile.")
-    return form
+    """The application form; identity fields filled from the verified profile are shown (masked
+    where personal), never asked for again."""
+    fixed = {}
+    for name, source in workflow.prefilled_fields(case.service_version.form_schema).items():
+        value = case.data.get(name)
+        if value:
+            fixed[name] = mask_id_number(value) if source == "id_number" else value
+    return SchemaForm(
+        case.service_version.form_schema, data, rows=rows, initial_json=case.data, fixed=fixed
+    )
 
 
 @login_required
@@ -253,7 +258,7 @@ def review_step(request: HttpRequest, number: str) -> HttpResponse:
     context = _step_context(
         case,
         "review",
-        answers=answers(case.service_version.form_schema, case.data),
+        answers=answers(case.service_version.form_schema, workflow.display_data(case)),
         missing=workflow.missing_materials(case),
         **_materials_context(case),
     )

@@ -102,10 +102,10 @@ def work_case_data(case: Case, user) -> dict:
             "id_number": case.applicant.masked_id_number,
             "organisation": case.organisation.name if case.organisation_id else None,
         },
-        "data": case.data,
+        "data": workflow.display_data(case),
         "answers": [
             {"label": a["label"], "value": a["value"], "rows": a["rows"]}
-            for a in answers(case.service_version.form_schema, case.data)
+            for a in answers(case.service_version.form_schema, workflow.display_data(case))
         ],
         "attachments": AttachmentOutput(case.attachments.all(), many=True).data,
         "received_at": case.received_at,

@@ -240,6 +240,17 @@ def prefilled_fields(schema: dict) -> dict[str, str]:
     }
 
 
+def display_data(case: Case) -> dict:
+    """The form data as shown on a page: ID numbers masked (DESIGN "Data protection")."""
+    from accounts.validators import mask_id_number
+
+    data = dict(case.data)
+    for name, source in prefilled_fields(case.service_version.form_schema).items():
+        if source == "id_number" and data.get(name):
+            data[name] = mask_id_number(data[name])
+    return data
+
+
 def _apply_prefill(case: Case, data: dict) -> dict:
     fields = prefilled_fields(case.service_version.form_schema)
     if not fields:

@@ -533,18 +533,31 @@ class SchemaForm(forms.Form):
         *args,
         rows: dict[str, int] | None = None,
         initial_json: dict | None = None,
+        fixed: dict[str, str] | None = None,
         **kwargs,
     ):
+        """`fixed`: field name → the value to show, for fields the applicant does not fill in
+        (verified data filled from their profile); they are shown, not asked."""
         self.schema = schema
         initial = kwargs.pop("initial", None) or {}
         initial_json = initial_json or {}
         super().__init__(*args, initial=initial, **kwargs)
         self.groups: list[dict] = []
+        fixed = fixed or {}
+        self.fixed = [
+            {"label": label_of(prop, name), "value": fixed[name]}
+            for name, prop in ordered_properties(schema)
+            if name in fixed
+        ]
         required = set(schema.get("required", []))
         rows = rows or {}
         for name, prop in ordered_properties(schema):
+            if name in fixed:
+                continue
             if prop["type"] != "array":
                 self.fields[name] = scalar_field(prop, name=name, required=name in required)
+                if prop["type"] == "boolean":
+                    self.fields[name].label_suffix = ""
                 if name in initial_json:
                     self.initial[name] = initial_json[name]
                 self.groups.append({"kind": "field", "name": name})

@@ -392,7 +392,8 @@ def test_apply_in_the_pages_with_a_double_clicked_submit(citizen_client, citizen
     case = Case.objects.get()
     assert started["Location"] == f"/applications/{case.number}/form/"
     form = citizen_client.get(started["Location"]).content.decode()
-    assert "张三" in form and "disabled" in form  # prefilled and not editable
+    # Verified identity is shown, not asked for again, and the ID number is masked.
+    assert "张三" in form and 'name="applicant_name"' not in form
     bad = citizen_client.post(started["Location"], {"shop_area": "-5", "next": ""})
     assert bad.status_code == 400
     ok = citizen_client.post(started["Location"], {"shop_area": "40", "next": ""})

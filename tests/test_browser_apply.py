@@ -85,8 +85,13 @@ def test_demo_citizen_applies_online_and_downloads_the_receipt(
     page.click(f"a[href='/applications/new/{SERVICE}/']")
     page.click("main form button[type=submit]")
     page.wait_for_url("**/form/")
-    # The applicant's name and ID number are already there and cannot be edited.
-    assert page.locator("input[disabled][value='张小明']").count() == 1
+    # The applicant's name and ID number are already there, shown and not asked for; the ID masked.
+    facts = page.locator(".fixed-facts").inner_text()
+    assert "张小明" in facts
+    from accounts.demo import CITIZEN
+
+    assert CITIZEN["id_number"] not in page.content()
+    assert CITIZEN["id_number"][:3] + "*" * 11 + CITIZEN["id_number"][-4:] in facts
     _fill_required_fields(page)
     page.click("button[name=next]")
     page.wait_for_url("**/materials/")
@@ -98,8 +103,8 @@ def test_demo_citizen_applies_online_and_downloads_the_receipt(
         )
         if section.locator("input[type=file]").count():
             section.locator("input[type=file]").set_input_files(str(scan))
-            section.locator("form.upload-form button[type=submit]").first.click()
-            page.wait_for_load_state()
+            with page.expect_navigation():
+                section.locator("form.upload-form button[type=submit]").first.click()
     assert "photo.pdf" in page.content()
     page.click("button[name=continue]")
     page.wait_for_url("**/review/")
@@ -122,6 +127,14 @@ def test_demo_citizen_applies_online_and_downloads_the_receipt(
     assert number in page.content()
 
 
+def _as(page, base: str, username: str):
+    """A fresh browser context (its own cookies) signed in as `username`; returns its page."""
+    context = page.context.browser.new_context(accept_downloads=True, locale="zh-CN")
+    fresh = context.new_page()
+    _sign_in(fresh, base, username)
+    return fresh
+
+
 def _sign_in(page, base: str, username: str) -> None:
     page.goto(f"{base}/accounts/login/")
     page.fill("#id_username", username)
@@ -134,8 +147,8 @@ def _take(page, name: str, opinion: str = "") -> None:
     form = page.locator(f"form.action-form:has(input[name=transition][value={name}])")
     if opinion:
         form.locator("textarea[name=opinion]").fill(opinion)
-    form.locator("button[type=submit]").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        form.locator("button[type=submit]").click()
 
 
 @pytest.mark.browser
@@ -176,8 +189,8 @@ def test_caseworker_requests_documents_citizen_answers_and_receives_the_e_licenc
     _sign_in(page, base, "caseworker")
     page.goto(f"{base}/work/")
     page.click(f"a[href='/work/{case.number}/']")
-    page.locator(f"form[action='/work/{case.number}/claim/'] button").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator(f"form[action='/work/{case.number}/claim/'] button").click()
     assert "王承办" in page.locator("main").inner_text()
     supplement = page.locator(
         "form.action-form:has(input[name=transition][value=request_supplement])"
@@ -187,17 +200,16 @@ def test_caseworker_requests_documents_citizen_answers_and_receives_the_e_licenc
     assert Case.objects.get(pk=case.pk).state == "supplement_requested"
 
     # The citizen answers on their case page.
-    page.context.clear_cookies()
-    _sign_in(page, base, "citizen")
+    page = _as(page, base, "citizen")
     page.goto(f"{base}/applications/{case.number}/")
     assert "申请书签名不清晰" in page.content()
     answer = tmp_path / "signed.pdf"
     answer.write_bytes(pdf)
     page.locator("#supplement form.upload-form input[type=file]").first.set_input_files(str(answer))
-    page.locator("#supplement form.upload-form button[type=submit]").first.click()
-    page.wait_for_load_state()
-    page.locator("#supplement form.stack button[type=submit]").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("#supplement form.upload-form button[type=submit]").first.click()
+    with page.expect_navigation():
+        page.locator("#supplement form.stack button[type=submit]").click()
     assert Case.objects.get(pk=case.pk).state == "submitted"
 
     # Accept, review, approve: each by the actor of that stage.
@@ -206,15 +218,13 @@ def test_caseworker_requests_documents_citizen_answers_and_receives_the_e_licenc
         ("reviewer", "pass_review", "经审查，符合设立条件。"),
         ("approver", "approve", "准予登记。"),
     ]:
-        page.context.clear_cookies()
-        _sign_in(page, base, username)
+        page = _as(page, base, username)
         page.goto(f"{base}/work/{case.number}/")
         _take(page, action, opinion)
     assert Case.objects.get(pk=case.pk).state == "approved"
 
     # The citizen downloads the e-licence from their wallet.
-    page.context.clear_cookies()
-    _sign_in(page, base, "citizen")
+    page = _as(page, base, "citizen")
     page.goto(f"{base}/licences/")
     with page.expect_download() as download_info:
         page.locator("a[href$='/pdf/']").first.click()
