@@ -90,6 +90,8 @@ ACTION_LABELS = {
     "extend": lambda: _("Time limit extended"),
     "withdraw": lambda: _("Withdrawn"),
     "deemed_withdrawn": lambda: _("Deemed withdrawn: the documents did not arrive in time"),
+    "claim": lambda: _("Claimed"),
+    "release": lambda: _("Released"),
 }
 PUBLIC_OPINIONS = {
     "not_accept",
@@ -205,12 +207,23 @@ def case_for_staff(user: User, number: str) -> Case | None:
 
 def staff_timeline(case: Case) -> list[dict]:
     """The full trail for staff: who (by name), in which role, from and to, every opinion."""
+    from accounts.models import Role
+    from services.models import APPLICANT
+
+    labels = {t.name: t.localized_label for t in case.service_version.workflow.transitions.all()}
+    roles = {**dict(Role.choices), APPLICANT: _("applicant"), "system": _("system")}
+    states = dict(OuterState.choices)
     entries = []
     for event in case.events.select_related("actor").order_by("sequence"):
+        plain = ACTION_LABELS.get(event.action)
         entries.append(
             {
                 "sequence": event.sequence,
                 "action": event.action,
+                "label": labels.get(event.action) or (plain() if plain else event.action),
+                "role_label": roles.get(event.actor_role, event.actor_role),
+                "from_state_label": states.get(event.from_state, ""),
+                "to_state_label": states.get(event.to_state, ""),
                 "actor": (event.actor.get_full_name() or event.actor.username)
                 if event.actor
                 else _("system"),

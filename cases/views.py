@@ -190,7 +190,7 @@ def _materials_context(case: Case) -> dict:
         )
     return {
         "rows": rows,
-        "on_file": workflow.documents_on_file(case.applicant),
+        "on_file": workflow.documents_on_file(case.applicant, besides=case),
         "max_mb": uploads.settings.UPLOAD_MAX_BYTES // (1024 * 1024),
     }
 

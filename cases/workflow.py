@@ -405,15 +405,15 @@ def add_attachment(*, case: Case, material_id, upload, user: User) -> Attachment
     return attachment
 
 
-def documents_on_file(profile: CitizenProfile) -> list[Attachment]:
-    """Documents this person uploaded before, newest first and one per content, for reuse."""
+def documents_on_file(profile: CitizenProfile, *, besides: Case | None = None) -> list[Attachment]:
+    """Documents this person gave in earlier applications, newest first and one per content, for
+    reuse (those of the application `besides` are already in it)."""
     seen: set[str] = set()
     result = []
-    for attachment in (
-        Attachment.objects.filter(case__applicant=profile, reused_from__isnull=True)
-        .select_related("material")
-        .order_by("-created_at")[:200]
-    ):
+    earlier = Attachment.objects.filter(case__applicant=profile, reused_from__isnull=True)
+    if besides is not None:
+        earlier = earlier.exclude(case=besides)
+    for attachment in earlier.select_related("material").order_by("-created_at")[:200]:
         if attachment.sha256 not in seen:
             seen.add(attachment.sha256)
             result.append(attachment)
