@@ -2,6 +2,7 @@
 
 from django.contrib.auth import authenticate
 from django.utils.translation import gettext as _
+from django_otp import match_token
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.authtoken.models import Token
@@ -10,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from . import services
+from . import second_factor, services
 from .models import Language, User
 
 
@@ -116,6 +117,12 @@ class TokenView(APIView):
             raise exceptions.ValidationError(
                 {"non_field_errors": [_("The username or password is wrong.")]}
             )
+        if second_factor.needs_second_factor(user):
+            code = (data.validated_data.get("otp") or "").strip()
+            if not code or match_token(user, code) is None:
+                raise exceptions.ValidationError(
+                    {"otp": [_("Staff need the current code of their authenticator app.")]}
+                )
         token, _created = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
 

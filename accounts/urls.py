@@ -29,4 +29,6 @@ urlpatterns = [
     ),
     path("language/", views.switch_language, name="switch_language"),
     path("elder-mode/", views.toggle_elder_mode, name="elder_mode"),
+    path("2fa/setup/", views.second_factor_setup, name="2fa_setup"),
+    path("2fa/verify/", views.second_factor_verify, name="2fa_verify"),
 ]

@@ -8,13 +8,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
-from . import services
+from . import second_factor, services
 from .forms import ProfileForm, RegistrationForm
 from .models import Language
 
@@ -172,3 +172,54 @@ def toggle_elder_mode(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         services.update_profile(user=request.user, elder_mode=enabled)
     return HttpResponseRedirect(_next_url(request))
+
+
+def _safe_next(request: HttpRequest, default: str = "/") -> str:
+    url = request.POST.get("next") or request.GET.get("next") or default
+    if not url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return default
+    return url
+
+
+@login_required
+def second_factor_setup(request: HttpRequest) -> HttpResponse:
+    """Staff set up an authenticator app: scan the code, confirm with the first code it shows."""
+    if second_factor.has_authenticator(request.user):
+        return redirect(f"{reverse('accounts:2fa_verify')}?next={_safe_next(request)}")
+    device = second_factor.start_setup(request.user)
+    error = ""
+    if request.method == "POST":
+        if second_factor.confirm_setup(
+            request=request, user=request.user, code=request.POST.get("code", "")
+        ):
+            messages.success(request, _("Your authenticator is set up."))
+            return redirect(_safe_next(request))
+        error = _("That code is not right. Enter the 6 digits the app shows now.")
+    return render(
+        request,
+        "accounts/2fa_setup.html",
+        {"qr": second_factor.setup_qr_svg(device), "secret": device.bin_key.hex(), "error": error,
+         "next": _safe_next(request)},
+        status=400 if error else 200,
+    )  # fmt: skip
+
+
+@login_required
+def second_factor_verify(request: HttpRequest) -> HttpResponse:
+    if not second_factor.has_authenticator(request.user):
+        return redirect(f"{reverse('accounts:2fa_setup')}?next={_safe_next(request)}")
+    error = ""
+    if request.method == "POST":
+        if second_factor.verify_code(
+            request=request, user=request.user, code=request.POST.get("code", "")
+        ):
+            return redirect(_safe_next(request))
+        error = _("That code is not right. Enter the 6 digits the app shows now.")
+    return render(
+        request,
+        "accounts/2fa_verify.html",
+        {"error": error, "next": _safe_next(request)},
+        status=400 if error else 200,
+    )

@@ -32,6 +32,8 @@ TEST_ENVIRONMENT = {
     "SECURE_SSL_REDIRECT": "0",
     "ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",
     "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+    # Tests sign staff in with force_login; tests/test_second_factor.py turns it on and checks it.
+    "STAFF_2FA": "0",
 }
 
 
