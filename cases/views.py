@@ -195,6 +195,27 @@ def _materials_context(case: Case) -> dict:
     }
 
 
+def _add_document(request: HttpRequest, case: Case) -> bool:
+    """An uploaded file or a document on file for one material, if the form sent one."""
+    if request.FILES.get("file"):
+        workflow.add_attachment(
+            case=case,
+            material_id=request.POST.get("material"),
+            upload=request.FILES["file"],
+            user=request.user,
+        )
+        return True
+    if request.POST.get("document"):
+        workflow.reuse_document(
+            case=case,
+            material_id=request.POST.get("material"),
+            attachment_id=request.POST["document"],
+            user=request.user,
+        )
+        return True
+    return False
+
+
 @login_required
 def materials_step(request: HttpRequest, number: str) -> HttpResponse:
     case = _draft_or_detail(request, number)
@@ -207,20 +228,8 @@ def materials_step(request: HttpRequest, number: str) -> HttpResponse:
                 workflow.remove_attachment(
                     case=case, attachment_id=request.POST["remove"], user=request.user
                 )
-            elif request.POST.get("document"):
-                workflow.reuse_document(
-                    case=case,
-                    material_id=request.POST.get("material"),
-                    attachment_id=request.POST["document"],
-                    user=request.user,
-                )
-            elif request.FILES.get("file"):
-                workflow.add_attachment(
-                    case=case,
-                    material_id=request.POST.get("material"),
-                    upload=request.FILES["file"],
-                    user=request.user,
-                )
+            elif _add_document(request, case):
+                pass
             elif "continue" in request.POST:
                 return redirect("cases:review", number=case.number)
             else:
@@ -326,21 +335,7 @@ def supplement(request: HttpRequest, number: str) -> HttpResponse:
     """Upload a requested document, or hand in the answer once everything is there."""
     case = _case(request, number)
     try:
-        if request.FILES.get("file"):
-            workflow.add_attachment(
-                case=case,
-                material_id=request.POST.get("material"),
-                upload=request.FILES["file"],
-                user=request.user,
-            )
-            messages.success(request, _("Document added."))
-        elif request.POST.get("document"):
-            workflow.reuse_document(
-                case=case,
-                material_id=request.POST.get("material"),
-                attachment_id=request.POST["document"],
-                user=request.user,
-            )
+        if _add_document(request, case):
             messages.success(request, _("Document added."))
         else:
             workflow.answer_supplement(
@@ -375,11 +370,4 @@ def document(request: HttpRequest, number: str, attachment_id: int) -> FileRespo
     attachment = next((a for a in case.attachments.all() if a.pk == attachment_id), None)
     if attachment is None:
         raise Http404
-    response = FileResponse(
-        uploads.path_of(attachment.stored_name).open("rb"),
-        as_attachment=True,
-        filename=attachment.original_name,
-        content_type=attachment.content_type,
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return uploads.download_response(attachment)

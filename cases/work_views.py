@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.permissions import departments_with_role
 
-from . import keyset, selectors, workflow
+from . import keyset, previews, selectors, uploads, workflow
 from .models import Channel, OpinionPhrase
 from .work_api import take_action, work_case_data
 
@@ -129,8 +129,6 @@ def act(request: HttpRequest, number: str) -> HttpResponse:
 @login_required
 def preview(request: HttpRequest, number: str, attachment_id: int) -> HttpResponse:
     """An inline picture of a document: images themselves, PDFs as their first page."""
-    from . import previews, uploads
-
     case = selectors.case_for_staff(request.user, number)
     attachment = (
         next((a for a in case.attachments.all() if a.pk == attachment_id), None) if case else None
@@ -152,23 +150,11 @@ def preview(request: HttpRequest, number: str, attachment_id: int) -> HttpRespon
 
 @login_required
 def document(request: HttpRequest, number: str, attachment_id: int):
-    """A document of a case in the user's department (previews of images use it too)."""
-    from django.http import FileResponse
-
-    from . import uploads
-
+    """A document of a case in the user's department, as a download."""
     case = selectors.case_for_staff(request.user, number)
     attachment = (
         next((a for a in case.attachments.all() if a.pk == attachment_id), None) if case else None
     )
     if attachment is None:
         raise Http404
-    response = FileResponse(
-        uploads.path_of(attachment.stored_name).open("rb"),
-        as_attachment=request.GET.get("preview") != "1"
-        or not attachment.content_type.startswith("image/"),
-        filename=attachment.original_name,
-        content_type=attachment.content_type,
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return uploads.download_response(attachment)
