@@ -17,7 +17,10 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 
-DEBUG = env.bool("DEBUG", default=False)
+# With nothing set this is a development instance (SQLite, dev secrets). Once a real database is
+# configured it is a production one unless DEBUG=1 says otherwise, so a deployment that forgets DEBUG
+# never runs in debug mode and fails fast without its secrets.
+DEBUG = env.bool("DEBUG", default=not env.str("DATABASE_URL", default=""))
 
 # Development-only fallbacks: never used when DEBUG is off.
 _DEV_SECRET_KEY = "dev-only-insecure-secret-key-do-not-use-in-production-0123456789"  # noqa: S105

@@ -144,3 +144,17 @@ def test_sqlite_web_process_and_worker_write_at_once_without_locking(tmp_path):
         env=env,
     )
     assert count.stdout.strip() == "450"
+
+
+@pytest.mark.slow
+def test_with_nothing_set_manage_py_is_a_development_instance(tmp_path):
+    result = run_manage(
+        "shell", "--no-imports", "-c", "from django.conf import settings; print(settings.DEBUG)",
+        env={"VAR_DIR": str(tmp_path)},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True"
+    # A configured database means production unless DEBUG=1 says otherwise: secrets are required.
+    refused = run_manage("check", env={"DATABASE_URL": "postgres://x@127.0.0.1:1/x"})
+    assert refused.returncode != 0
+    assert "SECRET_KEY must be set" in refused.stderr
