@@ -63,6 +63,9 @@ DEPARTMENT_ADMIN_PERMISSIONS = [
     ("services", "licencetype", ("view",)),
     ("services", "calendaryear", ("view",)),
     ("services", "calendarday", ("view",)),
+    ("cases", "opinionphrase", ("view", "add", "change", "delete")),
+    ("cases", "case", ("view",)),
+    ("cases", "licence", ("view",)),
 ]
 
 

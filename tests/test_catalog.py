@@ -348,3 +348,20 @@ def test_published_version_is_read_only_in_admin_and_drafts_show_schema_errors(d
     response = department_admin.post(url, data)
     assert response.status_code == 200
     assert "needs a label" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_department_admin_keeps_opinion_phrases_of_their_department(
+    department_admin, small_catalog
+):
+    from cases.models import OpinionPhrase
+
+    OpinionPhrase.objects.create(department=small_catalog["psb"], text="公安局的常用语")
+    mine = OpinionPhrase.objects.create(
+        department=small_catalog["amr"], text="材料齐全，予以受理。"
+    )
+    page = department_admin.get("/admin/cases/opinionphrase/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert mine.text in html and "公安局的常用语" not in html
+    assert department_admin.get("/admin/cases/case/").status_code == 200
