@@ -386,3 +386,114 @@ class OpinionPhrase(models.Model):
 
     def __str__(self) -> str:
         return self.text[:40]
+
+
+class NotificationEvent(models.TextChoices):
+    """What people are told about (DESIGN "Notifications")."""
+
+    SUBMITTED = "submitted", _("application received")
+    ACCEPTED = "accepted", _("application accepted")
+    NOT_ACCEPTED = "not_accepted", _("application not accepted")
+    SUPPLEMENT_REQUESTED = "supplement_requested", _("documents requested")
+    SUPPLEMENT_REMINDER = "supplement_reminder", _("reminder: documents due soon")
+    SUSPENDED = "suspended", _("special procedure started")
+    RESUMED = "resumed", _("processing resumed")
+    EXTENDED = "extended", _("time limit extended")
+    DECIDED = "decided", _("decision made")
+    READY_FOR_PICKUP = "ready_for_pickup", _("result ready")
+    DEEMED_WITHDRAWN = "deemed_withdrawn", _("deemed withdrawn")
+    WITHDRAWN = "withdrawn", _("application withdrawn")
+    RATING_RESPONSE = "rating_response", _("answer to your rating")
+    NEW_CASE = "new_case", _("new application in the queue")
+    DUE_SOON = "due_soon", _("application due soon")
+    OVERDUE = "overdue", _("application overdue")
+    BAD_RATING = "bad_rating", _("bad rating to rectify")
+
+
+class NotificationChannel(models.TextChoices):
+    INBOX = "inbox", _("in-app inbox")
+    EMAIL = "email", _("e-mail")
+    SMS = "sms", _("text message")
+
+
+class NotificationTemplate(models.Model):
+    """The words of one kind of message on one channel in one language; admins edit them."""
+
+    event = models.CharField(_("event"), max_length=32, choices=NotificationEvent.choices)
+    channel = models.CharField(_("channel"), max_length=8, choices=NotificationChannel.choices)
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
+    body = models.TextField(
+        _("text"),
+        help_text=_("Django template syntax, e.g. {{ number }}, {{ service }}, {{ state }}."),
+    )
+
+    class Meta:
+        verbose_name = _("notification template")
+        verbose_name_plural = _("notification templates")
+        ordering = ["event", "channel", "language"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "channel", "language"], name="notificationtemplate_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} · {self.channel} · {self.language}"
+
+
+class Notification(models.Model):
+    """One message to one person on one channel: the outbox row, written in the same transaction as
+    the change that caused it and delivered by Celery afterwards (pending → sent | failed)."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("pending")
+        SENT = "sent", _("sent")
+        FAILED = "failed", _("failed")
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+    )
+    person = models.ForeignKey(
+        CitizenProfile, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications",
+        help_text=_("For people without an account (registered at a counter): text messages only."),
+    )  # fmt: skip
+    case = models.ForeignKey(
+        Case, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+    )
+    event = models.CharField(max_length=32, choices=NotificationEvent.choices)
+    channel = models.CharField(max_length=8, choices=NotificationChannel.choices)
+    language = models.CharField(max_length=8, default="zh-hans")
+    context = models.JSONField(default=dict, blank=True)
+    address = models.CharField(max_length=254, blank=True, help_text=_("E-mail address or phone."))
+    state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    subject = models.CharField(max_length=200, blank=True)
+    body = models.TextField(blank=True)
+    created_at = models.DateTimeField(db_default=Now())
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["created_at"], condition=Q(state="pending"), name="notification_pending"
+            ),
+            models.Index(
+                fields=["recipient", "-created_at"],
+                condition=Q(channel="inbox"),
+                name="notification_inbox",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.channel}"

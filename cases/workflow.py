@@ -39,7 +39,7 @@ from services.models import (
 )
 from services.schema import ordered_properties, validate_data
 
-from . import uploads
+from . import notifications, uploads
 from .models import (
     CLOSED_STATES,
     Attachment,
@@ -198,6 +198,8 @@ def _append_event(
     )
     event.hash = event.compute_hash()
     event.save()
+    # The messages this event causes are written in the same transaction (outbox).
+    notifications.record_for_event(case, event)
     return event
 
 

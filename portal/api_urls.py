@@ -4,7 +4,7 @@ from django.urls import path
 
 from accounts import api as accounts_api
 from cases import api as cases_api
-from cases import licence_api, work_api
+from cases import inbox, licence_api, work_api
 from services import api as services_api
 
 urlpatterns = [
@@ -53,5 +53,11 @@ urlpatterns = [
         "work/cases/<str:number>/transition/",
         work_api.TransitionView.as_view(),
         name="api-work-transition",
+    ),
+    path("notifications/", inbox.NotificationListView.as_view(), name="api-notifications"),
+    path(
+        "notifications/<int:notification_id>/read/",
+        inbox.NotificationReadView.as_view(),
+        name="api-notification-read",
     ),
 ]

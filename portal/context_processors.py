@@ -12,7 +12,16 @@ def portal(request: HttpRequest) -> dict:
         if hasattr(request, "session")
         else False,
         # Evaluated only when a template asks: anonymous pages make no query for it.
+        "unread_messages": SimpleLazyObject(lambda: _unread(user)),
         "works_on_cases": SimpleLazyObject(
             lambda: bool(user and user.is_authenticated and user.memberships.exists())
         ),
     }
+
+
+def _unread(user) -> int:
+    if not (user and user.is_authenticated):
+        return 0
+    from cases.inbox import unread_count
+
+    return unread_count(user)

@@ -249,7 +249,15 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {}
+# Publishing fails fast when the broker is down: the outbox row stays pending and the requeue
+# task below hands it over again, so a request never waits on Redis.
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_BEAT_SCHEDULE: dict = {
+    "requeue-pending-notifications": {
+        "task": "cases.tasks.requeue_pending_notifications",
+        "schedule": 120.0,
+    },
+}
 
 # --- E-mail and SMS --------------------------------------------------------------------------------
 EMAIL_BACKEND = env.str(
@@ -264,6 +272,9 @@ EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="一网通办 <noreply@localhost>")
+# Text messages: a class with send(phone, text); the console backend logs them.
+SMS_BACKEND = env.str("SMS_BACKEND", default="cases.sms.ConsoleSMSBackend")
+SMS_SIGNATURE = env.str("SMS_SIGNATURE", default="一网通办")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- REST API --------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from cases import licence_views
+from cases import inbox, licence_views
 
 from . import views
 
@@ -14,6 +14,8 @@ urlpatterns = [
     path("services/", include("services.urls")),
     path("applications/", include("cases.urls")),
     path("work/", include("cases.work_urls")),
+    path("messages/", inbox.inbox_page, name="inbox"),
+    path("messages/<int:notification_id>/read/", inbox.read, name="inbox-read"),
     path("licences/", include("cases.licence_urls")),
     path("verify/<str:code>/", licence_views.verify, name="verify-licence"),
     path("admin/", admin.site.urls),

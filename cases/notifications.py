@@ -1,0 +1,307 @@
+"""The notification outbox (DESIGN "Notifications").
+
+`record_for_event` runs inside the engine's transaction, next to the event that causes the messages:
+the rows commit or roll back with the change. After commit each row is handed to Celery; if the broker
+is down that hand-over fails quietly (robust on_commit) and the periodic `requeue_pending` picks the row
+up later. `deliver` sends a row only from the pending state, so a repeated task sends nothing twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template import Context, Template
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from accounts.models import Role, StaffMembership
+
+from .models import (
+    Case,
+    Event,
+    Notification,
+    NotificationChannel,
+    NotificationEvent,
+    NotificationTemplate,
+)
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 6
+REQUEUE_AFTER = dt.timedelta(minutes=3)
+
+# Engine actions → what the applicant is told.
+APPLICANT_EVENTS = {
+    "submit": NotificationEvent.SUBMITTED,
+    "accept": NotificationEvent.ACCEPTED,
+    "not_accept": NotificationEvent.NOT_ACCEPTED,
+    "request_supplement": NotificationEvent.SUPPLEMENT_REQUESTED,
+    "suspend": NotificationEvent.SUSPENDED,
+    "resume": NotificationEvent.RESUMED,
+    "extend": NotificationEvent.EXTENDED,
+    "approve": NotificationEvent.DECIDED,
+    "reject": NotificationEvent.DECIDED,
+    "conclude": NotificationEvent.READY_FOR_PICKUP,
+    "withdraw": NotificationEvent.WITHDRAWN,
+    "deemed_withdrawn": NotificationEvent.DEEMED_WITHDRAWN,
+}
+
+# The built-in words; admins override any of them with a NotificationTemplate row.
+DEFAULT_TEXTS: dict[str, dict[str, tuple[str, str]]] = {
+    "submitted": {
+        "zh-hans": ("已收到您的申请", "您的申请“{{ service }}”（办件编号 {{ number }}）已提交，部门将在 {{ intake_due_date }} 前受理或一次性告知需补正的材料。"),
+        "en": ("Application received", "Your application “{{ service }}” ({{ number }}) has been received. The department will accept it or tell you what is missing by {{ intake_due_date }}."),
+    },
+    "accepted": {
+        "zh-hans": ("申请已受理", "您的申请 {{ number }}（{{ service }}）已受理，承诺办结日期 {{ due_date }}。"),
+        "en": ("Application accepted", "Your application {{ number }} ({{ service }}) has been accepted; decision due by {{ due_date }}."),
+    },
+    "not_accepted": {
+        "zh-hans": ("申请不予受理", "您的申请 {{ number }} 不予受理。理由：{{ opinion }}。如不服，可依法申请行政复议或提起行政诉讼。"),
+        "en": ("Application not accepted", "Your application {{ number }} was not accepted. Reason: {{ opinion }}. You may apply for administrative review or bring a lawsuit."),
+    },
+    "supplement_requested": {
+        "zh-hans": ("请补正材料", "您的申请 {{ number }} 需要补正材料：{{ opinion }}。请在 {{ deadline }} 前提交，逾期视为撤回。"),
+        "en": ("Documents needed", "Your application {{ number }} needs more documents: {{ opinion }}. Please send them by {{ deadline }}, or it is deemed withdrawn."),
+    },
+    "supplement_reminder": {
+        "zh-hans": ("补正材料即将到期", "提醒：申请 {{ number }} 的补正材料须在 {{ deadline }} 前提交。"),
+        "en": ("Documents due soon", "Reminder: the documents for application {{ number }} are due by {{ deadline }}."),
+    },
+    "suspended": {
+        "zh-hans": ("办理进入特别程序", "您的申请 {{ number }} 进入特别程序（{{ opinion }}），期间不计入办理时限。"),
+        "en": ("Special procedure", "Your application {{ number }} is in a special procedure ({{ opinion }}); this time does not count."),
+    },
+    "resumed": {
+        "zh-hans": ("恢复办理", "您的申请 {{ number }} 已恢复办理，办结日期调整为 {{ due_date }}。"),
+        "en": ("Processing resumed", "Your application {{ number }} is being processed again; decision due by {{ due_date }}."),
+    },
+    "extended": {
+        "zh-hans": ("办理时限延长", "经部门负责人批准，您的申请 {{ number }} 办理时限延长至 {{ due_date }}。理由：{{ opinion }}。"),
+        "en": ("Time limit extended", "With the department head's approval, the decision on {{ number }} is now due by {{ due_date }}. Reason: {{ opinion }}."),
+    },
+    "decided": {
+        "zh-hans": ("审批结果：{{ state }}", "您的申请 {{ number }} 已作出决定：{{ state }}。{{ opinion }}"),
+        "en": ("Decision: {{ state }}", "A decision was made on your application {{ number }}: {{ state }}. {{ opinion }}"),
+    },
+    "ready_for_pickup": {
+        "zh-hans": ("办结", "您的申请 {{ number }} 已办结，结果可领取或已寄出。"),
+        "en": ("Concluded", "Your application {{ number }} is concluded; the result is ready or on its way."),
+    },
+    "deemed_withdrawn": {
+        "zh-hans": ("申请视为撤回", "因未在期限内补正材料，您的申请 {{ number }} 视为撤回。"),
+        "en": ("Deemed withdrawn", "The documents for {{ number }} did not arrive in time, so the application is deemed withdrawn."),
+    },
+    "withdrawn": {
+        "zh-hans": ("申请已撤回", "您的申请 {{ number }} 已撤回。"),
+        "en": ("Application withdrawn", "Your application {{ number }} has been withdrawn."),
+    },
+    "rating_response": {
+        "zh-hans": ("对您评价的回复", "部门已回复您对办件 {{ number }} 的评价：{{ opinion }}"),
+        "en": ("Answer to your rating", "The department answered your rating of {{ number }}: {{ opinion }}"),
+    },
+    "new_case": {
+        "zh-hans": ("新办件待受理", "新办件 {{ number }}（{{ service }}）待受理，受理期限 {{ intake_due_date }}。"),
+        "en": ("New application", "New application {{ number }} ({{ service }}) waiting; intake due by {{ intake_due_date }}."),
+    },
+    "due_soon": {
+        "zh-hans": ("办件即将到期", "办件 {{ number }} 将于 {{ due_date }} 到期。"),
+        "en": ("Due soon", "Application {{ number }} is due on {{ due_date }}."),
+    },
+    "overdue": {
+        "zh-hans": ("办件已超期", "办件 {{ number }} 已于 {{ due_date }} 超期。"),
+        "en": ("Overdue", "Application {{ number }} was due on {{ due_date }}."),
+    },
+    "bad_rating": {
+        "zh-hans": ("差评待整改", "办件 {{ number }} 收到差评，请在 {{ deadline }} 前整改并回复。"),
+        "en": ("Bad rating to rectify", "Application {{ number }} was rated badly; rectify and answer by {{ deadline }}."),
+    },
+}  # fmt: skip
+
+
+def ensure_default_templates(template_model=NotificationTemplate) -> int:
+    """Template rows for every event, channel and language that has none yet (admins edit them)."""
+    existing = set(template_model.objects.values_list("event", "channel", "language"))
+    rows = [
+        template_model(event=event, channel=channel, language=language, subject=subject, body=body)
+        for event, texts in DEFAULT_TEXTS.items()
+        for language, (subject, body) in texts.items()
+        for channel in NotificationChannel.values
+        if (event, channel, language) not in existing
+    ]
+    template_model.objects.bulk_create(rows)
+    return len(rows)
+
+
+def _context(case: Case, event: Event) -> dict:
+    return {
+        "number": case.number,
+        "service": case.service_version.name,
+        "state": case.get_state_display(),
+        "opinion": event.opinion,
+        "due_date": case.due_date.isoformat() if case.due_date else "",
+        "intake_due_date": case.intake_due_date.isoformat() if case.intake_due_date else "",
+        "deadline": (event.details or {}).get("deadline", ""),
+    }
+
+
+def record_for_event(case: Case, event: Event) -> list[Notification]:
+    """Outbox rows for what `event` tells people; call inside the transaction that wrote it."""
+    rows: list[Notification] = []
+    context = _context(case, event)
+    applicant_event = APPLICANT_EVENTS.get(event.action)
+    if applicant_event:
+        profile = case.applicant
+        user = profile.user if profile.user_id else None
+        language = user.preferred_language if user else settings.LANGUAGE_CODE
+        common = {"case": case, "event": applicant_event, "language": language, "context": context}
+        if user is not None:
+            rows.append(Notification(recipient=user, channel=NotificationChannel.INBOX, **common))
+            if user.email:
+                rows.append(
+                    Notification(
+                        recipient=user,
+                        channel=NotificationChannel.EMAIL,
+                        address=user.email,
+                        **common,
+                    )
+                )
+        rows.append(
+            Notification(
+                person=profile,
+                recipient=user,
+                channel=NotificationChannel.SMS,
+                address=profile.phone,
+                **common,
+            )
+        )
+    if event.action == "submit":
+        workers = StaffMembership.objects.filter(
+            department_id=case.department_id, role=Role.CASEWORKER
+        )
+        for membership in workers.select_related("user"):
+            rows.append(
+                Notification(
+                    recipient=membership.user, case=case, event=NotificationEvent.NEW_CASE,
+                    channel=NotificationChannel.INBOX, language=membership.user.preferred_language,
+                    context=context,
+                )
+            )  # fmt: skip
+    if rows:
+        created = Notification.objects.bulk_create(rows)
+        ids = [row.pk for row in created]
+        # A lambda, not functools.partial: Django logs a robust callback's failure by its __qualname__.
+        transaction.on_commit(lambda: enqueue(ids), robust=True)
+    return rows
+
+
+def enqueue(ids: list[int]) -> None:
+    """Hand rows to Celery. With the broker down this raises; the rows stay pending for requeue."""
+    from .tasks import send_notification
+
+    for notification_id in ids:
+        send_notification.apply_async((notification_id,), retry=False)
+
+
+def requeue_pending(now: dt.datetime | None = None, limit: int = 500) -> int:
+    """Pending rows nobody has tried for a while: hand them to Celery again (beat runs this)."""
+    cutoff = (now or timezone.now()) - REQUEUE_AFTER
+    ids = list(
+        Notification.objects.filter(state=Notification.State.PENDING, created_at__lt=cutoff)
+        .exclude(last_attempt_at__gte=cutoff)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    if ids:
+        enqueue(ids)
+    return len(ids)
+
+
+def _render(notification: Notification) -> tuple[str, str]:
+    template = (
+        NotificationTemplate.objects.filter(
+            event=notification.event, channel=notification.channel, language=notification.language
+        ).first()
+        or NotificationTemplate.objects.filter(
+            event=notification.event, channel=notification.channel, language=settings.LANGUAGE_CODE
+        ).first()
+    )
+    if template is not None:
+        subject, body = template.subject, template.body
+    else:
+        texts = DEFAULT_TEXTS.get(notification.event, {})
+        subject, body = texts.get(notification.language) or texts.get(
+            settings.LANGUAGE_CODE, ("", "")
+        )
+    context = Context(notification.context, autoescape=False)
+    return Template(subject).render(context).strip(), Template(body).render(context).strip()
+
+
+def sms_backend():
+    return import_string(settings.SMS_BACKEND)()
+
+
+def deliver(notification_id: int) -> str:
+    """Send one pending row. Returns "sent", "retry" (a failure with attempts left), "failed" or
+    "skipped" (already sent, failed, or being sent by another worker)."""
+    with transaction.atomic():
+        notification = (
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(pk=notification_id, state=Notification.State.PENDING)
+            .first()
+        )
+        if notification is None:
+            return "skipped"
+        subject, body = _render(notification)
+        notification.subject, notification.body = subject, body
+        notification.attempts += 1
+        notification.last_attempt_at = timezone.now()
+        try:
+            if notification.channel == NotificationChannel.EMAIL:
+                send_mail(subject, body, None, [notification.address], fail_silently=False)
+            elif notification.channel == NotificationChannel.SMS:
+                sms_backend().send(notification.address, f"【{settings.SMS_SIGNATURE}】{body}")
+        except Exception as exc:  # noqa: BLE001 - any delivery failure is recorded and retried
+            notification.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            if notification.attempts >= MAX_ATTEMPTS:
+                notification.state = Notification.State.FAILED
+            notification.save(
+                update_fields=[
+                    "subject",
+                    "body",
+                    "attempts",
+                    "last_attempt_at",
+                    "last_error",
+                    "state",
+                ]
+            )
+            logger.warning(
+                "notification %s failed (attempt %s): %s",
+                notification.pk,
+                notification.attempts,
+                exc,
+            )
+            return "failed" if notification.state == Notification.State.FAILED else "retry"
+        notification.state = Notification.State.SENT
+        notification.sent_at = timezone.now()
+        notification.save(
+            update_fields=[
+                "subject",
+                "body",
+                "attempts",
+                "last_attempt_at",
+                "state",
+                "sent_at",
+                "last_error",
+            ]
+        )
+        return "sent"
+
+
+def retry_delay(attempts: int) -> int:
+    """Exponential backoff in seconds: 30, 60, 120 ... capped at 30 minutes."""
+    return min(30 * 2 ** max(attempts - 1, 0), 1800)

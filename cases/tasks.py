@@ -1,0 +1,27 @@
+"""Celery tasks: thin wrappers that carry ids and call the services (DESIGN "Notifications")."""
+
+from celery import shared_task
+
+from . import notifications
+from .models import Notification
+
+
+@shared_task(
+    bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None, ignore_result=True
+)
+def send_notification(self, notification_id: int) -> str:
+    outcome = notifications.deliver(notification_id)
+    if outcome == "retry":
+        attempts = (
+            Notification.objects.filter(pk=notification_id)
+            .values_list("attempts", flat=True)
+            .first()
+            or 1
+        )
+        raise self.retry(countdown=notifications.retry_delay(attempts))
+    return outcome
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def requeue_pending_notifications() -> int:
+    return notifications.requeue_pending()
