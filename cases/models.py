@@ -497,3 +497,32 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} → {self.channel}"
+
+
+class DeadlineWarning(models.Model):
+    """A deadline threshold a case crossed, recorded once per case, kind and date: the sweep inserts
+    these with ON CONFLICT DO NOTHING and acts only on the rows it inserted, so running it twice, or
+    on two beats at once, warns once."""
+
+    class Kind(models.TextChoices):
+        DUE_SOON = "due_soon", _("due soon")
+        OVERDUE = "overdue", _("overdue")
+        SUPPLEMENT_REMINDER = "supplement_reminder", _("documents due soon")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="deadline_warnings")
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    deadline = models.DateField()
+    sweep = models.UUIDField(db_index=True)
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        verbose_name = _("deadline warning")
+        verbose_name_plural = _("deadline warnings")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "kind", "deadline"], name="deadlinewarning_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.kind} {self.deadline}"

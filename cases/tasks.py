@@ -25,3 +25,10 @@ def send_notification(self, notification_id: int) -> str:
 @shared_task(acks_late=True, ignore_result=True)
 def requeue_pending_notifications() -> int:
     return notifications.requeue_pending()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def sweep_deadlines() -> dict:
+    from . import deadlines
+
+    return deadlines.sweep()

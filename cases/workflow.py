@@ -681,6 +681,7 @@ def apply_transition(
     details: dict | None = None,
     before_save: Callable[[Case], Iterable[str]] | None = None,
     system: bool = False,
+    record_as: str | None = None,
 ) -> Case:
     """Move a case along its workflow.
 
@@ -753,7 +754,7 @@ def apply_transition(
         case.save(update_fields=sorted(set(fields)))
         event = _append_event(
             case,
-            action=transition.name,
+            action=record_as or transition.name,
             actor=actor,
             actor_role=sorted(roles)[0],
             channel=channel,
@@ -889,6 +890,34 @@ def deem_accepted(*, case: Case) -> Case | None:
             opinion=opinion,
             details={"accepted_at": locked.received_at, "deemed": True},
             channel="system",
+        )
+
+
+def deem_withdrawn(*, case: Case) -> Case | None:
+    """The documents asked for did not arrive by the deadline: the application is deemed withdrawn
+    (视为撤回) and the applicant is told. Returns None when no longer due."""
+    with transaction.atomic():
+        locked = _locked(case)
+        request = locked.supplement_requests.filter(
+            state=SupplementRequest.State.OPEN, deadline__lt=_today()
+        ).first()
+        if locked.state != OuterState.SUPPLEMENT_REQUESTED or request is None:
+            return None
+        request.state = SupplementRequest.State.EXPIRED
+        request.save(update_fields=["state"])
+        with translation.override(settings.LANGUAGE_CODE):
+            opinion = _("Deemed withdrawn: the documents requested were not sent by %(date)s.") % {
+                "date": request.deadline.isoformat()
+            }
+        return apply_transition(
+            case=locked,
+            name="withdraw",
+            actor=None,
+            system=True,
+            opinion=opinion,
+            channel="system",
+            details={"deemed": True},
+            record_as="deemed_withdrawn",
         )
 
 

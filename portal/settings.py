@@ -257,6 +257,8 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "cases.tasks.requeue_pending_notifications",
         "schedule": 120.0,
     },
+    # Finds what is due and not yet done, so it catches up after any outage.
+    "sweep-deadlines": {"task": "cases.tasks.sweep_deadlines", "schedule": 300.0},
 }
 
 # --- E-mail and SMS --------------------------------------------------------------------------------

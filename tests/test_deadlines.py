@@ -1,0 +1,188 @@
+"""The deadline sweep: warnings once per case and threshold, escalation, closures through the
+engine, catching up after an outage, constant queries."""
+
+import datetime as dt
+import threading
+import zoneinfo
+
+import pytest
+import time_machine
+from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
+
+from accounts.models import Role
+from cases import deadlines, workflow
+from cases.models import Case, DeadlineWarning, Notification
+
+from .factories import (
+    CitizenProfileFactory,
+    DepartmentFactory,
+    StaffMembershipFactory,
+    make_service,
+)
+
+SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
+
+
+def at(day: str):
+    return time_machine.travel(
+        dt.datetime.fromisoformat(day).replace(hour=9, tzinfo=SHANGHAI), tick=False
+    )
+
+
+@pytest.fixture
+def setting(db, settings, tmp_path):
+    settings.PRIVATE_MEDIA_ROOT = tmp_path
+    department = DepartmentFactory(code="amr")
+    staff = {
+        role: StaffMembershipFactory(
+            department=department, role=role, user__username=str(role)
+        ).user
+        for role in (Role.CASEWORKER, Role.REVIEWER, Role.DEPARTMENT_HEAD)
+    }
+    service = make_service(
+        "D-1",
+        department=department,
+        promised_limit_days=5,
+        materials=[{"name": "x", "required": False}],
+    ).service
+    return service, staff
+
+
+def accepted_case(service, staff):
+    user = CitizenProfileFactory().user
+    case, _ = workflow.create_draft(service=service, user=user, data={"shop_area": 1})
+    case = workflow.submit_application(case=case, user=user)
+    return workflow.apply_transition(case=case, name="accept", actor=staff[Role.CASEWORKER])
+
+
+@pytest.mark.django_db
+def test_due_soon_warns_once_and_overdue_escalates_to_the_head(setting):
+    service, staff = setting
+    with at("2026-11-02"):
+        case = accepted_case(service, staff)  # due 2026-11-09
+    with at("2026-11-05"):
+        assert deadlines.sweep()["due_soon"] == 1
+        assert deadlines.sweep()["due_soon"] == 0  # the second run warns nobody again
+    warned = Notification.objects.filter(case=case, event="due_soon")
+    assert list(warned.values_list("recipient__username", flat=True)) == ["caseworker"]
+    with at("2026-11-12"):  # beat was down for days: it catches up
+        assert deadlines.sweep()["overdue"] == 1
+        assert deadlines.sweep()["overdue"] == 0
+    escalated = Notification.objects.filter(case=case, event="overdue")
+    assert list(escalated.values_list("recipient__username", flat=True)) == ["department_head"]
+    assert DeadlineWarning.objects.filter(case=case).count() == 2
+
+
+@pytest.mark.django_db
+def test_a_paused_case_is_not_warned_and_a_moved_due_date_warns_again(setting):
+    service, staff = setting
+    with at("2026-11-02"):
+        case = accepted_case(service, staff)
+    with at("2026-11-05"):
+        deadlines.sweep()
+        case = workflow.apply_transition(
+            case=case, name="suspend", actor=staff[Role.REVIEWER], opinion="核查"
+        )
+        assert deadlines.sweep()["due_soon"] == 0
+    with at("2026-11-10"):
+        assert deadlines.sweep()["overdue"] == 0  # paused: not overdue
+        case = workflow.apply_transition(
+            case=case, name="resume", actor=staff[Role.REVIEWER], opinion="完毕"
+        )
+    assert case.due_date == dt.date(2026, 11, 12)  # three working days paused
+    with at("2026-11-11"):
+        assert deadlines.sweep()["due_soon"] == 1  # a new date, a new warning
+
+
+@pytest.mark.django_db
+def test_unanswered_request_for_documents_is_deemed_withdrawn(setting):
+    service, staff = setting
+    material = service.current_version.materials.get()
+    user = CitizenProfileFactory().user
+    with at("2026-11-02"):
+        case, _ = workflow.create_draft(service=service, user=user, data={"shop_area": 1})
+        case = workflow.submit_application(case=case, user=user)
+        case = workflow.request_supplement(
+            case=case, actor=staff[Role.CASEWORKER], materials=[material], note="缺"
+        )
+    deadline = case.supplement_requests.get().deadline
+    assert deadline == dt.date(2026, 11, 16)  # ten working days
+    with at("2026-11-13"):
+        assert deadlines.sweep()["supplement_reminders"] == 1
+        assert deadlines.sweep()["supplement_reminders"] == 0
+    assert (
+        Notification.objects.filter(case=case, event="supplement_reminder", channel="sms").count()
+        == 1
+    )
+    with at("2026-11-17"):
+        assert deadlines.sweep()["deemed_withdrawn"] == 1
+        assert deadlines.sweep()["deemed_withdrawn"] == 0
+    case.refresh_from_db()
+    assert case.state == "withdrawn"
+    last = case.events.order_by("-sequence").first()
+    assert (last.action, last.actor_role, last.details) == (
+        "deemed_withdrawn",
+        "system",
+        {"deemed": True},
+    )
+    assert Notification.objects.filter(case=case, event="deemed_withdrawn").exists()
+
+
+@pytest.mark.django_db
+def test_the_sweep_runs_constant_queries(setting):
+    service, staff = setting
+    with at("2026-11-02"):
+        for _ in range(3):
+            accepted_case(service, staff)
+
+    def count():
+        with at("2026-11-06"), CaptureQueriesContext(connection) as ctx:
+            deadlines.sweep()
+        return len(ctx.captured_queries)
+
+    DeadlineWarning.objects.all().delete()
+    few = count()
+    with at("2026-11-02"):
+        for _ in range(30):
+            accepted_case(service, staff)
+    DeadlineWarning.objects.all().delete()
+    many = count()
+    assert few == many
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_two_beats_sweeping_at_once_warn_once(settings, tmp_path):
+    settings.PRIVATE_MEDIA_ROOT = tmp_path
+    department = DepartmentFactory(code="amr")
+    staff = {
+        role: StaffMembershipFactory(department=department, role=role).user
+        for role in (Role.CASEWORKER, Role.DEPARTMENT_HEAD)
+    }
+    service = make_service("D-2", department=department, promised_limit_days=5,
+                           materials=[{"name": "x", "required": False}]).service  # fmt: skip
+    with at("2026-11-02"):
+        cases = [accepted_case(service, staff) for _ in range(5)]
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def beat():
+        try:
+            with at("2026-11-05"):
+                barrier.wait()
+                deadlines.sweep()
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=beat) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert DeadlineWarning.objects.filter(kind="due_soon").count() == 5
+    assert Notification.objects.filter(event="due_soon").count() == 5
+    assert Case.objects.filter(pk__in=[c.pk for c in cases]).count() == 5
