@@ -303,5 +303,6 @@ def deliver(notification_id: int) -> str:
 
 
 def retry_delay(attempts: int) -> int:
-    """Exponential backoff in seconds: 30, 60, 120 ... capped at 30 minutes."""
-    return min(30 * 2 ** max(attempts - 1, 0), 1800)
+    """Exponential backoff in seconds: base, 2×base, 4×base ... capped at 30 minutes (base 30 s)."""
+    base = settings.NOTIFICATION_RETRY_BASE_SECONDS
+    return min(base * 2 ** max(attempts - 1, 0), 1800)

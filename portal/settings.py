@@ -269,6 +269,7 @@ EMAIL_BACKEND = env.str(
     else "django.core.mail.backends.smtp.EmailBackend",
 )
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))  # file-based backend
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
@@ -277,6 +278,8 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="一网通办 <norepl
 # Text messages: a class with send(phone, text); the console backend logs them.
 SMS_BACKEND = env.str("SMS_BACKEND", default="cases.sms.ConsoleSMSBackend")
 SMS_SIGNATURE = env.str("SMS_SIGNATURE", default="一网通办")
+# First retry of a failed message after this many seconds, doubling up to 30 minutes.
+NOTIFICATION_RETRY_BASE_SECONDS = env.int("NOTIFICATION_RETRY_BASE_SECONDS", default=30)
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- REST API --------------------------------------------------------------------------------------

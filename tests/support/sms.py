@@ -1,0 +1,26 @@
+"""SMS backends for the worker tests: they run inside a real Celery worker process, so they keep
+their state in files named by environment variables."""
+
+import os
+import time
+from pathlib import Path
+
+
+class FileSMS:
+    """Appends each message to $TEST_SMS_LOG; fails while $TEST_SMS_FAILURES counts down; waits
+    while $TEST_SMS_HOLD exists (so a test can kill the worker mid-delivery)."""
+
+    def send(self, phone: str, text: str) -> None:
+        hold = os.environ.get("TEST_SMS_HOLD")
+        while hold and Path(hold).exists():
+            time.sleep(0.1)
+        failures = (
+            Path(os.environ["TEST_SMS_FAILURES"]) if os.environ.get("TEST_SMS_FAILURES") else None
+        )
+        if failures and failures.exists():
+            left = int(failures.read_text() or "0")
+            if left > 0:
+                failures.write_text(str(left - 1))
+                raise ConnectionError("SMS provider unreachable")
+        with open(os.environ["TEST_SMS_LOG"], "a", encoding="utf-8") as log:
+            log.write(f"{phone}\t{text}\n")
