@@ -16,7 +16,6 @@ from django.utils import timezone
 from accounts.models import Role
 from cases import notifications, workflow
 from cases.models import Notification
-from portal.celery import app as celery_app
 
 from .factories import (
     CitizenProfileFactory,
@@ -24,7 +23,7 @@ from .factories import (
     StaffMembershipFactory,
     make_service,
 )
-from .servers import free_port
+from .support.broker import broker_down
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -103,16 +102,8 @@ def submit(service, user):
 
 def test_submission_during_a_broker_outage_is_delivered_when_it_is_back(service, tmp_path):
     citizen = CitizenProfileFactory().user
-    original = celery_app.conf.broker_url
-    celery_app.conf.broker_url = f"redis://127.0.0.1:{free_port()}/0"
-    try:
+    with broker_down():
         case = submit(service, citizen)  # succeeds: the hand-over to Celery fails quietly
-    finally:
-        celery_app.conf.broker_url = original
-        # Forget the connections pooled to the dead address, as a restarted web process would.
-        celery_app.pool.force_close_all()
-        celery_app._pool = None
-        celery_app.amqp._producer_pool = None
     assert Notification.objects.filter(case=case, state="pending").count() == 4
     worker = Worker(tmp_path).start()
     try:

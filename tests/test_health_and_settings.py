@@ -8,9 +8,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from portal.celery import app as celery_app
-
-from .servers import free_port
+from .support.broker import broker_down
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,12 +27,8 @@ def test_healthz_reports_everything_up(client):
 
 @pytest.mark.django_db
 def test_healthz_keeps_serving_when_the_broker_is_down(client):
-    original = celery_app.conf.broker_url
-    celery_app.conf.broker_url = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
-    try:
+    with broker_down():
         response = client.get("/healthz")
-    finally:
-        celery_app.conf.broker_url = original
     assert response.status_code == 200
     assert response.json()["broker"] == "down"
     assert response.json()["database"] == "up"

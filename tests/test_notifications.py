@@ -13,7 +13,6 @@ from accounts.models import Role
 from cases import notifications, workflow
 from cases.models import Case, Notification, NotificationTemplate
 from cases.sms import ConsoleSMSBackend
-from portal.celery import app as celery_app
 
 from .factories import (
     CitizenProfileFactory,
@@ -21,7 +20,7 @@ from .factories import (
     StaffMembershipFactory,
     make_service,
 )
-from .servers import free_port
+from .support.broker import broker_down
 
 
 @pytest.fixture
@@ -61,14 +60,10 @@ def test_messages_roll_back_with_the_change(service, citizen):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_submission_while_the_broker_is_down_succeeds_and_waits_in_the_outbox(service, citizen):
-    original = celery_app.conf.broker_url
-    celery_app.conf.broker_url = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
-    try:
+    with broker_down():
         started = timezone.now()
         case = submit(service, citizen)
         assert (timezone.now() - started).total_seconds() < 10
-    finally:
-        celery_app.conf.broker_url = original
     assert Case.objects.get(pk=case.pk).state == "submitted"
     pending = Notification.objects.filter(case=case, state="pending")
     assert pending.count() == 4
