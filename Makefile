@@ -13,7 +13,7 @@ export PORTAL_HOST := $(HOST)
 # Debian packages: for the tests (real servers, the browser, PDF tools and CJK fonts).
 TEST_DEBS := postgresql redis-server chromium fonts-noto-cjk poppler-utils gettext
 
-.PHONY: help run test lint format check messages bench clean system-test-packages
+.PHONY: help run test lint format check messages bench bench-sweep clean system-test-packages
 
 help:
 	@echo "make run    set up and serve the portal with a Celery worker and beat (SQLite, no services)"
@@ -83,6 +83,10 @@ check: $(VENV)/.installed
 # Submissions per second and latency on PostgreSQL behind gunicorn, beside a bare one-INSERT view.
 bench: system-test-packages $(VENV)/.installed
 	$(BIN)/python bench/run.py
+
+# The deadline sweep over 100,000 open cases on PostgreSQL: time and number of queries.
+bench-sweep: system-test-packages $(VENV)/.installed
+	$(BIN)/python bench/sweep.py
 
 messages: $(VENV)/.installed
 	DEBUG=1 $(BIN)/python manage.py makemessages -l zh_Hans -l en --no-obsolete --ignore '.venv/*' --ignore 'var/*'
