@@ -87,7 +87,8 @@ def register_citizen(
     except ValidationError as exc:
         errors.setdefault("id_number", []).extend(exc.error_list)
     else:
-        if CitizenProfile.objects.filter(id_number_hash=id_number_hash(id_number)).exists():
+        existing = CitizenProfile.objects.filter(id_number_hash=id_number_hash(id_number)).first()
+        if existing is not None and not _may_claim(existing, real_name=real_name, phone=phone):
             errors.setdefault("id_number", []).extend(_duplicate_id_error().error_dict["id_number"])
     try:
         validate_phone(phone)
@@ -111,19 +112,85 @@ def register_citizen(
             )
             user.set_password(password)
             user.save()
-            CitizenProfile.objects.create(
-                user=user,
-                real_name=real_name,
-                id_number=normalized_id,
-                id_number_hash=keyed_hash(normalized_id),
-                phone=normalize_phone(phone),
+            walk_in = (
+                CitizenProfile.objects.select_for_update()
+                .filter(id_number_hash=keyed_hash(normalized_id), user__isnull=True)
+                .first()
             )
+            if walk_in is not None and _may_claim(walk_in, real_name=real_name, phone=phone):
+                # Registered at a counter before: the account takes over that person, and with it
+                # every case filed for them there. Nothing is entered twice.
+                walk_in.user = user
+                walk_in.save(update_fields=["user"])
+            else:
+                CitizenProfile.objects.create(
+                    user=user,
+                    real_name=real_name,
+                    id_number=normalized_id,
+                    id_number_hash=keyed_hash(normalized_id),
+                    phone=normalize_phone(phone),
+                )
     except IntegrityError as exc:
         # Two registrations with the same number or username at the same moment: one wins.
         if CitizenProfile.objects.filter(id_number_hash=keyed_hash(normalized_id)).exists():
             raise _duplicate_id_error() from exc
         raise ValidationError({"username": [_("This username is taken; choose another.")]}) from exc
     return user
+
+
+def _may_claim(profile: CitizenProfile, *, real_name: str, phone: str) -> bool:
+    """A person registered at a counter (no account yet) is claimed by whoever gives the same ID
+    number, the same real name and the phone number the counter recorded."""
+    return (
+        profile.user_id is None
+        and profile.real_name == (real_name or "").strip()
+        and profile.phone == normalize_phone(phone)
+    )
+
+
+def register_walk_in(*, real_name: str, id_number: str, phone: str) -> tuple[CitizenProfile, bool]:
+    """Find a walk-in citizen by ID number, or register them on the spot without an account.
+
+    Returns (profile, created). An existing person is reused, never duplicated; a name that does
+    not match the one on file is refused rather than overwritten.
+    """
+    errors: dict[str, list] = {}
+    try:
+        validate_id_number(id_number)
+    except ValidationError as exc:
+        errors["id_number"] = exc.messages
+    existing = None if errors else find_citizen_by_id_number(id_number)
+    if existing is not None:
+        if real_name and existing.real_name != real_name.strip():
+            raise ValidationError(
+                {
+                    "real_name": [
+                        _("This ID number is on file under another name; check the ID card.")
+                    ]
+                }
+            )
+        return existing, False
+    if not (real_name or "").strip():
+        errors["real_name"] = [_("Enter the name as on the ID card.")]
+    try:
+        validate_phone(phone)
+    except ValidationError as exc:
+        errors["phone"] = exc.messages
+    if errors:
+        raise ValidationError(errors)
+    normalized = normalize_id_number(id_number)
+    try:
+        with transaction.atomic():
+            profile = CitizenProfile.objects.create(
+                real_name=real_name.strip(),
+                id_number=normalized,
+                id_number_hash=keyed_hash(normalized),
+                phone=normalize_phone(phone),
+                registered_at_counter=True,
+            )
+    except IntegrityError:
+        return CitizenProfile.objects.get(id_number_hash=keyed_hash(normalized)), False
+    return profile, True
 
 
 def update_profile(

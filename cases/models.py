@@ -130,6 +130,13 @@ class Case(models.Model):
     decision_reason = models.TextField(_("reason of the decision"), blank=True)
     decision_legal_basis = models.TextField(_("legal basis of the decision"), blank=True)
     # NULL, not "": cases filed without a key must not collide in the unique constraint below.
+    materials_received = models.JSONField(
+        _("paper materials received (收件清单)"),
+        default=list,
+        blank=True,
+        help_text=_("Ids of the materials handed over on paper at a counter."),
+    )
+    queue_ticket = models.CharField(_("queue ticket"), max_length=20, blank=True)
     idempotency_key = models.CharField(max_length=100, null=True, blank=True, editable=False)  # noqa: DJ001
     row_version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(_("created"), db_default=Now())

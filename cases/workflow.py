@@ -330,7 +330,12 @@ def create_draft(
             case.data = _apply_prefill(case, cleaned)
             case.save()
             _append_event(
-                case, first=True, action="create", actor=user, actor_role=APPLICANT, channel=channel
+                case,
+                first=True,
+                action="create",
+                actor=user,
+                actor_role=Role.COUNTER_CLERK if channel == Channel.COUNTER else APPLICANT,
+                channel=channel,
             )
     except IntegrityError:
         if idempotency_key:
@@ -478,6 +483,7 @@ def missing_materials(case: Case) -> list[ServiceMaterial]:
     if not needed:
         return []
     attached = set(case.attachments.values_list("material_id", flat=True))
+    attached |= set(case.materials_received or [])  # handed over on paper at a counter
     needed = [m for m in needed if m.pk not in attached]
     if any(m.source == MaterialSource.LICENCE for m in needed):
         licences = held_licences(case)
@@ -550,7 +556,7 @@ def submit_application(*, case: Case, user: User, channel: str | None = None) ->
             case,
             action="submit",
             actor=user,
-            actor_role=APPLICANT,
+            actor_role=Role.COUNTER_CLERK if case.channel == Channel.COUNTER else APPLICANT,
             channel=channel or case.channel,
             from_state=from_state,
         )

@@ -4,7 +4,7 @@ from django.urls import path
 
 from accounts import api as accounts_api
 from cases import api as cases_api
-from cases import inbox, licence_api, work_api
+from cases import counter_api, inbox, licence_api, work_api
 from services import api as services_api
 
 urlpatterns = [
@@ -59,5 +59,11 @@ urlpatterns = [
         "notifications/<int:notification_id>/read/",
         inbox.NotificationReadView.as_view(),
         name="api-notification-read",
+    ),
+    path("counter/citizens/lookup/", counter_api.LookupView.as_view(), name="api-counter-lookup"),
+    path(
+        "counter/applications/",
+        counter_api.CounterApplicationView.as_view(),
+        name="api-counter-applications",
     ),
 ]

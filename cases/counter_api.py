@@ -1,0 +1,92 @@
+"""API for counter clerks: `counter/citizens/lookup/`, `counter/applications/` (DESIGN "API")."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.services import find_citizen_by_id_number
+from services.models import ServiceItem
+
+from . import counter
+from .api import ActedOutput
+
+
+class LookupInput(serializers.Serializer):
+    id_number = serializers.CharField(max_length=20)
+
+
+class CitizenOutput(serializers.Serializer):
+    real_name = serializers.CharField()
+    id_number = serializers.CharField(source="masked_id_number")
+    phone = serializers.CharField(source="masked_phone")
+    has_account = serializers.SerializerMethodField()
+
+    def get_has_account(self, profile) -> bool:
+        return profile.user_id is not None
+
+
+def _clerk_only(request) -> None:
+    if not counter.is_counter_clerk(request.user):
+        raise PermissionDenied("Only counter clerks use the counter.")
+
+
+class LookupView(APIView):
+    """Exact lookup by ID number (keyed hash): never a partial match, never the full number back."""
+
+    @extend_schema(request=LookupInput, responses={200: CitizenOutput})
+    def post(self, request):
+        _clerk_only(request)
+        data = LookupInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        profile = find_citizen_by_id_number(data.validated_data["id_number"])
+        if profile is None:
+            return Response({"found": False, "citizen": None})
+        return Response({"found": True, "citizen": CitizenOutput(profile).data})
+
+
+class CitizenInput(serializers.Serializer):
+    id_number = serializers.CharField(max_length=20)
+    real_name = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    phone = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
+
+
+class CounterApplicationInput(serializers.Serializer):
+    citizen = CitizenInput()
+    service = serializers.CharField()
+    data = serializers.JSONField(required=False, default=dict)
+    materials_received = serializers.ListField(
+        child=serializers.IntegerField(), required=False, default=list
+    )
+    accept = serializers.BooleanField(required=False, default=False)
+    queue_ticket = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=20
+    )
+
+
+class CounterApplicationView(APIView):
+    @extend_schema(request=CounterApplicationInput, responses={201: ActedOutput})
+    def post(self, request):
+        _clerk_only(request)
+        data = CounterApplicationInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        service = (
+            ServiceItem.objects.select_related("current_version")
+            .filter(code=data.validated_data["service"])
+            .first()
+        )
+        if service is None:
+            raise ValidationError({"service": ["No such service."]})
+        case = counter.file_counter_application(
+            clerk=request.user,
+            citizen=data.validated_data["citizen"],
+            service=service,
+            data=data.validated_data["data"],
+            materials_received=data.validated_data["materials_received"],
+            accept=data.validated_data["accept"],
+            queue_ticket=data.validated_data["queue_ticket"],
+        )
+        return Response(ActedOutput(case).data, status=status.HTTP_201_CREATED)
