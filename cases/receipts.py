@@ -26,6 +26,7 @@ def receipt_pdf(*, case: Case, request) -> bytes:
             "case": case,
             "version": case.service_version,
             "attachments": case.attachments.all(),
+            "paper": case.service_version.materials.filter(pk__in=case.materials_received or []),
             "qr_svg": qr.svg_inline(scale=3, dark="#000"),
             "printed_at": timezone.localtime(),
             "tracking_url": tracking_url(request, case),

@@ -13,6 +13,7 @@ def portal(request: HttpRequest) -> dict:
         else False,
         # Evaluated only when a template asks: anonymous pages make no query for it.
         "unread_messages": SimpleLazyObject(lambda: _unread(user)),
+        "is_counter_clerk": SimpleLazyObject(lambda: _is_clerk(user)),
         "works_on_cases": SimpleLazyObject(
             lambda: bool(user and user.is_authenticated and user.memberships.exists())
         ),
@@ -25,3 +26,9 @@ def _unread(user) -> int:
     from cases.inbox import unread_count
 
     return unread_count(user)
+
+
+def _is_clerk(user) -> bool:
+    from cases.counter import is_counter_clerk
+
+    return bool(user) and is_counter_clerk(user)

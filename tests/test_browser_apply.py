@@ -1,42 +1,12 @@
 """The citizen's journey in real Chromium: sign in as the demo citizen, apply for a demo service with an
 upload, submit, and download a receipt whose text names the case number."""
 
-import os
 import subprocess
 
 import pytest
 
 DEMO_PASSWORD = "browser-demo-password-1"
 SERVICE = "330100-RS-GG-001"  # 社会保障卡申领: a form, a photo to upload, nothing else
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-@pytest.fixture
-def browser_page():
-    from playwright.sync_api import sync_playwright
-
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    # Playwright's sync API runs an event loop in this thread; the ORM calls here are still sync.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
-        )
-        context = browser.new_context(accept_downloads=True, locale="zh-CN")
-        yield context.new_page()
-        context.close()
-        browser.close()
-    if previous is None:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    else:
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from . import counter_views
+
+app_name = "counter"
+
+urlpatterns = [
+    path("", counter_views.desk, name="desk"),
+    path("apply/", counter_views.apply, name="apply"),
+    path("done/<str:number>/", counter_views.done, name="done"),
+    path("done/<str:number>/receipt.pdf", counter_views.receipt, name="receipt"),
+]

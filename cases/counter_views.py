@@ -1,0 +1,138 @@
+"""The counter workspace (pages): for a clerk at a desk with a keyboard and an ID-card reader that
+types the number. Find or register the citizen, pick the service, fill the same form, tick the paper
+materials, file, print the receipt. Personal data travels in POST bodies and the session, never in URLs."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from accounts.services import find_citizen_by_id_number
+from accounts.validators import mask_id_number
+from services import catalog
+from services.schema import SchemaForm
+
+from . import counter, receipts, workflow
+from .models import Case, Channel
+
+SESSION_KEY = "counter_citizen"
+
+
+def _clerk(request: HttpRequest) -> None:
+    if not counter.is_counter_clerk(request.user):
+        raise Http404
+
+
+@login_required
+def desk(request: HttpRequest) -> HttpResponse:
+    """Step 1: the citizen (by ID number) and the service."""
+    _clerk(request)
+    context: dict = {
+        "services": catalog.published_services().filter(current_version__channel_counter=True)
+    }
+    if request.method == "POST":
+        id_number = request.POST.get("id_number", "").strip()
+        found = find_citizen_by_id_number(id_number)
+        citizen = {
+            "id_number": id_number,
+            "real_name": found.real_name if found else request.POST.get("real_name", "").strip(),
+            "phone": found.phone if found else request.POST.get("phone", "").strip(),
+        }
+        context.update(
+            found=found, citizen=citizen, looked_up=True, masked=mask_id_number(id_number)
+        )
+        code = request.POST.get("service", "").strip()
+        if "continue" in request.POST:
+            if not found and not (citizen["real_name"] and citizen["phone"]):
+                messages.error(
+                    request, _("New citizen: enter the name and mobile phone from the ID card.")
+                )
+            elif catalog.service_for_guide(code) is None:
+                messages.error(request, _("Choose a service from the list."))
+            else:
+                request.session[SESSION_KEY] = citizen
+                request.session["counter_service"] = code
+                return redirect("counter:apply")
+    return render(request, "counter/desk.html", context)
+
+
+@login_required
+def apply(request: HttpRequest) -> HttpResponse:
+    """Step 2: the service's form, the paper materials received, file."""
+    _clerk(request)
+    citizen = request.session.get(SESSION_KEY)
+    item = catalog.service_for_guide(request.session.get("counter_service", ""))
+    if not citizen or item is None:
+        return redirect("counter:desk")
+    version = item.current_version
+    # What is on file (or was just typed from the ID card) is shown, not typed again.
+    on_file = {"real_name": citizen["real_name"], "id_number": mask_id_number(citizen["id_number"]),
+               "phone": citizen["phone"]}  # fmt: skip
+    fixed = {
+        name: on_file[source]
+        for name, source in workflow.prefilled_fields(version.form_schema).items()
+        if on_file.get(source)
+    }
+    form = SchemaForm(version.form_schema, request.POST or None, fixed=fixed)
+    first = next(iter(form.fields), None)
+    if first:
+        form.fields[first].widget.attrs["autofocus"] = True
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                case = counter.file_counter_application(
+                    clerk=request.user,
+                    citizen=citizen,
+                    service=item,
+                    data=form.cleaned_json(),
+                    materials_received=[
+                        int(m) for m in request.POST.getlist("received") if m.isdigit()
+                    ],
+                    accept=request.POST.get("accept") == "on",
+                    queue_ticket=request.POST.get("queue_ticket", ""),
+                )
+            except ValidationError as exc:
+                for message in exc.messages:
+                    form.add_error(None, message)
+            else:
+                request.session.pop(SESSION_KEY, None)
+                return redirect("counter:done", number=case.number)
+        status = 400
+    return render(
+        request,
+        "counter/apply.html",
+        {"item": item, "version": version, "form": form, "materials": version.materials.all(),
+         "citizen_name": citizen["real_name"], "masked": mask_id_number(citizen["id_number"])},
+        status=status,
+    )  # fmt: skip
+
+
+def _filed_here(request: HttpRequest, number: str) -> Case:
+    case = Case.objects.filter(
+        number=number, filed_by=request.user, channel=Channel.COUNTER
+    ).first()
+    if case is None:
+        raise Http404
+    return case
+
+
+@login_required
+def done(request: HttpRequest, number: str) -> HttpResponse:
+    _clerk(request)
+    return render(request, "counter/done.html", {"case": _filed_here(request, number)})
+
+
+@login_required
+def receipt(request: HttpRequest, number: str) -> HttpResponse:
+    _clerk(request)
+    case = _filed_here(request, number)
+    response = HttpResponse(
+        receipts.receipt_pdf(case=case, request=request), content_type="application/pdf"
+    )
+    response["Content-Disposition"] = f'attachment; filename="receipt-{case.number}.pdf"'
+    return response
