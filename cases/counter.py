@@ -64,3 +64,37 @@ def file_counter_application(
                 opinion=_("Accepted at the counter on receipt (即收即受)."),
             )  # fmt: skip
     return case
+
+
+def ready_for_pickup(profile) -> list[Case]:
+    """The person's approved applications whose result waits at the counter."""
+    from services.models import OuterState, StageKind
+
+    return list(
+        Case.objects.filter(
+            applicant=profile, state=OuterState.APPROVED, stage__kind=StageKind.DELIVERY
+        )
+        .select_related("service_version")
+        .order_by("decided_at")
+    )
+
+
+def hand_over(*, clerk: User, case: Case, collected_by: str, identity_checked: bool) -> Case:
+    """The result is handed over at the counter: who collected it and when go into the trail, and
+    the case is concluded (办结) through the engine."""
+    collected_by = (collected_by or "").strip()
+    errors = {}
+    if not identity_checked:
+        errors["identity_checked"] = [_("Check the ID card of whoever collects the result.")]
+    if not collected_by:
+        errors["collected_by"] = [_("Write who collected the result.")]
+    if errors:
+        raise ValidationError(errors)
+    return workflow.apply_transition(
+        case=case,
+        name="conclude",
+        actor=clerk,
+        channel=Channel.COUNTER,
+        opinion=_("Result handed over at the counter to %(name)s.") % {"name": collected_by},
+        details={"collected_by": collected_by, "identity_checked": True},
+    )

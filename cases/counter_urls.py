@@ -7,6 +7,7 @@ app_name = "counter"
 urlpatterns = [
     path("", counter_views.desk, name="desk"),
     path("apply/", counter_views.apply, name="apply"),
+    path("pickup/", counter_views.pickup, name="pickup"),
     path("done/<str:number>/", counter_views.done, name="done"),
     path("done/<str:number>/receipt.pdf", counter_views.receipt, name="receipt"),
 ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -136,3 +136,42 @@ def receipt(request: HttpRequest, number: str) -> HttpResponse:
     )
     response["Content-Disposition"] = f'attachment; filename="receipt-{case.number}.pdf"'
     return response
+
+
+@login_required
+def pickup(request: HttpRequest) -> HttpResponse:
+    """Result handover: find what waits for the citizen, check the ID card, record who collected.
+    The number typed is kept in the session, not echoed into the page or a URL."""
+    _clerk(request)
+    from accounts.models import CitizenProfile
+
+    context: dict = {}
+    if request.method == "POST" and "id_number" in request.POST:
+        profile = find_citizen_by_id_number(request.POST.get("id_number", ""))
+        request.session["counter_pickup"] = profile.pk if profile else None
+        context["looked_up"] = True
+    profile_id = request.session.get("counter_pickup")
+    profile = CitizenProfile.objects.filter(pk=profile_id).first() if profile_id else None
+    if profile is not None:
+        context.update(looked_up=True, profile=profile, cases=counter.ready_for_pickup(profile))
+    number = request.POST.get("hand_over") if request.method == "POST" else None
+    if profile is not None and number:
+        case = next((c for c in context["cases"] if c.number == number), None)
+        if case is None:
+            raise Http404
+        try:
+            counter.hand_over(
+                clerk=request.user,
+                case=case,
+                collected_by=request.POST.get("collected_by", ""),
+                identity_checked=request.POST.get("identity_checked") == "on",
+            )
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+        except (workflow.CaseConflict, PermissionDenied) as exc:
+            messages.error(request, getattr(exc, "message", str(exc)))
+        else:
+            messages.success(request, _("Handed over; the application is concluded."))
+        return redirect("counter:pickup")
+    return render(request, "counter/pickup.html", context)

@@ -14,6 +14,7 @@ def portal(request: HttpRequest) -> dict:
         # Evaluated only when a template asks: anonymous pages make no query for it.
         "unread_messages": SimpleLazyObject(lambda: _unread(user)),
         "is_counter_clerk": SimpleLazyObject(lambda: _is_clerk(user)),
+        "portal_degraded": SimpleLazyObject(_degraded),
         "works_on_cases": SimpleLazyObject(
             lambda: bool(user and user.is_authenticated and user.memberships.exists())
         ),
@@ -32,3 +33,16 @@ def _is_clerk(user) -> bool:
     from cases.counter import is_counter_clerk
 
     return bool(user) and is_counter_clerk(user)
+
+
+def _degraded() -> bool:
+    """The broker is unreachable (checked at most every 30 s): counters keep working, messages wait."""
+    from django.core.cache import cache
+
+    from .views import _broker_state
+
+    up = cache.get("portal:broker-up")
+    if up is None:
+        up = _broker_state()
+        cache.set("portal:broker-up", up, 30)
+    return not up

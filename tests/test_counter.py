@@ -169,3 +169,52 @@ def test_the_right_citizen_claims_their_counter_cases_online(counter):
     assert [e["action"] for e in timeline] == ["create", "submit"]
     # The clerk who filed it does not keep it among their own applications.
     assert counter["client"].get("/api/v1/applications/").json()["results"] == []
+
+
+@pytest.mark.django_db
+def test_result_handover_at_the_counter(counter):
+    from cases import workflow
+
+    number = file(counter["client"], counter["service"], accept=True).json()["number"]
+    case = Case.objects.get(number=number)
+    department = counter["department"]
+    reviewer = StaffMembershipFactory(department=department, role=Role.REVIEWER).user
+    approver = StaffMembershipFactory(department=department, role=Role.APPROVER).user
+    case = workflow.apply_transition(case=case, name="pass_review", actor=reviewer, opinion="符合")
+    case = workflow.apply_transition(case=case, name="approve", actor=approver, opinion="准予")
+    client = counter["client"]
+    listed = client.post("/counter/pickup/", {"id_number": WALK_IN["id_number"]}).content.decode()
+    assert number in listed and WALK_IN["id_number"] not in listed
+    # The hand-over forms carry only the case: the number typed stays in the session.
+    unchecked = client.post("/counter/pickup/", {"hand_over": number, "collected_by": "王大爷"})
+    assert unchecked.status_code == 302
+    assert Case.objects.get(pk=case.pk).state == "approved"
+    client.post(
+        "/counter/pickup/",
+        {
+            "hand_over": number,
+            "collected_by": "王小明（子）",
+            "identity_checked": "on",
+        },
+    )
+    case.refresh_from_db()
+    assert case.state == "concluded"
+    last = case.events.order_by("-sequence").first()
+    assert (last.action, last.details["collected_by"]) == ("conclude", "王小明（子）")
+
+
+@pytest.mark.django_db
+def test_clerks_see_a_banner_when_messages_are_delayed(counter):
+    from django.core.cache import cache
+
+    cache.delete("portal:broker-up")
+    assert (
+        "notification service is unreachable"
+        not in counter["client"].get("/counter/").content.decode()
+    )
+    cache.delete("portal:broker-up")
+    counter["client"].cookies["django_language"] = "en"
+    with broker_down():
+        page = counter["client"].get("/counter/").content.decode()
+    assert "notification service is unreachable" in page
+    cache.delete("portal:broker-up")
