@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
+from portal.admin_mixins import ReadOnlyAdminMixin
+
 from .models import (
     CitizenProfile,
     Department,
@@ -112,16 +114,7 @@ class OrganisationAdmin(admin.ModelAdmin):
 
 
 @admin.register(PersonalDataAccess)
-class PersonalDataAccessAdmin(admin.ModelAdmin):
+class PersonalDataAccessAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("at", "viewer", "profile", "field", "purpose")
     list_select_related = ("viewer", "profile")
     date_hierarchy = "at"
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

@@ -4,6 +4,7 @@ read-only here (they change only through the engine), scoped to the admin's depa
 from django.contrib import admin
 
 from accounts.permissions import departments_administered_by
+from portal.admin_mixins import ReadOnlyAdminMixin
 
 from . import admin_notifications  # noqa: F401 - registers the messages admin
 from .models import Case, Event, Licence, OpinionPhrase
@@ -34,18 +35,7 @@ class OpinionPhraseAdmin(DepartmentScoped, admin.ModelAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-class ReadOnly:
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
-class EventInline(ReadOnly, admin.TabularInline):
+class EventInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Event
     fields = (
         "sequence",
@@ -62,7 +52,7 @@ class EventInline(ReadOnly, admin.TabularInline):
 
 
 @admin.register(Case)
-class CaseAdmin(DepartmentScoped, ReadOnly, admin.ModelAdmin):
+class CaseAdmin(DepartmentScoped, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("number", "service", "state", "channel", "received_at", "due_date")
     list_filter = ("state", "channel", "department")
     list_select_related = ("service",)
@@ -73,7 +63,7 @@ class CaseAdmin(DepartmentScoped, ReadOnly, admin.ModelAdmin):
 
 
 @admin.register(Licence)
-class LicenceAdmin(ReadOnly, admin.ModelAdmin):
+class LicenceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("number", "licence_type", "valid_from", "valid_until", "revoked_at")
     list_select_related = ("licence_type",)
     search_fields = ("number",)

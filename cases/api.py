@@ -11,7 +11,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from services.models import ServiceItem
+from services import catalog
 
 from . import receipts, selectors, workflow
 from .models import Case, Channel
@@ -123,13 +123,7 @@ class ApplicationListCreateView(ListAPIView):
     def post(self, request):
         data = CreateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        service = (
-            ServiceItem.objects.select_related("current_version")
-            .filter(code=data.validated_data["service"])
-            .first()
-        )
-        if service is None:
-            raise ValidationError({"service": ["No such service."]})
+        service = catalog.service_to_apply_for(data.validated_data["service"])
         case, _created = workflow.create_draft(
             service=service,
             user=request.user,

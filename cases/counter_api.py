@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.services import find_citizen_by_id_number
-from services.models import ServiceItem
+from services import catalog
 
 from . import counter
 from .api import ActedOutput
@@ -73,13 +73,7 @@ class CounterApplicationView(APIView):
         _clerk_only(request)
         data = CounterApplicationInput(data=request.data)
         data.is_valid(raise_exception=True)
-        service = (
-            ServiceItem.objects.select_related("current_version")
-            .filter(code=data.validated_data["service"])
-            .first()
-        )
-        if service is None:
-            raise ValidationError({"service": ["No such service."]})
+        service = catalog.service_to_apply_for(data.validated_data["service"])
         case = counter.file_counter_application(
             clerk=request.user,
             citizen=data.validated_data["citizen"],

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.permissions import departments_administered_by
+from portal.admin_mixins import SuperuserEditsMixin
 
 from . import (
     admin_calendar,  # noqa: F401 - registers the calendar's admin
@@ -29,19 +30,6 @@ from .models import (
 
 def _problems_message(request, obj, exc: ValidationError) -> None:
     messages.error(request, f"{obj}: " + " ".join(exc.messages))
-
-
-class SuperuserEditsMixin:
-    """Shared reference data: everyone with view permission reads it, only system admins change it."""
-
-    def has_add_permission(self, request, *args) -> bool:
-        return request.user.is_superuser
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return request.user.is_superuser
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return request.user.is_superuser
 
 
 @admin.register(LifeEvent)

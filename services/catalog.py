@@ -148,6 +148,15 @@ def published_services() -> QuerySet[ServiceItem]:
     )
 
 
+def service_to_apply_for(code: str) -> ServiceItem:
+    """The service named in an application, with the version new cases are filed under; a clear
+    field error when there is none."""
+    service = ServiceItem.objects.select_related("current_version").filter(code=code).first()
+    if service is None:
+        raise ValidationError({"service": [_("No such service.")]})
+    return service
+
+
 def search_services(
     *,
     q: str = "",

@@ -13,6 +13,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
+from .conftest import CHROMIUM_ARGS
 from .factories import PASSWORD, CitizenProfileFactory, id_number_for, make_service
 
 pytestmark = [
@@ -23,14 +24,6 @@ pytestmark = [
 ]
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 DESKTOP = {"width": 1280, "height": 900}
 MOBILE = {"width": 375, "height": 812}
 SHOTS_DIR = Path("/tmp/shots")  # noqa: S108 - screenshots for a human, never in the repository
