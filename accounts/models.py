@@ -249,3 +249,82 @@ class PersonalDataAccess(models.Model):
 
     def __str__(self) -> str:
         return f"{self.viewer_id} saw {self.field} of {self.profile_id}"
+
+
+class ProxyAuthorisation(models.Model):
+    """A person's authorisation (委托) for someone else to apply on their behalf (帮办代办).
+
+    The principal grants it online from their own account, or a counter clerk records it after
+    checking the signed authorisation letter (授权委托书) and both ID cards; the letter's scan is kept.
+    Cases filed under it name both people, and both can follow them.
+    """
+
+    class Relationship(models.TextChoices):
+        SPOUSE = "spouse", _("spouse")
+        CHILD = "child", _("son or daughter")
+        PARENT = "parent", _("parent")
+        RELATIVE = "relative", _("other relative")
+        GUARDIAN = "guardian", _("guardian")
+        AGENT = "agent", _("agent (not a relative)")
+
+    class Channel(models.TextChoices):
+        ONLINE = "online", _("granted online by the principal")
+        COUNTER = "counter", _("letter checked at a counter")
+
+    principal = models.ForeignKey(
+        CitizenProfile,
+        verbose_name=_("principal (the person applying)"),
+        on_delete=models.PROTECT,
+        related_name="authorisations_given",
+    )
+    agent = models.ForeignKey(
+        CitizenProfile,
+        verbose_name=_("agent (who acts for them)"),
+        on_delete=models.PROTECT,
+        related_name="authorisations_held",
+    )
+    relationship = models.CharField(_("relationship"), max_length=16, choices=Relationship.choices)
+    valid_from = models.DateField(_("valid from"))
+    valid_until = models.DateField(_("valid until"))
+    channel = models.CharField(_("recorded"), max_length=8, choices=Channel.choices)
+    recorded_by = models.ForeignKey(
+        User, verbose_name=_("recorded by"), on_delete=models.PROTECT, related_name="+"
+    )
+    # The letter's scan, stored like any upload (cases/uploads.py): outside the web root.
+    letter_stored_name = models.CharField(max_length=200, blank=True, editable=False)
+    letter_original_name = models.CharField(
+        _("scan of the authorisation letter"), max_length=255, blank=True
+    )
+    letter_content_type = models.CharField(max_length=64, blank=True, editable=False)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), db_default=Now())
+
+    class Meta:
+        verbose_name = _("proxy authorisation (委托)")
+        verbose_name_plural = _("proxy authorisations (委托)")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_until__gte=models.F("valid_from")),
+                name="proxyauthorisation_valid_period",
+            ),
+            models.CheckConstraint(
+                condition=~Q(principal=models.F("agent")), name="proxyauthorisation_not_self"
+            ),
+        ]
+        indexes = [models.Index(fields=["agent", "valid_until"])]
+
+    def __str__(self) -> str:
+        return f"{self.agent.real_name} → {self.principal.real_name}"
+
+    @property
+    def original_name(self) -> str:
+        return self.letter_original_name
+
+    @property
+    def stored_name(self) -> str:
+        return self.letter_stored_name
+
+    @property
+    def content_type(self) -> str:
+        return self.letter_content_type

@@ -56,7 +56,8 @@ def file_counter_application(
             raise ValidationError({"materials_received": [_("This service has no such material.")]})
         case.materials_received = sorted(set(materials_received))
         case.queue_ticket = (queue_ticket or "")[:20]
-        case.save(update_fields=["materials_received", "queue_ticket"])
+        case.visits = 1
+        case.save(update_fields=["materials_received", "queue_ticket", "visits"])
         case = workflow.submit_application(case=case, user=clerk, channel=Channel.COUNTER)
         if accept and "accept" in {t.name for t in workflow.transitions_for(case, clerk)}:
             case = workflow.apply_transition(
@@ -90,9 +91,15 @@ def hand_over(*, clerk: User, case: Case, collected_by: str, identity_checked: b
         errors["collected_by"] = [_("Write who collected the result.")]
     if errors:
         raise ValidationError(errors)
+
+    def count_the_visit(locked: Case) -> list[str]:
+        locked.visits += 1
+        return ["visits"]
+
     return workflow.apply_transition(
         case=case,
         name="conclude",
+        before_save=count_the_visit,
         actor=clerk,
         channel=Channel.COUNTER,
         opinion=_("Result handed over at the counter to %(name)s.") % {"name": collected_by},

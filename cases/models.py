@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import CitizenProfile, Department, Organisation
+from accounts.models import CitizenProfile, Department, Organisation, ProxyAuthorisation
 from services.models import (
     LicenceType,
     OuterState,
@@ -83,6 +83,23 @@ class Case(models.Model):
         related_name="filed_cases",
         help_text=_("The account that filed it: the applicant, a proxy or a counter clerk."),
     )
+    agent = models.ForeignKey(
+        CitizenProfile,
+        verbose_name=_("proxy (帮办代办)"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cases_as_agent",
+        help_text=_("The person who applied on the applicant's behalf, under an authorisation."),
+    )
+    authorisation = models.ForeignKey(
+        ProxyAuthorisation,
+        verbose_name=_("authorisation (委托)"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cases",
+    )
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
     data = models.JSONField(_("form data"), default=dict, blank=True)
     state = models.CharField(
@@ -137,6 +154,18 @@ class Case(models.Model):
         help_text=_("Ids of the materials handed over on paper at a counter."),
     )
     queue_ticket = models.CharField(_("queue ticket"), max_length=20, blank=True)
+    # Outcome figures, written once when the decision is made (public statistics, issue 9).
+    paused_working_days = models.PositiveSmallIntegerField(default=0, editable=False)
+    working_days_used = models.PositiveSmallIntegerField(
+        _("working days used"), null=True, blank=True, editable=False
+    )
+    decided_on_time = models.BooleanField(_("decided on time"), null=True, editable=False)
+    visits = models.PositiveSmallIntegerField(
+        _("visits to a counter"),
+        default=0,
+        editable=False,
+        help_text=_("Trips the applicant made: filing or collecting at a counter (最多跑一次)."),
+    )
     idempotency_key = models.CharField(max_length=100, null=True, blank=True, editable=False)  # noqa: DJ001
     row_version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(_("created"), db_default=Now())
@@ -159,6 +188,11 @@ class Case(models.Model):
         ]
         indexes = [
             models.Index(fields=["applicant", "-created_at"], name="case_applicant_recent"),
+            models.Index(
+                fields=["agent", "-created_at"],
+                condition=Q(agent__isnull=False),
+                name="case_agent_recent",
+            ),
             models.Index(
                 fields=["department", "due_date"],
                 condition=Q(
@@ -533,3 +567,150 @@ class DeadlineWarning(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.kind} {self.deadline}"
+
+
+class RatingTag(models.TextChoices):
+    """What a rating may say in one tap (好差评 tags)."""
+
+    FAST = "fast", _("fast")
+    CLEAR_GUIDANCE = "clear_guidance", _("clear guidance")
+    POLITE = "polite", _("polite staff")
+    NO_VISIT = "no_visit", _("no need to come in")
+    SLOW = "slow", _("slow")
+    UNCLEAR_GUIDANCE = "unclear_guidance", _("unclear guidance")
+    CAME_AGAIN = "came_again", _("had to come again")
+    DOCUMENTS_TWICE = "documents_twice", _("asked for documents twice")
+    IMPOLITE = "impolite", _("impolite staff")
+
+
+RATING_DIMENSIONS = ("efficiency", "guidance", "convenience", "attitude", "skill")
+
+
+class Rating(models.Model):
+    """The applicant's rating (好差评) of a concluded or not-accepted case: one per case.
+
+    Who rated is kept for the audit trail but never shown to the staff rated.
+    """
+
+    case = models.OneToOneField(Case, on_delete=models.PROTECT, related_name="rating")
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="ratings")
+    service = models.ForeignKey(ServiceItem, on_delete=models.PROTECT, related_name="ratings")
+    score = models.PositiveSmallIntegerField(_("overall"))
+    dimensions = models.JSONField(
+        _("by dimension"), default=dict, blank=True,
+        help_text=_("Efficiency, guidance, convenience and, at a counter, attitude and skill: 1–5."),
+    )  # fmt: skip
+    tags = models.JSONField(_("tags"), default=list, blank=True)
+    comment = models.TextField(_("comment"), blank=True)
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    rated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+",
+        help_text=_("The applicant's account, or the clerk who recorded it at a counter."),
+    )  # fmt: skip
+    created_at = models.DateTimeField(_("rated"), db_default=Now())
+
+    class Meta:
+        verbose_name = _("rating (好差评)")
+        verbose_name_plural = _("ratings (好差评)")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(score__gte=1) & Q(score__lte=5), name="rating_score_1_to_5"
+            ),
+        ]
+        indexes = [models.Index(fields=["department", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.score}"
+
+    @property
+    def is_bad(self) -> bool:
+        return self.score <= 2
+
+
+class Rectification(models.Model):
+    """The department's answer to a bad rating (差评整改), due within working days."""
+
+    class State(models.TextChoices):
+        OPEN = "open", _("to answer")
+        ANSWERED = "answered", _("answered")
+
+    rating = models.OneToOneField(Rating, on_delete=models.PROTECT, related_name="rectification")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="+")
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="rectifications"
+    )
+    state = models.CharField(max_length=8, choices=State.choices, default=State.OPEN)
+    due_date = models.DateField(_("answer due"))
+    answer = models.TextField(_("what was done"), blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+    answered_on_time = models.BooleanField(null=True)
+    fix_score = models.PositiveSmallIntegerField(
+        _("the applicant's rating of the answer"), null=True, blank=True
+    )
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        verbose_name = _("rectification (整改)")
+        verbose_name_plural = _("rectifications (整改)")
+        ordering = ["due_date", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state="open") | (Q(answered_at__isnull=False) & ~Q(answer="")),
+                name="rectification_answered_has_answer",
+            ),
+            models.CheckConstraint(
+                condition=Q(fix_score__isnull=True) | (Q(fix_score__gte=1) & Q(fix_score__lte=5)),
+                name="rectification_fix_score_1_to_5",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["department", "due_date"],
+                condition=Q(state="open"),
+                name="rectification_open",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} due {self.due_date}"
+
+
+class MonthlyFigures(models.Model):
+    """Public figures of one service in one month, refreshed by Celery from aggregate queries so that
+    /stats/ reads a few hundred rows whatever the number of cases.
+
+    Cases count in the month they were received (received), decided (concluded, on time, days used,
+    zero visits) or rated (ratings). `days_histogram` maps working days used to a number of cases, so
+    medians and percentiles of any grouping are exact.
+    """
+
+    month = models.DateField()
+    service = models.ForeignKey(ServiceItem, on_delete=models.CASCADE, related_name="+")
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="+")
+    promised_limit_days = models.PositiveSmallIntegerField(default=0)
+    received = models.PositiveIntegerField(default=0)
+    concluded = models.PositiveIntegerField(default=0)
+    on_time = models.PositiveIntegerField(default=0)
+    zero_visits = models.PositiveIntegerField(default=0)
+    days_histogram = models.JSONField(default=dict)
+    ratings = models.PositiveIntegerField(default=0)
+    score_sum = models.PositiveIntegerField(default=0)
+    good_ratings = models.PositiveIntegerField(default=0)
+    bad_ratings = models.PositiveIntegerField(default=0)
+    bad_rectified_on_time = models.PositiveIntegerField(default=0)
+    refreshed_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        verbose_name = _("monthly figures")
+        verbose_name_plural = _("monthly figures")
+        constraints = [
+            models.UniqueConstraint(fields=["month", "service"], name="monthlyfigures_once"),
+        ]
+        indexes = [models.Index(fields=["department", "month"])]
+
+    def __str__(self) -> str:
+        return f"{self.service_id} {self.month:%Y-%m}"

@@ -83,6 +83,19 @@ def _paused_working_days(since: dt.date, until: dt.date) -> int:
         )
 
 
+def _record_outcome(case: Case, decided: dt.date) -> list[str]:
+    """Working days the decision took (pauses excluded) and whether it met its deadline: written
+    once, at the decision, for the public statistics."""
+    if case.state == OuterState.NOT_ACCEPTED or case.accepted_at is None:
+        start, deadline = timezone.localdate(case.received_at), case.intake_due_date
+    else:
+        start, deadline = timezone.localdate(case.accepted_at), case.due_date
+    elapsed = _paused_working_days(start, decided)  # weekdays when the calendar lacks the year
+    case.working_days_used = max(0, elapsed - case.paused_working_days)
+    case.decided_on_time = deadline is None or decided <= deadline
+    return ["working_days_used", "decided_on_time", "paused_working_days"]
+
+
 def _clock_effects(
     case: Case, transition: WorkflowTransition, details: dict, today: dt.date
 ) -> list[str]:
@@ -101,6 +114,8 @@ def _clock_effects(
         changed.append("paused_since")
     if Effect.RESUME_CLOCK in effects and case.paused_since is not None:
         stood_still = _paused_working_days(case.paused_since, today)
+        case.paused_working_days += stood_still
+        changed.append("paused_working_days")
         if case.due_date is not None and stood_still:
             case.due_date, provisional = add_working_days_provisional(case.due_date, stood_still)
             case.due_date_provisional = case.due_date_provisional or provisional
@@ -751,9 +766,13 @@ def apply_transition(
             case.closed_at = now
             case.paused_since = None
         details = details or {}
+        if from_state != OuterState.ACCEPTED and case.state == OuterState.ACCEPTED:
+            case.paused_working_days = 0  # from now on only pauses of the decision clock count
         clock_fields = _clock_effects(case, transition, details, timezone.localdate(now))
+        if case.decided_at == now:
+            clock_fields += _record_outcome(case, timezone.localdate(now))
         fields = [*clock_fields, "paused_since", "due_date", "due_date_provisional", "state", "state_before_pause", "stage", "accepted_at", "decided_at", "closed_at",
-                  "decision_reason", "row_version", "updated_at"]  # fmt: skip
+                  "paused_working_days", "decision_reason", "row_version", "updated_at"]  # fmt: skip
         if before_save is not None:
             fields += list(before_save(case))
         case.row_version += 1
