@@ -1,6 +1,7 @@
 """API for accounts: `auth/register/`, `auth/token/`, `me/` (DESIGN "API")."""
 
 from django.contrib.auth import authenticate
+from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 from django_otp import match_token
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -11,8 +12,8 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from . import second_factor, services
-from .models import Language, User
+from . import proxies, second_factor, services
+from .models import Language, ProxyAuthorisation, User
 
 
 class RegisterInput(serializers.Serializer):
@@ -133,3 +134,59 @@ class MeView(APIView):
     @extend_schema(responses=MeOutput, operation_id="me")
     def get(self, request):
         return Response(_me(request.user))
+
+
+class AuthorisationOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    principal = serializers.CharField(source="principal.real_name")
+    agent = serializers.CharField(source="agent.real_name")
+    relationship = serializers.CharField()
+    valid_from = serializers.DateField()
+    valid_until = serializers.DateField()
+    channel = serializers.CharField()
+    revoked_at = serializers.DateTimeField(allow_null=True)
+
+
+class AuthorisationsOutput(serializers.Serializer):
+    given = AuthorisationOutput(many=True, help_text="People you authorised to apply for you")
+    held = AuthorisationOutput(many=True, help_text="People you may apply for, today")
+
+
+class GrantInput(serializers.Serializer):
+    agent_real_name = serializers.CharField(max_length=64)
+    agent_id_number = serializers.CharField(max_length=20)
+    relationship = serializers.ChoiceField(choices=ProxyAuthorisation.Relationship.choices)
+    valid_until = serializers.DateField(required=False, allow_null=True, default=None)
+
+
+class AuthorisationListView(APIView):
+    """帮办代办: whom you authorised, and for whom you may apply (`on_behalf_of` in applications/)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=AuthorisationsOutput)
+    def get(self, request):
+        return Response(
+            AuthorisationsOutput(
+                {"given": proxies.given_by(request.user), "held": proxies.held_by(request.user)}
+            ).data
+        )
+
+    @extend_schema(request=GrantInput, responses={201: AuthorisationOutput})
+    def post(self, request):
+        data = GrantInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        granted = proxies.grant(principal_user=request.user, **data.validated_data)
+        return Response(AuthorisationOutput(granted).data, status=status.HTTP_201_CREATED)
+
+
+class AuthorisationRevokeView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses=AuthorisationOutput)
+    def post(self, request, authorisation_id: int):
+        try:
+            revoked = proxies.revoke(principal_user=request.user, authorisation_id=authorisation_id)
+        except PermissionDenied as exc:
+            raise exceptions.NotFound(str(exc)) from exc
+        return Response(AuthorisationOutput(revoked).data)

@@ -74,3 +74,35 @@ class ProfileForm(forms.Form):
     elder_mode = forms.BooleanField(
         label=_("Elder mode (长辈模式): larger type and a simpler layout"), required=False
     )
+
+
+class AuthorisationForm(forms.Form):
+    """Authorise someone to apply for me (委托代办)."""
+
+    agent_real_name = forms.CharField(
+        label=_("Their real name"),
+        max_length=64,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    agent_id_number = forms.CharField(
+        label=_("Their ID number"),
+        max_length=20,
+        help_text=_("They must have registered on the portal with this ID number."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    relationship = forms.ChoiceField(label=_("They are my"), choices=())
+    valid_until = forms.DateField(
+        label=_("Valid until"),
+        required=False,
+        help_text=_("Leave empty for one year; at most three years."),
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        from .models import ProxyAuthorisation
+
+        super().__init__(*args, **kwargs)
+        self.fields["relationship"].choices = [
+            ("", _("Choose")),
+            *ProxyAuthorisation.Relationship.choices,
+        ]

@@ -5,17 +5,18 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
-from . import second_factor, services
-from .forms import ProfileForm, RegistrationForm
+from . import proxies, second_factor, services
+from .forms import AuthorisationForm, ProfileForm, RegistrationForm
 from .models import Language
 
 
@@ -222,4 +223,51 @@ def second_factor_verify(request: HttpRequest) -> HttpResponse:
         "accounts/2fa_verify.html",
         {"error": error, "next": _safe_next(request)},
         status=400 if error else 200,
+    )
+
+
+@login_required
+def authorisations(request: HttpRequest) -> HttpResponse:
+    """Who may apply for me (I authorised them), and for whom I may apply (帮办代办)."""
+    form = AuthorisationForm(request.POST or None if "grant" in request.POST else None)
+    if request.method == "POST" and "revoke" in request.POST:
+        try:
+            proxies.revoke(principal_user=request.user, authorisation_id=request.POST["revoke"])
+        except PermissionDenied as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, _("The authorisation is revoked."))
+        return redirect("accounts:authorisations")
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            granted = proxies.grant(
+                principal_user=request.user,
+                agent_id_number=data["agent_id_number"],
+                agent_real_name=data["agent_real_name"],
+                relationship=data["relationship"],
+                valid_until=data["valid_until"],
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                for message in errors:
+                    form.add_error(field if field in form.fields else None, message)
+        else:
+            messages.success(
+                request,
+                _("%(name)s may now apply for you until %(date)s.")
+                % {"name": granted.agent.real_name, "date": granted.valid_until.isoformat()},
+            )
+            return redirect("accounts:authorisations")
+    return render(
+        request,
+        "accounts/authorisations.html",
+        {
+            "form": form,
+            "citizen": getattr(request.user, "citizen_profile", None),
+            "given": proxies.given_by(request.user),
+            "held": proxies.held_by(request.user),
+            "today": timezone.localdate(),
+        },
+        status=400 if form.errors else 200,
     )

@@ -11,6 +11,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import proxies
 from services import catalog
 
 from . import receipts, selectors, workflow
@@ -93,6 +94,10 @@ class CreateInput(serializers.Serializer):
     agent_for = serializers.IntegerField(
         required=False, help_text="Organisation id, when applying as its agent"
     )
+    on_behalf_of = serializers.IntegerField(
+        required=False,
+        help_text="Id of an authorisation (委托) you hold, when applying for another person",
+    )
 
 
 def _case_or_404(request, number: str) -> Case:
@@ -107,6 +112,12 @@ def _ref_or_404(request, number: str) -> Case:
     if case is None:
         raise Http404
     return case
+
+
+def _held_authorisation(request, authorisation_id):
+    if authorisation_id is None:
+        return None
+    return proxies.authorisation_for(request.user, authorisation_id)
 
 
 class ApplicationListCreateView(ListAPIView):
@@ -131,6 +142,7 @@ class ApplicationListCreateView(ListAPIView):
             channel=Channel.API,
             idempotency_key=request.headers.get("Idempotency-Key") or None,
             organisation_id=data.validated_data.get("agent_for"),
+            authorisation=_held_authorisation(request, data.validated_data.get("on_behalf_of")),
         )
         return Response(CreatedOutput(case).data, status=status.HTTP_201_CREATED)
 

@@ -12,11 +12,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from accounts import proxies
 from accounts.models import Role, StaffMembership, User
 from accounts.services import register_walk_in
 from services.models import ServiceItem
 
-from . import workflow
+from . import uploads, workflow
 from .models import Case, Channel
 
 
@@ -36,35 +37,100 @@ def file_counter_application(
     materials_received: list[int],
     accept: bool = False,
     queue_ticket: str = "",
+    agent: dict | None = None,
+    scans: dict[int, list] | None = None,
 ) -> Case:
     """Register or find the citizen, file and submit their application, accept it if asked and
-    allowed. All or nothing: a refused filing leaves no case and no half-registered person."""
+    allowed. All or nothing: a refused filing leaves no case, no half-registered person and no
+    stored scan.
+
+    `agent`: someone applying for the citizen (帮办代办): their id_number, real_name, phone,
+    relationship, and letter_checked / letter (the scanned authorisation letter) unless they hold a
+    current authorisation. `scans`: material id → uploaded scans of the paper handed over.
+    """
     if not is_counter_clerk(clerk):
         raise PermissionDenied(_("Only counter clerks file applications at a counter."))
-    with transaction.atomic():
-        profile, _created = register_walk_in(
-            real_name=citizen.get("real_name", ""),
-            id_number=citizen.get("id_number", ""),
-            phone=citizen.get("phone", ""),
-        )
-        case, _new = workflow.create_draft(
-            service=service, user=clerk, data=data, channel=Channel.COUNTER, applicant=profile
-        )
-        valid_ids = set(case.service_version.materials.values_list("pk", flat=True))
-        unknown = [m for m in materials_received if m not in valid_ids]
-        if unknown:
-            raise ValidationError({"materials_received": [_("This service has no such material.")]})
-        case.materials_received = sorted(set(materials_received))
-        case.queue_ticket = (queue_ticket or "")[:20]
-        case.visits = 1
-        case.save(update_fields=["materials_received", "queue_ticket", "visits"])
-        case = workflow.submit_application(case=case, user=clerk, channel=Channel.COUNTER)
-        if accept and "accept" in {t.name for t in workflow.transitions_for(case, clerk)}:
-            case = workflow.apply_transition(
-                case=case, name="accept", actor=clerk, channel=Channel.COUNTER,
-                opinion=_("Accepted at the counter on receipt (即收即受)."),
+    scans = {int(k): v for k, v in (scans or {}).items() if v}
+    _check_scans(scans)
+    stored: list[str] = []
+    try:
+        with transaction.atomic():
+            profile, _created = register_walk_in(
+                real_name=citizen.get("real_name", ""),
+                id_number=citizen.get("id_number", ""),
+                phone=citizen.get("phone", ""),
+            )
+            authorisation, new = _authorisation(clerk, profile, agent) if agent else (None, False)
+            if new and authorisation.letter_stored_name:
+                stored.append(authorisation.letter_stored_name)
+            case, _new = workflow.create_draft(
+                service=service, user=clerk, data=data, channel=Channel.COUNTER,
+                applicant=profile, authorisation=authorisation,
             )  # fmt: skip
+            valid_ids = set(case.service_version.materials.values_list("pk", flat=True))
+            if any(m not in valid_ids for m in [*materials_received, *scans]):
+                raise ValidationError(
+                    {"materials_received": [_("This service has no such material.")]}
+                )
+            for material_id, files in scans.items():
+                for upload in files:
+                    attachment = workflow.add_attachment(
+                        case=case, material_id=material_id, upload=upload, user=clerk
+                    )
+                    stored.append(attachment.stored_name)
+            case.refresh_from_db()
+            case.materials_received = sorted(set(materials_received))
+            case.queue_ticket = (queue_ticket or "")[:20]
+            case.visits = 1
+            case.save(update_fields=["materials_received", "queue_ticket", "visits"])
+            case = workflow.submit_application(case=case, user=clerk, channel=Channel.COUNTER)
+            if accept and "accept" in {t.name for t in workflow.transitions_for(case, clerk)}:
+                case = workflow.apply_transition(
+                    case=case, name="accept", actor=clerk, channel=Channel.COUNTER,
+                    opinion=_("Accepted at the counter on receipt (即收即受)."),
+                )  # fmt: skip
+    except BaseException:
+        for name in stored:  # the transaction rolled back: the files it wrote go too
+            uploads.path_of(name).unlink(missing_ok=True)
+        raise
     return case
+
+
+def _check_scans(scans: dict[int, list]) -> None:
+    """Every scan is checked before anything is written, so one bad file refuses the filing with a
+    message naming it, and nothing else is lost."""
+    problems = []
+    for files in scans.values():
+        for upload in files:
+            try:
+                uploads.check_upload(upload)
+            except ValidationError as exc:
+                problems += [f"{upload.name}: {message}" for message in exc.messages]
+    if problems:
+        raise ValidationError({"scans": problems})
+
+
+def _authorisation(clerk: User, principal, agent: dict):
+    """The proxy's current authorisation, or one recorded now from the letter they brought."""
+    agent_profile, _created = register_walk_in(
+        real_name=agent.get("real_name", ""),
+        id_number=agent.get("id_number", ""),
+        phone=agent.get("phone", ""),
+    )
+    try:
+        return proxies.record_at_counter(
+            clerk=clerk,
+            principal=principal,
+            agent=agent_profile,
+            relationship=agent.get("relationship", ""),
+            letter_checked=bool(agent.get("letter_checked")),
+            letter=agent.get("letter"),
+            valid_until=agent.get("valid_until"),
+        )
+    except ValidationError as exc:
+        raise ValidationError(
+            {f"agent.{field}": messages for field, messages in exc.message_dict.items()}
+        ) from exc
 
 
 def ready_for_pickup(profile) -> list[Case]:

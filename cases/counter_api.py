@@ -8,6 +8,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.models import ProxyAuthorisation
 from accounts.services import find_citizen_by_id_number
 from services import catalog
 
@@ -54,8 +55,23 @@ class CitizenInput(serializers.Serializer):
     phone = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
 
 
+class AgentInput(CitizenInput):
+    """Someone applying for the citizen (帮办代办)."""
+
+    relationship = serializers.ChoiceField(choices=ProxyAuthorisation.Relationship.choices)
+    letter_checked = serializers.BooleanField(
+        default=False,
+        help_text="The clerk checked the signed authorisation letter; not needed when the agent "
+        "already holds a current authorisation",
+    )
+    valid_until = serializers.DateField(
+        required=False, allow_null=True, default=None, help_text="Default: today only"
+    )
+
+
 class CounterApplicationInput(serializers.Serializer):
     citizen = CitizenInput()
+    agent = AgentInput(required=False, allow_null=True, default=None)
     service = serializers.CharField()
     data = serializers.JSONField(required=False, default=dict)
     materials_received = serializers.ListField(
@@ -82,5 +98,6 @@ class CounterApplicationView(APIView):
             materials_received=data.validated_data["materials_received"],
             accept=data.validated_data["accept"],
             queue_ticket=data.validated_data["queue_ticket"],
+            agent=data.validated_data["agent"],
         )
         return Response(ActedOutput(case).data, status=status.HTTP_201_CREATED)

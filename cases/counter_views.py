@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
+from accounts.models import ProxyAuthorisation
 from accounts.services import find_citizen_by_id_number
 from accounts.validators import mask_id_number
 from services import catalog
@@ -82,6 +83,8 @@ def apply(request: HttpRequest) -> HttpResponse:
     if first:
         form.fields[first].widget.attrs["autofocus"] = True
     status = 200
+    agent = _agent_from(request)
+    received = [int(m) for m in request.POST.getlist("received") if m.isdigit()]
     if request.method == "POST":
         if form.is_valid():
             try:
@@ -90,12 +93,12 @@ def apply(request: HttpRequest) -> HttpResponse:
                     citizen=citizen,
                     service=item,
                     data=form.cleaned_json(),
-                    materials_received=[
-                        int(m) for m in request.POST.getlist("received") if m.isdigit()
-                    ],
+                    materials_received=received,
                     accept=request.POST.get("accept") == "on",
                     queue_ticket=request.POST.get("queue_ticket", ""),
-                )
+                    agent=agent if agent["id_number"] else None,
+                    scans={m.pk: request.FILES.getlist(f"scan-{m.pk}") for m in version.materials.all()},
+                )  # fmt: skip
             except ValidationError as exc:
                 for message in exc.messages:
                     form.add_error(None, message)
@@ -107,9 +110,24 @@ def apply(request: HttpRequest) -> HttpResponse:
         request,
         "counter/apply.html",
         {"item": item, "version": version, "form": form, "materials": version.materials.all(),
-         "citizen_name": citizen["real_name"], "masked": mask_id_number(citizen["id_number"])},
+         "citizen_name": citizen["real_name"], "masked": mask_id_number(citizen["id_number"]),
+         "agent": agent, "received": received,
+         "relationships": ProxyAuthorisation.Relationship.choices},
         status=status,
     )  # fmt: skip
+
+
+def _agent_from(request: HttpRequest) -> dict:
+    """The proxy section of the counter form (帮办代办), as typed."""
+    post = request.POST
+    return {
+        "id_number": post.get("agent_id_number", "").strip(),
+        "real_name": post.get("agent_real_name", "").strip(),
+        "phone": post.get("agent_phone", "").strip(),
+        "relationship": post.get("agent_relationship", ""),
+        "letter_checked": post.get("agent_letter_checked") == "on",
+        "letter": request.FILES.get("agent_letter"),
+    }
 
 
 def _filed_here(request: HttpRequest, number: str) -> Case:

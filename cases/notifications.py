@@ -149,36 +149,42 @@ def _context(case: Case, event: Event) -> dict:
     }
 
 
+def _rows_for_person(profile, *, case: Case, event: str, context: dict) -> list[Notification]:
+    """Inbox and e-mail for someone with an account; a text message for everyone."""
+    rows = []
+    user = profile.user if profile.user_id else None
+    language = user.preferred_language if user else settings.LANGUAGE_CODE
+    common = {"case": case, "event": event, "language": language, "context": context}
+    if user is not None:
+        rows.append(Notification(recipient=user, channel=NotificationChannel.INBOX, **common))
+        if user.email:
+            rows.append(
+                Notification(
+                    recipient=user, channel=NotificationChannel.EMAIL, address=user.email, **common
+                )
+            )
+    rows.append(
+        Notification(
+            person=profile,
+            recipient=user,
+            channel=NotificationChannel.SMS,
+            address=profile.phone,
+            **common,
+        )
+    )
+    return rows
+
+
 def record_for_event(case: Case, event: Event) -> list[Notification]:
     """Outbox rows for what `event` tells people; call inside the transaction that wrote it."""
     rows: list[Notification] = []
     context = _context(case, event)
     applicant_event = APPLICANT_EVENTS.get(event.action)
     if applicant_event:
-        profile = case.applicant
-        user = profile.user if profile.user_id else None
-        language = user.preferred_language if user else settings.LANGUAGE_CODE
-        common = {"case": case, "event": applicant_event, "language": language, "context": context}
-        if user is not None:
-            rows.append(Notification(recipient=user, channel=NotificationChannel.INBOX, **common))
-            if user.email:
-                rows.append(
-                    Notification(
-                        recipient=user,
-                        channel=NotificationChannel.EMAIL,
-                        address=user.email,
-                        **common,
-                    )
-                )
-        rows.append(
-            Notification(
-                person=profile,
-                recipient=user,
-                channel=NotificationChannel.SMS,
-                address=profile.phone,
-                **common,
-            )
-        )
+        # The applicant, and the proxy who applied for them (帮办代办): both follow the case.
+        people = [case.applicant] + ([case.agent] if case.agent_id else [])
+        for profile in people:
+            rows += _rows_for_person(profile, case=case, event=applicant_event, context=context)
     if event.action == "submit":
         workers = StaffMembership.objects.filter(
             department_id=case.department_id, role=Role.CASEWORKER

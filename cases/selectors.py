@@ -16,12 +16,14 @@ from .models import Attachment, Case, Channel, Event, SupplementRequest
 
 
 def cases_visible_to_applicant(user: User) -> QuerySet[Case]:
-    """The applicant's own cases, and those they filed for someone else (proxy)."""
+    """The applicant's own cases, and those they applied for as someone's proxy (帮办代办)."""
     if not user.is_authenticated:
         return Case.objects.none()
     # A clerk who filed a walk-in citizen's case at a counter does not keep it as their own.
     return Case.objects.filter(
-        Q(applicant__user=user) | (Q(filed_by=user) & ~Q(channel=Channel.COUNTER))
+        Q(applicant__user=user)
+        | Q(agent__user=user)
+        | (Q(filed_by=user) & ~Q(channel=Channel.COUNTER))
     )
 
 
@@ -29,7 +31,7 @@ def my_applications(user: User) -> QuerySet[Case]:
     """'My applications': what a list shows, in a constant number of queries."""
     return (
         cases_visible_to_applicant(user)
-        .select_related("service_version", "service", "department", "stage")
+        .select_related("service_version", "service", "department", "stage", "applicant", "agent")
         .order_by("-created_at", "-pk")
     )
 
@@ -51,6 +53,8 @@ def application_for_applicant(user: User, number: str) -> Case | None:
             "stage",
             "applicant",
             "organisation",
+            "agent",
+            "authorisation",
         )
         .prefetch_related(
             Prefetch(
@@ -188,7 +192,7 @@ def case_for_staff(user: User, number: str) -> Case | None:
         .filter(number=number)
         .select_related(
             "service_version__workflow", "service", "department", "stage", "applicant", "organisation",
-            "assignee", "filed_by",
+            "assignee", "filed_by", "agent", "authorisation",
         )
         .prefetch_related(
             Prefetch(

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts import proxies
 from accounts.validators import mask_id_number
 from services import catalog
 from services.models import MaterialSource
@@ -54,18 +55,25 @@ def start(request: HttpRequest, code: str) -> HttpResponse:
     existing = selectors.my_applications(request.user).filter(service=item, state="draft").first()
     profile = getattr(request.user, "citizen_profile", None)
     agencies = list(request.user.agencies.select_related("organisation"))
+    held = list(proxies.held_by(request.user)) if profile is not None else []
     if request.method == "POST":
         if existing is not None and "new" not in request.POST:
             return redirect("cases:form", number=existing.number)
         organisation = request.POST.get("organisation") or None
+        on_behalf_of = request.POST.get("on_behalf_of") or None
+        token = request.POST.get("token")
         try:
             case, _created = workflow.create_draft(
                 service=item,
                 user=request.user,
                 channel=Channel.ONLINE,
-                idempotency_key=request.POST.get("token") or None,
+                # A repeat of the same click returns the same draft; another choice is another one.
+                idempotency_key=f"{token}-{organisation}-{on_behalf_of}" if token else None,
                 organisation_id=int(organisation)
                 if organisation and organisation.isdigit()
+                else None,
+                authorisation=proxies.authorisation_for(request.user, on_behalf_of)
+                if on_behalf_of
                 else None,
             )
         except ValidationError as exc:
@@ -81,6 +89,7 @@ def start(request: HttpRequest, code: str) -> HttpResponse:
             "existing": existing,
             "profile": profile,
             "agencies": agencies,
+            "held": held,
             "materials": item.current_version.materials.all(),
         },
     )

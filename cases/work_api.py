@@ -101,6 +101,13 @@ def work_case_data(case: Case, user) -> dict:
             "real_name": case.applicant.real_name,
             "id_number": case.applicant.masked_id_number,
             "organisation": case.organisation.name if case.organisation_id else None,
+            "proxy": {
+                "real_name": case.agent.real_name,
+                "id_number": case.agent.masked_id_number,
+                "relationship": case.authorisation.get_relationship_display(),
+            }
+            if case.agent_id
+            else None,
         },
         "data": workflow.display_data(case),
         "answers": [

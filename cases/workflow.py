@@ -18,7 +18,14 @@ from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from accounts.models import CitizenProfile, OrganisationAgent, Role, StaffMembership, User
+from accounts.models import (
+    CitizenProfile,
+    OrganisationAgent,
+    ProxyAuthorisation,
+    Role,
+    StaffMembership,
+    User,
+)
 from services.calendar import (
     CalendarYearMissing,
     add_working_days_provisional,
@@ -293,6 +300,7 @@ def create_draft(
     idempotency_key: str | None = None,
     organisation_id: int | None = None,
     applicant: CitizenProfile | None = None,
+    authorisation: ProxyAuthorisation | None = None,
 ) -> tuple[Case, bool]:
     """Start an application under the service's current published version.
 
@@ -310,7 +318,12 @@ def create_draft(
         raise ValidationError(
             {"service": [_("This service cannot be applied for online; please visit a counter.")]}
         )
-    profile = applicant or applicant_profile(user)
+    if (
+        authorisation is not None
+    ):  # 帮办代办: for the principal, by (or through a clerk, for) the agent
+        profile = authorisation.principal
+    else:
+        profile = applicant or applicant_profile(user)
     organisation = None
     if organisation_id is not None:
         agency = (
@@ -338,6 +351,8 @@ def create_draft(
                 department_id=service.department_id,
                 applicant=profile,
                 organisation=organisation,
+                agent=authorisation.agent if authorisation else None,
+                authorisation=authorisation,
                 filed_by=user,
                 channel=channel,
                 idempotency_key=idempotency_key or None,
@@ -590,10 +605,11 @@ def acting_department_id(case: Case, stage: WorkflowStage | None) -> int:
 
 
 def is_applicant_side(case: Case, user: User) -> bool:
-    """The applicant themselves, or the account that filed for them (a proxy)."""
+    """The applicant themselves, or the proxy who applied for them (帮办代办)."""
     return user.is_authenticated and (
         case.applicant.user_id == user.pk
         or (case.filed_by_id == user.pk and case.channel != Channel.COUNTER)
+        or (case.agent_id is not None and case.agent.user_id == user.pk)
     )
 
 

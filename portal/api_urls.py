@@ -11,6 +11,16 @@ urlpatterns = [
     path("auth/register/", accounts_api.RegisterView.as_view(), name="api-register"),
     path("auth/token/", accounts_api.TokenView.as_view(), name="api-token"),
     path("me/", accounts_api.MeView.as_view(), name="api-me"),
+    path(
+        "authorisations/",
+        accounts_api.AuthorisationListView.as_view(),
+        name="api-authorisations",
+    ),
+    path(
+        "authorisations/<int:authorisation_id>/revoke/",
+        accounts_api.AuthorisationRevokeView.as_view(),
+        name="api-authorisation-revoke",
+    ),
     path("services/", services_api.ServiceListView.as_view(), name="api-services"),
     path("services/<str:code>/", services_api.ServiceDetailView.as_view(), name="api-service"),
     path("departments/", services_api.DepartmentListView.as_view(), name="api-departments"),

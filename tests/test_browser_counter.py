@@ -22,6 +22,7 @@ def test_clerk_serves_a_walk_in_citizen_with_the_keyboard_only(
     live_server, transactional_db, browser_page, settings, tmp_path
 ):
     from accounts.models import Role
+    from cases.models import Case
 
     settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
     department = DepartmentFactory(code="amr")
@@ -55,14 +56,23 @@ def test_clerk_serves_a_walk_in_citizen_with_the_keyboard_only(
     keys.type("25")  # the first field of the form has the focus: 经营面积
     keys.press("Tab")
     keys.press("Space")  # tick 身份证复印件 received on paper
-    keys.press("Tab")
-    keys.press("Tab")
+    keys.press("Tab")  # its scan: the file chooser opens from the keyboard too
+    scan = tmp_path / "id-copy.pdf"
+    scan.write_bytes(b"%PDF-1.4\n% scanned at the counter\n%%EOF\n")
+    with page.expect_file_chooser() as chooser:
+        keys.press("Space")
+    chooser.value.set_files(str(scan))
+    for _field in ("照片 received", "照片 scans", "proxy section", "queue ticket"):
+        keys.press("Tab")
     keys.type("B032")  # queue ticket
     with page.expect_navigation():
         keys.press("Enter")
     page.wait_for_url("**/counter/done/**")
     number = page.locator(".case-number").inner_text().strip()
     assert number.startswith("C-9-")
+    case = Case.objects.get(number=number)
+    assert [a.original_name for a in case.attachments.all()] == ["id-copy.pdf"]
+    assert case.queue_ticket == "B032" and case.channel == "counter"
 
     keys.press("Shift+Tab")  # from "next citizen" back to the receipt
     with page.expect_download() as download_info:
