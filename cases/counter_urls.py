@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import counter_views
+from . import counter_views, rating_views
 
 app_name = "counter"
 
@@ -8,6 +8,7 @@ urlpatterns = [
     path("", counter_views.desk, name="desk"),
     path("apply/", counter_views.apply, name="apply"),
     path("pickup/", counter_views.pickup, name="pickup"),
+    path("rate/", rating_views.counter_rate, name="rate"),
     path("done/<str:number>/", counter_views.done, name="done"),
     path("done/<str:number>/receipt.pdf", counter_views.receipt, name="receipt"),
 ]

@@ -191,5 +191,7 @@ def pickup(request: HttpRequest) -> HttpResponse:
             messages.error(request, getattr(exc, "message", str(exc)))
         else:
             messages.success(request, _("Handed over; the application is concluded."))
+            request.session["counter_handed_over"] = case.number
         return redirect("counter:pickup")
+    context["handed_over"] = request.session.pop("counter_handed_over", None)
     return render(request, "counter/pickup.html", context)

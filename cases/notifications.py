@@ -175,6 +175,35 @@ def _rows_for_person(profile, *, case: Case, event: str, context: dict) -> list[
     return rows
 
 
+def to_applicants(case: Case, event: str, context: dict) -> list[Notification]:
+    """Unsaved rows telling the applicant, and their proxy if any, about `event`."""
+    people = [case.applicant] + ([case.agent] if case.agent_id else [])
+    return [
+        row
+        for profile in people
+        for row in _rows_for_person(profile, case=case, event=event, context=context)
+    ]
+
+
+def to_staff(users, *, case: Case, event: str, context: dict) -> list[Notification]:
+    """Unsaved in-app messages for staff, each in their own language."""
+    return [
+        Notification(recipient=user, case=case, event=event, channel=NotificationChannel.INBOX,
+                     language=user.preferred_language, context=context)
+        for user in users
+    ]  # fmt: skip
+
+
+def save_and_enqueue(rows: list[Notification]) -> list[Notification]:
+    """Write outbox rows in the caller's transaction; hand them to Celery after it commits."""
+    if not rows:
+        return []
+    created = Notification.objects.bulk_create(rows)
+    ids = [row.pk for row in created]
+    transaction.on_commit(lambda: enqueue(ids), robust=True)
+    return created
+
+
 def record_for_event(case: Case, event: Event) -> list[Notification]:
     """Outbox rows for what `event` tells people; call inside the transaction that wrote it."""
     rows: list[Notification] = []
@@ -182,27 +211,14 @@ def record_for_event(case: Case, event: Event) -> list[Notification]:
     applicant_event = APPLICANT_EVENTS.get(event.action)
     if applicant_event:
         # The applicant, and the proxy who applied for them (帮办代办): both follow the case.
-        people = [case.applicant] + ([case.agent] if case.agent_id else [])
-        for profile in people:
-            rows += _rows_for_person(profile, case=case, event=applicant_event, context=context)
+        rows += to_applicants(case, applicant_event, context)
     if event.action == "submit":
         workers = StaffMembership.objects.filter(
             department_id=case.department_id, role=Role.CASEWORKER
         )
-        for membership in workers.select_related("user"):
-            rows.append(
-                Notification(
-                    recipient=membership.user, case=case, event=NotificationEvent.NEW_CASE,
-                    channel=NotificationChannel.INBOX, language=membership.user.preferred_language,
-                    context=context,
-                )
-            )  # fmt: skip
-    if rows:
-        created = Notification.objects.bulk_create(rows)
-        ids = [row.pk for row in created]
-        # A lambda, not functools.partial: Django logs a robust callback's failure by its __qualname__.
-        transaction.on_commit(lambda: enqueue(ids), robust=True)
-    return rows
+        users = [m.user for m in workers.select_related("user")]
+        rows += to_staff(users, case=case, event=NotificationEvent.NEW_CASE, context=context)
+    return save_and_enqueue(rows)
 
 
 def enqueue(ids: list[int]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import segno
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -11,8 +13,9 @@ from .models import Case
 
 
 def tracking_url(request, case: Case) -> str:
-    """Where the QR code leads: the application's page (sign-in required)."""
-    return request.build_absolute_uri(reverse("cases:detail", args=[case.number]))
+    """Where the QR code leads: the public tracking page with the number filled in, so whoever
+    holds the receipt needs only the applicant's name (no account, works for walk-in citizens)."""
+    return request.build_absolute_uri(f"{reverse('track')}?{urlencode({'number': case.number})}")
 
 
 def receipt_pdf(*, case: Case, request) -> bytes:

@@ -96,6 +96,8 @@ ACTION_LABELS = {
     "deemed_withdrawn": lambda: _("Deemed withdrawn: the documents did not arrive in time"),
     "claim": lambda: _("Claimed"),
     "release": lambda: _("Released"),
+    "rated": lambda: _("Service rated"),
+    "rating_answered": lambda: _("The department answered the rating"),
 }
 PUBLIC_OPINIONS = {
     "not_accept",

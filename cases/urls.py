@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import rating_views, views
 
 app_name = "cases"
 
@@ -15,5 +15,7 @@ urlpatterns = [
     path("<str:number>/receipt.pdf", views.receipt, name="receipt"),
     path("<str:number>/withdraw/", views.withdraw, name="withdraw"),
     path("<str:number>/supplement/", views.supplement, name="supplement"),
+    path("<str:number>/rating/", rating_views.rate, name="rate"),
+    path("<str:number>/rating/answer/", rating_views.rate_answer, name="rate-answer"),
     path("<str:number>/documents/<int:attachment_id>/", views.document, name="document"),
 ]

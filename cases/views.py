@@ -317,8 +317,27 @@ def detail(request: HttpRequest, number: str) -> HttpResponse:
             "can_withdraw": "withdraw" in actions,
             "can_supplement": "supplement" in actions and open_request is not None,
             "on_file": workflow.documents_on_file(case.applicant) if open_request else [],
+            **_rating_context(case, request.user),
         },
     )
+
+
+def _rating_context(case: Case, user) -> dict:
+    from . import rating_views, ratings
+    from .models import Rating, RatingTag
+
+    if case.state not in ratings.RATEABLE_STATES:
+        return {}
+    rating = Rating.objects.filter(case=case).select_related("rectification").first()
+    rectification = getattr(rating, "rectification", None) if rating else None
+    return {
+        "rating": rating,
+        "rectification": rectification,
+        "can_rate": rating is None and workflow.is_applicant_side(case, user),
+        "scores": rating_views.score_choices(),
+        "rating_tags": RatingTag.choices,
+        "dimensions": rating_views.dimension_choices(rating_views.ONLINE_DIMENSIONS),
+    }
 
 
 @login_required

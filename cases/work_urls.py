@@ -1,11 +1,12 @@
 from django.urls import path
 
-from . import work_views
+from . import rating_views, work_views
 
 app_name = "work"
 
 urlpatterns = [
     path("", work_views.queue, name="queue"),
+    path("rectifications/", rating_views.rectifications, name="rectifications"),
     path("<str:number>/", work_views.case_page, name="case"),
     path("<str:number>/claim/", work_views.claim, name="claim"),
     path("<str:number>/act/", work_views.act, name="act"),

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.permissions import departments_with_role
 
-from . import keyset, previews, selectors, uploads, workflow
+from . import keyset, previews, ratings, selectors, uploads, workflow
 from .models import Channel, OpinionPhrase
 from .work_api import take_action, work_case_data
 
@@ -45,6 +45,7 @@ def queue(request: HttpRequest) -> HttpResponse:
             "mine": mine,
             "next_query": query.urlencode() if following else "",
             "departments": departments_with_role(request.user),
+            "rectifications": ratings.open_counts(request.user),
         },
     )
 

@@ -233,6 +233,11 @@ def _locked(case: Case) -> Case:
     )
 
 
+# For the modules beside the engine (ratings) that write to a case's trail under its lock.
+lock_case = _locked
+append_event = _append_event
+
+
 def applicant_profile(user: User) -> CitizenProfile:
     profile = getattr(user, "citizen_profile", None)
     if profile is None:

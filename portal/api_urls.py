@@ -4,7 +4,7 @@ from django.urls import path
 
 from accounts import api as accounts_api
 from cases import api as cases_api
-from cases import counter_api, inbox, licence_api, work_api
+from cases import counter_api, inbox, licence_api, rating_api, tracking, work_api
 from services import api as services_api
 
 urlpatterns = [
@@ -51,12 +51,32 @@ urlpatterns = [
         name="api-application-supplement",
     ),
     path(
+        "applications/<str:number>/rating/",
+        rating_api.RatingView.as_view(),
+        name="api-application-rating",
+    ),
+    path(
+        "applications/<str:number>/rating/answer/",
+        rating_api.RatingAnswerView.as_view(),
+        name="api-application-rating-answer",
+    ),
+    path(
         "applications/<str:number>/receipt.pdf",
         cases_api.ReceiptView.as_view(),
         name="api-application-receipt",
     ),
     path("licences/", licence_api.LicenceListView.as_view(), name="api-licences"),
     path("work/queue/", work_api.QueueView.as_view(), name="api-work-queue"),
+    path(
+        "work/rectifications/",
+        rating_api.RectificationListView.as_view(),
+        name="api-work-rectifications",
+    ),
+    path(
+        "work/rectifications/<int:rectification_id>/answer/",
+        rating_api.RectificationAnswerView.as_view(),
+        name="api-work-rectification-answer",
+    ),
     path("work/cases/<str:number>/", work_api.WorkCaseView.as_view(), name="api-work-case"),
     path("work/cases/<str:number>/claim/", work_api.ClaimView.as_view(), name="api-work-claim"),
     path(
@@ -76,4 +96,5 @@ urlpatterns = [
         counter_api.CounterApplicationView.as_view(),
         name="api-counter-applications",
     ),
+    path("track/<str:number>/", tracking.TrackView.as_view(), name="api-track"),
 ]

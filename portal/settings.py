@@ -217,6 +217,8 @@ PRIVATE_MEDIA_ROOT = Path(env.str("PRIVATE_MEDIA_ROOT", default=str(VAR_DIR / "p
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
 # Working days an applicant has to answer a request for documents (补正) before it is deemed withdrawn.
 SUPPLEMENT_ANSWER_WORKING_DAYS = env.int("SUPPLEMENT_ANSWER_WORKING_DAYS", default=10)
+# Working days a department has to answer a bad rating (差评整改, DESIGN "Evaluation").
+RECTIFICATION_WORKING_DAYS = env.int("RECTIFICATION_WORKING_DAYS", default=5)
 # The longest extension of a decision's time limit, in working days (行政许可法 §42: ten more days).
 EXTENSION_MAX_WORKING_DAYS = env.int("EXTENSION_MAX_WORKING_DAYS", default=10)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
@@ -311,6 +313,8 @@ SPECTACULAR_SETTINGS = {
 # --- Cache -----------------------------------------------------------------------------------------
 # Local memory: nothing the portal needs to keep serving depends on Redis.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Counters that must hold across web processes (public case tracking): a table, made by createcachetable.
+CACHES["ratelimit"] = {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "portal_ratelimit", "OPTIONS": {"MAX_ENTRIES": 50_000}}  # fmt: skip
 
 # --- Security --------------------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
