@@ -3,6 +3,7 @@
 import datetime as dt
 
 from django.db import transaction
+from django.utils import timezone
 from stdnum.cn import ric, uscc
 
 from .crypto import keyed_hash
@@ -11,6 +12,7 @@ from .models import (
     Department,
     Organisation,
     OrganisationAgent,
+    ProxyAuthorisation,
     Role,
     StaffMembership,
     User,
@@ -150,6 +152,13 @@ COMPANY_AGENT = {
     "phone": "13900139000",
     "email": "company@example.com",
 }
+# The citizen's grandmother, registered at a counter without an account, who has authorised him
+# to apply for her (帮办代办): "Who is applying" on the start page offers her.
+GRANDMOTHER = {
+    "real_name": "张秀兰",
+    "id_number": _id_number("11010519460512122"),
+    "phone": "13800138111",
+}
 COMPANY = {
     "uscc": "91110105MA01" + "ABCD" + "7",
     "name": "示范市创新科技有限公司",
@@ -229,6 +238,20 @@ def load(password: str, *, reset_passwords: bool = False) -> list[tuple[str, str
         if Role.DEPARTMENT_ADMIN in roles:
             user.groups.add(admins_group)
         logins.append((username, description))
+    grandmother, _ = CitizenProfile.objects.get_or_create(
+        id_number_hash=keyed_hash(GRANDMOTHER["id_number"]),
+        defaults={**GRANDMOTHER, "registered_at_counter": True},
+    )
+    clerk = User.objects.get(username="clerk")
+    today = timezone.localdate()
+    if not ProxyAuthorisation.objects.filter(
+        principal=grandmother, valid_until__gte=today
+    ).exists():
+        ProxyAuthorisation.objects.create(
+            principal=grandmother, agent=users[0].citizen_profile, relationship="relative",
+            valid_from=today, valid_until=today + dt.timedelta(days=365),
+            channel=ProxyAuthorisation.Channel.COUNTER, recorded_by=clerk,
+        )  # fmt: skip
     if reset_passwords:
         for user in users:
             if not user.check_password(password):

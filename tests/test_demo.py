@@ -5,7 +5,15 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 
 from accounts.demo import DEMO_DEPARTMENT
-from accounts.models import CitizenProfile, Department, Organisation, Role, StaffMembership, User
+from accounts.models import (
+    CitizenProfile,
+    Department,
+    Organisation,
+    ProxyAuthorisation,
+    Role,
+    StaffMembership,
+    User,
+)
 
 DEMO_USERS = [
     "citizen",
@@ -35,12 +43,15 @@ def test_demo_data_loads_once_and_every_login_works(settings, monkeypatch, capsy
     printed = capsys.readouterr().out
     counts = [
         Model.objects.count()
-        for Model in (User, CitizenProfile, Department, StaffMembership, Organisation)
-    ]
+        for Model in (User, CitizenProfile, Department, StaffMembership, Organisation,
+                      ProxyAuthorisation)
+    ]  # fmt: skip
     call_command("load_demo")
     assert [
-        M.objects.count() for M in (User, CitizenProfile, Department, StaffMembership, Organisation)
-    ] == counts
+        M.objects.count()
+        for M in (User, CitizenProfile, Department, StaffMembership, Organisation,
+                  ProxyAuthorisation)
+    ] == counts  # fmt: skip
     assert "my-own-demo-password-1" in printed
     for username in DEMO_USERS:
         assert username in printed
@@ -62,6 +73,11 @@ def test_demo_data_loads_once_and_every_login_works(settings, monkeypatch, capsy
         Role.DEPARTMENT_ADMIN,
     } <= roles
     assert User.objects.get(username="company").agencies.get().organisation.uscc
+    # The demo citizen may apply for his grandmother (帮办代办), authorised once.
+    from accounts import proxies
+
+    held = proxies.held_by(User.objects.get(username="citizen"))
+    assert [a.principal.real_name for a in held] == ["张秀兰"]
     admin = Client()
     admin.force_login(User.objects.get(username="deptadmin"))
     assert admin.get("/admin/accounts/staffmembership/").status_code == 200
