@@ -111,10 +111,11 @@ class RatingAnswerView(APIView):
 
     @extend_schema(request=ScoreInput, responses={200: RectificationOutput})
     def post(self, request, number: str):
+        case = _case(request, number)  # 404 before anything else: a refusal reveals nothing
         data = ScoreInput(data=request.data)
         data.is_valid(raise_exception=True)
         rectification = ratings.rate_the_answer(
-            case=_case(request, number), user=request.user, score=data.validated_data["score"]
+            case=case, user=request.user, score=data.validated_data["score"]
         )
         return Response(RectificationOutput(rectification).data)
 

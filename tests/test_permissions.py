@@ -97,6 +97,9 @@ READ_MATRIX = {
     "/work/{case}/":                            (LOGIN, NF,    NF,     OK,     OK,     OK,     OK,     NF,     OK,     NF),
     "/work/{case}/documents/{doc}/":            (LOGIN, NF,    NF,     OK,     OK,     OK,     OK,     NF,     OK,     NF),
     "/work/{draft}/":                           (LOGIN, NF,    NF,     NF,     NF,     NF,     NF,     NF,     NF,     NF),
+    # Bad ratings are answered by the department's head or admin; the rating tablet is the clerk's
+    "/work/rectifications/":                    (LOGIN, NF,    NF,     NF,     NF,     NF,     NF,     NF,     HIDDEN, NF),
+    "/counter/rate/?number={case}":             (LOGIN, NF,    NF,     NF,     NF,     NF,     OK,     NF,     NF,     NF),
     # API for applicants
     "/api/v1/applications/":                    (DENY,  SHOWN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN),
     "/api/v1/applications/{case}/":             (DENY,  OK,    NF,     NF,     NF,     NF,     NF,     NF,     NF,     NF),
@@ -106,6 +109,7 @@ READ_MATRIX = {
     "/api/v1/work/queue/":                      (DENY,  EMPTY, EMPTY,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  HIDDEN, SHOWN,  EMPTY),
     "/api/v1/work/cases/{case}/":               (DENY,  NF,    NF,     OK,     OK,     OK,     OK,     NF,     OK,     NF),
     "/api/v1/work/cases/{draft}/":              (DENY,  NF,    NF,     NF,     NF,     NF,     NF,     NF,     NF,     NF),
+    "/api/v1/work/rectifications/":             (DENY,  EMPTY, EMPTY,  EMPTY,  EMPTY,  EMPTY,  EMPTY,  EMPTY,  EMPTY,  EMPTY),
 }
 
 # Actions, each on a fresh submitted case {case} of the owner in department A.
@@ -132,6 +136,10 @@ OWNER_ONLY_WRITES = [
     "POST /applications/{draft}/materials/",
     "POST /applications/{draft}/review/",
     "POST /applications/{case}/supplement/",
+    "POST /api/v1/applications/{case}/rating/",
+    "POST /api/v1/applications/{case}/rating/answer/",
+    "POST /applications/{case}/rating/",
+    "POST /applications/{case}/rating/answer/",
 ]
 
 
