@@ -13,7 +13,7 @@ export PORTAL_HOST := $(HOST)
 # Debian packages: for the tests (real servers, the browser, PDF tools and CJK fonts).
 TEST_DEBS := postgresql redis-server chromium fonts-noto-cjk poppler-utils gettext
 
-.PHONY: help run test lint format check messages bench bench-sweep clean system-test-packages
+.PHONY: help run test lint format check messages bench bench-sweep bench-stats clean system-test-packages
 
 help:
 	@echo "make run    set up and serve the portal with a Celery worker and beat (SQLite, no services)"
@@ -34,6 +34,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 run: export DEBUG := 1
 run: $(VENV)/.installed
 	@$(BIN)/python manage.py migrate --noinput -v 0
+	@$(BIN)/python manage.py createcachetable
 	@$(BIN)/python manage.py load_demo
 	@echo ""
 	@echo "Portal:  http://$(HOST):$(PORT)/    (admin: http://$(HOST):$(PORT)/admin/, API: http://$(HOST):$(PORT)/api/docs/)"
@@ -87,6 +88,10 @@ bench: system-test-packages $(VENV)/.installed
 # The deadline sweep over 100,000 open cases on PostgreSQL: time and number of queries.
 bench-sweep: system-test-packages $(VENV)/.installed
 	$(BIN)/python bench/sweep.py
+
+# Public statistics over 1,000,000 cases on PostgreSQL: full and incremental refresh, /stats/ and API.
+bench-stats: system-test-packages $(VENV)/.installed
+	$(BIN)/python bench/stats.py
 
 messages: $(VENV)/.installed
 	DEBUG=1 $(BIN)/python manage.py makemessages -l zh_Hans -l en --no-obsolete --ignore '.venv/*' --ignore 'var/*'

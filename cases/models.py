@@ -188,6 +188,9 @@ class Case(models.Model):
         ]
         indexes = [
             models.Index(fields=["applicant", "-created_at"], name="case_applicant_recent"),
+            # The statistics refresh reads recent months by these two.
+            models.Index(fields=["received_at"], name="case_received_at"),
+            models.Index(fields=["decided_at"], name="case_decided_at"),
             models.Index(
                 fields=["agent", "-created_at"],
                 condition=Q(agent__isnull=False),
@@ -618,7 +621,10 @@ class Rating(models.Model):
                 condition=Q(score__gte=1) & Q(score__lte=5), name="rating_score_1_to_5"
             ),
         ]
-        indexes = [models.Index(fields=["department", "created_at"])]
+        indexes = [
+            models.Index(fields=["department", "created_at"]),
+            models.Index(fields=["created_at"], name="rating_created_at"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.case_id}: {self.score}"

@@ -32,3 +32,10 @@ def sweep_deadlines() -> dict:
     from . import deadlines
 
     return deadlines.sweep()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def refresh_statistics() -> int:
+    from . import statistics
+
+    return statistics.refresh_monthly_figures()

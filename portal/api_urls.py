@@ -4,7 +4,7 @@ from django.urls import path
 
 from accounts import api as accounts_api
 from cases import api as cases_api
-from cases import counter_api, inbox, licence_api, rating_api, tracking, work_api
+from cases import counter_api, inbox, licence_api, rating_api, stats_views, tracking, work_api
 from services import api as services_api
 
 urlpatterns = [
@@ -97,4 +97,5 @@ urlpatterns = [
         name="api-counter-applications",
     ),
     path("track/<str:number>/", tracking.TrackView.as_view(), name="api-track"),
+    path("stats/", stats_views.StatsView.as_view(), name="api-stats"),
 ]

@@ -261,6 +261,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
     # Finds what is due and not yet done, so it catches up after any outage.
     "sweep-deadlines": {"task": "cases.tasks.sweep_deadlines", "schedule": 300.0},
+    # Public figures (/stats/) of the current and previous month; a full rebuild is a command.
+    "refresh-statistics": {"task": "cases.tasks.refresh_statistics", "schedule": 300.0},
 }
 
 # --- E-mail and SMS --------------------------------------------------------------------------------

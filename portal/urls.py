@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from cases import inbox, licence_views, tracking
+from cases import inbox, licence_views, stats_views, tracking
 
 from . import views
 
@@ -19,6 +19,9 @@ urlpatterns = [
     path("messages/<int:notification_id>/read/", inbox.read, name="inbox-read"),
     path("licences/", include("cases.licence_urls")),
     path("verify/<str:code>/", licence_views.verify, name="verify-licence"),
+    path("stats/", stats_views.stats_page, name="stats"),
+    path("stats/export.csv", stats_views.export_csv, name="stats-export-csv"),
+    path("stats/export.json", stats_views.export_json, name="stats-export-json"),
     path("track/", tracking.track_page, name="track"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("portal.api_urls")),

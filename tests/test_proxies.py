@@ -54,7 +54,9 @@ def test_only_the_named_registered_person_can_be_authorised(family):
     mother = logged_in(family["mother"].user)
     son = family["son"]
     assert grant(mother, son, agent_real_name="陈明明").status_code == 400  # wrong name
-    wrong_digit = son.id_number[:-2] + ("0" if son.id_number[-2] != "0" else "1") + son.id_number[-1]
+    wrong_digit = (
+        son.id_number[:-2] + ("0" if son.id_number[-2] != "0" else "1") + son.id_number[-1]
+    )
     assert grant(mother, son, agent_id_number=wrong_digit).status_code == 400
     walk_in = CitizenProfileFactory(walk_in=True, real_name="没账号")
     response = grant(mother, walk_in)
@@ -95,7 +97,9 @@ def test_a_proxy_applies_online_and_both_follow_the_case(family):
     assert son.post(f"/api/v1/applications/{number}/submit/").status_code == 200
     for person in ("mother", "son"):
         client = logged_in(family[person].user)
-        assert number in [c["number"] for c in client.get("/api/v1/applications/").json()["results"]]
+        assert number in [
+            c["number"] for c in client.get("/api/v1/applications/").json()["results"]
+        ]
         assert client.get(f"/api/v1/applications/{number}/").status_code == 200
         assert Notification.objects.filter(
             case=case, recipient=family[person].user, event="submitted", channel="inbox"
@@ -198,12 +202,15 @@ def test_a_proxy_at_the_counter_needs_the_letter_and_the_case_names_both(desk):
     case = Case.objects.get(number=filed.json()["number"])
     elder, neighbour = (CitizenProfile.objects.get(real_name=n) for n in ("周老太", "吴邻居"))
     assert (case.applicant, case.agent) == (elder, neighbour)
-    assert case.authorisation.channel == "counter" and case.authorisation.recorded_by == desk["clerk"]
+    assert (
+        case.authorisation.channel == "counter" and case.authorisation.recorded_by == desk["clerk"]
+    )
     assert case.authorisation.valid_until == timezone.localdate()  # the letter covers today
     assert case.data["applicant_name"] == "周老太"
     # Both are told, by text message (neither has an account).
     assert {n.address for n in Notification.objects.filter(case=case, channel="sms")} == {
-        ELDER["phone"], NEIGHBOUR["phone"]
+        ELDER["phone"],
+        NEIGHBOUR["phone"],
     }
     # The neighbour signs up online later and follows the case too; the elder still owns it.
     client = Client()
@@ -253,7 +260,8 @@ def test_the_counter_page_keeps_scans_and_the_letter_and_refuses_a_disguised_fil
     assert filed.status_code == 302, filed.content.decode()[:2000]
     case = Case.objects.get()
     assert sorted(a.original_name for a in Attachment.objects.filter(case=case)) == [
-        "page1.pdf", "page2.pdf"
+        "page1.pdf",
+        "page2.pdf",
     ]
     assert case.authorisation.letter_original_name == "letter.pdf"
     assert uploads.path_of(case.authorisation.letter_stored_name).read_bytes() == PDF

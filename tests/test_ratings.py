@@ -99,7 +99,9 @@ def test_a_bad_rating_opens_a_rectification_due_in_five_working_days(office):
     with at("2026-09-29"):
         case = finished_case(office, applicant)
     with at("2026-09-30"):  # the day before the National Day holiday (10-01 to 10-07)
-        response = rate(logged_in(applicant), case, score=2, tags=["came_again"], comment="跑了两次")
+        response = rate(
+            logged_in(applicant), case, score=2, tags=["came_again"], comment="跑了两次"
+        )
     assert response.status_code == 201
     # Working days after 09-30: 10-08, 10-09, 10-10 (a Saturday made a workday), 10-12, 10-13.
     assert response.json()["rectification"]["due_date"] == "2026-10-13"
@@ -209,13 +211,18 @@ def test_the_applicant_rates_from_the_case_page(office):
     client = logged_in(applicant)
     page = client.get(f"/applications/{case.number}/").content.decode()
     assert 'name="score"' in page and 'name="tags"' in page
-    missing = client.post(f"/applications/{case.number}/rating/", {"comment": "没选分"}, follow=True)
+    missing = client.post(
+        f"/applications/{case.number}/rating/", {"comment": "没选分"}, follow=True
+    )
     assert Rating.objects.count() == 0 and "1" in missing.content.decode()
     client.post(f"/applications/{case.number}/rating/", {"score": "5", "tags": ["no_visit"],
                 "dimension-guidance": "4"})  # fmt: skip
     rating = Rating.objects.get()
     assert (rating.score, rating.tags, rating.dimensions, rating.channel) == (
-        5, ["no_visit"], {"guidance": 4}, "online"
+        5,
+        ["no_visit"],
+        {"guidance": 4},
+        "online",
     )
     # The trail records that it was rated, not by whom.
     event = case.events.order_by("-sequence").first()
