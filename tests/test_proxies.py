@@ -61,7 +61,7 @@ def test_only_the_named_registered_person_can_be_authorised(family):
     walk_in = CitizenProfileFactory(walk_in=True, real_name="没账号")
     response = grant(mother, walk_in)
     assert response.status_code == 400
-    assert "register" in response.json()["errors"]["agent_id_number"][0]
+    assert "注册" in response.json()["errors"]["agent_id_number"][0]  # they must register first
     assert grant(mother, family["mother"]).status_code == 400  # not oneself
     too_long = (timezone.localdate() + dt.timedelta(days=5 * 365)).isoformat()
     assert "valid_until" in grant(mother, son, valid_until=too_long).json()["errors"]
