@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.servers import TEST_ENVIRONMENT, ThrowawayPostgres  # noqa: E402
+from bench.throwaway import with_django_on_postgres  # noqa: E402
 
 CASES = int(os.environ.get("BENCH_CASES", "1000000"))
 DEPARTMENTS = 12
@@ -26,29 +26,7 @@ LIMITS = [0, 1, 3, 5, 10, 15, 20]
 
 
 def main() -> int:
-    postgres = ThrowawayPostgres()
-    postgres.start()
-    try:
-        import psycopg2
-
-        admin = psycopg2.connect(
-            host="127.0.0.1", port=postgres.port, user="postgres", dbname="postgres"
-        )
-        admin.autocommit = True
-        admin.cursor().execute("CREATE DATABASE portal")
-        admin.close()
-        for name, value in TEST_ENVIRONMENT.items():
-            os.environ.setdefault(name, value)
-        os.environ.update(
-            DATABASE_URL=postgres.url, CELERY_BROKER_URL="memory://", LOG_LEVEL="WARNING"
-        )
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-        import django
-
-        django.setup()
-        return run()
-    finally:
-        postgres.stop()
+    return with_django_on_postgres(run)
 
 
 # Spread deterministically: `g` is the row number. Received at any minute of the last 730 days;

@@ -150,3 +150,12 @@ def make_service(
         publish_version(version=version)
         version.refresh_from_db()
     return version
+
+
+def logged_in(user):
+    """A test client signed in as `user`."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client

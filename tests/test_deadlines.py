@@ -3,10 +3,8 @@ engine, catching up after an outage, constant queries."""
 
 import datetime as dt
 import threading
-import zoneinfo
 
 import pytest
-import time_machine
 from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
@@ -20,14 +18,11 @@ from .factories import (
     StaffMembershipFactory,
     make_service,
 )
-
-SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
+from .support import clock
 
 
 def at(day: str):
-    return time_machine.travel(
-        dt.datetime.fromisoformat(day).replace(hour=9, tzinfo=SHANGHAI), tick=False
-    )
+    return clock.at(day, hour=9)
 
 
 @pytest.fixture

@@ -18,16 +18,11 @@ from .factories import (
     DepartmentFactory,
     StaffMembershipFactory,
     id_number_for,
+    logged_in,
     make_service,
 )
 
 PDF = b"%PDF-1.4\n% a scanned page\n%%EOF\n"
-
-
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

@@ -3,11 +3,8 @@ rectification due in working days; the department answers, the applicant is told
 overdue rectifications show in the department's queue; the rater is not shown to staff."""
 
 import datetime as dt
-import zoneinfo
 
 import pytest
-import time_machine
-from django.test import Client
 
 from accounts.models import Role
 from cases import workflow
@@ -17,22 +14,10 @@ from .factories import (
     CitizenProfileFactory,
     DepartmentFactory,
     StaffMembershipFactory,
+    logged_in,
     make_service,
 )
-
-SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
-
-
-def at(day: str):
-    return time_machine.travel(
-        dt.datetime.fromisoformat(day).replace(hour=10, tzinfo=SHANGHAI), tick=False
-    )
-
-
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
+from .support.clock import at
 
 
 @pytest.fixture

@@ -3,10 +3,8 @@ actions, the queue and its pages."""
 
 import datetime as dt
 import threading
-import zoneinfo
 
 import pytest
-import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, connections
 from django.test import Client
@@ -23,14 +21,7 @@ from .factories import (
     StaffMembershipFactory,
     make_service,
 )
-
-SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
-
-
-def at(day: str, hour: int = 10):
-    return time_machine.travel(
-        dt.datetime.fromisoformat(day).replace(hour=hour, tzinfo=SHANGHAI), tick=False
-    )
+from .support.clock import at
 
 
 @pytest.fixture
