@@ -2,6 +2,7 @@
 them name both people, and both follow them; revoking stops new filings; scans at the counter."""
 
 import datetime as dt
+import subprocess
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -202,6 +203,11 @@ def test_a_proxy_at_the_counter_needs_the_letter_and_the_case_names_both(desk):
     )
     assert case.authorisation.valid_until == timezone.localdate()  # the letter covers today
     assert case.data["applicant_name"] == "周老太"
+    # The receipt names both.
+    pdf = desk["client"].get(f"/counter/done/{case.number}/receipt.pdf").content
+    text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True)
+    assert "周老太" in text.stdout.decode() and "代办人" in text.stdout.decode()
+    assert "吴邻居" in text.stdout.decode()
     # Both are told, by text message (neither has an account).
     assert {n.address for n in Notification.objects.filter(case=case, channel="sms")} == {
         ELDER["phone"],
