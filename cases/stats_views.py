@@ -298,7 +298,7 @@ def monthly_chart(months: list[dict]) -> dict:
         middle = PLOT_LEFT + slot * (index + 0.5)
         for offset, key, colour, name in (
             (-bar, "received", "#0b4f9c", pgettext("statistics", "Received")),
-            (0, "concluded", "#5b8fd0", _("Decided")),
+            (0, "concluded", "#5b8fd0", pgettext("statistics", "Decided")),
         ):
             value = month[key]
             bars.append(
