@@ -273,7 +273,8 @@ def test_pages_have_no_serious_accessibility_violations(page, language):
     if language == "en":
         page.get_by_role("button", name="English").click()
         expect(page.locator("html")).to_have_attribute("lang", "en")
-    for path in ["/", "/services/", "/services/BR-001/", "/accounts/login/", "/accounts/register/"]:
+    for path in ["/", "/services/", "/services/BR-001/", "/track/", "/stats/", "/accounts/login/",
+                 "/accounts/register/"]:  # fmt: skip
         page.goto(path)
         problems += axe_problems(page, f"{language} {path}")
     # The register page with its error summary and invalid fields.
@@ -283,6 +284,8 @@ def test_pages_have_no_serious_accessibility_violations(page, language):
     problems += axe_problems(page, f"{language} register with errors")
     sign_in(page, "sunqi")
     problems += axe_problems(page, f"{language} profile")
+    page.goto("/accounts/authorisations/")
+    problems += axe_problems(page, f"{language} authorisations")
     if language == "zh-hans":
         toggle_elder_mode(page)
         expect(page.locator("body")).to_have_class(re.compile(r"\belder\b"))
@@ -311,7 +314,7 @@ def test_mobile_pages_fit_the_screen(new_context):
         elif variant == "zh-hans elder":
             page.get_by_role("button", name="简体中文").click()
             expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
-        for path in ["/", "/services/", "/services/BR-001/"]:
+        for path in ["/", "/services/", "/services/BR-001/", "/track/", "/stats/"]:
             page.goto(path)
             width = page.evaluate("document.scrollingElement.scrollWidth")
             if width > MOBILE["width"] + 1:
