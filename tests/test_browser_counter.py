@@ -4,6 +4,7 @@ receipt names the case and the paper materials; then the citizen registers onlin
 import subprocess
 
 import pytest
+from playwright.sync_api import expect
 
 from .factories import (
     PASSWORD,
@@ -41,9 +42,12 @@ def test_clerk_serves_a_walk_in_citizen_with_the_keyboard_only(
     page.wait_for_url("**/accounts/profile/")
 
     page.goto(f"{base}/counter/")
+    # A person waits for the cursor before typing: each page puts it where work starts (autofocus).
+    expect(page.locator("#id_number")).to_be_focused()
     keys.type(WALK_IN["id_number"])  # the ID-card reader types into the focused field
     with page.expect_navigation():
         keys.press("Enter")
+    expect(page.locator("#real_name")).to_be_focused()
     keys.type(WALK_IN["real_name"])
     keys.press("Tab")
     keys.type(WALK_IN["phone"])
@@ -53,6 +57,7 @@ def test_clerk_serves_a_walk_in_citizen_with_the_keyboard_only(
         keys.press("Enter")
     page.wait_for_url("**/counter/apply/")
     assert "赵奶奶" in page.content()  # on file, not typed again
+    expect(page.locator("input[autofocus]")).to_be_focused()
     keys.type("25")  # the first field of the form has the focus: 经营面积
     keys.press("Tab")
     keys.press("Space")  # tick 身份证复印件 received on paper
