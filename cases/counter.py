@@ -112,12 +112,12 @@ def _check_scans(scans: dict[int, list]) -> None:
 
 def _authorisation(clerk: User, principal, agent: dict):
     """The proxy's current authorisation, or one recorded now from the letter they brought."""
-    agent_profile, _created = register_walk_in(
-        real_name=agent.get("real_name", ""),
-        id_number=agent.get("id_number", ""),
-        phone=agent.get("phone", ""),
-    )
     try:
+        agent_profile, _created = register_walk_in(
+            real_name=agent.get("real_name", ""),
+            id_number=agent.get("id_number", ""),
+            phone=agent.get("phone", ""),
+        )
         return proxies.record_at_counter(
             clerk=clerk,
             principal=principal,

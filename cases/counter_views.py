@@ -100,8 +100,11 @@ def apply(request: HttpRequest) -> HttpResponse:
                     scans={m.pk: request.FILES.getlist(f"scan-{m.pk}") for m in version.materials.all()},
                 )  # fmt: skip
             except ValidationError as exc:
-                for message in exc.messages:
-                    form.add_error(None, message)
+                errors = exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}
+                for field, messages_ in errors.items():
+                    prefix = _("Proxy") + ": " if field.startswith("agent.") else ""
+                    for message in messages_:
+                        form.add_error(None, prefix + message)
             else:
                 request.session.pop(SESSION_KEY, None)
                 return redirect("counter:done", number=case.number)

@@ -193,6 +193,8 @@ def test_a_proxy_at_the_counter_needs_the_letter_and_the_case_names_both(desk):
     # Nothing half-done: no case, nobody registered.
     assert not Case.objects.exists() and not CitizenProfile.objects.filter(real_name="周老太")
     agent = {**NEIGHBOUR, "relationship": "agent", "letter_checked": True}
+    mistyped = file_at_counter(desk["client"], agent={**agent, "id_number": "123"})
+    assert mistyped.status_code == 400 and "agent.id_number" in mistyped.json()["errors"]
     filed = file_at_counter(desk["client"], agent=agent)
     assert filed.status_code == 201, filed.json()
     case = Case.objects.get(number=filed.json()["number"])
@@ -247,6 +249,8 @@ def test_the_counter_page_keeps_scans_and_the_letter_and_refuses_a_disguised_fil
     fields = {"shop_area": "8", "received": [str(material.pk)], "agent_id_number":
               NEIGHBOUR["id_number"], "agent_real_name": NEIGHBOUR["real_name"], "agent_phone":
               NEIGHBOUR["phone"], "agent_relationship": "relative", "agent_letter_checked": "on"}  # fmt: skip
+    wrong_id = client.post("/counter/apply/", {**fields, "agent_id_number": "12345"})
+    assert wrong_id.status_code == 400 and "代办人" in wrong_id.content.decode()
     disguised = SimpleUploadedFile("scan.pdf", b"MZ\x90\x00 not a pdf", "application/pdf")
     refused = client.post("/counter/apply/", {**fields, f"scan-{material.pk}": disguised})
     assert refused.status_code == 400
