@@ -1,6 +1,7 @@
 import os
 
 import pytest
+from django.db import connections
 from django.test import Client
 
 from accounts.models import User
@@ -48,6 +49,9 @@ def browser_page():
         yield context.new_page()
         context.close()
         browser.close()
+        # While Playwright's loop runs, the ORM calls of the test body get a connection of their
+        # own (connections are per context); close it, or the test database cannot be dropped.
+        connections.close_all()
     if previous is None:
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     else:
