@@ -40,14 +40,6 @@ class AlreadyRated(workflow.CaseConflict):
     pass
 
 
-def can_rate(case: Case, user: User) -> bool:
-    return (
-        case.state in RATEABLE_STATES
-        and workflow.is_applicant_side(case, user)
-        and not Rating.objects.filter(case=case).exists()
-    )
-
-
 def _clean(score, tags, dimensions, comment, *, at_counter: bool) -> dict:
     errors: dict[str, list[str]] = {}
     if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
