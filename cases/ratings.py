@@ -40,19 +40,24 @@ class AlreadyRated(workflow.CaseConflict):
     pass
 
 
+def _is_score(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 5
+
+
+def _score_message() -> str:
+    return _("Choose from 1 (very dissatisfied) to 5 (very satisfied).")
+
+
 def _clean(score, tags, dimensions, comment, *, at_counter: bool) -> dict:
     errors: dict[str, list[str]] = {}
-    if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
-        errors["score"] = [_("Choose from 1 (very dissatisfied) to 5 (very satisfied).")]
+    if not _is_score(score):
+        errors["score"] = [_score_message()]
     tags = list(dict.fromkeys(tags or []))
     if any(tag not in RatingTag.values for tag in tags):
         errors["tags"] = [_("Unknown tag.")]
     allowed = RATING_DIMENSIONS if at_counter else RATING_DIMENSIONS[:3]
     dimensions = {k: v for k, v in (dimensions or {}).items() if v not in (None, "")}
-    if any(
-        key not in allowed or not isinstance(value, int) or not 1 <= value <= 5
-        for key, value in dimensions.items()
-    ):
+    if any(key not in allowed or not _is_score(value) for key, value in dimensions.items()):
         errors["dimensions"] = [_("Each dimension is rated 1 to 5.")]
     comment = (comment or "").strip()
     if len(comment) > COMMENT_MAX:
@@ -187,10 +192,8 @@ def answer(*, rectification_id, user: User, text: str) -> Rectification:
 
 def rate_the_answer(*, case: Case, user: User, score) -> Rectification:
     """The applicant says how satisfied they are with the department's answer (1–5), once."""
-    if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
-        raise ValidationError(
-            {"score": [_("Choose from 1 (very dissatisfied) to 5 (very satisfied).")]}
-        )
+    if not _is_score(score):
+        raise ValidationError({"score": [_score_message()]})
     if not workflow.is_applicant_side(case, user):
         raise PermissionDenied(_("Only the applicant rates an application."))
     updated = Rectification.objects.filter(
