@@ -7,5 +7,7 @@ class CasesConfig(AppConfig):
     verbose_name = _("Applications")
 
     def ready(self) -> None:
-        # Effect handlers register themselves with cases.workflow.on_effect when imported.
-        from . import licences  # noqa: F401
+        # Effect handlers register themselves with cases.workflow.effect_handler when imported;
+        # the check cases.E001 then finds any effect left without one.
+        from . import checks, documents, licences  # noqa: F401
+        from .workflow import effects  # noqa: F401

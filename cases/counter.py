@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from accounts import proxies
 from accounts.models import Role, StaffMembership, User
 from accounts.services import register_walk_in
-from services.models import ServiceItem
+from services.models import Outcome, ServiceItem
 
 from . import uploads, workflow
 from .models import Case, Channel
@@ -66,9 +66,10 @@ def file_counter_application(
             case, _new = workflow.create_draft(
                 service=service, user=clerk, data=data, channel=Channel.COUNTER,
                 applicant=profile, authorisation=authorisation,
+                materials_received=materials_received, queue_ticket=queue_ticket,
             )  # fmt: skip
             valid_ids = set(case.service_version.materials.values_list("pk", flat=True))
-            if any(m not in valid_ids for m in [*materials_received, *scans]):
+            if any(m not in valid_ids for m in scans):
                 raise ValidationError(
                     {"materials_received": [_("This service has no such material.")]}
                 )
@@ -78,15 +79,11 @@ def file_counter_application(
                         case=case, material_id=material_id, upload=upload, user=clerk
                     )
                     stored.append(attachment.stored_name)
-            case.refresh_from_db()
-            case.materials_received = sorted(set(materials_received))
-            case.queue_ticket = (queue_ticket or "")[:20]
-            case.visits = 1
-            case.save(update_fields=["materials_received", "queue_ticket", "visits"])
             case = workflow.submit_application(case=case, user=clerk, channel=Channel.COUNTER)
-            if accept and "accept" in {t.name for t in workflow.transitions_for(case, clerk)}:
+            acceptance = workflow.transition_with_outcome(case, clerk, Outcome.ACCEPTED)
+            if accept and acceptance is not None:
                 case = workflow.apply_transition(
-                    case=case, name="accept", actor=clerk, channel=Channel.COUNTER,
+                    case=case, name=acceptance.name, actor=clerk, channel=Channel.COUNTER,
                     opinion=_("Accepted at the counter on receipt (即收即受)."),
                 )  # fmt: skip
     except BaseException:
@@ -133,19 +130,6 @@ def _authorisation(clerk: User, principal, agent: dict):
         ) from exc
 
 
-def ready_for_pickup(profile) -> list[Case]:
-    """The person's approved applications whose result waits at the counter."""
-    from services.models import OuterState, StageKind
-
-    return list(
-        Case.objects.filter(
-            applicant=profile, state=OuterState.APPROVED, stage__kind=StageKind.DELIVERY
-        )
-        .select_related("service_version")
-        .order_by("decided_at")
-    )
-
-
 def hand_over(*, clerk: User, case: Case, collected_by: str, identity_checked: bool) -> Case:
     """The result is handed over at the counter: who collected it and when go into the trail, and
     the case is concluded (办结) through the engine."""
@@ -158,14 +142,13 @@ def hand_over(*, clerk: User, case: Case, collected_by: str, identity_checked: b
     if errors:
         raise ValidationError(errors)
 
-    def count_the_visit(locked: Case) -> list[str]:
-        locked.visits += 1
-        return ["visits"]
-
+    conclusion = workflow.transition_with_outcome(case, clerk, Outcome.CONCLUDED)
+    if conclusion is None:
+        raise workflow.CaseConflict(_("This result cannot be handed over now."), code="not_allowed")
+    # Concluding at a counter counts the citizen's trip to collect it (the engine's rule).
     return workflow.apply_transition(
         case=case,
-        name="conclude",
-        before_save=count_the_visit,
+        name=conclusion.name,
         actor=clerk,
         channel=Channel.COUNTER,
         opinion=_("Result handed over at the counter to %(name)s.") % {"name": collected_by},

@@ -17,7 +17,7 @@ from accounts.validators import mask_id_number
 from services import catalog
 from services.schema import SchemaForm
 
-from . import counter, receipts, workflow
+from . import access, counter, receipts, workflow
 from .models import Case, Channel
 
 SESSION_KEY = "counter_citizen"
@@ -133,10 +133,20 @@ def _agent_from(request: HttpRequest) -> dict:
     }
 
 
+def _waiting(clerk, profile) -> list[Case]:
+    return list(
+        access.results_waiting_for(clerk, profile)
+        .select_related("service_version")
+        .order_by("decided_at")
+    )
+
+
 def _filed_here(request: HttpRequest, number: str) -> Case:
-    case = Case.objects.filter(
-        number=number, filed_by=request.user, channel=Channel.COUNTER
-    ).first()
+    case = (
+        access.cases_for_counter(request.user)
+        .filter(number=number, filed_by=request.user, channel=Channel.COUNTER)
+        .first()
+    )
     if case is None:
         raise Http404
     return case
@@ -174,7 +184,7 @@ def pickup(request: HttpRequest) -> HttpResponse:
     profile_id = request.session.get("counter_pickup")
     profile = CitizenProfile.objects.filter(pk=profile_id).first() if profile_id else None
     if profile is not None:
-        context.update(looked_up=True, profile=profile, cases=counter.ready_for_pickup(profile))
+        context.update(looked_up=True, profile=profile, cases=_waiting(request.user, profile))
     number = request.POST.get("hand_over") if request.method == "POST" else None
     if profile is not None and number:
         case = next((c for c in context["cases"] if c.number == number), None)

@@ -25,7 +25,6 @@ from .models import (
     Case,
     DeadlineWarning,
     Notification,
-    NotificationChannel,
     NotificationEvent,
     SupplementRequest,
 )
@@ -44,60 +43,59 @@ def _insert_warnings(
     DeadlineWarning.objects.bulk_create(rows, ignore_conflicts=True)
     return list(
         DeadlineWarning.objects.filter(sweep=sweep, kind=kind).select_related(
-            "case__service_version", "case__assignee", "case__applicant__user"
+            "case__service_version",
+            "case__assignee",
+            "case__applicant__user",
+            "case__stage",
+            "case__agent__user",
         )
     )
 
 
 def _staff_messages(
-    warnings: list[DeadlineWarning], event: str, role_when_unassigned: str
+    warnings: list[DeadlineWarning], event: str, escalate: bool
 ) -> list[Notification]:
-    """To the case's holder, or to every holder of `role_when_unassigned` in its department."""
-    departments = {
-        w.case.department_id
-        for w in warnings
-        if not w.case.assignee_id or event == NotificationEvent.OVERDUE
-    }
-    members: dict[int, list] = {}
-    for membership in StaffMembership.objects.filter(
-        department_id__in=departments, role=role_when_unassigned
-    ).select_related("user"):
-        members.setdefault(membership.department_id, []).append(membership.user)
+    """To the case's holder, or to whoever works its current stage in the acting department (own,
+    parent or fixed); an overdue case also goes to that department's head."""
+    departments = {w.case.acting_department_id or w.case.department_id for w in warnings}
+    members: dict[tuple[int, str], list] = {}
+    for membership in StaffMembership.objects.filter(department_id__in=departments).select_related(
+        "user"
+    ):
+        members.setdefault((membership.department_id, membership.role), []).append(membership.user)
     rows = []
     for warning in warnings:
         case = warning.case
-        recipients = list(members.get(case.department_id, []))
-        if case.assignee_id and event == NotificationEvent.DUE_SOON:
+        department_id = case.acting_department_id or case.department_id
+        stage_role = case.stage.role if case.stage_id and case.stage.role else Role.CASEWORKER
+        if escalate:
+            recipients = list(members.get((department_id, Role.DEPARTMENT_HEAD), []))
+            if case.assignee_id and case.assignee not in recipients:
+                recipients.append(case.assignee)
+        elif case.assignee_id:
             recipients = [case.assignee]
-        elif case.assignee_id and case.assignee not in recipients:
-            recipients.append(case.assignee)
+        else:  # whoever works the stage; the department's caseworkers if nobody holds that role
+            recipients = list(
+                members.get((department_id, stage_role))
+                or members.get((department_id, Role.CASEWORKER), [])
+            )
         context = {"number": case.number, "service": case.service_version.name,
                    "due_date": warning.deadline.isoformat(), "deadline": warning.deadline.isoformat()}  # fmt: skip
-        rows += [
-            Notification(recipient=user, case=case, event=event, channel=NotificationChannel.INBOX,
-                         language=user.preferred_language, context=context)
-            for user in recipients
-        ]  # fmt: skip
+        rows += notifications.to_staff(recipients, case=case, event=event, context=context)
     return rows
 
 
 def _applicant_messages(warnings: list[DeadlineWarning], event: str) -> list[Notification]:
+    """The applicant and their proxy, on every channel, each in their own language."""
     rows = []
     for warning in warnings:
         case = warning.case
-        user = case.applicant.user if case.applicant.user_id else None
         context = {
             "number": case.number,
             "service": case.service_version.name,
             "deadline": warning.deadline.isoformat(),
         }
-        language = user.preferred_language if user else "zh-hans"
-        if user is not None:
-            rows.append(Notification(recipient=user, case=case, event=event, channel=NotificationChannel.INBOX,
-                                     language=language, context=context))  # fmt: skip
-        rows.append(Notification(recipient=user, person=case.applicant, case=case, event=event,
-                                 channel=NotificationChannel.SMS, address=case.applicant.phone,
-                                 language=language, context=context))  # fmt: skip
+        rows += notifications.to_applicants(case, event, context)
     return rows
 
 
@@ -132,9 +130,9 @@ def sweep(today: dt.date | None = None) -> dict[str, int]:
             run,
         )
         rows = (
-            _staff_messages(due_soon, NotificationEvent.DUE_SOON, Role.CASEWORKER)
-            # Overdue cases escalate to the department head.
-            + _staff_messages(overdue, NotificationEvent.OVERDUE, Role.DEPARTMENT_HEAD)
+            _staff_messages(due_soon, NotificationEvent.DUE_SOON, escalate=False)
+            # Overdue cases escalate to the head of the department acting on them.
+            + _staff_messages(overdue, NotificationEvent.OVERDUE, escalate=True)
             + _applicant_messages(reminders, NotificationEvent.SUPPLEMENT_REMINDER)
         )
         if rows:

@@ -24,8 +24,10 @@ from django.utils.translation import gettext_lazy
 from accounts.models import User
 from services.models import Effect, LicenceType, ResultType, localized
 
-from .models import Case, CaseNumberCounter, Event, Licence
-from .workflow import on_effect
+from .models import Case, CaseNumberCounter, Licence
+from .vocabulary import EventAction
+from .workflow import Phase, Step, effect_handler
+from .workflow.trail import append_event
 
 logger = logging.getLogger(__name__)
 
@@ -122,14 +124,72 @@ def issue_licence(*, case: Case) -> Licence:
     return licence
 
 
-@on_effect(Effect.ISSUE_LICENCE)
-def issue_on_approval(case: Case, transition, event: Event) -> None:
-    """After commit of a transition with the effect: issue the licence if the service gives one."""
-    case = Case.objects.select_related("service_version__licence_type").get(pk=case.pk)
-    version = case.service_version
-    if version.result_type != ResultType.LICENCE or version.licence_type_id is None:
-        return
-    issue_licence(case=case)
+def gives_licence(version) -> bool:
+    return version.result_type == ResultType.LICENCE and version.licence_type_id is not None
+
+
+@effect_handler(Effect.ISSUE_LICENCE, phase=Phase.COMMITTED)
+def issue_on_approval(step: Step) -> None:
+    """After commit of a transition with the effect: issue the licence if the service gives one. A
+    failure here is repaired by `issue_missing`, which beat runs."""
+    case = Case.objects.select_related("service_version__licence_type").get(pk=step.case.pk)
+    if gives_licence(case.service_version) and case.state in LICENSED_STATES:
+        issue_licence(case=case)
+
+
+LICENSED_STATES = ("approved", "concluded")
+
+
+def cases_missing_their_licence() -> QuerySet[Case]:
+    """Approved cases of licensing services whose approving transition issues a licence, without
+    one: what an after-commit failure (a crash, a bug) left behind."""
+    from services.models import Outcome
+
+    return (
+        Case.objects.filter(
+            state__in=LICENSED_STATES,
+            decided_at__isnull=False,
+            service_version__result_type=ResultType.LICENCE,
+            service_version__licence_type__isnull=False,
+            events__outcome=Outcome.APPROVED,
+        )
+        .exclude(licences__licence_type=models.F("service_version__licence_type"))
+        .distinct()
+    )
+
+
+def issue_missing(limit: int = 500) -> int:
+    """Issue the licences approvals are owed (idempotent: issue_licence returns an existing one)."""
+    issued = 0
+    for case in cases_missing_their_licence().order_by("decided_at")[:limit]:
+        try:
+            issue_licence(case=case)
+            issued += 1
+        except Exception:  # one bad case must not stop the others
+            logger.exception("Could not issue the e-licence of case %s", case.pk)
+    return issued
+
+
+def revoke_for_case(*, case: Case, reason: str, event) -> int:
+    """A later transition reversed the approval: the licences it gave are revoked with the reason,
+    and /verify/ says so. Runs inside the reversing transaction, with the case row locked."""
+    now = timezone.now()
+    licences = list(Licence.objects.filter(case=case, revoked_at__isnull=True))
+    for licence in licences:
+        licence.revoked_at, licence.revocation_reason = now, reason
+        licence.save(update_fields=["revoked_at", "revocation_reason"])
+        append_event(
+            case,
+            action=EventAction.LICENCE_REVOKED,
+            actor=event.actor,
+            actor_role=event.actor_role,
+            channel=event.channel,
+            from_state=case.state,
+            from_stage=case.stage.code if case.stage_id else "",
+            opinion=reason,
+            details={"licence": licence.number},
+        )
+    return len(licences)
 
 
 # --- Reading ---------------------------------------------------------------------------------------

@@ -61,6 +61,15 @@ class Case(models.Model):
     department = models.ForeignKey(
         Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="cases"
     )
+    acting_department = models.ForeignKey(
+        Department,
+        verbose_name=_("acting department"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="acting_cases",
+        help_text=_("The department whose staff work the current stage (own, parent or fixed)."),
+    )
     applicant = models.ForeignKey(
         CitizenProfile,
         verbose_name=_("applicant"),
@@ -175,6 +184,11 @@ class Case(models.Model):
         verbose_name = _("application")
         verbose_name_plural = _("applications")
         ordering = ["-created_at"]
+        permissions = [
+            # A django-guardian object permission: an expert of another department consulted on
+            # this one case (征求意见 / 会签); see cases.access.
+            ("consult_case", _("give an opinion on this application when consulted")),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["filed_by", "idempotency_key"],
@@ -208,6 +222,19 @@ class Case(models.Model):
                     ]
                 ),
                 name="case_open_by_due_date",
+            ),
+            models.Index(
+                fields=["acting_department", "due_date"],
+                condition=Q(
+                    state__in=[
+                        "submitted",
+                        "accepted",
+                        "supplement_requested",
+                        "suspended",
+                        "approved",
+                    ]
+                ),
+                name="case_open_by_acting_dept",
             ),
         ]
 
@@ -327,6 +354,7 @@ class Licence(models.Model):
     valid_from = models.DateField()
     valid_until = models.DateField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    revocation_reason = models.TextField(_("why it was revoked"), blank=True)
     issued_at = models.DateTimeField(db_default=Now())
 
     class Meta:
@@ -347,6 +375,9 @@ class Event(models.Model):
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")
     sequence = models.PositiveIntegerField()
     action = models.CharField(max_length=32)
+    outcome = models.CharField(
+        max_length=24, blank=True, help_text=_("The transition's outcome, when it was one.")
+    )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -382,8 +413,10 @@ class Event(models.Model):
         raise ValueError("Events are append-only; they are never deleted.")
 
     def compute_hash(self) -> str:
+        extra = {"outcome": self.outcome} if self.outcome else {}  # events before it had none
         body = json.dumps(
             {
+                **extra,
                 "case": self.case_id,
                 "sequence": self.sequence,
                 "action": self.action,
@@ -432,6 +465,75 @@ class OpinionPhrase(models.Model):
         return self.text[:40]
 
 
+class OfficialDocument(models.Model):
+    """An official document a legal step produced (受理通知书 ...), numbered by kind and year; the
+    engine's effects write these in the transaction of the step, so none is ever missing."""
+
+    class Kind(models.TextChoices):
+        RECEIPT = "receipt", _("receipt (收件凭证)")
+        ACCEPTANCE_NOTICE = "acceptance_notice", _("acceptance notice (受理通知书)")
+        SUPPLEMENT_NOTICE = "supplement_notice", _("request for documents (补正告知书)")
+        NOT_ACCEPTED_NOTICE = "not_accepted_notice", _("notice of non-acceptance (不予受理通知书)")
+        EXTENSION_NOTICE = "extension_notice", _("extension notice (延期通知书)")
+        SUSPENSION_NOTICE = "suspension_notice", _("special procedure notice (特别程序告知书)")
+        DECISION = "decision", _("decision (决定书)")
+        LICENCE = "licence", _("e-licence")
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="documents")
+    kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
+    number = models.CharField(_("document number"), max_length=64, unique=True)
+    event = models.ForeignKey("Event", on_delete=models.PROTECT, null=True, related_name="+")
+    issued_at = models.DateTimeField(_("issued"), db_default=Now())
+
+    class Meta:
+        verbose_name = _("official document")
+        verbose_name_plural = _("official documents")
+        ordering = ["issued_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "kind", "event"], name="document_once_per_event"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class Consultation(models.Model):
+    """A caseworker asks a member of another department for an opinion on one case (征求意见 /
+    会签). The expert sees that case only (a django-guardian object permission) until they answer
+    or the grant is withdrawn; their opinion lands in the trail."""
+
+    class State(models.TextChoices):
+        OPEN = "open", _("waiting for the opinion")
+        ANSWERED = "answered", _("answered")
+        WITHDRAWN = "withdrawn", _("withdrawn")
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="consultations")
+    expert = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    question = models.TextField(_("question"))
+    opinion = models.TextField(_("opinion"), blank=True)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.OPEN)
+    created_at = models.DateTimeField(db_default=Now())
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("consultation (征求意见)")
+        verbose_name_plural = _("consultations (征求意见)")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "expert"], condition=Q(state="open"), name="consultation_one_open"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} → {self.expert_id}"
+
+
 class NotificationEvent(models.TextChoices):
     """What people are told about (DESIGN "Notifications")."""
 
@@ -448,7 +550,9 @@ class NotificationEvent(models.TextChoices):
     DEEMED_WITHDRAWN = "deemed_withdrawn", _("deemed withdrawn")
     WITHDRAWN = "withdrawn", _("application withdrawn")
     RATING_RESPONSE = "rating_response", _("answer to your rating")
+    PROGRESSED = "progressed", _("application moved on")
     NEW_CASE = "new_case", _("new application in the queue")
+    CONSULTED = "consulted", _("your opinion is asked")
     DUE_SOON = "due_soon", _("application due soon")
     OVERDUE = "overdue", _("application overdue")
     BAD_RATING = "bad_rating", _("bad rating to rectify")

@@ -15,10 +15,8 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template import Context, Template
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.module_loading import import_string
-
-from accounts.models import Role, StaffMembership
 
 from .models import (
     Case,
@@ -33,22 +31,6 @@ logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 6
 REQUEUE_AFTER = dt.timedelta(minutes=3)
-
-# Engine actions → what the applicant is told.
-APPLICANT_EVENTS = {
-    "submit": NotificationEvent.SUBMITTED,
-    "accept": NotificationEvent.ACCEPTED,
-    "not_accept": NotificationEvent.NOT_ACCEPTED,
-    "request_supplement": NotificationEvent.SUPPLEMENT_REQUESTED,
-    "suspend": NotificationEvent.SUSPENDED,
-    "resume": NotificationEvent.RESUMED,
-    "extend": NotificationEvent.EXTENDED,
-    "approve": NotificationEvent.DECIDED,
-    "reject": NotificationEvent.DECIDED,
-    "conclude": NotificationEvent.READY_FOR_PICKUP,
-    "withdraw": NotificationEvent.WITHDRAWN,
-    "deemed_withdrawn": NotificationEvent.DEEMED_WITHDRAWN,
-}
 
 # The built-in words; admins override any of them with a NotificationTemplate row.
 DEFAULT_TEXTS: dict[str, dict[str, tuple[str, str]]] = {
@@ -99,6 +81,14 @@ DEFAULT_TEXTS: dict[str, dict[str, tuple[str, str]]] = {
     "withdrawn": {
         "zh-hans": ("申请已撤回", "您的申请 {{ number }} 已撤回。"),
         "en": ("Application withdrawn", "Your application {{ number }} has been withdrawn."),
+    },
+    "progressed": {
+        "zh-hans": ("办理进展：{{ step }}", "您的申请 {{ number }}（{{ service }}）有新进展：{{ step }}。"),
+        "en": ("Progress: {{ step }}", "Your application {{ number }} ({{ service }}) moved on: {{ step }}."),
+    },
+    "consulted": {
+        "zh-hans": ("征求意见", "办件 {{ number }}（{{ service }}）征求您的意见：{{ opinion }}"),
+        "en": ("Your opinion is asked", "Your opinion is asked on application {{ number }} ({{ service }}): {{ opinion }}"),
     },
     "rating_response": {
         "zh-hans": ("对您评价的回复", "部门已回复您对办件 {{ number }} 的评价：{{ opinion }}"),
@@ -204,21 +194,76 @@ def save_and_enqueue(rows: list[Notification]) -> list[Notification]:
     return created
 
 
-def record_for_event(case: Case, event: Event) -> list[Notification]:
-    """Outbox rows for what `event` tells people; call inside the transaction that wrote it."""
-    rows: list[Notification] = []
+def tell_applicant(
+    case: Case, event_kind: str, event: Event, *, texts: dict[str, str] | None = None
+) -> list[Notification]:
+    """The applicant, and the proxy who applied for them (帮办代办): both follow the case, on
+    every channel, in their own language. `texts`: a transition's own words by language."""
     context = _context(case, event)
-    applicant_event = APPLICANT_EVENTS.get(event.action)
-    if applicant_event:
-        # The applicant, and the proxy who applied for them (帮办代办): both follow the case.
-        rows += to_applicants(case, applicant_event, context)
-    if event.action == "submit":
-        workers = StaffMembership.objects.filter(
-            department_id=case.department_id, role=Role.CASEWORKER
-        )
-        users = [m.user for m in workers.select_related("user")]
-        rows += to_staff(users, case=case, event=NotificationEvent.NEW_CASE, context=context)
+    rows = to_applicants(case, event_kind, context)
+    for row in rows:
+        text = (texts or {}).get(row.language) or (texts or {}).get(settings.LANGUAGE_CODE)
+        if text:
+            row.context = {**row.context, "text": text}
     return save_and_enqueue(rows)
+
+
+def tell_applicant_of_transition(case: Case, transition, event: Event) -> list[Notification]:
+    """The effect "notify the applicant": the text of the transition's outcome, or the transition's
+    own message when the admin wrote one."""
+    from services.models import localized
+
+    from .vocabulary import OUTCOME_LABELS, OUTCOME_MESSAGES
+
+    texts = {settings.LANGUAGE_CODE: transition.message} if transition.message else {}
+    if transition.message_en:
+        texts["en"] = transition.message_en
+    rows = to_applicants(case, OUTCOME_MESSAGES[transition.outcome], _context(case, event))
+    for row in rows:
+        with translation.override(row.language):
+            step = str(OUTCOME_LABELS[transition.outcome])
+            label = localized(transition, "label")
+        row.context = {**row.context, "step": step, "transition": label}
+        text = texts.get(row.language) or texts.get(settings.LANGUAGE_CODE)
+        if text:
+            row.context["text"] = text
+    return save_and_enqueue(rows)
+
+
+def stage_staff(case: Case):
+    from .access import staff_working_stage
+
+    return staff_working_stage(case)
+
+
+def tell_of_submission(case: Case, event: Event) -> list[Notification]:
+    """A new application: the applicant gets the receipt message, intake its queue message."""
+    context = _context(case, event)
+    rows = to_applicants(case, NotificationEvent.SUBMITTED, context)
+    rows += to_staff(
+        stage_staff(case), case=case, event=NotificationEvent.NEW_CASE, context=context
+    )
+    return save_and_enqueue(rows)
+
+
+def tell_stage_staff(case: Case, event: Event) -> list[Notification]:
+    """The case arrived in a stage another department works: its staff find it in their queue."""
+    return save_and_enqueue(
+        to_staff(
+            stage_staff(case),
+            case=case,
+            event=NotificationEvent.NEW_CASE,
+            context=_context(case, event),
+        )
+    )
+
+
+def tell_expert(case: Case, expert, event: Event) -> list[Notification]:
+    return save_and_enqueue(
+        to_staff(
+            [expert], case=case, event=NotificationEvent.CONSULTED, context=_context(case, event)
+        )
+    )
 
 
 def enqueue(ids: list[int]) -> None:
@@ -259,6 +304,8 @@ def _render(notification: Notification) -> tuple[str, str]:
         subject, body = texts.get(notification.language) or texts.get(
             settings.LANGUAGE_CODE, ("", "")
         )
+    if notification.context.get("text"):
+        body = notification.context["text"]  # the transition's own message, written by an admin
     context = Context(notification.context, autoescape=False)
     return Template(subject).render(context).strip(), Template(body).render(context).strip()
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from . import counter, ratings, selectors, workflow
+from . import access, counter, ratings, selectors, workflow
 from .models import Case, Channel, Rating, RatingTag
 
 ONLINE_DIMENSIONS = ("efficiency", "guidance", "convenience")
@@ -122,7 +122,7 @@ def counter_rate(request: HttpRequest) -> HttpResponse:
     if not counter.is_counter_clerk(request.user):
         raise Http404
     number = (request.POST.get("number") or request.GET.get("number") or "").strip()[:100]
-    case = Case.objects.filter(number=number).first() if number else None
+    case = access.cases_for_counter(request.user).filter(number=number).first() if number else None
     if case is not None and not ratings.may_record_at_counter(case, request.user):
         case = None
     status = 200

@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from accounts.permissions import departments_with_role
 from services.calendar import add_working_days_provisional
 from services.models import OuterState
 
-from .models import Attachment, Case, Channel, Event, SupplementRequest
+from . import vocabulary
+from .access import can_view_case, cases_visible_to_applicant, cases_visible_to_staff
+from .models import Attachment, Case, Event, SupplementRequest
 
-
-def cases_visible_to_applicant(user: User) -> QuerySet[Case]:
-    """The applicant's own cases, and those they applied for as someone's proxy (帮办代办)."""
-    if not user.is_authenticated:
-        return Case.objects.none()
-    # A clerk who filed a walk-in citizen's case at a counter does not keep it as their own.
-    return Case.objects.filter(
-        Q(applicant__user=user)
-        | Q(agent__user=user)
-        | (Q(filed_by=user) & ~Q(channel=Channel.COUNTER))
-    )
+__all__ = ["can_view_case", "cases_visible_to_applicant", "cases_visible_to_staff"]
 
 
 def my_applications(user: User) -> QuerySet[Case]:
@@ -75,71 +66,41 @@ def application_for_applicant(user: User, number: str) -> Case | None:
     )
 
 
-# Plain-language names of what happened, for applicants; transitions of custom workflows fall back
-# to their own labels.
-ACTION_LABELS = {
-    "create": lambda: _("Application started"),
-    "submit": lambda: _("Application handed in"),
-    "accept": lambda: _("Accepted by the department"),
-    "not_accept": lambda: _("Not accepted"),
-    "request_supplement": lambda: _("Department asked for more documents"),
-    "supplement": lambda: _("You handed in the missing documents"),
-    "pass_review": lambda: _("Review completed"),
-    "return_to_intake": lambda: _("Sent back for another check"),
-    "approve": lambda: _("Approved"),
-    "reject": lambda: _("Rejected"),
-    "conclude": lambda: _("Result delivered; case closed"),
-    "suspend": lambda: _("Paused for a special procedure"),
-    "resume": lambda: _("Processing resumed"),
-    "extend": lambda: _("Time limit extended"),
-    "withdraw": lambda: _("Withdrawn"),
-    "deemed_withdrawn": lambda: _("Deemed withdrawn: the documents did not arrive in time"),
-    "claim": lambda: _("Claimed"),
-    "release": lambda: _("Released"),
-    "rated": lambda: _("Service rated"),
-    "rating_answered": lambda: _("The department answered the rating"),
-}
-PUBLIC_OPINIONS = {
-    "not_accept",
-    "request_supplement",
-    "reject",
-    "withdraw",
-    "suspend",
-    "extend",
-    "approve",
-}
+def _transition_words(case: Case) -> tuple[dict[str, str], dict[str, str]]:
+    """Labels and outcomes of the case's workflow by transition name (events before outcomes were
+    recorded on the trail take theirs from the definition)."""
+    transitions = case.service_version.workflow.transitions.all()
+    return (
+        {t.name: t.localized_label for t in transitions},
+        {t.name: t.outcome for t in transitions},
+    )
 
 
 def timeline(case: Case, events: list[Event] | None = None) -> list[dict]:
     """One entry per event, in words an applicant understands; staff names are not shown."""
-    labels = {t.name: t.localized_label for t in case.service_version.workflow.transitions.all()}
+    labels, outcomes = _transition_words(case)
     events = events if events is not None else list(case.events.order_by("sequence"))
     entries = []
     for event in events:
-        label = ACTION_LABELS.get(event.action)
+        outcome = event.outcome or outcomes.get(event.action, "")
         entries.append(
             {
                 "action": event.action,
-                "label": label() if label else labels.get(event.action, event.action),
+                "outcome": outcome,
+                "internal": event.action in vocabulary.INTERNAL_ACTIONS,
+                "label": vocabulary.applicant_label(event.action, outcome, labels),
                 "at": event.at,
                 "state": event.to_state,
                 "state_label": OuterState(event.to_state).label if event.to_state else "",
-                "opinion": event.opinion if event.action in PUBLIC_OPINIONS else "",
+                "opinion": event.opinion
+                if vocabulary.opinion_is_public(event.action, outcome)
+                else "",
             }
         )
     return entries
 
 
 # --- Staff -----------------------------------------------------------------------------------------
-
-
-def cases_visible_to_staff(user: User) -> QuerySet[Case]:
-    """Submitted cases of the departments the user works in (any role); drafts stay private."""
-    if not user.is_authenticated:
-        return Case.objects.none()
-    return Case.objects.filter(department__in=departments_with_role(user)).exclude(
-        state=OuterState.DRAFT
-    )
 
 
 QUEUE_STATES = [
@@ -216,17 +177,19 @@ def staff_timeline(case: Case) -> list[dict]:
     from accounts.models import Role
     from services.models import APPLICANT
 
-    labels = {t.name: t.localized_label for t in case.service_version.workflow.transitions.all()}
-    roles = {**dict(Role.choices), APPLICANT: _("applicant"), "system": _("system")}
+    labels, outcomes = _transition_words(case)
+    roles = {**dict(Role.choices), APPLICANT: _("applicant"), "system": _("system"),
+             "expert": _("consulted expert")}  # fmt: skip
     states = dict(OuterState.choices)
     entries = []
     for event in case.events.select_related("actor").order_by("sequence"):
-        plain = ACTION_LABELS.get(event.action)
+        outcome = event.outcome or outcomes.get(event.action, "")
         entries.append(
             {
                 "sequence": event.sequence,
                 "action": event.action,
-                "label": labels.get(event.action) or (plain() if plain else event.action),
+                "outcome": outcome,
+                "label": vocabulary.staff_label(event.action, outcome, labels),
                 "role_label": roles.get(event.actor_role, event.actor_role),
                 "from_state_label": states.get(event.from_state, ""),
                 "to_state_label": states.get(event.to_state, ""),
@@ -244,10 +207,3 @@ def staff_timeline(case: Case) -> list[dict]:
             }
         )
     return entries
-
-
-def can_view_case(user: User, case: Case) -> bool:
-    return (
-        cases_visible_to_applicant(user).filter(pk=case.pk).exists()
-        or cases_visible_to_staff(user).filter(pk=case.pk).exists()
-    )

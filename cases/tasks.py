@@ -39,3 +39,11 @@ def refresh_statistics() -> int:
     from . import statistics
 
     return statistics.refresh_monthly_figures()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def issue_missing_licences() -> int:
+    """Approvals whose after-commit licence issuing failed get their licence (idempotent)."""
+    from .licences import issue_missing
+
+    return issue_missing()

@@ -43,7 +43,7 @@ from rest_framework.views import APIView
 
 from services.models import OuterState, localized
 
-from . import selectors
+from . import access, selectors
 from .models import Case
 
 logger = logging.getLogger(__name__)
@@ -53,9 +53,6 @@ FAILURE_LIMIT = 10
 LOOKUP_LIMIT = 60
 WINDOW_SECONDS = 10 * 60
 CACHE_ALIAS = "ratelimit"
-
-# Staff bookkeeping that means nothing to the public.
-INTERNAL_ACTIONS = {"claim", "release"}
 
 
 def not_found_message() -> str:
@@ -78,8 +75,8 @@ def case_for_tracking(number: str, name: str) -> Case | None:
     compared exactly after trimming whitespace (full-width spaces too); None otherwise, and always
     None for a draft. The applicant's profile is never loaded, only the two names compared."""
     case = (
-        Case.objects.filter(number=number.strip())
-        .exclude(state=OuterState.DRAFT)
+        access.trackable_cases()
+        .filter(number=number.strip())
         .select_related("service", "service_version__workflow", "department")
         .annotate(
             applicant_name=F("applicant__real_name"), organisation_name=F("organisation__name")
@@ -98,7 +95,7 @@ def public_timeline(case: Case) -> list[dict]:
     return [
         {key: entry[key] for key in ("action", "label", "at", "state", "state_label")}
         for entry in selectors.timeline(case)
-        if entry["action"] not in INTERNAL_ACTIONS
+        if not entry["internal"]
     ]
 
 

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from accounts import proxies
 from accounts.validators import mask_id_number
 from services import catalog
-from services.models import MaterialSource
+from services.models import MaterialSource, Outcome
 from services.schema import SchemaForm, answers
 
 from . import receipts, selectors, uploads, workflow
@@ -305,7 +305,7 @@ def detail(request: HttpRequest, number: str) -> HttpResponse:
     open_request = next(
         (r for r in case.supplement_requests.all() if r.state == SupplementRequest.State.OPEN), None
     )
-    actions = {t.name for t in workflow.transitions_for(case, request.user)}
+    outcomes = {t.outcome for t in workflow.transitions_for(case, request.user)}
     return render(
         request,
         "cases/detail.html",
@@ -314,8 +314,8 @@ def detail(request: HttpRequest, number: str) -> HttpResponse:
             "version": case.service_version,
             "timeline": selectors.timeline(case),
             "open_request": open_request,
-            "can_withdraw": "withdraw" in actions,
-            "can_supplement": "supplement" in actions and open_request is not None,
+            "can_withdraw": Outcome.WITHDRAWN in outcomes,
+            "can_supplement": Outcome.SUPPLEMENT_ANSWERED in outcomes and open_request is not None,
             "on_file": workflow.documents_on_file(case.applicant) if open_request else [],
             **_rating_context(case, request.user),
         },

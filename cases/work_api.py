@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -124,7 +123,12 @@ def work_case_data(case: Case, user) -> dict:
         "assignee": case.assignee.username if case.assignee_id else None,
         "row_version": case.row_version,
         "actions": [
-            {"name": t.name, "label": t.localized_label, "opinion_required": t.opinion_required}
+            {
+                "name": t.name,
+                "label": t.localized_label,
+                "opinion_required": t.opinion_required,
+                "outcome": t.outcome,
+            }
             for t in workflow.transitions_for(case, user)
         ],
         "timeline": selectors.staff_timeline(case),
@@ -171,22 +175,18 @@ class TransitionInput(serializers.Serializer):
 
 
 def take_action(*, case: Case, user, data: dict, channel: str) -> Case:
-    """One place for pages and API: the special transitions need their extra inputs."""
-    name = data["transition"]
-    if name == "request_supplement":
-        materials = list(case.service_version.materials.filter(pk__in=data.get("materials") or []))
-        return workflow.request_supplement(
-            case=case,
-            actor=user,
-            materials=materials,
-            note=data.get("opinion", ""),
-            channel=channel,
-            supervisor_reason=data.get("supervisor_reason", ""),
-        )
-    details = {"days": data["days"]} if data.get("days") else {}
+    """One place for pages and API: what an effect needs (the materials of a request for
+    documents, an extension's days) travels in the details; the engine's effects read them."""
+    details = {
+        "materials": data.get("materials") or [],
+        "supervisor_reason": data.get("supervisor_reason", ""),
+    }
+    if data.get("days"):
+        details["days"] = data["days"]
+    details = {key: value for key, value in details.items() if value}
     return workflow.apply_transition(
         case=case,
-        name=name,
+        name=data["transition"],
         actor=user,
         opinion=data.get("opinion", ""),
         expected_version=data.get("expected_version"),
@@ -201,12 +201,5 @@ class TransitionView(APIView):
         case = _case_or_404(request, number)
         data = TransitionInput(data=request.data)
         data.is_valid(raise_exception=True)
-        if (
-            data.validated_data["transition"] == "request_supplement"
-            and not data.validated_data["materials"]
-        ):
-            raise ValidationError(
-                {"materials": ["List everything that is missing, in one notice."]}
-            )
         take_action(case=case, user=request.user, data=data.validated_data, channel=Channel.API)
         return Response(work_case_data(_case_or_404(request, number), request.user))

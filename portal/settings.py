@@ -263,6 +263,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "sweep-deadlines": {"task": "cases.tasks.sweep_deadlines", "schedule": 300.0},
     # Public figures (/stats/) of the current and previous month; a full rebuild is a command.
     "refresh-statistics": {"task": "cases.tasks.refresh_statistics", "schedule": 300.0},
+    # An approval whose licence was not issued after commit (a crash, an error) gets it here.
+    "issue-missing-licences": {"task": "cases.tasks.issue_missing_licences", "schedule": 300.0},
 }
 
 # --- E-mail and SMS --------------------------------------------------------------------------------

@@ -218,6 +218,55 @@ class WorkflowStage(models.Model):
         return localized(self, "name")
 
 
+class Outcome(models.TextChoices):
+    """What a transition means to the engine (DESIGN "The case lifecycle"). The engine's rules (the
+    clock, 行政许可法 §32/§42/§45, what ends a case, what may be withdrawn) follow these and the
+    stages' kinds, never a transition's name: admins name transitions as they like."""
+
+    ACCEPTED = "accepted", _("accepted (受理)")
+    NOT_ACCEPTED = "not_accepted", _("not accepted (不予受理)")
+    SUPPLEMENT_REQUESTED = "supplement_requested", _("documents requested (补正告知)")
+    SUPPLEMENT_ANSWERED = "supplement_answered", _("documents handed in (提交补正材料)")
+    SUSPENDED = "suspended", _("suspended for a special procedure (特别程序)")
+    RESUMED = "resumed", _("resumed (恢复办理)")
+    EXTENDED = "extended", _("time limit extended (延期)")
+    PASSED = "passed", _("passed to the next stage (通过)")
+    RETURNED = "returned", _("returned to an earlier stage (退回)")
+    APPROVED = "approved", _("approved (准予)")
+    REJECTED = "rejected", _("rejected (不予批准)")
+    CONCLUDED = "concluded", _("concluded (办结)")
+    WITHDRAWN = "withdrawn", _("withdrawn (撤回)")
+
+
+# The outer state each outcome leaves a case in; None: the state does not change (passed,
+# returned, extended) or returns to what it was before the pause (resumed, documents handed in).
+OUTCOME_STATE: dict[str, str | None] = {
+    Outcome.ACCEPTED: OuterState.ACCEPTED,
+    Outcome.NOT_ACCEPTED: OuterState.NOT_ACCEPTED,
+    Outcome.SUPPLEMENT_REQUESTED: OuterState.SUPPLEMENT_REQUESTED,
+    Outcome.SUPPLEMENT_ANSWERED: None,
+    Outcome.SUSPENDED: OuterState.SUSPENDED,
+    Outcome.RESUMED: None,
+    Outcome.EXTENDED: None,
+    Outcome.PASSED: None,
+    Outcome.RETURNED: None,
+    Outcome.APPROVED: OuterState.APPROVED,
+    Outcome.REJECTED: OuterState.REJECTED,
+    Outcome.CONCLUDED: OuterState.CONCLUDED,
+    Outcome.WITHDRAWN: OuterState.WITHDRAWN,
+}
+PAUSING_OUTCOMES = (Outcome.SUSPENDED, Outcome.SUPPLEMENT_REQUESTED)
+RESUMING_OUTCOMES = (Outcome.RESUMED, Outcome.SUPPLEMENT_ANSWERED)
+DECISION_OUTCOMES = (Outcome.APPROVED, Outcome.REJECTED, Outcome.NOT_ACCEPTED)
+# Outcomes that close the case: their transitions lead into an end stage.
+CLOSING_OUTCOMES = (
+    Outcome.NOT_ACCEPTED,
+    Outcome.REJECTED,
+    Outcome.CONCLUDED,
+    Outcome.WITHDRAWN,
+)
+
+
 class Effect(models.TextChoices):
     NOTIFY_APPLICANT = "notify_applicant", _("notify the applicant")
     ACCEPTANCE_NOTICE = "acceptance_notice", _("issue the acceptance notice (受理通知书)")
@@ -230,6 +279,15 @@ class Effect(models.TextChoices):
 
 APPLICANT = "applicant"
 ACTOR_CHOICES = [(APPLICANT, _("applicant")), *Role.choices]
+
+
+def role_list() -> str:
+    """The valid actors with their labels, for messages that tell an admin what to write."""
+    return "; ".join(f"{value} ({label})" for value, label in ACTOR_CHOICES)
+
+
+def effect_list() -> str:
+    return "; ".join(f"{value} ({label})" for value, label in Effect.choices)
 
 
 class WorkflowTransition(models.Model):
@@ -267,13 +325,21 @@ class WorkflowTransition(models.Model):
     )
     opinion_required = models.BooleanField(_("opinion required"), default=False)
     outcome = models.CharField(
-        _("state after"),
+        _("outcome"),
         max_length=24,
-        choices=OuterState.choices,
-        blank=True,
-        help_text=_("Empty: the state does not change."),
+        choices=Outcome.choices,
+        help_text=_("What the transition means; the engine acts on this, not on the name."),
     )
     effects = models.JSONField(_("effects"), default=list, blank=True)
+    message = models.TextField(
+        _("message to the applicant"),
+        blank=True,
+        help_text=_(
+            "Overrides the standard text of this outcome when “notify the applicant” is ticked; "
+            "Django template syntax, e.g. {{ number }}, {{ opinion }}, {{ due_date }}."
+        ),
+    )
+    message_en = models.TextField(_("English message to the applicant"), blank=True)
     order = models.PositiveSmallIntegerField(_("order"), default=0)
 
     class Meta:
@@ -309,12 +375,13 @@ class WorkflowTransition(models.Model):
         if not isinstance(self.allowed_roles, list) or not self.allowed_roles:
             errors["allowed_roles"] = _("Name at least one role (a list).")
         elif unknown := set(self.allowed_roles) - valid_actors:
-            errors["allowed_roles"] = _("Unknown roles: %(roles)s.") % {
-                "roles": ", ".join(sorted(map(str, unknown)))
+            errors["allowed_roles"] = _("Unknown roles: %(roles)s. Valid roles: %(valid)s.") % {
+                "roles": ", ".join(sorted(map(str, unknown))),
+                "valid": role_list(),
             }
         if not isinstance(self.effects, list) or (set(self.effects) - set(Effect.values)):
             errors["effects"] = _("Effects must be a list of: %(effects)s.") % {
-                "effects": ", ".join(Effect.values)
+                "effects": effect_list()
             }
         for field in ("source", "target"):
             stage = getattr(self, field)

@@ -60,7 +60,8 @@ def test_due_soon_warns_once_and_overdue_escalates_to_the_head(setting):
         assert deadlines.sweep()["due_soon"] == 1
         assert deadlines.sweep()["due_soon"] == 0  # the second run warns nobody again
     warned = Notification.objects.filter(case=case, event="due_soon")
-    assert list(warned.values_list("recipient__username", flat=True)) == ["caseworker"]
+    # Unclaimed, the case is told to whoever works its current stage: accepted, it is in review.
+    assert list(warned.values_list("recipient__username", flat=True)) == ["reviewer"]
     with at("2026-11-12"):  # beat was down for days: it catches up
         assert deadlines.sweep()["overdue"] == 1
         assert deadlines.sweep()["overdue"] == 0

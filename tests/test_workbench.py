@@ -196,7 +196,12 @@ def test_intake_silence_counts_as_acceptance_on_the_day_of_receipt(service, staf
     assert case.accepted_at == case.received_at
     assert case.due_date == dt.date(2026, 11, 9)  # counted from receipt: it is already due
     event = case.events.order_by("-sequence").first()
-    assert (event.action, event.actor, event.actor_role) == ("accept", None, "system")
+    assert (event.action, event.outcome, event.actor, event.actor_role) == (
+        "deemed_accepted",
+        "accepted",
+        None,
+        "system",
+    )
     assert event.details == {"deemed": True}
     assert "第三十二条" in event.opinion  # kept in the official language
 

@@ -1,0 +1,49 @@
+"""Official documents produced by the engine's effects (DESIGN "Official documents and decisions").
+
+The acceptance notice (受理通知书) is written in the transaction that accepts the case, numbered by
+department, kind and year, so an accepted case always has one.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from services.models import Effect
+
+from .models import Case, CaseNumberCounter, OfficialDocument
+from .workflow import Phase, Step, effect_handler
+
+PREFIXES = {OfficialDocument.Kind.ACCEPTANCE_NOTICE: "SL"}
+
+
+def next_document_number(*, case: Case, kind: str) -> str:
+    """Department code, kind, year and a sequence, unique under concurrency (locked counter row)."""
+    year = timezone.localdate().year
+    prefix = f"{case.department.code.upper()}-{PREFIXES.get(kind, kind.upper())}-{year}"
+    with transaction.atomic():
+        counter, _created = CaseNumberCounter.objects.select_for_update().get_or_create(
+            key=f"document:{prefix}"
+        )
+        counter.value += 1
+        counter.save(update_fields=["value"])
+    return f"{prefix}-{counter.value:06d}"
+
+
+def issue_document(*, case: Case, kind: str, event=None) -> OfficialDocument:
+    existing = OfficialDocument.objects.filter(case=case, kind=kind, event=event).first()
+    if existing is not None:
+        return existing
+    return OfficialDocument.objects.create(
+        case=case, kind=kind, event=event, number=next_document_number(case=case, kind=kind)
+    )
+
+
+@effect_handler(Effect.ACCEPTANCE_NOTICE, phase=Phase.RECORDED)
+def issue_acceptance_notice(step: Step) -> None:
+    issue_document(case=step.case, kind=OfficialDocument.Kind.ACCEPTANCE_NOTICE, event=step.event)
+
+
+def documents_of(case: Case) -> QuerySet[OfficialDocument]:
+    return OfficialDocument.objects.filter(case=case).order_by("issued_at", "pk")

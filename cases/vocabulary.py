@@ -1,0 +1,125 @@
+"""One vocabulary of what happens to a case: event actions, their labels, who sees what of them.
+
+An event of the trail records either a workflow transition (its `action` is the transition's name,
+as the admin wrote it, and `outcome` says what it meant) or one of the engine's own actions below.
+Everything that words an event for a person (the applicant's timeline, the public tracking page,
+the staff trail, the messages) reads it from here, by outcome or by action, never by a transition's
+name.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from services.models import Outcome
+
+from .models import NotificationEvent
+
+
+class EventAction(models.TextChoices):
+    """Actions of the engine that are not a transition of a workflow."""
+
+    CREATE = "create", _("Application started")
+    SUBMIT = "submit", _("Application handed in")
+    CLAIM = "claim", _("Claimed")
+    RELEASE = "release", _("Released")
+    TAKE_OVER = "take_over", _("Taken over from a colleague")
+    DEEMED_ACCEPTED = "deemed_accepted", _("Accepted: no answer within five working days (§32)")
+    DEEMED_WITHDRAWN = (
+        "deemed_withdrawn",
+        _("Deemed withdrawn: the documents did not arrive in time"),
+    )
+    REPAIRED = "repaired", _("Moved by the department administrator")
+    LICENCE_REVOKED = "licence_revoked", _("E-licence revoked")
+    CONSULTED = "consulted", _("Opinion asked of another department")
+    CONSULTATION_ANSWERED = "consultation_answered", _("Opinion given")
+    CONSULTATION_WITHDRAWN = "consultation_withdrawn", _("Request for an opinion withdrawn")
+    RATED = "rated", _("Service rated")
+    RATING_ANSWERED = "rating_answered", _("The department answered the rating")
+
+
+# In words an applicant understands, per outcome (whatever the transition is called).
+OUTCOME_LABELS = {
+    Outcome.ACCEPTED: _("Accepted by the department"),
+    Outcome.NOT_ACCEPTED: _("Not accepted"),
+    Outcome.SUPPLEMENT_REQUESTED: _("Department asked for more documents"),
+    Outcome.SUPPLEMENT_ANSWERED: _("You handed in the missing documents"),
+    Outcome.SUSPENDED: _("Paused for a special procedure"),
+    Outcome.RESUMED: _("Processing resumed"),
+    Outcome.EXTENDED: _("Time limit extended"),
+    Outcome.PASSED: _("Moved on to the next step"),
+    Outcome.RETURNED: _("Sent back for another check"),
+    Outcome.APPROVED: _("Approved"),
+    Outcome.REJECTED: _("Rejected"),
+    Outcome.CONCLUDED: _("Result delivered; case closed"),
+    Outcome.WITHDRAWN: _("Withdrawn"),
+}
+
+# Whose opinion the applicant reads: the reasons given to them (a refusal, what is missing, why a
+# pause or an extension) and the decision's words.
+PUBLIC_OPINION_OUTCOMES = frozenset(
+    {
+        Outcome.NOT_ACCEPTED,
+        Outcome.SUPPLEMENT_REQUESTED,
+        Outcome.SUSPENDED,
+        Outcome.EXTENDED,
+        Outcome.APPROVED,
+        Outcome.REJECTED,
+        Outcome.WITHDRAWN,
+    }
+)
+PUBLIC_OPINION_ACTIONS = frozenset(
+    {EventAction.DEEMED_WITHDRAWN, EventAction.DEEMED_ACCEPTED, EventAction.LICENCE_REVOKED}
+)
+
+# Staff bookkeeping that means nothing to the applicant or the public.
+INTERNAL_ACTIONS = frozenset(
+    {
+        EventAction.CLAIM,
+        EventAction.RELEASE,
+        EventAction.TAKE_OVER,
+        EventAction.CONSULTED,
+        EventAction.CONSULTATION_ANSWERED,
+        EventAction.CONSULTATION_WITHDRAWN,
+    }
+)
+
+# What the applicant is told when a transition with "notify the applicant" is taken.
+OUTCOME_MESSAGES = {
+    Outcome.ACCEPTED: NotificationEvent.ACCEPTED,
+    Outcome.NOT_ACCEPTED: NotificationEvent.NOT_ACCEPTED,
+    Outcome.SUPPLEMENT_REQUESTED: NotificationEvent.SUPPLEMENT_REQUESTED,
+    Outcome.SUPPLEMENT_ANSWERED: NotificationEvent.PROGRESSED,
+    Outcome.SUSPENDED: NotificationEvent.SUSPENDED,
+    Outcome.RESUMED: NotificationEvent.RESUMED,
+    Outcome.EXTENDED: NotificationEvent.EXTENDED,
+    Outcome.PASSED: NotificationEvent.PROGRESSED,
+    Outcome.RETURNED: NotificationEvent.PROGRESSED,
+    Outcome.APPROVED: NotificationEvent.DECIDED,
+    Outcome.REJECTED: NotificationEvent.DECIDED,
+    Outcome.CONCLUDED: NotificationEvent.READY_FOR_PICKUP,
+    Outcome.WITHDRAWN: NotificationEvent.WITHDRAWN,
+}
+
+
+def applicant_label(action: str, outcome: str, transition_labels: dict[str, str]) -> str:
+    """The words of the applicant's timeline for one event."""
+    if outcome in OUTCOME_LABELS:
+        return str(OUTCOME_LABELS[outcome])
+    if action in EventAction.values:
+        return str(EventAction(action).label)
+    return transition_labels.get(action, action)
+
+
+def staff_label(action: str, outcome: str, transition_labels: dict[str, str]) -> str:
+    """The words of the staff trail: the transition's own label, as the admin wrote it."""
+    if action in transition_labels and outcome:
+        return transition_labels[action]
+    if action in EventAction.values:
+        return str(EventAction(action).label)
+    return transition_labels.get(action) or applicant_label(action, outcome, transition_labels)
+
+
+def opinion_is_public(action: str, outcome: str) -> bool:
+    return outcome in PUBLIC_OPINION_OUTCOMES or action in PUBLIC_OPINION_ACTIONS

@@ -1,0 +1,445 @@
+"""Drafts, documents and submission: what happens before a case enters its workflow.
+
+A draft belongs to the applicant's side alone; submitting validates the form and the materials in
+full and puts the case in the workflow's intake stage with the §32 intake deadline.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import (
+    CitizenProfile,
+    OrganisationAgent,
+    ProxyAuthorisation,
+    Role,
+    User,
+)
+from services.calendar import add_working_days_provisional
+from services.models import (
+    APPLICANT,
+    Audience,
+    MaterialSource,
+    OuterState,
+    ServiceItem,
+    ServiceMaterial,
+)
+from services.schema import ordered_properties, validate_data
+
+from .. import notifications, uploads
+from ..models import (
+    Attachment,
+    Case,
+    CaseNumberCounter,
+    Channel,
+    Licence,
+    SupplementRequest,
+)
+from ..vocabulary import EventAction
+from .clock import INTAKE_LIMIT_WORKING_DAYS
+from .errors import CaseConflict
+from .trail import append_event, intake_stage, locked, move_to_stage
+
+
+def _today() -> dt.date:
+    return timezone.localdate()
+
+
+def next_case_number(*, service: ServiceItem, day: dt.date) -> str:
+    """Service code + date + a sequence for that service and day, unique under concurrency.
+
+    One UPDATE ... RETURNING increments and reads the counter; its row stays locked until the
+    surrounding transaction commits, so two filings can never get the same number.
+    """
+    key = f"{service.code}-{day:%Y%m%d}"
+    table = connection.ops.quote_name(CaseNumberCounter._meta.db_table)
+    for _attempt in range(2):
+        with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET value = value + 1 WHERE key = %s RETURNING value",  # noqa: S608
+                [key],
+            )
+            row = cursor.fetchone()
+        if row is not None:
+            return f"{key}-{row[0]:04d}"
+        try:
+            with transaction.atomic():
+                CaseNumberCounter.objects.create(key=key, value=0)
+        except IntegrityError:
+            pass  # another filing created it first: increment that one
+    raise RuntimeError(f"case number counter {key} could not be incremented")
+
+
+def applicant_profile(user: User) -> CitizenProfile:
+    profile = getattr(user, "citizen_profile", None)
+    if profile is None:
+        raise ValidationError(
+            {"applicant": [_("Complete your real-name profile before you apply.")]},
+            code="no_profile",
+        )
+    return profile
+
+
+def prefill_values(*, profile: CitizenProfile, organisation=None) -> dict[str, str]:
+    """What the applicant never types: their verified identity, filled into `x-prefill` fields."""
+    values = {
+        "real_name": profile.real_name,
+        "id_number": profile.id_number,
+        "phone": profile.phone,
+    }
+    if organisation is not None:
+        values.update(organisation_name=organisation.name, uscc=organisation.uscc)
+    return values
+
+
+def prefilled_fields(schema: dict) -> dict[str, str]:
+    """Field name → prefill source, for the fields of a schema filled from verified data."""
+    return {
+        name: prop["x-prefill"]
+        for name, prop in ordered_properties(schema)
+        if prop.get("x-prefill") and prop["type"] == "string"
+    }
+
+
+def display_data(case: Case) -> dict:
+    """The form data as shown on a page: ID numbers masked (DESIGN "Data protection")."""
+    from accounts.validators import mask_id_number
+
+    data = dict(case.data)
+    for name, source in prefilled_fields(case.service_version.form_schema).items():
+        if source == "id_number" and data.get(name):
+            data[name] = mask_id_number(data[name])
+    return data
+
+
+def _apply_prefill(case: Case, data: dict) -> dict:
+    fields = prefilled_fields(case.service_version.form_schema)
+    if not fields:
+        return data
+    values = prefill_values(profile=case.applicant, organisation=case.organisation)
+    if "email" in fields.values() and case.applicant.user_id:
+        values["email"] = case.applicant.user.email
+    for name, source in fields.items():
+        if values.get(source):
+            data[name] = values[source]
+    return data
+
+
+# --- Drafts ----------------------------------------------------------------------------------------
+
+
+def create_draft(
+    *,
+    service: ServiceItem,
+    user: User,
+    data: dict | None = None,
+    channel: str = Channel.ONLINE,
+    idempotency_key: str | None = None,
+    organisation_id: int | None = None,
+    applicant: CitizenProfile | None = None,
+    authorisation: ProxyAuthorisation | None = None,
+    materials_received: list[int] | None = None,
+    queue_ticket: str = "",
+) -> tuple[Case, bool]:
+    """Start an application under the service's current published version.
+
+    At a counter, `materials_received` lists the materials handed over on paper (收件清单) and
+    `queue_ticket` the ticket the citizen was called with; the filing counts as one visit.
+
+    Returns (case, created). With an idempotency key, a repeat of the same request by the same
+    account returns the first case instead of a second one, even when the repeats race.
+    """
+    if idempotency_key:
+        existing = Case.objects.filter(filed_by=user, idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing, False
+    if service.status != ServiceItem.Status.PUBLISHED or service.current_version_id is None:
+        raise ValidationError({"service": [_("This service is not open for applications.")]})
+    version = service.current_version
+    if channel in (Channel.ONLINE, Channel.API) and not version.channel_online:
+        raise ValidationError(
+            {"service": [_("This service cannot be applied for online; please visit a counter.")]}
+        )
+    if (
+        authorisation is not None
+    ):  # 帮办代办: for the principal, by (or through a clerk, for) the agent
+        profile = authorisation.principal
+    else:
+        profile = applicant or applicant_profile(user)
+    organisation = None
+    if organisation_id is not None:
+        agency = (
+            OrganisationAgent.objects.select_related("organisation")
+            .filter(user=user, organisation_id=organisation_id, valid_from__lte=_today())
+            .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=_today()))
+            .first()
+        )
+        if agency is None:
+            raise ValidationError(
+                {"agent_for": [_("You are not authorised to act for this organisation.")]}
+            )
+        organisation = agency.organisation
+    if version.audience == Audience.ORGANISATION and organisation is None:
+        raise ValidationError(
+            {"agent_for": [_("This service is for organisations: say which one you act for.")]}
+        )
+    cleaned = validate_data(version.form_schema, data or {}, partial=True)
+    try:
+        with transaction.atomic():
+            case = Case(
+                number=next_case_number(service=service, day=_today()),
+                service=service,
+                service_version=version,
+                department_id=service.department_id,
+                applicant=profile,
+                organisation=organisation,
+                agent=authorisation.agent if authorisation else None,
+                authorisation=authorisation,
+                filed_by=user,
+                channel=channel,
+                idempotency_key=idempotency_key or None,
+                materials_received=sorted(set(materials_received or [])),
+                queue_ticket=(queue_ticket or "")[:20],
+                visits=1 if channel == Channel.COUNTER else 0,
+            )
+            if materials_received and not set(case.materials_received) <= set(
+                version.materials.values_list("pk", flat=True)
+            ):
+                raise ValidationError(
+                    {"materials_received": [_("This service has no such material.")]}
+                )
+            case.data = _apply_prefill(case, cleaned)
+            case.save()
+            append_event(
+                case,
+                first=True,
+                action=EventAction.CREATE,
+                actor=user,
+                actor_role=Role.COUNTER_CLERK if channel == Channel.COUNTER else APPLICANT,
+                channel=channel,
+            )
+    except IntegrityError:
+        if idempotency_key:
+            # Another request with the same key won the race: answer with its case.
+            return Case.objects.get(filed_by=user, idempotency_key=idempotency_key), False
+        raise
+    return case, True
+
+
+def update_draft(*, case: Case, user: User, data: dict) -> Case:
+    """Save what the applicant has entered so far (autosave); checks what is there, not what is not."""
+    with transaction.atomic():
+        case = locked(case)
+        if not case.is_draft:
+            raise CaseConflict(
+                _("This application has been submitted and can no longer be edited.")
+            )
+        cleaned = validate_data(case.service_version.form_schema, data, partial=True)
+        case.data = _apply_prefill(case, cleaned)
+        case.row_version += 1
+        case.save(update_fields=["data", "row_version", "updated_at"])
+    return case
+
+
+def _material(case: Case, material_id) -> ServiceMaterial:
+    try:
+        return case.service_version.materials.get(pk=int(material_id))
+    except (ServiceMaterial.DoesNotExist, TypeError, ValueError):
+        raise ValidationError(
+            {"material": [_("This application has no such material.")]}, code="unknown_material"
+        ) from None
+
+
+def _may_add_documents(case: Case) -> SupplementRequest | None:
+    """Documents are added to a draft, or to answer an open request for documents."""
+    if case.is_draft:
+        return None
+    open_request = case.supplement_requests.filter(state=SupplementRequest.State.OPEN).first()
+    if case.state == OuterState.SUPPLEMENT_REQUESTED and open_request is not None:
+        return open_request
+    raise CaseConflict(
+        _("Documents can only be added to a draft or to answer a request for documents.")
+    )
+
+
+def add_attachment(*, case: Case, material_id, upload, user: User) -> Attachment:
+    """Store an uploaded document for one material. Oversized or disguised files are refused and
+    nothing is written."""
+    with transaction.atomic():
+        case = locked(case)
+        supplement = _may_add_documents(case)
+        material = _material(case, material_id)
+        try:
+            stored = uploads.store_upload(upload)
+        except ValidationError as exc:
+            raise ValidationError({"file": exc.messages}) from exc
+        try:
+            attachment = Attachment.objects.create(
+                case=case,
+                material=material,
+                stored_name=stored.stored_name,
+                original_name=stored.original_name,
+                size=stored.size,
+                sha256=stored.sha256,
+                content_type=stored.content_type,
+                uploaded_by=user,
+                for_supplement=supplement,
+            )
+            case.row_version += 1
+            case.save(update_fields=["row_version", "updated_at"])
+        except Exception:
+            uploads.path_of(stored.stored_name).unlink(missing_ok=True)
+            raise
+    return attachment
+
+
+def documents_on_file(profile: CitizenProfile, *, besides: Case | None = None) -> list[Attachment]:
+    """Documents this person gave in earlier applications, newest first and one per content, for
+    reuse (those of the application `besides` are already in it)."""
+    seen: set[str] = set()
+    result = []
+    earlier = Attachment.objects.filter(case__applicant=profile, reused_from__isnull=True)
+    if besides is not None:
+        earlier = earlier.exclude(case=besides)
+    for attachment in earlier.select_related("material").order_by("-created_at")[:200]:
+        if attachment.sha256 not in seen:
+            seen.add(attachment.sha256)
+            result.append(attachment)
+    return result
+
+
+def reuse_document(*, case: Case, material_id, attachment_id, user: User) -> Attachment:
+    """Attach a document already on file instead of uploading it again."""
+    with transaction.atomic():
+        case = locked(case)
+        supplement = _may_add_documents(case)
+        material = _material(case, material_id)
+        source = Attachment.objects.filter(pk=attachment_id, case__applicant=case.applicant).first()
+        if source is None:
+            raise ValidationError({"document": [_("No such document on file.")]})
+        attachment = Attachment.objects.create(
+            case=case,
+            material=material,
+            stored_name=source.stored_name,
+            original_name=source.original_name,
+            size=source.size,
+            sha256=source.sha256,
+            content_type=source.content_type,
+            uploaded_by=user,
+            reused_from=source,
+            for_supplement=supplement,
+        )
+        case.row_version += 1
+        case.save(update_fields=["row_version", "updated_at"])
+    return attachment
+
+
+def remove_attachment(*, case: Case, attachment_id, user: User) -> None:
+    with transaction.atomic():
+        case = locked(case)
+        if not case.is_draft:
+            raise CaseConflict(_("Documents of a submitted application cannot be removed."))
+        deleted, _rows = Attachment.objects.filter(case=case, pk=attachment_id).delete()
+        if not deleted:
+            raise ValidationError({"attachment": [_("No such document in this application.")]})
+
+
+def held_licences(case: Case) -> dict[int, Licence]:
+    """Valid e-licences of the applicant, by licence type: materials they satisfy need no upload."""
+    today = _today()
+    licences = Licence.objects.filter(
+        holder=case.applicant, revoked_at__isnull=True, valid_from__lte=today
+    ).filter(Q(valid_until__isnull=True) | Q(valid_until__gte=today))
+    return {licence.licence_type_id: licence for licence in licences}
+
+
+def missing_materials(case: Case) -> list[ServiceMaterial]:
+    """Required materials not yet provided: uploads without a document, licences not held.
+    Data shared by another department is never the applicant's to provide."""
+    needed = [
+        m
+        for m in case.service_version.materials.all()
+        if m.required and m.source != MaterialSource.SHARED
+    ]
+    if not needed:
+        return []
+    attached = set(case.attachments.values_list("material_id", flat=True))
+    attached |= set(case.materials_received or [])  # handed over on paper at a counter
+    needed = [m for m in needed if m.pk not in attached]
+    if any(m.source == MaterialSource.LICENCE for m in needed):
+        licences = held_licences(case)
+        needed = [
+            m
+            for m in needed
+            if not (m.source == MaterialSource.LICENCE and m.licence_type_id in licences)
+        ]
+    return needed
+
+
+# --- Submission ------------------------------------------------------------------------------------
+
+
+def submit_application(*, case: Case, user: User, channel: str | None = None) -> Case:
+    """Hand the application in: full validation of the form and the materials, then `submitted`
+    in the intake stage, with the intake deadline of 行政许可法 §32."""
+    with transaction.atomic():
+        case = locked(case)
+        if not case.is_draft:
+            raise CaseConflict(
+                _("This application has already been submitted."), code="already_submitted"
+            )
+        errors: dict[str, list[str]] = {}
+        try:
+            case.data = _apply_prefill(
+                case, validate_data(case.service_version.form_schema, case.data)
+            )
+        except ValidationError as exc:
+            errors.update(
+                {f"data.{k}" if k != "data" else k: v for k, v in exc.message_dict.items()}
+            )
+        missing = missing_materials(case)
+        if missing:
+            errors["materials"] = [
+                _("Missing: %(material)s") % {"material": material.label} for material in missing
+            ]
+        if errors:
+            raise ValidationError(errors)
+        now = timezone.now()
+        from_state = case.state
+        case.state = OuterState.SUBMITTED
+        stage_fields = move_to_stage(case, intake_stage(case.service_version.workflow_id))
+        case.received_at = now
+        intake_due, provisional = add_working_days_provisional(
+            timezone.localdate(now), INTAKE_LIMIT_WORKING_DAYS
+        )
+        case.intake_due_date = intake_due
+        case.due_date_provisional = provisional
+        case.row_version += 1
+        case.save(
+            update_fields=[
+                "data",
+                "state",
+                *stage_fields,
+                "received_at",
+                "intake_due_date",
+                "due_date_provisional",
+                "row_version",
+                "updated_at",
+            ]
+        )
+        event = append_event(
+            case,
+            action=EventAction.SUBMIT,
+            actor=user,
+            actor_role=Role.COUNTER_CLERK if case.channel == Channel.COUNTER else APPLICANT,
+            channel=channel or case.channel,
+            from_state=from_state,
+        )
+        notifications.tell_of_submission(case, event)
+    return case
