@@ -16,10 +16,9 @@ and notification route asks here; nothing else filters `Case` for a user.
 from __future__ import annotations
 
 from django.db.models import Q, QuerySet
-
-from accounts.models import Role, StaffMembership, User
 from guardian.shortcuts import get_objects_for_user
 
+from accounts.models import Role, StaffMembership, User
 from accounts.permissions import departments_with_role
 from services.models import OuterState, StageKind
 

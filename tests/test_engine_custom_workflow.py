@@ -12,10 +12,9 @@ from django.urls import reverse
 from accounts import proxies
 from accounts.models import Role
 from cases import access, workflow
-from cases.models import Case, Event, Licence, Notification, OfficialDocument
+from cases.models import Event, Licence, Notification, OfficialDocument
 from services.models import (
     APPLICANT,
-    DepartmentRule,
     Effect,
     LicenceType,
     Outcome,
