@@ -155,7 +155,7 @@ def case_for_staff(user: User, number: str) -> Case | None:
         .filter(number=number)
         .select_related(
             "service_version__workflow", "service", "department", "stage", "applicant", "organisation",
-            "assignee", "filed_by", "agent", "authorisation",
+            "assignee", "filed_by", "agent", "authorisation", "acting_department",
         )
         .prefetch_related(
             Prefetch(

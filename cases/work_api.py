@@ -1,21 +1,25 @@
-"""API for staff: `work/queue/`, `work/cases/{number}/`, `claim/`, `transition/` (DESIGN "API")."""
+"""API for staff: `work/queue/`, `work/cases/{number}/` and what staff do to a case: claim, take over,
+transition, consult another department, give a consulted opinion, repair (DESIGN "API")."""
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.http import Http404
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from portal.api import error_responses
 from services.calendar import CalendarYearMissing, working_days_between
+from services.models import Outcome, WorkflowStage
 from services.schema import answers
 
-from . import keyset, selectors, workflow
+from . import access, keyset, selectors, workflow
 from .api import AttachmentOutput
-from .models import Case, Channel
+from .models import Case, Channel, Consultation
 
 PAGE_SIZE = 50
 
@@ -38,6 +42,11 @@ class QueueItemOutput(serializers.Serializer):
         return case.paused_since is not None
 
 
+class QueuePageOutput(serializers.Serializer):
+    next = serializers.URLField(allow_null=True)
+    results = QueueItemOutput(many=True)
+
+
 FILTERS = [
     OpenApiParameter("stage", str),
     OpenApiParameter("service", str),
@@ -49,7 +58,7 @@ FILTERS = [
 
 
 class QueueView(APIView):
-    @extend_schema(parameters=FILTERS, responses=QueueItemOutput(many=True))
+    @extend_schema(parameters=FILTERS, responses={200: QueuePageOutput, **error_responses(403)})
     def get(self, request):
         params = request.query_params
         cases = selectors.work_queue(
@@ -76,18 +85,123 @@ def _case_or_404(request, number: str) -> Case:
     return case
 
 
-def work_case_data(case: Case, user) -> dict:
+# --- The case as staff see it ------------------------------------------------------------------------
+
+
+class ActionOutput(serializers.Serializer):
+    name = serializers.CharField(help_text="The transition's name, as its workflow calls it.")
+    label = serializers.CharField()
+    opinion_required = serializers.BooleanField()
+    outcome = serializers.ChoiceField(
+        choices=Outcome.choices, help_text="What it means, whatever it is called."
+    )
+
+
+class ProxyOutput(serializers.Serializer):
+    real_name = serializers.CharField()
+    id_number = serializers.CharField(help_text="Masked.")
+    relationship = serializers.CharField()
+
+
+class ApplicantOutput(serializers.Serializer):
+    real_name = serializers.CharField()
+    id_number = serializers.CharField(help_text="Masked.")
+    organisation = serializers.CharField(allow_null=True)
+    proxy = ProxyOutput(allow_null=True)
+
+
+class AnswerOutput(serializers.Serializer):
+    label = serializers.CharField()
+    value = serializers.JSONField()
+    rows = serializers.JSONField()
+
+
+class StaffTimelineEntry(serializers.Serializer):
+    sequence = serializers.IntegerField()
+    action = serializers.CharField()
+    outcome = serializers.CharField()
+    label = serializers.CharField()
+    actor = serializers.CharField()
+    role = serializers.CharField()
+    role_label = serializers.CharField()
+    at = serializers.DateTimeField()
+    from_state = serializers.CharField()
+    to_state = serializers.CharField()
+    from_stage = serializers.CharField()
+    to_stage = serializers.CharField()
+    opinion = serializers.CharField()
+    details = serializers.JSONField()
+
+
+class ConsultationOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    expert = serializers.CharField(source="expert.username")
+    department = serializers.SerializerMethodField()
+    question = serializers.CharField()
+    opinion = serializers.CharField()
+    state = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    answered_at = serializers.DateTimeField(allow_null=True)
+
+    def get_department(self, consultation: Consultation) -> str | None:
+        membership = consultation.expert.memberships.select_related("department").first()
+        return membership.department.name if membership else None
+
+
+class HolderOutput(serializers.Serializer):
+    username = serializers.CharField()
+    name = serializers.CharField()
+    since = serializers.DateTimeField(allow_null=True)
+
+
+class WorkCaseOutput(serializers.Serializer):
+    number = serializers.CharField()
+    service = serializers.CharField()
+    service_name = serializers.CharField()
+    service_version = serializers.IntegerField()
+    state = serializers.CharField()
+    stage = serializers.CharField(allow_null=True)
+    acting_department = serializers.CharField(allow_null=True)
+    channel = serializers.CharField()
+    applicant = ApplicantOutput()
+    data = serializers.JSONField()
+    answers = AnswerOutput(many=True)
+    attachments = AttachmentOutput(many=True)
+    received_at = serializers.DateTimeField(allow_null=True)
+    intake_due_date = serializers.DateField(allow_null=True)
+    due_date = serializers.DateField(allow_null=True)
+    due_date_provisional = serializers.BooleanField()
+    paused_since = serializers.DateField(allow_null=True)
+    remaining_working_days = serializers.IntegerField(allow_null=True)
+    assignee = serializers.CharField(allow_null=True, help_text="Username of the holder.")
+    holder = HolderOutput(allow_null=True)
+    may_take_over = serializers.BooleanField()
+    may_consult = serializers.BooleanField()
+    may_repair = serializers.BooleanField()
+    consulted = serializers.BooleanField(help_text="You are asked for an opinion on this case.")
+    consultations = ConsultationOutput(many=True)
+    row_version = serializers.IntegerField(help_text="Send it back as `expected_version`.")
+    actions = ActionOutput(many=True)
+    timeline = StaffTimelineEntry(many=True)
+
+
+def _remaining(case: Case) -> int | None:
     today = timezone.localdate()
-    remaining = None
-    if case.due_date and case.paused_since is None:
-        try:
-            remaining = (
-                working_days_between(today, case.due_date)
-                if case.due_date >= today
-                else -working_days_between(case.due_date, today)
-            )
-        except CalendarYearMissing:
-            remaining = None
+    if not case.due_date or case.paused_since is not None:
+        return None
+    try:
+        if case.due_date >= today:
+            return working_days_between(today, case.due_date)
+        return -working_days_between(case.due_date, today)
+    except CalendarYearMissing:
+        return None
+
+
+def work_case_data(case: Case, user) -> dict:
+    shown = workflow.display_data(case)
+    actions = workflow.transitions_for(case, user)
+    roles = workflow.roles_for(case, user) - {"applicant"}
+    holder = case.assignee if case.assignee_id else None
     return {
         "number": case.number,
         "service": case.service.code,
@@ -95,6 +209,7 @@ def work_case_data(case: Case, user) -> dict:
         "service_version": case.service_version.number,
         "state": case.state,
         "stage": case.stage.code if case.stage_id else None,
+        "acting_department": case.acting_department.name if case.acting_department_id else None,
         "channel": case.channel,
         "applicant": {
             "real_name": case.applicant.real_name,
@@ -108,19 +223,33 @@ def work_case_data(case: Case, user) -> dict:
             if case.agent_id
             else None,
         },
-        "data": workflow.display_data(case),
+        "data": shown,
         "answers": [
             {"label": a["label"], "value": a["value"], "rows": a["rows"]}
-            for a in answers(case.service_version.form_schema, workflow.display_data(case))
+            for a in answers(case.service_version.form_schema, shown)
         ],
-        "attachments": AttachmentOutput(case.attachments.all(), many=True).data,
+        "attachments": list(case.attachments.all()),
         "received_at": case.received_at,
         "intake_due_date": case.intake_due_date,
         "due_date": case.due_date,
         "due_date_provisional": case.due_date_provisional,
         "paused_since": case.paused_since,
-        "remaining_working_days": remaining,
-        "assignee": case.assignee.username if case.assignee_id else None,
+        "remaining_working_days": _remaining(case),
+        "assignee": holder.username if holder else None,
+        "holder": {
+            "username": holder.username,
+            "name": holder.get_full_name() or holder.username,
+            "since": case.claimed_at,
+        }
+        if holder
+        else None,
+        "may_take_over": bool(holder and holder.pk != user.pk and roles and case.is_open),
+        "may_consult": bool(roles and case.is_open),
+        "may_repair": case.is_open and workflow.may_repair(user, case),
+        "consulted": access.is_consulted(user, case),
+        "consultations": list(
+            case.consultations.select_related("expert").order_by("created_at", "pk")
+        ),
         "row_version": case.row_version,
         "actions": [
             {
@@ -129,24 +258,29 @@ def work_case_data(case: Case, user) -> dict:
                 "opinion_required": t.opinion_required,
                 "outcome": t.outcome,
             }
-            for t in workflow.transitions_for(case, user)
+            for t in actions
         ],
         "timeline": selectors.staff_timeline(case),
     }
 
 
-CASE_RESPONSE = extend_schema(
-    responses={200: OpenApiTypes.OBJECT},
-    description="The case as staff see it: form data, answers, attachments, deadlines, the trail, "
-    "`row_version` (send it back as `expected_version`), and `actions`: the transitions this user "
-    "may take now, each `{name, label, opinion_required}`. A stale or concurrent action gets 409.",
-)
+def _answer(request, number: str) -> Response:
+    case = _case_or_404(request, number)
+    return Response(WorkCaseOutput(work_case_data(case, request.user)).data)
+
+
+CASE_RESPONSES = {200: WorkCaseOutput, **error_responses(400, 403, 404, 409)}
 
 
 class WorkCaseView(APIView):
-    @CASE_RESPONSE
+    @extend_schema(
+        responses={200: WorkCaseOutput, **error_responses(403, 404)},
+        description="The case as staff see it: form data, answers, attachments, deadlines, the "
+        "trail, who holds it, `row_version` (send it back as `expected_version`), and `actions`: "
+        "the transitions this user may take now, each `{name, label, opinion_required, outcome}`.",
+    )
     def get(self, request, number: str):
-        return Response(work_case_data(_case_or_404(request, number), request.user))
+        return _answer(request, number)
 
 
 class ClaimInput(serializers.Serializer):
@@ -154,24 +288,52 @@ class ClaimInput(serializers.Serializer):
 
 
 class ClaimView(APIView):
-    @extend_schema(request=ClaimInput, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        request=ClaimInput,
+        responses=CASE_RESPONSES,
+        description="Claim the case for its current stage (or `release` it). Claiming what you "
+        "hold already changes nothing; a case someone else holds answers 409 `claimed`.",
+    )
     def post(self, request, number: str):
         case = _case_or_404(request, number)
         data = ClaimInput(data=request.data)
         data.is_valid(raise_exception=True)
         workflow.claim_case(case=case, user=request.user, release=data.validated_data["release"])
-        return Response(work_case_data(_case_or_404(request, number), request.user))
+        return _answer(request, number)
+
+
+class TakeOverInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+
+
+class TakeOverView(APIView):
+    @extend_schema(
+        request=TakeOverInput,
+        responses=CASE_RESPONSES,
+        description="Take over a case a colleague holds, with a reason (recorded in the trail).",
+    )
+    def post(self, request, number: str):
+        case = _case_or_404(request, number)
+        data = TakeOverInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        workflow.take_over_case(case=case, user=request.user, reason=data.validated_data["reason"])
+        return _answer(request, number)
 
 
 class TransitionInput(serializers.Serializer):
-    transition = serializers.SlugField()
+    transition = serializers.SlugField(help_text="An action's `name`.")
     opinion = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
     expected_version = serializers.IntegerField(required=False)
     materials = serializers.ListField(
-        child=serializers.IntegerField(), required=False, default=list
+        child=serializers.IntegerField(),
+        required=False,
+        default=list,
+        help_text="A request for documents: every material missing, in one notice.",
     )
-    days = serializers.IntegerField(required=False, min_value=1)
-    supervisor_reason = serializers.CharField(required=False, allow_blank=True, default="")
+    days = serializers.IntegerField(required=False, min_value=1, help_text="An extension.")
+    supervisor_reason = serializers.CharField(
+        required=False, allow_blank=True, default="", help_text="A second request for documents."
+    )
 
 
 def take_action(*, case: Case, user, data: dict, channel: str) -> Case:
@@ -196,10 +358,95 @@ def take_action(*, case: Case, user, data: dict, channel: str) -> Case:
 
 
 class TransitionView(APIView):
-    @extend_schema(request=TransitionInput, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        request=TransitionInput,
+        responses=CASE_RESPONSES,
+        description="Take one of the case's `actions`. A stale `expected_version`, a transition "
+        "not possible now or a case someone else holds answers 409; a missing opinion or what "
+        "the step needs (materials, days) 400.",
+    )
     def post(self, request, number: str):
         case = _case_or_404(request, number)
         data = TransitionInput(data=request.data)
         data.is_valid(raise_exception=True)
         take_action(case=case, user=request.user, data=data.validated_data, channel=Channel.API)
-        return Response(work_case_data(_case_or_404(request, number), request.user))
+        return _answer(request, number)
+
+
+class ConsultInput(serializers.Serializer):
+    expert = serializers.CharField(help_text="Username of the member of staff asked.")
+    question = serializers.CharField(max_length=4000)
+
+
+class ConsultView(APIView):
+    @extend_schema(
+        request=ConsultInput,
+        responses=CASE_RESPONSES,
+        description="Ask a member of another department for an opinion on this case (征求意见): "
+        "they see this case only, until they answer or the request is withdrawn.",
+    )
+    def post(self, request, number: str):
+        case = _case_or_404(request, number)
+        data = ConsultInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        expert = get_user_model().objects.filter(username=data.validated_data["expert"]).first()
+        if expert is None:
+            raise serializers.ValidationError(
+                {"expert": [_("No member of staff has this username.")]}
+            )
+        workflow.consult(
+            case=case, actor=request.user, expert=expert, question=data.validated_data["question"]
+        )
+        return _answer(request, number)
+
+
+class OpinionInput(serializers.Serializer):
+    opinion = serializers.CharField(max_length=4000)
+
+
+class OpinionView(APIView):
+    @extend_schema(
+        request=OpinionInput,
+        responses=CASE_RESPONSES,
+        description="The consulted expert gives their opinion; it lands in the trail and their "
+        "access to the case ends (404 afterwards).",
+    )
+    def post(self, request, number: str):
+        case = _case_or_404(request, number)
+        data = OpinionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        workflow.give_opinion(
+            case=case, expert=request.user, opinion=data.validated_data["opinion"]
+        )
+        return Response({"detail": "ok", "number": case.number})
+
+
+class RepairInput(serializers.Serializer):
+    stage = serializers.SlugField(help_text="Code of a stage of the case's own workflow.")
+    reason = serializers.CharField(max_length=2000)
+
+
+class RepairView(APIView):
+    @extend_schema(
+        request=RepairInput,
+        responses=CASE_RESPONSES,
+        description="A department admin moves a stranded case to a stage of its own workflow, "
+        "with a reason (in the trail).",
+    )
+    def post(self, request, number: str):
+        case = _case_or_404(request, number)
+        if not workflow.may_repair(request.user, case):
+            raise Http404
+        data = RepairInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        stage = WorkflowStage.objects.filter(
+            definition_id=case.stage.definition_id, code=data.validated_data["stage"]
+        ).first()
+        if stage is None:
+            raise serializers.ValidationError(
+                {"stage": [_("The case's workflow has no such stage.")]}
+            )
+        workflow.repair_case(
+            case=case, actor=request.user, stage=stage, reason=data.validated_data["reason"]
+        )
+        return _answer(request, number)

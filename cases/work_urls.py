@@ -10,6 +10,10 @@ urlpatterns = [
     path("<str:number>/", work_views.case_page, name="case"),
     path("<str:number>/claim/", work_views.claim, name="claim"),
     path("<str:number>/act/", work_views.act, name="act"),
+    path("<str:number>/take-over/", work_views.take_over, name="take-over"),
+    path("<str:number>/consult/", work_views.consult, name="consult"),
+    path("<str:number>/opinion/", work_views.opinion, name="opinion"),
+    path("<str:number>/repair/", work_views.repair, name="repair"),
     path("<str:number>/documents/<int:attachment_id>/", work_views.document, name="document"),
     path(
         "<str:number>/documents/<int:attachment_id>/preview.png",

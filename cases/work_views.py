@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.permissions import departments_with_role
 
-from . import keyset, previews, ratings, selectors, uploads, workflow
+from . import access, keyset, previews, ratings, selectors, uploads, workflow
 from .models import Channel, OpinionPhrase
 from .work_api import take_action, work_case_data
 
@@ -74,31 +74,105 @@ def case_page(request: HttpRequest, number: str) -> HttpResponse:
             "phrases": _phrases(case, names),
             "materials": case.service_version.materials.all(),
             "previews": list(case.attachments.all()),
+            "stages": case.stage.definition.stages.all() if data["may_repair"] else [],
         },
     )
 
 
-@login_required
-@require_POST
-def claim(request: HttpRequest, number: str) -> HttpResponse:
+def _do(request: HttpRequest, number: str, action, *, done: str = "") -> HttpResponse:
+    """Run one engine call for the case page; refusals become messages on the page."""
     case = selectors.case_for_staff(request.user, number)
     if case is None:
         raise Http404
     try:
-        workflow.claim_case(
-            case=case, user=request.user, release=request.POST.get("release") == "1"
-        )
-    except (workflow.CaseConflict, PermissionDenied) as exc:
-        messages.error(request, getattr(exc, "message", str(exc)))
+        action(case)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    except workflow.CaseConflict as exc:
+        messages.error(request, exc.message)
+    except PermissionDenied as exc:
+        messages.error(request, str(exc) or _("You may not do this for this application."))
+    else:
+        messages.success(request, done or _("Done."))
+        if not access.cases_visible_to_staff(request.user).filter(pk=case.pk).exists():
+            return redirect("work:queue")  # e.g. a consulted expert who answered
     return redirect("work:case", number=number)
 
 
 @login_required
 @require_POST
+def claim(request: HttpRequest, number: str) -> HttpResponse:
+    release = request.POST.get("release") == "1"
+    return _do(
+        request,
+        number,
+        lambda case: workflow.claim_case(case=case, user=request.user, release=release),
+    )
+
+
+@login_required
+@require_POST
+def take_over(request: HttpRequest, number: str) -> HttpResponse:
+    reason = request.POST.get("reason", "")
+    return _do(
+        request,
+        number,
+        lambda case: workflow.take_over_case(case=case, user=request.user, reason=reason),
+    )
+
+
+@login_required
+@require_POST
+def consult(request: HttpRequest, number: str) -> HttpResponse:
+    from accounts.models import User
+
+    def ask(case):
+        expert = User.objects.filter(username=request.POST.get("expert", "").strip()).first()
+        if expert is None:
+            raise ValidationError({"expert": [_("No member of staff has this username.")]})
+        workflow.consult(
+            case=case, actor=request.user, expert=expert, question=request.POST.get("question", "")
+        )
+
+    return _do(request, number, ask)
+
+
+@login_required
+@require_POST
+def opinion(request: HttpRequest, number: str) -> HttpResponse:
+    text = request.POST.get("opinion", "")
+    return _do(
+        request,
+        number,
+        lambda case: workflow.give_opinion(case=case, expert=request.user, opinion=text),
+        done=_("Thank you: your opinion is in the trail."),
+    )
+
+
+@login_required
+@require_POST
+def repair(request: HttpRequest, number: str) -> HttpResponse:
+    from services.models import WorkflowStage
+
+    def move(case):
+        if not workflow.may_repair(request.user, case):
+            raise PermissionDenied
+        stage = WorkflowStage.objects.filter(
+            definition_id=case.stage.definition_id, code=request.POST.get("stage", "")
+        ).first()
+        if stage is None:
+            raise ValidationError({"stage": [_("The case's workflow has no such stage.")]})
+        workflow.repair_case(
+            case=case, actor=request.user, stage=stage, reason=request.POST.get("reason", "")
+        )
+
+    return _do(request, number, move)
+
+
+@login_required
+@require_POST
 def act(request: HttpRequest, number: str) -> HttpResponse:
-    case = selectors.case_for_staff(request.user, number)
-    if case is None:
-        raise Http404
     opinion = request.POST.get("opinion", "").strip() or request.POST.get("phrase", "").strip()
     try:
         version = int(request.POST.get("expected_version", ""))
@@ -113,18 +187,11 @@ def act(request: HttpRequest, number: str) -> HttpResponse:
     }
     if request.POST.get("days", "").isdigit():
         data["days"] = int(request.POST["days"])
-    try:
-        take_action(case=case, user=request.user, data=data, channel=Channel.ONLINE)
-    except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
-    except workflow.CaseConflict as exc:
-        messages.error(request, exc.message)
-    except PermissionDenied as exc:
-        messages.error(request, str(exc) or _("You may not do this for this application."))
-    else:
-        messages.success(request, _("Done."))
-    return redirect("work:case", number=number)
+    return _do(
+        request,
+        number,
+        lambda case: take_action(case=case, user=request.user, data=data, channel=Channel.ONLINE),
+    )
 
 
 @login_required

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -51,3 +51,21 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         detail = response.data.get("detail") if isinstance(response.data, dict) else response.data
         response.data = {"detail": str(detail), "errors": {}}
     return response
+
+
+class ErrorOutput(serializers.Serializer):
+    """The shape of every 4xx (DESIGN "API")."""
+
+    detail = serializers.CharField()
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="Field name → messages; `non_field_errors` for the rest.",
+    )
+    code = serializers.CharField(
+        required=False, help_text="409 only: why (stale, claimed, decided, not_allowed ...)."
+    )
+
+
+def error_responses(*codes: int) -> dict:
+    """`responses` entries documenting the error shape for these status codes."""
+    return dict.fromkeys(codes, ErrorOutput)

@@ -84,6 +84,18 @@ urlpatterns = [
         work_api.TransitionView.as_view(),
         name="api-work-transition",
     ),
+    path(
+        "work/cases/<str:number>/take-over/",
+        work_api.TakeOverView.as_view(),
+        name="api-work-take-over",
+    ),
+    path(
+        "work/cases/<str:number>/consult/", work_api.ConsultView.as_view(), name="api-work-consult"
+    ),
+    path(
+        "work/cases/<str:number>/opinion/", work_api.OpinionView.as_view(), name="api-work-opinion"
+    ),
+    path("work/cases/<str:number>/repair/", work_api.RepairView.as_view(), name="api-work-repair"),
     path("notifications/", inbox.NotificationListView.as_view(), name="api-notifications"),
     path(
         "notifications/<int:notification_id>/read/",
