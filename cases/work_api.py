@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -264,12 +264,36 @@ def work_case_data(case: Case, user) -> dict:
     }
 
 
-def _answer(request, number: str) -> Response:
-    case = _case_or_404(request, number)
+class MovedOnOutput(serializers.Serializer):
+    number = serializers.CharField()
+    state = serializers.CharField()
+    stage = serializers.CharField(allow_null=True)
+    visible = serializers.BooleanField(help_text="Always false: the case left your work.")
+
+
+def _answer(request, number: str, acted: Case | None = None) -> Response:
+    """The case as the user now sees it; after a step that took it to another department's
+    stage (or ended a consultation), just where it went: the step was done, nothing is hidden."""
+    case = selectors.case_for_staff(request.user, number)
+    if case is None:
+        if acted is None:
+            raise Http404
+        acted.refresh_from_db(fields=["state", "stage"])
+        return Response(
+            {"number": acted.number, "state": acted.state,
+             "stage": acted.stage.code if acted.stage_id else None, "visible": False}
+        )  # fmt: skip
     return Response(WorkCaseOutput(work_case_data(case, request.user)).data)
 
 
-CASE_RESPONSES = {200: WorkCaseOutput, **error_responses(400, 403, 404, 409)}
+CASE_RESPONSES = {
+    200: PolymorphicProxySerializer(
+        component_name="WorkCaseOrMovedOn",
+        serializers=[WorkCaseOutput, MovedOnOutput],
+        resource_type_field_name=None,
+    ),
+    **error_responses(400, 403, 404, 409),
+}
 
 
 class WorkCaseView(APIView):
@@ -299,7 +323,7 @@ class ClaimView(APIView):
         data = ClaimInput(data=request.data)
         data.is_valid(raise_exception=True)
         workflow.claim_case(case=case, user=request.user, release=data.validated_data["release"])
-        return _answer(request, number)
+        return _answer(request, number, case)
 
 
 class TakeOverInput(serializers.Serializer):
@@ -317,7 +341,7 @@ class TakeOverView(APIView):
         data = TakeOverInput(data=request.data)
         data.is_valid(raise_exception=True)
         workflow.take_over_case(case=case, user=request.user, reason=data.validated_data["reason"])
-        return _answer(request, number)
+        return _answer(request, number, case)
 
 
 class TransitionInput(serializers.Serializer):
@@ -370,7 +394,7 @@ class TransitionView(APIView):
         data = TransitionInput(data=request.data)
         data.is_valid(raise_exception=True)
         take_action(case=case, user=request.user, data=data.validated_data, channel=Channel.API)
-        return _answer(request, number)
+        return _answer(request, number, case)
 
 
 class ConsultInput(serializers.Serializer):
@@ -397,7 +421,7 @@ class ConsultView(APIView):
         workflow.consult(
             case=case, actor=request.user, expert=expert, question=data.validated_data["question"]
         )
-        return _answer(request, number)
+        return _answer(request, number, case)
 
 
 class OpinionInput(serializers.Serializer):
@@ -418,7 +442,7 @@ class OpinionView(APIView):
         workflow.give_opinion(
             case=case, expert=request.user, opinion=data.validated_data["opinion"]
         )
-        return Response({"detail": "ok", "number": case.number})
+        return _answer(request, number, case)
 
 
 class RepairInput(serializers.Serializer):
@@ -449,4 +473,4 @@ class RepairView(APIView):
         workflow.repair_case(
             case=case, actor=request.user, stage=stage, reason=data.validated_data["reason"]
         )
-        return _answer(request, number)
+        return _answer(request, number, case)
