@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from accounts import proxies
 from services import catalog
 
-from . import receipts, selectors, workflow
+from . import documents, receipts, selectors, workflow
 from .models import Case, Channel
 
 
@@ -260,3 +260,36 @@ class ReceiptView(APIView):
         )
         response["Content-Disposition"] = f'attachment; filename="receipt-{case.number}.pdf"'
         return response
+
+
+class OfficialDocumentOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    title = serializers.CharField(source="get_kind_display")
+    number = serializers.CharField()
+    issued_at = serializers.DateTimeField()
+    url = serializers.SerializerMethodField()
+
+    def get_url(self, document) -> str:
+        return self.context["request"].build_absolute_uri(
+            f"/api/v1/applications/{document.case.number}/documents/{document.pk}.pdf"
+        )
+
+
+class DocumentListView(APIView):
+    @extend_schema(responses=OfficialDocumentOutput(many=True))
+    def get(self, request, number: str):
+        """The official documents of the case (受理通知书 ...), oldest first."""
+        case = _case_or_404(request, number)
+        rows = documents.documents_of(case).select_related("case")
+        return Response(OfficialDocumentOutput(rows, many=True, context={"request": request}).data)
+
+
+class DocumentPdfView(APIView):
+    @extend_schema(responses={(200, "application/pdf"): bytes})
+    def get(self, request, number: str, document_id: int):
+        case = _case_or_404(request, number)
+        document = documents.documents_of(case).filter(pk=document_id).first()
+        if document is None:
+            raise Http404
+        return documents.pdf_response(document=document, request=request)

@@ -36,8 +36,9 @@ def issue_document(*, case: Case, kind: str, event=None) -> OfficialDocument:
     if existing is not None:
         return existing
     return OfficialDocument.objects.create(
-        case=case, kind=kind, event=event, number=next_document_number(case=case, kind=kind)
-    )
+        case=case, kind=kind, event=event, number=next_document_number(case=case, kind=kind),
+        issued_at=event.at if event is not None else timezone.now(),
+    )  # fmt: skip
 
 
 @effect_handler(Effect.ACCEPTANCE_NOTICE, phase=Phase.RECORDED)
@@ -47,3 +48,38 @@ def issue_acceptance_notice(step: Step) -> None:
 
 def documents_of(case: Case) -> QuerySet[OfficialDocument]:
     return OfficialDocument.objects.filter(case=case).order_by("issued_at", "pk")
+
+
+TEMPLATES = {OfficialDocument.Kind.ACCEPTANCE_NOTICE: "cases/acceptance_notice.html"}
+
+
+def document_pdf(*, document: OfficialDocument, request) -> bytes:
+    """The document as an A4 PDF (fonts: Noto Sans CJK), with the tracking QR code."""
+    import segno
+    from django.template.loader import render_to_string
+    from weasyprint import HTML  # heavy import: only when a document is asked for
+
+    from .receipts import tracking_url
+
+    case = document.case
+    html = render_to_string(
+        TEMPLATES[document.kind],
+        {
+            "document": document,
+            "case": case,
+            "version": case.service_version,
+            "qr_svg": segno.make(tracking_url(request, case), error="m").svg_inline(scale=3),
+        },
+        request=request,
+    )
+    return HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf()
+
+
+def pdf_response(*, document: OfficialDocument, request):
+    from django.http import HttpResponse
+
+    response = HttpResponse(
+        document_pdf(document=document, request=request), content_type="application/pdf"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{document.number}.pdf"'
+    return response

@@ -18,4 +18,9 @@ urlpatterns = [
     path("<str:number>/rating/", rating_views.rate, name="rate"),
     path("<str:number>/rating/answer/", rating_views.rate_answer, name="rate-answer"),
     path("<str:number>/documents/<int:attachment_id>/", views.document, name="document"),
+    path(
+        "<str:number>/official/<int:document_id>.pdf",
+        views.official_document,
+        name="official-document",
+    ),
 ]

@@ -21,7 +21,7 @@ from services import catalog
 from services.models import MaterialSource, Outcome
 from services.schema import SchemaForm, answers
 
-from . import receipts, selectors, uploads, workflow
+from . import documents, receipts, selectors, uploads, workflow
 from .models import Attachment, Case, Channel, SupplementRequest
 
 STEPS = ["form", "materials", "review"]
@@ -317,6 +317,7 @@ def detail(request: HttpRequest, number: str) -> HttpResponse:
             "can_withdraw": Outcome.WITHDRAWN in outcomes,
             "can_supplement": Outcome.SUPPLEMENT_ANSWERED in outcomes and open_request is not None,
             "on_file": workflow.documents_on_file(case.applicant) if open_request else [],
+            "official_documents": list(documents.documents_of(case)),
             **_rating_context(case, request.user),
         },
     )
@@ -389,6 +390,16 @@ def receipt(request: HttpRequest, number: str) -> HttpResponse:
     )
     response["Content-Disposition"] = f'attachment; filename="receipt-{case.number}.pdf"'
     return response
+
+
+@login_required
+def official_document(request: HttpRequest, number: str, document_id: int) -> HttpResponse:
+    """An official document of one of the user's cases (受理通知书 ...), as a PDF download."""
+    case = _case(request, number)
+    document = documents.documents_of(case).filter(pk=document_id).first()
+    if document is None:
+        raise Http404
+    return documents.pdf_response(document=document, request=request)
 
 
 @login_required

@@ -65,6 +65,16 @@ urlpatterns = [
         cases_api.ReceiptView.as_view(),
         name="api-application-receipt",
     ),
+    path(
+        "applications/<str:number>/documents/",
+        cases_api.DocumentListView.as_view(),
+        name="api-application-documents",
+    ),
+    path(
+        "applications/<str:number>/documents/<int:document_id>.pdf",
+        cases_api.DocumentPdfView.as_view(),
+        name="api-application-document-pdf",
+    ),
     path("licences/", licence_api.LicenceListView.as_view(), name="api-licences"),
     path("work/queue/", work_api.QueueView.as_view(), name="api-work-queue"),
     path(

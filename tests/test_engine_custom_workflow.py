@@ -284,3 +284,30 @@ def test_a_stage_of_a_department_with_nobody_in_the_role_is_a_warning(setting):
     assert workflow_problems(draft) == []
     warnings = workflow_warnings(draft)
     assert len(warnings) == 1 and "空无一人局" in warnings[0] and "卫生部门会审" in warnings[0]
+
+
+@pytest.mark.django_db
+def test_the_acceptance_notice_is_the_applicants_to_read_and_print(setting, client):
+    import subprocess
+
+    owner, health, people, service = setting
+    applicant = CitizenProfileFactory(real_name="王五")
+    with at("2026-11-02"):
+        case, _ = workflow.create_draft(service=service, user=applicant.user, data={"shop_area": 3})
+        case = workflow.submit_application(case=case, user=applicant.user)
+        case = workflow.apply_transition(case=case, name="jieshou", actor=people[Role.CASEWORKER])
+    client.force_login(applicant.user)
+    listed = client.get(f"/api/v1/applications/{case.number}/documents/").json()
+    assert [d["kind"] for d in listed] == ["acceptance_notice"]
+    pdf = client.get(listed[0]["url"])
+    assert pdf["Content-Type"] == "application/pdf"
+    text = subprocess.run(
+        ["pdftotext", "-", "-"], input=pdf.content, capture_output=True, check=True
+    ).stdout.decode()
+    assert "受理通知书" in text and case.number in text and "2026年11月16日" in text
+    page = client.get(f"/applications/{case.number}/").content.decode()
+    assert listed[0]["number"] in page
+    # Nobody else reads it.
+    stranger = CitizenProfileFactory().user
+    client.force_login(stranger)
+    assert client.get(listed[0]["url"]).status_code == 404
