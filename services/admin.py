@@ -196,6 +196,10 @@ class ServiceVersionAdmin(admin.ModelAdmin):
                 _problems_message(request, version, exc)
             else:
                 messages.success(request, _("%(version)s is published.") % {"version": version})
+                for warning in workflows.workflow_warnings(
+                    version.workflow, department=version.service.department
+                ):
+                    messages.warning(request, warning)
 
 
 # --- Workflows -------------------------------------------------------------------------------------
@@ -242,6 +246,8 @@ class TransitionInline(FrozenWhenPublishedInline, admin.TabularInline):
         "opinion_required",
         "outcome",
         "effects",
+        "message",
+        "message_en",
     )
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
@@ -306,6 +312,8 @@ class WorkflowDefinitionAdmin(admin.ModelAdmin):
                 messages.success(
                     request, _("%(workflow)s is published.") % {"workflow": definition}
                 )
+                for warning in workflows.workflow_warnings(definition):
+                    messages.warning(request, warning)
 
     @admin.action(description=_("Copy as a new draft for my department"))
     def copy_for_my_department(self, request, queryset):

@@ -385,3 +385,28 @@ def test_the_sweep_issues_a_licence_that_after_commit_missed(service, staff):
     assert licences.issue_missing() == 1
     assert licences.issue_missing() == 0
     assert Licence.objects.filter(case=case).count() == 1
+
+
+@pytest.mark.django_db
+def test_the_admin_shows_outcomes_in_chinese_and_warns_of_an_empty_acting_department(client):
+    from .factories import UserFactory
+
+    admin = UserFactory(username="root", is_superuser=True, is_staff=True)
+    nobody = DepartmentFactory(code="nobody", name="无人局")
+    definition = minimal(code="warned")
+    WorkflowStage.objects.filter(definition=definition, code="dec").update(
+        department_rule="fixed", fixed_department=nobody
+    )
+    client.force_login(admin)
+    page = client.get(f"/admin/services/workflowdefinition/{definition.pk}/change/")
+    html = page.content.decode()
+    assert page.status_code == 200 and "恢复办理" in html and "message_en" in html
+    response = client.post(
+        "/admin/services/workflowdefinition/",
+        {"action": "validate_and_publish", "_selected_action": [definition.pk]},
+        follow=True,
+    )
+    text = response.content.decode()
+    assert "无人局" in text and "决定" in text
+    definition.refresh_from_db()
+    assert definition.is_published
