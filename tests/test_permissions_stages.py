@@ -185,13 +185,40 @@ def test_the_consulted_expert_sees_one_case_until_the_opinion_is_given(world):
 
 
 def test_the_sweep_and_messages_go_to_the_acting_department(world):
-    users, _service = world
-    case = case_at(world, "health")
+    import datetime as dt
+
+    from cases import deadlines
     from cases.models import Notification
 
+    from .support.clock import at
+
+    users, _service = world
+    health = users["reviewer_h"].memberships.get().department
+    StaffMembershipFactory(user__username="head_h", department=health, role=Role.DEPARTMENT_HEAD)
+    StaffMembershipFactory(
+        user__username="head_a", department=users["caseworker_a"].memberships.get().department,
+        role=Role.DEPARTMENT_HEAD,
+    )  # fmt: skip
+    with at("2026-11-02"):
+        case = case_at(world, "health")
     told = set(
         Notification.objects.filter(case=case, event="new_case").values_list(
             "recipient__username", flat=True
         )
     )
     assert told == {"caseworker_a", "reviewer_h"}  # intake at filing; the health review after
+
+    def warned(event):
+        return set(
+            Notification.objects.filter(case=case, event=event).values_list(
+                "recipient__username", flat=True
+            )
+        )
+
+    assert case.due_date == dt.date(2026, 11, 16)
+    with at("2026-11-13"):
+        deadlines.sweep()
+    assert warned("due_soon") == {"reviewer_h"}
+    with at("2026-11-18"):
+        deadlines.sweep()
+    assert warned("overdue") == {"head_h"}  # the head of the department acting on it
