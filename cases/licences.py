@@ -106,7 +106,11 @@ def issue_licence(*, case: Case) -> Licence:
         licence_type = case.service_version.licence_type
         if licence_type is None:
             raise ValidationError(_("This service issues no e-licence."), code="no_licence_type")
-        existing = Licence.objects.filter(case=case, licence_type=licence_type).first()
+        # One valid licence per approval: a licence revoked because the approval was taken back
+        # does not count once the case is approved again.
+        existing = Licence.objects.filter(
+            case=case, licence_type=licence_type, revoked_at__isnull=True
+        ).first()
         if existing is not None:
             return existing
         valid_from = timezone.localdate()
@@ -117,6 +121,7 @@ def issue_licence(*, case: Case) -> Licence:
             organisation_id=case.organisation_id,
             case=case,
             verification_code=secrets.token_urlsafe(18),  # 24 characters, 144 random bits
+            issued_at=timezone.now(),
             valid_from=valid_from,
             valid_until=valid_until_for(licence_type, valid_from),
         )
@@ -141,20 +146,36 @@ LICENSED_STATES = ("approved", "concluded")
 
 
 def cases_missing_their_licence() -> QuerySet[Case]:
-    """Approved cases of licensing services whose approving transition issues a licence, without
-    one: what an after-commit failure (a crash, a bug) left behind."""
+    """Approved cases of licensing services with no licence issued since their last approval: what
+    an after-commit failure (a crash, a bug) left behind. A licence revoked later on purpose was
+    issued after the approval, so it is not issued again."""
+    from django.db.models import Exists, OuterRef, Subquery
+
     from services.models import Outcome
 
+    from .models import Event
+
+    issued_since = Licence.objects.filter(
+        case=OuterRef("pk"),
+        licence_type=OuterRef("service_version__licence_type"),
+        issued_at__gte=OuterRef("approved_at"),
+    )
     return (
         Case.objects.filter(
             state__in=LICENSED_STATES,
             decided_at__isnull=False,
             service_version__result_type=ResultType.LICENCE,
             service_version__licence_type__isnull=False,
-            events__outcome=Outcome.APPROVED,
         )
-        .exclude(licences__licence_type=models.F("service_version__licence_type"))
-        .distinct()
+        .annotate(
+            approved_at=Subquery(
+                Event.objects.filter(case=OuterRef("pk"), outcome=Outcome.APPROVED)
+                .order_by("-sequence")
+                .values("at")[:1]
+            )
+        )
+        .filter(approved_at__isnull=False)
+        .filter(~Exists(issued_since))
     )
 
 

@@ -8,10 +8,11 @@ import datetime as dt
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts import proxies
 from accounts.models import Role
-from cases import access, workflow
+from cases import access, licences, workflow
 from cases.models import Event, Licence, Notification, OfficialDocument
 from services.models import (
     APPLICANT,
@@ -263,6 +264,14 @@ def test_a_reversed_approval_revokes_the_licence_and_verify_says_so(
     page = client.get(reverse("verify-licence", args=[licence.verification_code]))
     assert "核查发现虚假材料" in page.content.decode()
     assert Event.objects.filter(case=case, action="licence_revoked").count() == 1
+    # Decided again: a new licence; the revoked one stays revoked.
+    with django_capture_on_commit_callbacks(execute=True):
+        case = workflow.apply_transition(case=case, name="tongyi", actor=people[Role.APPROVER])
+    fresh = Licence.objects.get(case=case, revoked_at__isnull=True)
+    assert fresh.pk != licence.pk
+    # The sweep leaves a licence revoked on purpose after its approval alone.
+    Licence.objects.filter(pk=fresh.pk).update(revoked_at=timezone.now())
+    assert licences.issue_missing() == 0
 
 
 @pytest.mark.django_db
