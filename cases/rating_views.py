@@ -14,7 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from . import access, counter, ratings, selectors, workflow
+from . import access, ratings, selectors, workflow
+from .counter import services as counter
 from .models import Case, Channel, Rating, RatingTag
 
 ONLINE_DIMENSIONS = ("efficiency", "guidance", "convenience")

@@ -4,7 +4,8 @@ from django.urls import path
 
 from accounts import api as accounts_api
 from cases import api as cases_api
-from cases import counter_api, inbox, licence_api, rating_api, stats_views, tracking, work_api
+from cases import inbox, licence_api, rating_api, stats_views, tracking, work_api
+from cases.counter import api as counter_api
 from services import api as services_api
 
 urlpatterns = [

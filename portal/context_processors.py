@@ -30,7 +30,7 @@ def _unread(user) -> int:
 
 
 def _is_clerk(user) -> bool:
-    from cases.counter import is_counter_clerk
+    from cases.counter.services import is_counter_clerk
 
     return bool(user) and is_counter_clerk(user)
 

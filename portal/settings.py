@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "accounts",
     "services",
     "cases",
+    "cases.counter",
 ]
 
 MIDDLEWARE = [

@@ -14,7 +14,7 @@ urlpatterns = [
     path("services/", include("services.urls")),
     path("applications/", include("cases.urls")),
     path("work/", include("cases.work_urls")),
-    path("counter/", include("cases.counter_urls")),
+    path("counter/", include("cases.counter.urls")),
     path("messages/", inbox.inbox_page, name="inbox"),
     path("messages/<int:notification_id>/read/", inbox.read, name="inbox-read"),
     path("licences/", include("cases.licence_urls")),
