@@ -2,8 +2,8 @@
 
 from celery import shared_task
 
-from . import notifications
 from .models import Notification
+from .notifications import services as notifications
 
 
 @shared_task(

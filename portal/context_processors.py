@@ -24,7 +24,7 @@ def portal(request: HttpRequest) -> dict:
 def _unread(user) -> int:
     if not (user and user.is_authenticated):
         return 0
-    from cases.inbox import unread_count
+    from cases.notifications.inbox import unread_count
 
     return unread_count(user)
 

@@ -3,7 +3,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from cases import inbox, licence_views, stats_views, tracking
+from cases import licence_views, stats_views, tracking
+from cases.notifications import inbox
 
 from . import views
 
