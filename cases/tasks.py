@@ -44,6 +44,6 @@ def refresh_statistics() -> int:
 @shared_task(acks_late=True, ignore_result=True)
 def issue_missing_licences() -> int:
     """Approvals whose after-commit licence issuing failed get their licence (idempotent)."""
-    from .licences import issue_missing
+    from .licences.services import issue_missing
 
     return issue_missing()

@@ -4,8 +4,9 @@ from django.urls import path
 
 from accounts import api as accounts_api
 from cases import api as cases_api
-from cases import licence_api, rating_api, stats_views, tracking, work_api
+from cases import rating_api, stats_views, tracking, work_api
 from cases.counter import api as counter_api
+from cases.licences import api as licence_api
 from cases.notifications import inbox
 from services import api as services_api
 

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "cases",
     "cases.counter",
     "cases.notifications",
+    "cases.licences",
 ]
 
 MIDDLEWARE = [

@@ -3,7 +3,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from cases import licence_views, stats_views, tracking
+from cases import stats_views, tracking
+from cases.licences import views as licence_views
 from cases.notifications import inbox
 
 from . import views
@@ -18,7 +19,7 @@ urlpatterns = [
     path("counter/", include("cases.counter.urls")),
     path("messages/", inbox.inbox_page, name="inbox"),
     path("messages/<int:notification_id>/read/", inbox.read, name="inbox-read"),
-    path("licences/", include("cases.licence_urls")),
+    path("licences/", include("cases.licences.urls")),
     path("verify/<str:code>/", licence_views.verify, name="verify-licence"),
     path("stats/", stats_views.stats_page, name="stats"),
     path("stats/export.csv", stats_views.export_csv, name="stats-export-csv"),

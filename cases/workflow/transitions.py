@@ -155,7 +155,7 @@ def _close_request_for_documents(case: Case) -> None:
 
 def take(step: effects.Step, *, action: str, actor_role: str) -> Case:
     """Steps 2 to 4 for a checked transition; the caller holds the case row lock."""
-    from .. import licences
+    from ..licences import services as licences
     from ..notifications import services as notifications
 
     case = step.case

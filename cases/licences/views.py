@@ -9,8 +9,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
-from . import licences
-from .models import Licence
+from ..models import Licence
+from . import services as licences
 
 
 def _decorate(licence: Licence) -> Licence:

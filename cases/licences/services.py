@@ -24,10 +24,10 @@ from django.utils.translation import gettext_lazy
 from accounts.models import User
 from services.models import Effect, LicenceType, ResultType, localized
 
-from .models import Case, CaseNumberCounter, Licence
-from .vocabulary import EventAction
-from .workflow import Phase, Step, effect_handler
-from .workflow.trail import append_event
+from ..models import Case, CaseNumberCounter, Licence
+from ..vocabulary import EventAction
+from ..workflow import Phase, Step, effect_handler
+from ..workflow.trail import append_event
 
 logger = logging.getLogger(__name__)
 
