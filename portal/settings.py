@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "cases.counter",
     "cases.notifications",
     "cases.licences",
+    "cases.ratings",
 ]
 
 MIDDLEWARE = [

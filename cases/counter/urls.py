@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .. import rating_views
+from ..ratings import views as rating_views
 from . import views as counter_views
 
 app_name = "counter"
