@@ -36,7 +36,7 @@ def sweep_deadlines() -> dict:
 
 @shared_task(acks_late=True, ignore_result=True)
 def refresh_statistics() -> int:
-    from . import statistics
+    from .transparency import statistics
 
     return statistics.refresh_monthly_figures()
 

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "cases.notifications",
     "cases.licences",
     "cases.ratings",
+    "cases.transparency",
 ]
 
 MIDDLEWARE = [

@@ -3,9 +3,9 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from cases import stats_views, tracking
 from cases.licences import views as licence_views
 from cases.notifications import inbox
+from cases.transparency import stats_views, tracking
 
 from . import views
 
