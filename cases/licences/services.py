@@ -227,7 +227,7 @@ def licence_pdf(*, licence: Licence, request) -> bytes:
 
     url = verify_url(request, licence)
     html = render_to_string(
-        "cases/licence.html",
+        "licences/licence.html",
         {
             "licence": licence,
             "licence_type": licence.licence_type,
