@@ -97,8 +97,8 @@ def run() -> int:
 
     from accounts.crypto import keyed_hash
     from accounts.models import CitizenProfile, Department, User
-    from cases import statistics
     from cases.models import MonthlyFigures
+    from cases.transparency import statistics
     from services.catalog import create_service, publish_version
     from services.workflows import ensure_standard_template
 

@@ -6,7 +6,6 @@ from django.contrib import admin
 from accounts.permissions import departments_administered_by
 from portal.admin_mixins import ReadOnlyAdminMixin
 
-from . import admin_notifications  # noqa: F401 - registers the messages admin
 from .models import Case, Event, Licence, OpinionPhrase
 
 

@@ -9,5 +9,6 @@ class CasesConfig(AppConfig):
     def ready(self) -> None:
         # Effect handlers register themselves with cases.workflow.effect_handler when imported;
         # the check cases.E001 then finds any effect left without one.
-        from . import checks, documents, licences  # noqa: F401
+        from . import checks, documents  # noqa: F401
+        from .licences import services as licences  # noqa: F401
         from .workflow import effects  # noqa: F401

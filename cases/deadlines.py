@@ -20,7 +20,7 @@ from accounts.models import Role, StaffMembership
 from services.calendar import add_working_days_provisional
 from services.models import OuterState
 
-from . import notifications, workflow
+from . import workflow
 from .models import (
     Case,
     DeadlineWarning,
@@ -28,6 +28,7 @@ from .models import (
     NotificationEvent,
     SupplementRequest,
 )
+from .notifications import services as notifications
 
 WARN_WORKING_DAYS = 2
 RUNNING_STATES = [OuterState.ACCEPTED, OuterState.APPROVED]

@@ -2,8 +2,8 @@
 
 from celery import shared_task
 
-from . import notifications
 from .models import Notification
+from .notifications import services as notifications
 
 
 @shared_task(
@@ -36,7 +36,7 @@ def sweep_deadlines() -> dict:
 
 @shared_task(acks_late=True, ignore_result=True)
 def refresh_statistics() -> int:
-    from . import statistics
+    from .transparency import statistics
 
     return statistics.refresh_monthly_figures()
 
@@ -44,6 +44,6 @@ def refresh_statistics() -> int:
 @shared_task(acks_late=True, ignore_result=True)
 def issue_missing_licences() -> int:
     """Approvals whose after-commit licence issuing failed get their licence (idempotent)."""
-    from .licences import issue_missing
+    from .licences.services import issue_missing
 
     return issue_missing()

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from . import rating_views, views
+from . import views
+from .ratings import views as rating_views
 
 app_name = "cases"
 

@@ -324,8 +324,9 @@ def detail(request: HttpRequest, number: str) -> HttpResponse:
 
 
 def _rating_context(case: Case, user) -> dict:
-    from . import rating_views, ratings
     from .models import Rating, RatingTag
+    from .ratings import services as ratings
+    from .ratings import views as rating_views
 
     if case.state not in ratings.RATEABLE_STATES:
         return {}

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from . import rating_views, work_views
+from . import work_views
+from .ratings import views as rating_views
 
 app_name = "work"
 

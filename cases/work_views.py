@@ -14,8 +14,9 @@ from django.views.decorators.http import require_POST
 
 from accounts.permissions import departments_with_role
 
-from . import access, keyset, previews, ratings, selectors, uploads, workflow
+from . import access, keyset, previews, selectors, uploads, workflow
 from .models import Channel, OpinionPhrase
+from .ratings import services as ratings
 from .work_api import take_action, work_case_data
 
 PAGE_SIZE = 50

@@ -4,7 +4,12 @@ from django.urls import path
 
 from accounts import api as accounts_api
 from cases import api as cases_api
-from cases import counter_api, inbox, licence_api, rating_api, stats_views, tracking, work_api
+from cases import work_api
+from cases.counter import api as counter_api
+from cases.licences import api as licence_api
+from cases.notifications import inbox
+from cases.ratings import api as rating_api
+from cases.transparency import stats_views, tracking
 from services import api as services_api
 
 urlpatterns = [

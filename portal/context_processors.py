@@ -24,13 +24,13 @@ def portal(request: HttpRequest) -> dict:
 def _unread(user) -> int:
     if not (user and user.is_authenticated):
         return 0
-    from cases.inbox import unread_count
+    from cases.notifications.inbox import unread_count
 
     return unread_count(user)
 
 
 def _is_clerk(user) -> bool:
-    from cases.counter import is_counter_clerk
+    from cases.counter.services import is_counter_clerk
 
     return bool(user) and is_counter_clerk(user)
 

@@ -71,6 +71,11 @@ INSTALLED_APPS = [
     "accounts",
     "services",
     "cases",
+    "cases.counter",
+    "cases.notifications",
+    "cases.licences",
+    "cases.ratings",
+    "cases.transparency",
 ]
 
 MIDDLEWARE = [
@@ -282,7 +287,7 @@ EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="一网通办 <noreply@localhost>")
 # Text messages: a class with send(phone, text); the console backend logs them.
-SMS_BACKEND = env.str("SMS_BACKEND", default="cases.sms.ConsoleSMSBackend")
+SMS_BACKEND = env.str("SMS_BACKEND", default="cases.notifications.sms.ConsoleSMSBackend")
 SMS_SIGNATURE = env.str("SMS_SIGNATURE", default="一网通办")
 # First retry of a failed message after this many seconds, doubling up to 30 minutes.
 NOTIFICATION_RETRY_BASE_SECONDS = env.int("NOTIFICATION_RETRY_BASE_SECONDS", default=30)

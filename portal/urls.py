@@ -3,7 +3,9 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from cases import inbox, licence_views, stats_views, tracking
+from cases.licences import views as licence_views
+from cases.notifications import inbox
+from cases.transparency import stats_views, tracking
 
 from . import views
 
@@ -14,10 +16,10 @@ urlpatterns = [
     path("services/", include("services.urls")),
     path("applications/", include("cases.urls")),
     path("work/", include("cases.work_urls")),
-    path("counter/", include("cases.counter_urls")),
+    path("counter/", include("cases.counter.urls")),
     path("messages/", inbox.inbox_page, name="inbox"),
     path("messages/<int:notification_id>/read/", inbox.read, name="inbox-read"),
-    path("licences/", include("cases.licence_urls")),
+    path("licences/", include("cases.licences.urls")),
     path("verify/<str:code>/", licence_views.verify, name="verify-licence"),
     path("stats/", stats_views.stats_page, name="stats"),
     path("stats/export.csv", stats_views.export_csv, name="stats-export-csv"),

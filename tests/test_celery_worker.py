@@ -14,8 +14,9 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Role
-from cases import notifications, workflow
+from cases import workflow
 from cases.models import Notification
+from cases.notifications import services as notifications
 
 from .factories import (
     CitizenProfileFactory,

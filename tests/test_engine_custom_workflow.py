@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from accounts import proxies
 from accounts.models import Role
-from cases import access, licences, workflow
+from cases import access, workflow
+from cases.licences import services as licences
 from cases.models import Event, Licence, Notification, OfficialDocument
 from services.models import (
     APPLICANT,

@@ -10,7 +10,8 @@ from django.core.exceptions import ImproperlyConfigured, PermissionDenied, Valid
 from django.db import connections
 
 from accounts.models import Role
-from cases import licences, workflow
+from cases import workflow
+from cases.licences import services as licences
 from cases.models import Case, Event, Licence
 from cases.workflow import effects
 from services.models import (

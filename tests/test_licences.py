@@ -10,7 +10,8 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import Role
-from cases import licences, workflow
+from cases import workflow
+from cases.licences import services as licences
 from cases.models import Case, Licence
 from services.models import LicenceType
 

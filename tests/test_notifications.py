@@ -10,9 +10,10 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import Role
-from cases import notifications, workflow
+from cases import workflow
 from cases.models import Case, Notification, NotificationTemplate
-from cases.sms import ConsoleSMSBackend
+from cases.notifications import services as notifications
+from cases.notifications.sms import ConsoleSMSBackend
 
 from .factories import (
     CitizenProfileFactory,

@@ -17,9 +17,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
 from accounts.models import Role
-from cases import statistics, workflow
+from cases import workflow
 from cases.models import Case, MonthlyFigures, Rating, Rectification
 from cases.tasks import refresh_statistics
+from cases.transparency import statistics
 
 from .factories import (
     CitizenProfileFactory,
@@ -437,7 +438,7 @@ def test_the_stats_endpoint_has_a_valid_schema_without_warnings():
     from drf_spectacular.generators import SchemaGenerator
     from drf_spectacular.validation import validate_schema
 
-    from cases.stats_views import StatsView
+    from cases.transparency.stats_views import StatsView
 
     GENERATOR_STATS.reset()
     generator = SchemaGenerator(patterns=[path("api/v1/stats/", StatsView.as_view())])

@@ -4,7 +4,7 @@ from django.db import migrations
 
 
 def seed(apps, schema_editor):
-    from cases.notifications import ensure_default_templates
+    from cases.notifications.services import ensure_default_templates
 
     ensure_default_templates(apps.get_model("cases", "NotificationTemplate"))
 

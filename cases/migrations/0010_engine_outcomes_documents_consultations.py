@@ -21,7 +21,7 @@ def acting_departments(apps, schema_editor):
 
 
 def new_message_templates(apps, schema_editor):
-    from cases.notifications import ensure_default_templates
+    from cases.notifications.services import ensure_default_templates
 
     ensure_default_templates(apps.get_model("cases", "NotificationTemplate"))
 

@@ -162,7 +162,7 @@ def consult(*, case: Case, actor: User, expert: User, question: str) -> Consulta
     it, and only it, until they answer or the request is withdrawn (a django-guardian grant)."""
     from guardian.shortcuts import assign_perm
 
-    from .. import notifications
+    from ..notifications import services as notifications
 
     question = (question or "").strip()
     if not question:

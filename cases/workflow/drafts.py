@@ -32,7 +32,7 @@ from services.models import (
 )
 from services.schema import ordered_properties, validate_data
 
-from .. import notifications, uploads
+from .. import uploads
 from ..models import (
     Attachment,
     Case,
@@ -41,6 +41,7 @@ from ..models import (
     Licence,
     SupplementRequest,
 )
+from ..notifications import services as notifications
 from ..vocabulary import EventAction
 from .clock import INTAKE_LIMIT_WORKING_DAYS
 from .errors import CaseConflict

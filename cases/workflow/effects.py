@@ -165,7 +165,7 @@ def open_request_for_documents(step: Step) -> list[str]:
 
 @effect_handler(Effect.NOTIFY_APPLICANT, phase=Phase.RECORDED)
 def notify_applicant(step: Step) -> list[str]:
-    from .. import notifications
+    from ..notifications import services as notifications
 
     notifications.tell_applicant_of_transition(step.case, step.transition, step.event)
     return []

@@ -155,7 +155,8 @@ def _close_request_for_documents(case: Case) -> None:
 
 def take(step: effects.Step, *, action: str, actor_role: str) -> Case:
     """Steps 2 to 4 for a checked transition; the caller holds the case row lock."""
-    from .. import licences, notifications
+    from ..licences import services as licences
+    from ..notifications import services as notifications
 
     case = step.case
     from_state, from_stage = case.state, case.stage.code if case.stage_id else ""
@@ -341,8 +342,8 @@ def deem_withdrawn(*, case: Case) -> Case | None:
     """The documents asked for did not arrive by the deadline: the application is deemed withdrawn
     (视为撤回), closed in the workflow's end stage, and the applicant is told. Returns None when
     no longer due."""
-    from .. import notifications
     from ..models import NotificationEvent
+    from ..notifications import services as notifications
 
     with transaction.atomic():
         case = trail.locked(case)

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from cases.statistics import ALL, refresh_monthly_figures
+from cases.transparency.statistics import ALL, refresh_monthly_figures
 
 
 class Command(BaseCommand):

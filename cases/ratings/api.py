@@ -12,8 +12,9 @@ from rest_framework.views import APIView
 
 from accounts.permissions import departments_with_role
 
-from . import ratings, selectors
-from .models import RATING_DIMENSIONS, Channel, Rating, RatingTag
+from .. import selectors
+from ..models import RATING_DIMENSIONS, Channel, Rating, RatingTag
+from . import services as ratings
 
 
 class RatingInput(serializers.Serializer):

@@ -19,8 +19,8 @@ from accounts.permissions import departments_with_role
 from services.calendar import add_working_days_provisional
 from services.models import OuterState
 
-from . import notifications, workflow
-from .models import (
+from .. import workflow
+from ..models import (
     RATING_DIMENSIONS,
     Case,
     Channel,
@@ -29,6 +29,7 @@ from .models import (
     RatingTag,
     Rectification,
 )
+from ..notifications import services as notifications
 
 RATEABLE_STATES = (OuterState.CONCLUDED, OuterState.REJECTED, OuterState.NOT_ACCEPTED)
 COMMENT_MAX = 500

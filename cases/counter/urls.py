@@ -1,6 +1,7 @@
 from django.urls import path
 
-from . import counter_views, rating_views
+from ..ratings import views as rating_views
+from . import views as counter_views
 
 app_name = "counter"
 

@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 
 from services.models import ServiceItem, localized
 
-from .models import Case, MonthlyFigures, Rating
+from ..models import Case, MonthlyFigures, Rating
 
 ALL = "all"
 LAST_12_MONTHS = "12m"

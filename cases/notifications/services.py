@@ -18,7 +18,7 @@ from django.template import Context, Template
 from django.utils import timezone, translation
 from django.utils.module_loading import import_string
 
-from .models import (
+from ..models import (
     Case,
     Event,
     Notification,
@@ -213,7 +213,7 @@ def tell_applicant_of_transition(case: Case, transition, event: Event) -> list[N
     own message when the admin wrote one."""
     from services.models import localized
 
-    from .vocabulary import OUTCOME_LABELS, OUTCOME_MESSAGES
+    from ..vocabulary import OUTCOME_LABELS, OUTCOME_MESSAGES
 
     texts = {settings.LANGUAGE_CODE: transition.message} if transition.message else {}
     if transition.message_en:
@@ -231,7 +231,7 @@ def tell_applicant_of_transition(case: Case, transition, event: Event) -> list[N
 
 
 def stage_staff(case: Case):
-    from .access import staff_working_stage
+    from ..access import staff_working_stage
 
     return staff_working_stage(case)
 
@@ -268,7 +268,7 @@ def tell_expert(case: Case, expert, event: Event) -> list[Notification]:
 
 def enqueue(ids: list[int]) -> None:
     """Hand rows to Celery. With the broker down this raises; the rows stay pending for requeue."""
-    from .tasks import send_notification
+    from ..tasks import send_notification
 
     for notification_id in ids:
         send_notification.apply_async((notification_id,), retry=False)

@@ -9,8 +9,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
-from . import licences
-from .models import Licence
+from ..models import Licence
+from . import services as licences
 
 
 def _decorate(licence: Licence) -> Licence:
@@ -25,7 +25,7 @@ def wallet(request: HttpRequest) -> HttpResponse:
     page = Paginator(licences.licences_of(request.user), 20).get_page(request.GET.get("page"))
     return render(
         request,
-        "cases/licence_list.html",
+        "licences/licence_list.html",
         {"page": page, "licences": [_decorate(licence) for licence in page.object_list]},
     )
 
@@ -55,7 +55,7 @@ def verify(request: HttpRequest, code: str) -> HttpResponse:
     licence = _decorate(licence)
     return render(
         request,
-        "cases/verify.html",
+        "licences/verify.html",
         {
             "licence": licence,
             "status": licence.status,

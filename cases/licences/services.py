@@ -14,7 +14,7 @@ import secrets
 import segno
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -22,12 +22,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import User
-from services.models import Effect, LicenceType, ResultType, localized
+from services.models import Effect, LicenceType, Outcome, ResultType, localized
 
-from .models import Case, CaseNumberCounter, Licence
-from .vocabulary import EventAction
-from .workflow import Phase, Step, effect_handler
-from .workflow.trail import append_event
+from ..models import Case, CaseNumberCounter, Event, Licence
+from ..vocabulary import EventAction
+from ..workflow import Phase, Step, effect_handler
+from ..workflow.trail import append_event
 
 logger = logging.getLogger(__name__)
 
@@ -149,12 +149,6 @@ def cases_missing_their_licence() -> QuerySet[Case]:
     """Approved cases of licensing services with no licence issued since their last approval: what
     an after-commit failure (a crash, a bug) left behind. A licence revoked later on purpose was
     issued after the approval, so it is not issued again."""
-    from django.db.models import Exists, OuterRef, Subquery
-
-    from services.models import Outcome
-
-    from .models import Event
-
     issued_since = Licence.objects.filter(
         case=OuterRef("pk"),
         licence_type=OuterRef("service_version__licence_type"),
@@ -248,7 +242,7 @@ def licence_pdf(*, licence: Licence, request) -> bytes:
 
     url = verify_url(request, licence)
     html = render_to_string(
-        "cases/licence.html",
+        "licences/licence.html",
         {
             "licence": licence,
             "licence_type": licence.licence_type,

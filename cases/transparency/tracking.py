@@ -43,8 +43,8 @@ from rest_framework.views import APIView
 
 from services.models import OuterState, localized
 
-from . import access, selectors
-from .models import Case
+from .. import access, selectors
+from ..models import Case
 
 logger = logging.getLogger(__name__)
 

@@ -14,8 +14,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from . import access, counter, ratings, selectors, workflow
-from .models import Case, Channel, Rating, RatingTag
+from .. import access, selectors, workflow
+from ..counter import services as counter
+from ..models import Case, Channel, Rating, RatingTag
+from . import services as ratings
 
 ONLINE_DIMENSIONS = ("efficiency", "guidance", "convenience")
 COUNTER_DIMENSIONS = (*ONLINE_DIMENSIONS, "attitude", "skill")

@@ -14,7 +14,7 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .models import Notification, NotificationChannel
+from ..models import Notification, NotificationChannel
 
 
 def inbox_of(user):

@@ -27,8 +27,8 @@ from rest_framework.views import APIView
 from accounts.models import Department
 from services.models import localized
 
+from ..models import MonthlyFigures
 from . import statistics
-from .models import MonthlyFigures
 
 # --- Input -----------------------------------------------------------------------------------------
 

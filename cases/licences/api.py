@@ -6,8 +6,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 
-from . import licences
-from .models import Licence
+from ..models import Licence
+from . import services as licences
 
 
 class LicenceOutput(serializers.Serializer):

@@ -17,8 +17,8 @@ from accounts.models import Role, StaffMembership, User
 from accounts.services import register_walk_in
 from services.models import Outcome, ServiceItem
 
-from . import uploads, workflow
-from .models import Case, Channel
+from .. import uploads, workflow
+from ..models import Case, Channel
 
 
 def is_counter_clerk(user: User) -> bool:

@@ -12,8 +12,8 @@ from accounts.models import ProxyAuthorisation
 from accounts.services import find_citizen_by_id_number
 from services import catalog
 
-from . import counter
-from .api import ActedOutput
+from ..api import ActedOutput
+from . import services as counter
 
 
 class LookupInput(serializers.Serializer):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import licence_views
+from . import views as licence_views
 
 app_name = "licences"
 

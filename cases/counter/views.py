@@ -17,8 +17,9 @@ from accounts.validators import mask_id_number
 from services import catalog
 from services.schema import SchemaForm
 
-from . import access, counter, receipts, workflow
-from .models import Case, Channel
+from .. import access, receipts, workflow
+from ..models import Case, Channel
+from . import services as counter
 
 SESSION_KEY = "counter_citizen"
 

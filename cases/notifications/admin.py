@@ -5,7 +5,7 @@ from django.contrib import admin
 
 from portal.admin_mixins import ReadOnlyAdminMixin, SuperuserEditsMixin
 
-from .models import Notification, NotificationTemplate
+from ..models import Notification, NotificationTemplate
 
 
 @admin.register(NotificationTemplate)

@@ -1,0 +1,2 @@
+"""Evaluation and transparency: public statistics and public case tracking, with their pages,
+API and templates."""
