@@ -135,6 +135,28 @@ def _apply_prefill(case: Case, data: dict) -> dict:
 # --- Drafts ----------------------------------------------------------------------------------------
 
 
+def _organisation_acted_for(user: User, organisation_id: int | None, version):
+    """The organisation a company agent (法人经办人) applies for, checked against their agency."""
+    organisation = None
+    if organisation_id is not None:
+        agency = (
+            OrganisationAgent.objects.select_related("organisation")
+            .filter(user=user, organisation_id=organisation_id, valid_from__lte=_today())
+            .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=_today()))
+            .first()
+        )
+        if agency is None:
+            raise ValidationError(
+                {"agent_for": [_("You are not authorised to act for this organisation.")]}
+            )
+        organisation = agency.organisation
+    if version.audience == Audience.ORGANISATION and organisation is None:
+        raise ValidationError(
+            {"agent_for": [_("This service is for organisations: say which one you act for.")]}
+        )
+    return organisation
+
+
 def create_draft(
     *,
     service: ServiceItem,
@@ -167,30 +189,12 @@ def create_draft(
         raise ValidationError(
             {"service": [_("This service cannot be applied for online; please visit a counter.")]}
         )
-    if (
-        authorisation is not None
-    ):  # 帮办代办: for the principal, by (or through a clerk, for) the agent
-        profile = authorisation.principal
-    else:
-        profile = applicant or applicant_profile(user)
-    organisation = None
-    if organisation_id is not None:
-        agency = (
-            OrganisationAgent.objects.select_related("organisation")
-            .filter(user=user, organisation_id=organisation_id, valid_from__lte=_today())
-            .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=_today()))
-            .first()
-        )
-        if agency is None:
-            raise ValidationError(
-                {"agent_for": [_("You are not authorised to act for this organisation.")]}
-            )
-        organisation = agency.organisation
-    if version.audience == Audience.ORGANISATION and organisation is None:
-        raise ValidationError(
-            {"agent_for": [_("This service is for organisations: say which one you act for.")]}
-        )
+    # 帮办代办: for the principal, by (or through a clerk, for) the agent.
+    profile = authorisation.principal if authorisation else applicant or applicant_profile(user)
+    organisation = _organisation_acted_for(user, organisation_id, version)
     cleaned = validate_data(version.form_schema, data or {}, partial=True)
+    if set(materials_received or []) - set(version.materials.values_list("pk", flat=True)):
+        raise ValidationError({"materials_received": [_("This service has no such material.")]})
     try:
         with transaction.atomic():
             case = Case(
@@ -209,12 +213,6 @@ def create_draft(
                 queue_ticket=(queue_ticket or "")[:20],
                 visits=1 if channel == Channel.COUNTER else 0,
             )
-            if materials_received and not set(case.materials_received) <= set(
-                version.materials.values_list("pk", flat=True)
-            ):
-                raise ValidationError(
-                    {"materials_received": [_("This service has no such material.")]}
-                )
             case.data = _apply_prefill(case, cleaned)
             case.save()
             append_event(
