@@ -2,7 +2,7 @@
 
 An authorisation is given online by the principal from their own account, naming a registered
 person by ID number and name, or recorded by a counter clerk who has checked the signed letter
-(授权委托书) and keeps its scan. Cases filed under it name both people (cases/workflow.py).
+(授权委托书) and keeps its scan. Cases filed under it name both people (cases/workflow/drafts.py).
 """
 
 from __future__ import annotations

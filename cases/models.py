@@ -1,6 +1,6 @@
 """Applications (办件) and everything that happens to them.
 
-Only the services in cases/workflow.py create or change these rows; views, the API and tasks call
+Only the engine (the cases/workflow/ package) creates or changes these rows; views, the API and tasks call
 them. The event trail is append-only: the model refuses updates and deletes, and database triggers
 refuse them too (migration 0002).
 """

@@ -1,6 +1,6 @@
 """Workflow definitions as data: validation before publishing, the standard template, copying.
 
-The engine that moves cases (cases/workflow.py) reads published definitions only; here they are made.
+The engine that moves cases (the cases/workflow/ package) reads published definitions only; here they are made.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The notification outbox (DESIGN "Notifications").
 
-`record_for_event` runs inside the engine's transaction, next to the event that causes the messages:
+The `tell_*` functions run inside the engine's transaction, next to the event that causes the messages:
 the rows commit or roll back with the change. After commit each row is handed to Celery; if the broker
 is down that hand-over fails quietly (robust on_commit) and the periodic `requeue_pending` picks the row
 up later. `deliver` sends a row only from the pending state, so a repeated task sends nothing twice.
