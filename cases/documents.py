@@ -6,7 +6,6 @@ department, kind and year, so an accepted case always has one.
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -19,16 +18,10 @@ PREFIXES = {OfficialDocument.Kind.ACCEPTANCE_NOTICE: "SL"}
 
 
 def next_document_number(*, case: Case, kind: str) -> str:
-    """Department code, kind, year and a sequence, unique under concurrency (locked counter row)."""
+    """Department code, kind, year and a sequence, unique under concurrency."""
     year = timezone.localdate().year
     prefix = f"{case.department.code.upper()}-{PREFIXES.get(kind, kind.upper())}-{year}"
-    with transaction.atomic():
-        counter, _created = CaseNumberCounter.objects.select_for_update().get_or_create(
-            key=f"document:{prefix}"
-        )
-        counter.value += 1
-        counter.save(update_fields=["value"])
-    return f"{prefix}-{counter.value:06d}"
+    return f"{prefix}-{CaseNumberCounter.next_value(f'document:{prefix}'):06d}"
 
 
 def issue_document(*, case: Case, kind: str, event=None) -> OfficialDocument:

@@ -251,13 +251,27 @@ class Case(models.Model):
 
 
 class CaseNumberCounter(models.Model):
-    """The last sequence number given per service and day; incremented under a row lock."""
+    """The last sequence number given per key (service and day, licence type and year, document
+    kind and year); incremented under a row lock."""
 
     key = models.CharField(max_length=120, unique=True)
     value = models.PositiveIntegerField(default=0)
 
     def __str__(self) -> str:
         return f"{self.key}: {self.value}"
+
+    @classmethod
+    def next_value(cls, key: str) -> int:
+        """The next number for `key`, unique under concurrency: the counter row stays locked until
+        the surrounding transaction commits. Keys other than case numbers carry a prefix with a
+        colon (service codes cannot contain one), so the sequences never meet."""
+        from django.db import transaction
+
+        with transaction.atomic():
+            counter, _created = cls.objects.select_for_update().get_or_create(key=key)
+            counter.value += 1
+            counter.save(update_fields=["value"])
+        return counter.value
 
 
 class Attachment(models.Model):

@@ -70,17 +70,9 @@ def mask_name(name: str) -> str:
 
 
 def next_licence_number(*, licence_type: LicenceType, year: int) -> str:
-    """Type code + year + a sequence for that type and year, unique under concurrency: the counter
-    row is locked until the surrounding transaction commits. The key prefix keeps these counters
-    apart from the case-number counters (service codes cannot contain a colon)."""
+    """Type code + year + a sequence for that type and year, unique under concurrency."""
     prefix = f"{licence_type.code.upper()}-{year}"
-    with transaction.atomic():
-        counter, _created = CaseNumberCounter.objects.select_for_update().get_or_create(
-            key=f"licence:{prefix}"
-        )
-        counter.value += 1
-        counter.save(update_fields=["value"])
-    return f"{prefix}-{counter.value:06d}"
+    return f"{prefix}-{CaseNumberCounter.next_value(f'licence:{prefix}'):06d}"
 
 
 def valid_until_for(licence_type: LicenceType, valid_from: dt.date) -> dt.date | None:
