@@ -26,7 +26,7 @@ from services.models import Effect, LicenceType, Outcome, ResultType, localized
 
 from ..models import Case, CaseNumberCounter, Event, Licence
 from ..vocabulary import EventAction
-from ..workflow import Phase, Step, effect_handler
+from ..workflow import Phase, Step, effect_handler, lock_case
 from ..workflow.trail import append_event
 
 logger = logging.getLogger(__name__)
@@ -89,12 +89,8 @@ def issue_licence(*, case: Case) -> Licence:
     """Issue the e-licence of the case's service to its applicant; return the existing one if the
     case already has it. Raises ValidationError when the service issues no e-licence."""
     with transaction.atomic():
-        # The case row lock serialises two attempts for the same case.
-        case = (
-            Case.objects.select_for_update(of=("self",))
-            .select_related("service_version__licence_type")
-            .get(pk=case.pk)
-        )
+        # The case row lock serialises two attempts for the same case (locked alone, then read).
+        case = lock_case(case)
         licence_type = case.service_version.licence_type
         if licence_type is None:
             raise ValidationError(_("This service issues no e-licence."), code="no_licence_type")
