@@ -4,6 +4,7 @@ transition, consult another department, give a consulted opinion, repair (DESIGN
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -460,7 +461,7 @@ class RepairView(APIView):
     def post(self, request, number: str):
         case = _case_or_404(request, number)
         if not workflow.may_repair(request.user, case):
-            raise Http404
+            raise PermissionDenied(_("You may not do this for this application."))
         data = RepairInput(data=request.data)
         data.is_valid(raise_exception=True)
         stage = WorkflowStage.objects.filter(

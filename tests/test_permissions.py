@@ -459,3 +459,62 @@ def test_only_the_owner_reaches_the_applicants_writes(world, write, actor):
         assert response.status_code == 404
     assert (snapshot(world.case), snapshot(world.draft), Attachment.objects.count()) == before
     assert Event.objects.filter(case__in=[world.case, world.draft]).count() == 3
+
+
+# The staff's other writes on a case (what staff of the department get there is business, tested in
+# test_engine_rules.py and test_permissions_stages.py): nobody outside the department reaches them.
+STAFF_ONLY_WRITES = [
+    ("POST /api/v1/work/cases/{case}/take-over/", {"reason": "休假"}),
+    ("POST /api/v1/work/cases/{case}/consult/", {"expert": "perm-caseworker_b", "question": "?"}),
+    ("POST /api/v1/work/cases/{case}/opinion/", {"opinion": "同意"}),
+    ("POST /api/v1/work/cases/{case}/repair/", {"stage": "intake", "reason": "修复"}),
+    ("POST /work/{case}/take-over/", {"reason": "休假"}),
+    ("POST /work/{case}/consult/", {"expert": "perm-caseworker_b", "question": "?"}),
+    ("POST /work/{case}/opinion/", {"opinion": "同意"}),
+    ("POST /work/{case}/repair/", {"stage": "intake", "reason": "修复"}),
+]
+OUTSIDERS = ("anonymous", "owner", "citizen", "caseworker_b", "superuser")
+
+
+@pytest.mark.parametrize("actor", OUTSIDERS)
+@pytest.mark.parametrize(
+    ("write", "data"), STAFF_ONLY_WRITES, ids=[w for w, _d in STAFF_ONLY_WRITES]
+)
+def test_only_the_departments_staff_reach_the_staff_writes(world, write, data, actor):
+    url = world.url(write.split()[1])
+    before = (snapshot(world.case), world.case.consultations.count())
+    client = client_for(world, actor)
+    if url.startswith("/api/"):
+        response = client.post(url, _json(data), content_type="application/json")
+    else:
+        response = client.post(url, data)
+    if actor == "anonymous":
+        if url.startswith("/api/"):
+            assert response.status_code in (401, 403)
+        else:
+            assert response["Location"].startswith("/accounts/login/?next=")
+    else:
+        assert response.status_code == 404
+    assert OWNER_NAME not in body(response).decode(errors="replace")
+    assert (snapshot(world.case), world.case.consultations.count()) == before
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+def test_the_official_documents_are_the_applicants_alone(world, actor):
+    from cases.documents import issue_document
+
+    document = issue_document(case=world.case, kind="acceptance_notice")
+    client = client_for(world, actor)
+    listed = client.get(world.url("/api/v1/applications/{case}/documents/"))
+    pdf = client.get(f"/api/v1/applications/{world.case.number}/documents/{document.pk}.pdf")
+    page = client.get(f"/applications/{world.case.number}/official/{document.pk}.pdf")
+    if actor == "owner":
+        assert listed.status_code == 200 and listed.json()[0]["number"] == document.number
+        assert pdf.status_code == page.status_code == 200
+        assert body(pdf).startswith(b"%PDF")
+    elif actor == "anonymous":
+        assert listed.status_code in (401, 403) and pdf.status_code in (401, 403)
+        assert page.status_code == 302
+    else:
+        assert listed.status_code == pdf.status_code == page.status_code == 404
+        assert document.number not in body(listed).decode()
