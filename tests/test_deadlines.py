@@ -182,3 +182,36 @@ def test_two_beats_sweeping_at_once_warn_once(settings, tmp_path):
     assert DeadlineWarning.objects.filter(kind="due_soon").count() == 5
     assert Notification.objects.filter(event="due_soon").count() == 5
     assert Case.objects.filter(pk__in=[c.pk for c in cases]).count() == 5
+
+
+@pytest.mark.django_db
+def test_a_documents_reminder_reaches_the_applicant_and_the_proxy_on_every_channel(setting):
+    from accounts import proxies
+
+    service, staff = setting
+    material = service.current_version.materials.get()
+    principal = CitizenProfileFactory(real_name="李奶奶")
+    proxy = CitizenProfileFactory(real_name="李小华", user__preferred_language="en")
+    authorisation = proxies.grant(
+        principal_user=principal.user, agent_id_number=proxy.id_number,
+        agent_real_name="李小华", relationship="relative",
+    )  # fmt: skip
+    with at("2026-11-02"):
+        case, _ = workflow.create_draft(
+            service=service, user=proxy.user, data={"shop_area": 1}, authorisation=authorisation
+        )
+        case = workflow.submit_application(case=case, user=proxy.user)
+        case = workflow.request_supplement(
+            case=case, actor=staff[Role.CASEWORKER], materials=[material], note="缺"
+        )
+    with at("2026-11-13"):
+        assert deadlines.sweep()["supplement_reminders"] == 1
+    rows = Notification.objects.filter(case=case, event="supplement_reminder")
+    assert set(rows.values_list("recipient__username", "channel", "language")) == {
+        (principal.user.username, "inbox", "zh-hans"),
+        (principal.user.username, "email", "zh-hans"),
+        (principal.user.username, "sms", "zh-hans"),
+        (proxy.user.username, "inbox", "en"),
+        (proxy.user.username, "email", "en"),
+        (proxy.user.username, "sms", "en"),
+    }
