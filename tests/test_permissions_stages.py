@@ -46,6 +46,12 @@ STEP = {"intake": "shouli", "health": "huishen", "decision": "pizhun"}
 
 @pytest.fixture
 def world(settings, tmp_path):
+    return build_world(settings, tmp_path)
+
+
+def build_world(settings, tmp_path):
+    """A city, a bureau owning a service whose review is fixed to the health commission and whose
+    decision is the parent's (the city's), another bureau, and one member of staff per role."""
     settings.PRIVATE_MEDIA_ROOT = tmp_path
     city = DepartmentFactory(
         code="city-x", name="某市人民政府", kind=Department.Kind.CITY, parent=None
