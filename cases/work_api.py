@@ -145,8 +145,8 @@ class ConsultationOutput(serializers.Serializer):
     answered_at = serializers.DateTimeField(allow_null=True)
 
     def get_department(self, consultation: Consultation) -> str | None:
-        membership = consultation.expert.memberships.select_related("department").first()
-        return membership.department.name if membership else None
+        memberships = list(consultation.expert.memberships.all())  # prefetched with departments
+        return memberships[0].department.name if memberships else None
 
 
 class HolderOutput(serializers.Serializer):
@@ -249,7 +249,9 @@ def work_case_data(case: Case, user) -> dict:
         "may_repair": case.is_open and workflow.may_repair(user, case),
         "consulted": access.is_consulted(user, case),
         "consultations": list(
-            case.consultations.select_related("expert").order_by("created_at", "pk")
+            case.consultations.select_related("expert")
+            .prefetch_related("expert__memberships__department")
+            .order_by("created_at", "pk")
         ),
         "row_version": case.row_version,
         "actions": [
