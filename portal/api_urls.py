@@ -11,6 +11,7 @@ from cases.notifications import inbox
 from cases.ratings import api as rating_api
 from cases.transparency import stats_views, tracking
 from services import api as services_api
+from services import manage_api
 
 urlpatterns = [
     path("auth/register/", accounts_api.RegisterView.as_view(), name="api-register"),
@@ -81,6 +82,24 @@ urlpatterns = [
         name="api-application-document-pdf",
     ),
     path("licences/", licence_api.LicenceListView.as_view(), name="api-licences"),
+    path(
+        "manage/services/", manage_api.ManagedServiceListView.as_view(), name="api-manage-services"
+    ),
+    path(
+        "manage/services/<str:code>/export/",
+        manage_api.ExportView.as_view(),
+        name="api-manage-service-export",
+    ),
+    path(
+        "manage/services/<str:code>/publish/",
+        manage_api.PublishView.as_view(),
+        name="api-manage-service-publish",
+    ),
+    path(
+        "manage/services/<str:code>/retire/",
+        manage_api.RetireView.as_view(),
+        name="api-manage-service-retire",
+    ),
     path("work/queue/", work_api.QueueView.as_view(), name="api-work-queue"),
     path(
         "work/rectifications/",

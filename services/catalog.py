@@ -190,6 +190,16 @@ def search_services(
     return services.distinct()
 
 
+def retired_service(code: str) -> ServiceItem | None:
+    """A retired service with its last published version and what replaces it."""
+    return (
+        ServiceItem.objects.filter(code=code, status=ServiceItem.Status.RETIRED)
+        .exclude(current_version__isnull=True)
+        .select_related("department", "current_version", "replaced_by__current_version")
+        .first()
+    )
+
+
 def service_for_guide(code: str) -> ServiceItem | None:
     """A published service with everything its guide page shows, in a constant number of queries."""
     return (

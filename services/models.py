@@ -445,6 +445,17 @@ class ServiceItem(models.Model):
         blank=True,
         related_name="+",
     )
+    retired_at = models.DateTimeField(_("retired"), null=True, blank=True, editable=False)
+    retirement_reason = models.TextField(_("why it was retired"), blank=True, editable=False)
+    replaced_by = models.ForeignKey(
+        "self",
+        verbose_name=_("replaced by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="replaces",
+        editable=False,
+    )
     created_at = models.DateTimeField(_("created"), db_default=Now())
 
     class Meta:
@@ -488,8 +499,15 @@ class ServiceVersion(models.Model):
     summary = models.TextField(_("summary"), blank=True)
     summary_en = models.TextField(_("English summary"), blank=True)
     legal_basis = models.TextField(_("legal basis (设定依据)"))
+    legal_basis_en = models.TextField(_("English legal basis"), blank=True)
     conditions = models.TextField(_("conditions (受理条件)"))
     conditions_en = models.TextField(_("English conditions"), blank=True)
+    keywords = models.CharField(
+        _("keywords and aliases"),
+        max_length=300,
+        blank=True,
+        help_text=_("Everyday words people search with, separated by spaces (e.g. 狗证 养狗)."),
+    )
     statutory_limit_days = models.PositiveSmallIntegerField(
         _("statutory time limit (法定办结时限), working days")
     )
@@ -499,7 +517,9 @@ class ServiceVersion(models.Model):
     )
     fee_free = models.BooleanField(_("free of charge"), default=True)
     fee_standard = models.TextField(_("fee (收费标准)"), blank=True)
+    fee_standard_en = models.TextField(_("English fee"), blank=True)
     fee_basis = models.TextField(_("legal basis of the fee"), blank=True)
+    fee_basis_en = models.TextField(_("English legal basis of the fee"), blank=True)
     visits_required = models.PositiveSmallIntegerField(_("visits required (到现场次数)"), default=0)
     channel_online = models.BooleanField(_("apply online"), default=True)
     channel_counter = models.BooleanField(_("apply at a counter"), default=True)
@@ -509,6 +529,7 @@ class ServiceVersion(models.Model):
     )
     result_type = models.CharField(_("result"), max_length=16, choices=ResultType.choices)
     result_name = models.CharField(_("name of the result"), max_length=100)
+    result_name_en = models.CharField(_("English name of the result"), max_length=200, blank=True)
     licence_type = models.ForeignKey(
         LicenceType,
         verbose_name=_("e-licence issued"),
@@ -527,7 +548,11 @@ class ServiceVersion(models.Model):
         _("proceed on a signed commitment (告知承诺)"), default=False
     )
     handling_location = models.CharField(_("where to apply in person"), max_length=200, blank=True)
+    handling_location_en = models.CharField(
+        _("English: where to apply in person"), max_length=300, blank=True
+    )
     office_hours = models.CharField(_("office hours"), max_length=100, blank=True)
+    office_hours_en = models.CharField(_("English office hours"), max_length=150, blank=True)
     enquiry_phone = models.CharField(_("enquiry phone"), max_length=32, blank=True)
     complaint_phone = models.CharField(_("complaint phone"), max_length=32, default="12345")
     life_events = models.ManyToManyField(
@@ -610,8 +635,8 @@ class ServiceVersion(models.Model):
 
         errors = {}
         if (
-            self.promised_limit_days is not None
-            and self.statutory_limit_days is not None
+            isinstance(self.promised_limit_days, int)
+            and isinstance(self.statutory_limit_days, int)
             and self.promised_limit_days > self.statutory_limit_days
         ):
             errors["promised_limit_days"] = _(
@@ -652,6 +677,13 @@ class ServiceMaterial(models.Model):
     name = models.CharField(_("name"), max_length=200)
     name_en = models.CharField(_("English name"), max_length=300, blank=True)
     required = models.BooleanField(_("required"), default=True)
+    tolerable = models.BooleanField(
+        _("may follow later (容缺)"),
+        default=False,
+        help_text=_(
+            "Accepted without it when the service allows 容缺受理; it must arrive before the decision."
+        ),
+    )
     form = models.CharField(
         _("form"), max_length=16, choices=MaterialForm.choices, default=MaterialForm.ELECTRONIC
     )
@@ -672,6 +704,7 @@ class ServiceMaterial(models.Model):
         related_name="+",
     )
     note = models.TextField(_("note"), blank=True)
+    note_en = models.TextField(_("English note"), blank=True)
 
     class Meta:
         verbose_name = _("material")

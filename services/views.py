@@ -46,7 +46,16 @@ def catalog_page(request: HttpRequest) -> HttpResponse:
 def guide_page(request: HttpRequest, code: str) -> HttpResponse:
     item = catalog.service_for_guide(code)
     if item is None:
-        raise Http404
+        retired = catalog.retired_service(code)
+        if retired is None:
+            raise Http404
+        # The old guide URL says what happened and what replaces it (410 Gone), not a bare 404.
+        return render(
+            request,
+            "services/retired.html",
+            {"item": retired, "version": retired.current_version},
+            status=410,
+        )
     version = item.current_version
     return render(
         request,

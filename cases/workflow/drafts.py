@@ -384,6 +384,15 @@ def missing_materials(case: Case) -> list[ServiceMaterial]:
 # --- Submission ------------------------------------------------------------------------------------
 
 
+def _service_closed(service: ServiceItem) -> str:
+    if service.retired_at:
+        message = _("This service was retired on %(date)s and takes no new applications.") % {
+            "date": timezone.localdate(service.retired_at).isoformat()
+        }
+        return f"{message} {service.retirement_reason}".strip()
+    return _("This service takes no new applications.")
+
+
 def submit_application(*, case: Case, user: User, channel: str | None = None) -> Case:
     """Hand the application in: full validation of the form and the materials, then `submitted`
     in the intake stage, with the intake deadline of 行政许可法 §32."""
@@ -394,6 +403,8 @@ def submit_application(*, case: Case, user: User, channel: str | None = None) ->
                 _("This application has already been submitted."), code="already_submitted"
             )
         errors: dict[str, list[str]] = {}
+        if case.service.status != ServiceItem.Status.PUBLISHED:
+            errors["service"] = [_service_closed(case.service)]
         try:
             case.data = _apply_prefill(
                 case, validate_data(case.service_version.form_schema, case.data)
