@@ -64,6 +64,7 @@ class MaterialOutput(serializers.ModelSerializer):
             "name",
             "name_en",
             "required",
+            "tolerable",
             "source",
             "form",
             "copies",
@@ -71,6 +72,7 @@ class MaterialOutput(serializers.ModelSerializer):
             "licence_type",
             "shared_by",
             "note",
+            "note_en",
         ]
 
 
@@ -78,15 +80,20 @@ class ServiceDetailOutput(ServiceSummaryOutput):
     summary = serializers.CharField(source="current_version.summary")
     summary_en = serializers.CharField(source="current_version.summary_en")
     legal_basis = serializers.CharField(source="current_version.legal_basis")
+    legal_basis_en = serializers.CharField(source="current_version.legal_basis_en")
+    keywords = serializers.CharField(source="current_version.keywords")
     conditions = serializers.CharField(source="current_version.conditions")
     conditions_en = serializers.CharField(source="current_version.conditions_en")
     statutory_limit_days = serializers.IntegerField(source="current_version.statutory_limit_days")
     is_immediate = serializers.BooleanField(source="current_version.is_immediate")
     fee_standard = serializers.CharField(source="current_version.fee_standard")
+    fee_standard_en = serializers.CharField(source="current_version.fee_standard_en")
     fee_basis = serializers.CharField(source="current_version.fee_basis")
+    fee_basis_en = serializers.CharField(source="current_version.fee_basis_en")
     online_depth = serializers.IntegerField(source="current_version.online_depth")
     result_type = serializers.CharField(source="current_version.result_type")
     result_name = serializers.CharField(source="current_version.result_name")
+    result_name_en = serializers.CharField(source="current_version.result_name_en")
     licence_type = serializers.CharField(
         source="current_version.licence_type.code", allow_null=True, read_only=True
     )
@@ -94,7 +101,9 @@ class ServiceDetailOutput(ServiceSummaryOutput):
     allows_tolerance = serializers.BooleanField(source="current_version.allows_tolerance")
     allows_commitment = serializers.BooleanField(source="current_version.allows_commitment")
     handling_location = serializers.CharField(source="current_version.handling_location")
+    handling_location_en = serializers.CharField(source="current_version.handling_location_en")
     office_hours = serializers.CharField(source="current_version.office_hours")
+    office_hours_en = serializers.CharField(source="current_version.office_hours_en")
     enquiry_phone = serializers.CharField(source="current_version.enquiry_phone")
     complaint_phone = serializers.CharField(source="current_version.complaint_phone")
     published_at = serializers.DateTimeField(source="current_version.published_at")
