@@ -91,6 +91,11 @@ urlpatterns = [
         name="api-manage-service-export",
     ),
     path(
+        "manage/services/<str:code>/changes/",
+        manage_api.ChangesView.as_view(),
+        name="api-manage-service-changes",
+    ),
+    path(
         "manage/services/<str:code>/publish/",
         manage_api.PublishView.as_view(),
         name="api-manage-service-publish",

@@ -60,9 +60,10 @@ def version_to_export(item: ServiceItem) -> ServiceVersion | None:
     return item.current_version or item.versions.order_by("-number").first()
 
 
-def export_service(item: ServiceItem) -> dict:
-    """The document for `item`: what the public reads and what a case depends on."""
-    version = version_to_export(item)
+def export_service(item: ServiceItem, version: ServiceVersion | None = None) -> dict:
+    """The document for `item` (its published version unless another is named): what the public
+    reads and what a case depends on."""
+    version = version or version_to_export(item)
     workflow = version.workflow
     stages = list(workflow.stages.select_related("fixed_department").order_by("order", "pk"))
     keys = {stage.pk: stage.code for stage in stages}

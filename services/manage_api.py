@@ -103,6 +103,18 @@ class ExportView(APIView):
         return Response(interchange.export_service(_item_or_404(request, code)))
 
 
+class ChangesView(APIView):
+    @extend_schema(
+        responses={200: OpenApiTypes.OBJECT, **error_responses(403, 404)},
+        description="What publishing the draft would change against the published version, in "
+        "words (guide, materials, form fields, workflow): `{changes: [...]}`.",
+    )
+    def get(self, request, code: str):
+        from .changes import changes_to_publish
+
+        return Response({"code": code, "changes": changes_to_publish(_item_or_404(request, code))})
+
+
 class PublishView(APIView):
     @extend_schema(
         request=None,

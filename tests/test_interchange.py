@@ -219,3 +219,27 @@ def test_manage_py_exports_and_imports(setting, tmp_path, capsys):
     path.write_text(json.dumps(document))
     with pytest.raises(CommandError, match=r"materials\[0\]\.source"):
         call_command("import_service", str(path), code="COPY-2", department="other-city-amr")
+
+
+def test_publishing_a_new_draft_is_confirmed_with_its_changes_in_words(setting, client):
+    from services import catalog
+    from services.models import ServiceMaterial
+
+    service, admin_amr, staff = setting
+    draft = catalog.start_new_draft(service=service)
+    type(draft).objects.filter(pk=draft.pk).update(promised_limit_days=5)
+    ServiceMaterial.objects.create(version=draft, name="平面图", required=False, order=5)
+    draft.materials.filter(name="营业执照").delete()
+    schema = dict(draft.form_schema)
+    schema["properties"] = {
+        **schema["properties"],
+        "dogs": {"type": "integer", "title": "犬只数量"},
+    }
+    schema["x-order"] = [*schema["x-order"], "dogs"]
+    type(draft).objects.filter(pk=draft.pk).update(form_schema=schema)
+    client.force_login(admin_amr)
+    changes = client.get(f"/api/v1/manage/services/{service.code}/changes/").json()["changes"]
+    text = "\n".join(changes)
+    assert "10 → 5" in text  # the promised limit, by its label
+    assert "平面图" in text and "营业执照" in text and "犬只数量" in text
+    assert len(changes) == 4, changes
