@@ -15,10 +15,17 @@ def portal(request: HttpRequest) -> dict:
         "unread_messages": SimpleLazyObject(lambda: _unread(user)),
         "is_counter_clerk": SimpleLazyObject(lambda: _is_clerk(user)),
         "portal_degraded": SimpleLazyObject(_degraded),
+        "designs_services": SimpleLazyObject(lambda: _designs(user)),
         "works_on_cases": SimpleLazyObject(
             lambda: bool(user and user.is_authenticated and user.memberships.exists())
         ),
     }
+
+
+def _designs(user) -> bool:
+    from services.designer.access import designs_services
+
+    return bool(user) and designs_services(user)
 
 
 def _unread(user) -> int:

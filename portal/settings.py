@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "portal",
     "accounts",
     "services",
+    "services.designer",
     "cases",
     "cases.counter",
     "cases.notifications",

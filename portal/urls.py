@@ -14,6 +14,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
     path("services/", include("services.urls")),
+    path("manage/", include("services.designer.urls")),
     path("applications/", include("cases.urls")),
     path("work/", include("cases.work_urls")),
     path("counter/", include("cases.counter.urls")),

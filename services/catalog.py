@@ -13,6 +13,7 @@ from accounts.models import Department
 
 from .models import (
     LifeEvent,
+    ResultType,
     ServiceItem,
     ServiceMaterial,
     ServiceVersion,
@@ -54,6 +55,10 @@ def publication_problems(version: ServiceVersion) -> list[str]:
                 else ""
             )
             problems += [f"{label}: {m}" if label else m for m in messages]
+    if version.result_type == ResultType.LICENCE and not version.licence_type_id:
+        problems.append(_("Name the e-licence type this service issues."))
+    if not version.form_schema.get("properties"):
+        problems.append(_("The form needs at least one field."))
     if not version.workflow.is_published:
         problems.append(
             _("Publish the workflow first; a service can only use a published workflow.")
@@ -86,6 +91,50 @@ def publish_version(*, version: ServiceVersion, actor=None) -> ServiceVersion:
     item.status = ServiceItem.Status.PUBLISHED
     item.save(update_fields=["current_version", "status"])
     return version
+
+
+def _draft(version: ServiceVersion) -> ServiceVersion:
+    version = ServiceVersion.objects.select_for_update().get(pk=version.pk)
+    if version.state != ServiceVersion.State.DRAFT:
+        raise ValidationError(
+            _("A published version cannot be changed; start a new draft from it."), code="frozen"
+        )
+    return version
+
+
+@transaction.atomic
+def update_draft(*, version: ServiceVersion, fields: dict, life_events=None) -> ServiceVersion:
+    """Change the guide fields of a draft; validated like publishing validates them."""
+    version = _draft(version)
+    for name, value in fields.items():
+        setattr(version, name, value)
+    version.form_schema = normalize_schema(version.form_schema)
+    version.full_clean(exclude=["service"])
+    version.save()
+    if life_events is not None:
+        version.life_events.set(life_events)
+    return version
+
+
+@transaction.atomic
+def save_materials(
+    *, version: ServiceVersion, rows: list[tuple[ServiceMaterial | None, dict]], removed: list
+) -> list[ServiceMaterial]:
+    """Replace a draft's materials: `rows` (existing material or None, its fields) in order, and
+    the materials `removed`."""
+    version = _draft(version)
+    removed_ids = [m.pk for m in removed if m.pk]
+    ServiceMaterial.objects.filter(version=version, pk__in=removed_ids).delete()
+    saved = []
+    for order, (material, fields) in enumerate(rows):
+        material = material if material is not None and material.pk else ServiceMaterial()
+        for name, value in fields.items():
+            setattr(material, name, value)
+        material.version, material.order = version, order
+        material.full_clean()
+        material.save()
+        saved.append(material)
+    return saved
 
 
 @transaction.atomic

@@ -1,0 +1,262 @@
+"""The service designer's pages (/manage/): the admin's items, a new item, its overview with what
+stops publication, the guide, the materials, publishing with the changes in words, retiring.
+
+Server-rendered and complete without JavaScript; every write goes through services.catalog or
+services.interchange."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from .. import catalog, interchange, workflows
+from ..changes import changes_to_publish
+from ..models import ServiceItem, ServiceMaterial, ServiceVersion
+from . import access
+from .forms import GuideForm, MaterialFormSet, NewServiceForm
+
+
+def _designer(request: HttpRequest) -> None:
+    if not access.designs_services(request.user):
+        raise Http404
+
+
+def _item(request: HttpRequest, code: str) -> ServiceItem:
+    item = (
+        access.items_designed_by(request.user)
+        .filter(code=code)
+        .select_related("department", "current_version")
+        .first()
+    )
+    if item is None:
+        raise Http404
+    return item
+
+
+def _draft_of(item: ServiceItem) -> ServiceVersion | None:
+    return item.versions.filter(state=ServiceVersion.State.DRAFT).select_related("workflow").first()
+
+
+def _errors_to_messages(request: HttpRequest, exc: ValidationError) -> None:
+    for message in exc.messages:
+        messages.error(request, message)
+
+
+@login_required
+def item_list(request: HttpRequest) -> HttpResponse:
+    _designer(request)
+    items = (
+        access.items_designed_by(request.user)
+        .select_related("department", "current_version")
+        .prefetch_related("versions")
+        .order_by("department__code", "code")
+    )
+    rows = [
+        {
+            "item": item,
+            "name": (
+                interchange.version_to_export(item).name if item.versions.all() else item.code
+            ),
+            "draft": next((v for v in item.versions.all() if v.state == "draft"), None),
+        }
+        for item in items
+    ]
+    return render(
+        request,
+        "designer/list.html",
+        {"rows": rows, "may_create": access.may_create_in(request.user).exists()},
+    )
+
+
+@login_required
+def create(request: HttpRequest) -> HttpResponse:
+    _designer(request)
+    departments = access.may_create_in(request.user)
+    if not departments.exists():
+        raise Http404
+    form = NewServiceForm(request.POST or None, departments=departments)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        code, department = data.pop("code"), data.pop("department")
+        try:
+            with transaction.atomic():
+                definition = workflows.copy_workflow(
+                    definition=workflows.ensure_standard_template(),
+                    department=department,
+                    code=interchange._workflow_code(code),
+                )
+                version = catalog.create_service(
+                    code=code, department=department, workflow=definition,
+                    form_schema={"type": "object", "properties": {}, "required": []}, **data,
+                )  # fmt: skip
+        except ValidationError as exc:
+            _attach(form, exc)
+        else:
+            messages.success(request, _("Draft created. Fill in the guide, materials and form."))
+            return redirect("designer:item", code=version.service.code)
+    return render(
+        request, "designer/create.html", {"form": form}, status=400 if form.errors else 200
+    )
+
+
+def _attach(form, exc: ValidationError) -> None:
+    """Errors from a service shown on the form's own fields where they belong."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+@login_required
+def item_page(request: HttpRequest, code: str) -> HttpResponse:
+    _designer(request)
+    item = _item(request, code)
+    draft = _draft_of(item)
+    problems = []
+    if draft is not None:
+        problems = catalog.publication_problems(draft)
+        if not draft.workflow.is_published:
+            problems += workflows.workflow_problems(draft.workflow)
+    return render(
+        request,
+        "designer/item.html",
+        {
+            "item": item,
+            "draft": draft,
+            "version": draft or item.current_version,
+            "problems": problems,
+            "changes": changes_to_publish(item) if draft else [],
+            "warnings": workflows.workflow_warnings(
+                (draft or item.current_version).workflow, department=item.department
+            ),
+            "others": ServiceItem.objects.filter(status=ServiceItem.Status.PUBLISHED)
+            .exclude(pk=item.pk)
+            .select_related("current_version")
+            .order_by("code")[:500],
+        },
+    )
+
+
+@login_required
+@require_POST
+def new_draft(request: HttpRequest, code: str) -> HttpResponse:
+    _designer(request)
+    catalog.start_new_draft(service=_item(request, code))
+    messages.success(request, _("A new draft copied from the published version is ready."))
+    return redirect("designer:item", code=code)
+
+
+def _editable_draft(request: HttpRequest, code: str) -> tuple[ServiceItem, ServiceVersion]:
+    item = _item(request, code)
+    draft = _draft_of(item)
+    if draft is None:
+        raise Http404
+    return item, draft
+
+
+@login_required
+def guide(request: HttpRequest, code: str) -> HttpResponse:
+    _designer(request)
+    item, draft = _editable_draft(request, code)
+    form = GuideForm(request.POST or None, instance=draft)
+    if request.method == "POST" and form.is_valid():
+        fields = {name: value for name, value in form.cleaned_data.items() if name != "life_events"}
+        try:
+            catalog.update_draft(
+                version=draft, fields=fields, life_events=form.cleaned_data["life_events"]
+            )
+        except ValidationError as exc:
+            _attach(form, exc)
+        else:
+            messages.success(request, _("Guide saved."))
+            return redirect("designer:item", code=code)
+    return render(
+        request,
+        "designer/guide.html",
+        {"item": item, "draft": draft, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+def materials(request: HttpRequest, code: str) -> HttpResponse:
+    _designer(request)
+    item, draft = _editable_draft(request, code)
+    queryset = ServiceMaterial.objects.filter(version=draft).order_by("order", "pk")
+    formset = MaterialFormSet(request.POST or None, queryset=queryset, prefix="m")
+    if request.method == "POST" and formset.is_valid():
+        rows, removed = [], []
+        for form in formset.forms:
+            if not form.has_changed() and not form.instance.pk:
+                continue  # the empty row offered for a new material
+            if form.cleaned_data.get("DELETE"):
+                removed.append(form.instance)
+                continue
+            fields = {k: v for k, v in form.cleaned_data.items() if k not in ("DELETE", "id")}
+            rows.append((form.instance if form.instance.pk else None, fields))
+        try:
+            catalog.save_materials(version=draft, rows=rows, removed=removed)
+        except ValidationError as exc:
+            _errors_to_messages(request, exc)
+        else:
+            messages.success(request, _("Materials saved."))
+            if "add" in request.POST:
+                return redirect("designer:materials", code=code)
+            return redirect("designer:item", code=code)
+    return render(
+        request,
+        "designer/materials.html",
+        {"item": item, "draft": draft, "formset": formset},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+@require_POST
+def publish(request: HttpRequest, code: str) -> HttpResponse:
+    _designer(request)
+    item = _item(request, code)
+    if request.POST.get("confirm") != "1":
+        messages.error(request, _("Confirm that you have read the changes before publishing."))
+        return redirect("designer:item", code=code)
+    try:
+        version, warnings = interchange.publish_service(item=item, actor=request.user)
+    except ValidationError as exc:
+        _errors_to_messages(request, exc)
+    else:
+        messages.success(
+            request, _("Version %(number)d is published.") % {"number": version.number}
+        )
+        for warning in warnings:
+            messages.warning(request, warning)
+    return redirect("designer:item", code=code)
+
+
+@login_required
+@require_POST
+def retire(request: HttpRequest, code: str) -> HttpResponse:
+    _designer(request)
+    item = _item(request, code)
+    replacement = None
+    if request.POST.get("replaced_by"):
+        replacement = ServiceItem.objects.filter(code=request.POST["replaced_by"]).first()
+    if request.POST.get("confirm") != "1":
+        messages.error(request, _("Confirm that the service is to be retired."))
+        return redirect("designer:item", code=code)
+    try:
+        interchange.retire_service(
+            item=item, reason=request.POST.get("reason", ""), replaced_by=replacement,
+            actor=request.user,
+        )  # fmt: skip
+    except ValidationError as exc:
+        _errors_to_messages(request, exc)
+    else:
+        messages.success(request, _("The service is retired; its guide now says so."))
+    return redirect("designer:item", code=code)
