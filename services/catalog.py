@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max, Prefetch, Q, QuerySet
 from django.utils import timezone
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from accounts.models import Department
@@ -17,6 +18,7 @@ from .models import (
     ServiceItem,
     ServiceMaterial,
     ServiceVersion,
+    WorkflowDefinition,
 )
 from .schema import check_schema, normalize_schema
 
@@ -135,6 +137,28 @@ def save_materials(
         material.save()
         saved.append(material)
     return saved
+
+
+@transaction.atomic
+def give_draft_workflow(
+    *, version: ServiceVersion, source: WorkflowDefinition | None = None
+) -> ServiceVersion:
+    """Give a draft a workflow of its own to edit: a copy of `source` (the standard template,
+    another workflow) or of the one it uses now. Published workflows are never edited in place."""
+    from .workflows import copy_workflow
+
+    version = _draft(version)
+    source = source or version.workflow
+    code = f"{slugify(version.service.code)[:55]}-flow"
+    copy = copy_workflow(
+        definition=source,
+        department=version.service.department,
+        code=code,
+        name=source.name,
+    )
+    version.workflow = copy
+    version.save(update_fields=["workflow"])
+    return version
 
 
 @transaction.atomic

@@ -9,7 +9,7 @@ from collections import defaultdict
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -476,3 +476,79 @@ def ensure_standard_template() -> WorkflowDefinition:
             order=order,
         )
     return publish_workflow(definition=definition)
+
+
+# --- Editing a draft definition (the designer's workflow editor) -----------------------------------
+
+
+def _editable(definition: WorkflowDefinition) -> WorkflowDefinition:
+    definition = WorkflowDefinition.objects.select_for_update().get(pk=definition.pk)
+    if definition.is_published:
+        raise ValidationError(
+            _("A published workflow cannot be changed; make an editable copy first."),
+            code="published",
+        )
+    return definition
+
+
+@transaction.atomic
+def save_stage(
+    *, definition: WorkflowDefinition, fields: dict, stage: WorkflowStage | None = None
+) -> WorkflowStage:
+    """Add a stage to a draft definition, or change one; codes are unique within it."""
+    definition = _editable(definition)
+    stage = stage or WorkflowStage(
+        definition=definition,
+        order=(definition.stages.aggregate(m=Max("order"))["m"] or 0) + 1,
+    )
+    for name, value in fields.items():
+        setattr(stage, name, value)
+    clash = definition.stages.filter(code=stage.code).exclude(pk=stage.pk).exists()
+    if clash:
+        raise ValidationError({"code": [_("Another stage of this workflow has this code.")]})
+    stage.full_clean()
+    stage.save()
+    return stage
+
+
+@transaction.atomic
+def remove_stage(*, definition: WorkflowDefinition, stage: WorkflowStage) -> None:
+    """Remove a stage and the transitions that lead to or from it."""
+    _editable(definition)
+    WorkflowTransition.objects.filter(definition=definition).filter(
+        Q(source=stage) | Q(target=stage)
+    ).delete()
+    stage.delete()
+
+
+@transaction.atomic
+def save_transition(
+    *,
+    definition: WorkflowDefinition,
+    fields: dict,
+    transition: WorkflowTransition | None = None,
+) -> WorkflowTransition:
+    """Add a transition to a draft definition, or change one (validated as admin validates it)."""
+    definition = _editable(definition)
+    transition = transition or WorkflowTransition(
+        definition=definition,
+        order=(definition.transitions.aggregate(m=Max("order"))["m"] or 0) + 1,
+    )
+    for name, value in fields.items():
+        setattr(transition, name, value)
+    clash = (
+        definition.transitions.filter(name=transition.name, source=transition.source)
+        .exclude(pk=transition.pk)
+        .exists()
+    )
+    if clash:
+        raise ValidationError({"name": [_("Another transition from this stage has this name.")]})
+    transition.full_clean()
+    transition.save()
+    return transition
+
+
+@transaction.atomic
+def remove_transition(*, definition: WorkflowDefinition, transition: WorkflowTransition) -> None:
+    _editable(definition)
+    transition.delete()

@@ -125,3 +125,81 @@ def test_a_maintainer_edits_that_one_item_only(admin, client):
     assert client.get("/manage/POL-2/").status_code == 404
     assert client.get("/manage/new/").status_code == 404
     assert theirs.service.code not in client.get("/manage/").content.decode()
+
+
+def _post_form(client, url, prefix, fields):
+    return client.post(url, {f"{prefix}-{k}": v for k, v in fields.items()})
+
+
+def test_the_workflow_editor_adds_a_field_inspection_with_its_own_pause(admin, client):
+    from services.models import WorkflowStage
+
+    department = admin.memberships.get().department
+    client.force_login(admin)
+    client.post("/manage/new/", {**NEW, "result_type": "approval", "department": department.pk})
+    code = NEW["code"]
+    page = client.get(f"/manage/{code}/workflow/").content.decode()
+    assert "<svg" in page and "受理" in page and 'name="source"' in page
+    # A new item starts on its own copy of the standard workflow, editable at once; starting
+    # again from the template gives a fresh copy.
+    draft = ServiceItem.objects.get(code=code).versions.get()
+    first = draft.workflow
+    assert not first.is_published and first.department == department
+    template = first.copied_from
+    assert client.post(f"/manage/{code}/workflow/copy/", {"source": template.pk}).status_code == 302
+    draft.refresh_from_db()
+    definition = draft.workflow
+    assert definition.pk != first.pk and not definition.is_published
+
+    added = _post_form(client, f"/manage/{code}/workflow/stages/", "new-stage", {
+        "name": "现场核查", "name_en": "Inspection", "code": "inspection", "kind": "review",
+        "role": "reviewer", "department_rule": "service", "time_share": "0",
+    })  # fmt: skip
+    assert added.status_code == 302
+    inspection = definition.stages.get(code="inspection")
+    review = definition.stages.get(code="review")
+    decision = definition.stages.get(code="decision")
+    move = definition.transitions.get(name="pass_review")
+    edited = _post_form(client, f"/manage/{code}/workflow/transitions/{move.pk}/", f"t{move.pk}", {
+        "label": "审查通过，转现场核查", "name": "pass_review", "source": review.pk,
+        "target": inspection.pk, "outcome": "passed", "allowed_roles": ["reviewer"],
+        "opinion_required": "on",
+    })  # fmt: skip
+    assert edited.status_code == 302
+    for fields in [
+        {"label": "核查合格", "name": "inspected", "source": inspection.pk, "target": decision.pk,
+         "outcome": "passed", "allowed_roles": ["reviewer"]},
+        {"label": "赴现场核查", "name": "go_inspect", "source": inspection.pk, "target": "",
+         "outcome": "suspended", "allowed_roles": ["reviewer"], "effects": ["notify_applicant"]},
+    ]:  # fmt: skip
+        response = _post_form(
+            client, f"/manage/{code}/workflow/transitions/", "new-transition", fields
+        )
+        assert response.status_code == 302, response.content.decode()[:3000]
+    page = client.get(f"/manage/{code}/workflow/").content.decode()
+    assert "赴现场核查" in page and "恢复办理" in page  # the pause without a way out, said in place
+    # A wrong combination is refused on the form, with the valid ones named.
+    wrong = _post_form(client, f"/manage/{code}/workflow/transitions/", "new-transition", {
+        "label": "核查结束", "name": "inspection_over", "source": inspection.pk, "target": "",
+        "outcome": "resumed", "allowed_roles": ["reviewer"], "effects": ["pause_clock"],
+    })  # fmt: skip
+    assert wrong.status_code == 302  # saved: the contradiction is a publishing check
+    page = client.get(f"/manage/{code}/workflow/").content.decode()
+    assert "矛盾" in page
+    fix = definition.transitions.get(name="inspection_over")
+    _post_form(client, f"/manage/{code}/workflow/transitions/{fix.pk}/", f"t{fix.pk}", {
+        "label": "核查结束", "name": "inspection_over", "source": inspection.pk, "target": "",
+        "outcome": "resumed", "allowed_roles": ["reviewer"], "effects": ["resume_clock"],
+    })  # fmt: skip
+    page = client.get(f"/manage/{code}/workflow/").content.decode()
+    assert "Before it can be published" not in page and "发布前" not in page
+    assert "现场核查" in page.split("<svg", 1)[1].split("</svg>", 1)[0]
+    # A duplicate stage code is refused on its form.
+    clash = _post_form(client, f"/manage/{code}/workflow/stages/", "new-stage", {
+        "name": "又一个", "code": "inspection", "kind": "review", "role": "reviewer",
+        "department_rule": "service", "time_share": "0",
+    })  # fmt: skip
+    assert (
+        clash.status_code == 400
+        and WorkflowStage.objects.filter(definition=definition).count() == 6
+    )

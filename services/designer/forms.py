@@ -6,7 +6,19 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from ..models import LicenceType, LifeEvent, ServiceMaterial, ServiceVersion
+from accounts.models import Department, Role
+
+from ..models import (
+    ACTOR_CHOICES,
+    Effect,
+    LicenceType,
+    LifeEvent,
+    Outcome,
+    ServiceMaterial,
+    ServiceVersion,
+    WorkflowStage,
+    WorkflowTransition,
+)
 
 # The guide (办事指南) in the order a reader meets it; (Chinese field, English twin or None).
 GUIDE_GROUPS = [
@@ -103,3 +115,77 @@ class MaterialForm(forms.ModelForm):
 MaterialFormSet = forms.modelformset_factory(
     ServiceMaterial, form=MaterialForm, extra=1, can_delete=True
 )
+
+
+# --- Workflow editor -----------------------------------------------------------------------------
+
+OUTCOME_HELP = {
+    "accepted": _("Accepted (受理): the promised time limit starts the next working day."),
+    "not_accepted": _("Not accepted (不予受理): closes the case; a reason and the applicant's rights are required."),
+    "supplement_requested": _("Documents requested (补正): everything missing in one notice; the clock stops."),
+    "supplement_answered": _("Documents handed in: the applicant's step; the clock runs again."),
+    "suspended": _("Special procedure (特别程序: hearing, inspection, testing): the clock stops."),
+    "resumed": _("Resumed: the way out of a special procedure; the due date moves by the days paused."),
+    "extended": _("Extended (延期, §42): up to 10 more working days with the department head's approval."),
+    "passed": _("Passed: on to the next stage."),
+    "returned": _("Returned: back to an earlier stage (after an approval: the approval is taken back)."),
+    "approved": _("Approved (准予): the decision; into an end stage it also concludes the case."),
+    "rejected": _("Rejected (不予许可): closes the case with a reason and legal basis."),
+    "concluded": _("Concluded (办结): the result is delivered; the case closes."),
+    "withdrawn": _("Withdrawn (撤回): the applicant's step, before a decision."),
+}  # fmt: skip
+EFFECT_HELP = {
+    "notify_applicant": _("tell the applicant and their proxy, on every channel"),
+    "acceptance_notice": _("issue the acceptance notice (受理通知书)"),
+    "request_documents": _("open a request for documents listing what is missing"),
+    "pause_clock": _("stop the clock"),
+    "resume_clock": _("start the clock again"),
+    "extend_deadline": _("move the due date"),
+    "issue_licence": _("issue the service's e-licence to the holder"),
+}
+
+
+class StageForm(forms.ModelForm):
+    class Meta:
+        model = WorkflowStage
+        fields = ["name", "name_en", "code", "kind", "role", "department_rule", "fixed_department",
+                  "time_share"]  # fmt: skip
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = [("", _("nobody (end stage)")), *Role.choices]
+        self.fields["fixed_department"].queryset = Department.objects.order_by("code")
+
+
+class TransitionForm(forms.ModelForm):
+    allowed_roles = forms.MultipleChoiceField(
+        label=_("who may take it"), choices=ACTOR_CHOICES, widget=forms.CheckboxSelectMultiple
+    )
+    effects = forms.MultipleChoiceField(
+        label=_("what else happens"),
+        required=False,
+        choices=[
+            (value, f"{label}：{EFFECT_HELP.get(value, '')}") for value, label in Effect.choices
+        ],
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    class Meta:
+        model = WorkflowTransition
+        fields = ["label", "label_en", "name", "source", "target", "outcome", "allowed_roles",
+                  "opinion_required", "effects", "message", "message_en"]  # fmt: skip
+        widgets = {"outcome": forms.RadioSelect,
+                   "message": forms.Textarea(attrs={"rows": 2}),
+                   "message_en": forms.Textarea(attrs={"rows": 2})}  # fmt: skip
+
+    def __init__(self, *args, definition, **kwargs):
+        super().__init__(*args, **kwargs)
+        stages = WorkflowStage.objects.filter(definition=definition).order_by("order", "pk")
+        self.fields["source"].queryset = stages
+        self.fields["source"].empty_label = _("any open stage")
+        self.fields["target"].queryset = stages
+        self.fields["target"].empty_label = _("stays in its stage")
+        self.fields["outcome"].choices = [
+            (v, OUTCOME_HELP.get(v, label)) for v, label in Outcome.choices
+        ]
+        self.instance.definition = definition

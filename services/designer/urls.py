@@ -11,6 +11,21 @@ urlpatterns = [
     path("<str:code>/new-draft/", views.new_draft, name="new-draft"),
     path("<str:code>/guide/", views.guide, name="guide"),
     path("<str:code>/materials/", views.materials, name="materials"),
+    path("<str:code>/workflow/", views.workflow, name="workflow"),
+    path("<str:code>/workflow/copy/", views.workflow_copy, name="workflow-copy"),
+    path("<str:code>/workflow/stages/", views.stage_save, name="stage-add"),
+    path("<str:code>/workflow/stages/<int:stage_id>/", views.stage_save, name="stage"),
+    path("<str:code>/workflow/transitions/", views.transition_save, name="transition-add"),
+    path(
+        "<str:code>/workflow/transitions/<int:transition_id>/",
+        views.transition_save,
+        name="transition",
+    ),
+    path(
+        "<str:code>/workflow/<str:kind>/<int:obj_id>/remove/",
+        views.workflow_remove,
+        name="workflow-remove",
+    ),
     path("<str:code>/publish/", views.publish, name="publish"),
     path("<str:code>/retire/", views.retire, name="retire"),
 ]

@@ -10,16 +10,17 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from .. import catalog, interchange, workflows
+from .. import catalog, diagram, interchange, workflows
 from ..changes import changes_to_publish
-from ..models import ServiceItem, ServiceMaterial, ServiceVersion
+from ..models import ServiceItem, ServiceMaterial, ServiceVersion, WorkflowDefinition
 from . import access
-from .forms import GuideForm, MaterialFormSet, NewServiceForm
+from .forms import GuideForm, MaterialFormSet, NewServiceForm, StageForm, TransitionForm
 
 
 def _designer(request: HttpRequest) -> None:
@@ -260,3 +261,159 @@ def retire(request: HttpRequest, code: str) -> HttpResponse:
     else:
         messages.success(request, _("The service is retired; its guide now says so."))
     return redirect("designer:item", code=code)
+
+
+# --- Workflow editor -----------------------------------------------------------------------------
+
+
+def _workflow_context(item, draft, *, stage_forms=None, transition_forms=None, new_stage=None,
+                      new_transition=None) -> dict:  # fmt: skip
+    definition = draft.workflow
+    stages = list(definition.stages.select_related("fixed_department").order_by("order", "pk"))
+    transitions = list(
+        definition.transitions.select_related("source", "target").order_by("order", "pk")
+    )
+    stage_forms = stage_forms or {}
+    transition_forms = transition_forms or {}
+    editable = not definition.is_published
+    return {
+        "item": item,
+        "draft": draft,
+        "definition": definition,
+        "editable": editable,
+        "svg": diagram.workflow_svg(definition),
+        "described": diagram.describe(definition),
+        "problems": workflows.workflow_problems(definition) if editable else [],
+        "warnings": workflows.workflow_warnings(definition, department=item.department),
+        "stage_forms": [
+            stage_forms.get(s.pk) or StageForm(instance=s, prefix=f"s{s.pk}") for s in stages
+        ]
+        if editable
+        else [],
+        "transition_forms": [
+            transition_forms.get(t.pk)
+            or TransitionForm(instance=t, prefix=f"t{t.pk}", definition=definition)
+            for t in transitions
+        ]
+        if editable
+        else [],
+        "new_stage": new_stage or StageForm(prefix="new-stage"),
+        "new_transition": new_transition
+        or TransitionForm(prefix="new-transition", definition=definition),
+        "sources": WorkflowDefinition.objects.filter(status=WorkflowDefinition.Status.PUBLISHED)
+        .filter(Q(is_template=True) | Q(department=item.department))
+        .order_by("-is_template", "code", "-version"),
+    }
+
+
+@login_required
+def workflow(request: HttpRequest, code: str) -> HttpResponse:
+    _designer(request)
+    item, draft = _editable_draft(request, code)
+    return render(request, "designer/workflow.html", _workflow_context(item, draft))
+
+
+@login_required
+@require_POST
+def workflow_copy(request: HttpRequest, code: str) -> HttpResponse:
+    _designer(request)
+    item, draft = _editable_draft(request, code)
+    source = None
+    if request.POST.get("source"):
+        source = (
+            WorkflowDefinition.objects.filter(status=WorkflowDefinition.Status.PUBLISHED)
+            .filter(Q(is_template=True) | Q(department=item.department))
+            .filter(pk=request.POST["source"])
+            .first()
+        )
+        if source is None:
+            raise Http404
+    catalog.give_draft_workflow(version=draft, source=source)
+    messages.success(request, _("This draft has a workflow of its own now; edit it below."))
+    return redirect("designer:workflow", code=code)
+
+
+def _save_or_show(request, item, draft, form, save, *, key: str, obj_id=None) -> HttpResponse:
+    """Save a stage or transition form through `save`, or show the page with its errors."""
+    if form.is_valid():
+        try:
+            save(form.cleaned_data)
+        except ValidationError as exc:
+            _attach(form, exc)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("designer:workflow", code=item.code)
+    context = {key: form} if obj_id is None else {f"{key}_forms": {obj_id: form}}
+    return render(
+        request, "designer/workflow.html", _workflow_context(item, draft, **context), status=400
+    )
+
+
+@login_required
+@require_POST
+def stage_save(request: HttpRequest, code: str, stage_id: int | None = None) -> HttpResponse:
+    _designer(request)
+    item, draft = _editable_draft(request, code)
+    stage = None
+    if stage_id is not None:
+        stage = draft.workflow.stages.filter(pk=stage_id).first()
+        if stage is None:
+            raise Http404
+    prefix = f"s{stage.pk}" if stage else "new-stage"
+    form = StageForm(request.POST, instance=stage, prefix=prefix)
+
+    def save(fields):
+        workflows.save_stage(definition=draft.workflow, stage=stage, fields=fields)
+
+    if stage is None:
+        return _save_or_show(request, item, draft, form, save, key="new_stage")
+    return _save_or_show(request, item, draft, form, save, key="stage", obj_id=stage.pk)
+
+
+@login_required
+@require_POST
+def transition_save(
+    request: HttpRequest, code: str, transition_id: int | None = None
+) -> HttpResponse:
+    _designer(request)
+    item, draft = _editable_draft(request, code)
+    transition = None
+    if transition_id is not None:
+        transition = draft.workflow.transitions.filter(pk=transition_id).first()
+        if transition is None:
+            raise Http404
+    prefix = f"t{transition.pk}" if transition else "new-transition"
+    form = TransitionForm(
+        request.POST, instance=transition, prefix=prefix, definition=draft.workflow
+    )
+
+    def save(fields):
+        workflows.save_transition(definition=draft.workflow, transition=transition, fields=fields)
+
+    if transition is None:
+        return _save_or_show(request, item, draft, form, save, key="new_transition")
+    return _save_or_show(request, item, draft, form, save, key="transition", obj_id=transition.pk)
+
+
+@login_required
+@require_POST
+def workflow_remove(request: HttpRequest, code: str, kind: str, obj_id: int) -> HttpResponse:
+    _designer(request)
+    item, draft = _editable_draft(request, code)
+    definition = draft.workflow
+    try:
+        if kind == "stage":
+            stage = definition.stages.filter(pk=obj_id).first()
+            if stage is None:
+                raise Http404
+            workflows.remove_stage(definition=definition, stage=stage)
+        else:
+            transition = definition.transitions.filter(pk=obj_id).first()
+            if transition is None:
+                raise Http404
+            workflows.remove_transition(definition=definition, transition=transition)
+    except ValidationError as exc:
+        _errors_to_messages(request, exc)
+    else:
+        messages.success(request, _("Removed."))
+    return redirect("designer:workflow", code=code)
