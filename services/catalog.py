@@ -291,3 +291,31 @@ def service_for_guide(code: str) -> ServiceItem | None:
         )
         .first()
     )
+
+
+# --- What department admins add besides items ---------------------------------------------------
+
+
+def set_maintainer(*, item: ServiceItem, user, grant: bool) -> None:
+    """A member of staff who may edit this one item in the designer (django-guardian)."""
+    from guardian.shortcuts import assign_perm, remove_perm
+
+    (assign_perm if grant else remove_perm)("services.maintain_serviceitem", user, item)
+
+
+@transaction.atomic
+def add_licence_type(**fields):
+    from .models import LicenceType
+
+    licence_type = LicenceType(**fields)
+    licence_type.full_clean()
+    licence_type.save()
+    return licence_type
+
+
+@transaction.atomic
+def add_life_event(**fields) -> LifeEvent:
+    event = LifeEvent(**fields)
+    event.full_clean()
+    event.save()
+    return event

@@ -203,3 +203,38 @@ def test_the_workflow_editor_adds_a_field_inspection_with_its_own_pause(admin, c
         clash.status_code == 400
         and WorkflowStage.objects.filter(definition=definition).count() == 6
     )
+
+
+def test_an_admin_names_maintainers_and_adds_licence_types_and_life_events(admin, client):
+    department = admin.memberships.get().department
+    item = make_service("POL-3", department=department, publish=False).service
+    colleague = StaffMembershipFactory(department=department, role=Role.CASEWORKER).user
+    outsider = StaffMembershipFactory(role=Role.CASEWORKER).user
+    client.force_login(admin)
+    assert (
+        client.post(f"/manage/{item.code}/maintainers/", {"user": outsider.pk}).status_code == 302
+    )
+    assert not outsider.has_perm("services.maintain_serviceitem", item)  # not of the department
+    client.post(f"/manage/{item.code}/maintainers/", {"user": colleague.pk})
+    assert colleague.username in client.get(f"/manage/{item.code}/maintainers/").content.decode()
+    client.force_login(colleague)
+    assert client.get(f"/manage/{item.code}/").status_code == 200
+    assert client.get(f"/manage/{item.code}/maintainers/").status_code == 404  # admins only
+    client.force_login(admin)
+    client.post(f"/manage/{item.code}/maintainers/", {"user": colleague.pk, "remove": "1"})
+    client.force_login(colleague)
+    assert client.get(f"/manage/{item.code}/").status_code == 404
+
+    client.force_login(admin)
+    other = DepartmentFactory(code="not-mine")
+    refused = client.post("/manage/licence-types/", {
+        "licence": "1", "code": "dog", "name": "养犬登记证", "issuer": other.pk,
+    })  # fmt: skip
+    assert refused.status_code == 400
+    client.post("/manage/licence-types/", {"licence": "1", "code": "dog", "name": "养犬登记证",
+                                           "issuer": department.pk, "validity_years": "1"})  # fmt: skip
+    client.post(
+        "/manage/licence-types/", {"event": "1", "code": "pets", "name": "养宠物", "order": "9"}
+    )
+    page = client.get("/manage/licence-types/").content.decode()
+    assert "养犬登记证" in page and "养宠物" in page

@@ -189,3 +189,19 @@ class TransitionForm(forms.ModelForm):
             (v, OUTCOME_HELP.get(v, label)) for v, label in Outcome.choices
         ]
         self.instance.definition = definition
+
+
+class LicenceTypeForm(forms.ModelForm):
+    class Meta:
+        model = LicenceType
+        fields = ["code", "name", "name_en", "issuer", "validity_years"]
+
+    def __init__(self, *args, departments, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["issuer"].queryset = departments
+
+
+class LifeEventForm(forms.ModelForm):
+    class Meta:
+        model = LifeEvent
+        fields = ["code", "name", "name_en", "order"]

@@ -7,6 +7,7 @@ app_name = "designer"
 urlpatterns = [
     path("", views.item_list, name="list"),
     path("new/", views.create, name="create"),
+    path("licence-types/", views.licence_types, name="licence-types"),
     path("<str:code>/", views.item_page, name="item"),
     path("<str:code>/new-draft/", views.new_draft, name="new-draft"),
     path("<str:code>/guide/", views.guide, name="guide"),
@@ -26,6 +27,7 @@ urlpatterns = [
         views.workflow_remove,
         name="workflow-remove",
     ),
+    path("<str:code>/maintainers/", views.maintainers, name="maintainers"),
     path("<str:code>/publish/", views.publish, name="publish"),
     path("<str:code>/retire/", views.retire, name="retire"),
 ]

@@ -417,3 +417,82 @@ def workflow_remove(request: HttpRequest, code: str, kind: str, obj_id: int) -> 
     else:
         messages.success(request, _("Removed."))
     return redirect("designer:workflow", code=code)
+
+
+# --- Maintainers, licence types and life events --------------------------------------------------
+
+
+@login_required
+def maintainers(request: HttpRequest, code: str) -> HttpResponse:
+    """Name the staff who may edit this one item (a django-guardian grant); admins only."""
+    from accounts.models import User
+    from accounts.permissions import departments_administered_by
+
+    _designer(request)
+    item = _item(request, code)
+    if not departments_administered_by(request.user).filter(pk=item.department_id).exists():
+        raise Http404
+    staff = (
+        User.objects.filter(memberships__department=item.department).distinct().order_by("username")
+    )
+    if request.method == "POST":
+        user = staff.filter(pk=request.POST.get("user") or 0).first()
+        if user is None:
+            messages.error(request, _("Choose a member of staff of the department."))
+        elif request.POST.get("remove"):
+            catalog.set_maintainer(item=item, user=user, grant=False)
+            messages.success(request, _("%(name)s no longer maintains it.") % {"name": user})
+        else:
+            catalog.set_maintainer(item=item, user=user, grant=True)
+            messages.success(request, _("%(name)s may now edit this item.") % {"name": user})
+        return redirect("designer:maintainers", code=code)
+    from guardian.shortcuts import get_users_with_perms
+
+    current = get_users_with_perms(
+        item, only_with_perms_in=["maintain_serviceitem"], with_superusers=False,
+        with_group_users=False,
+    ).order_by("username")  # fmt: skip
+    return render(
+        request,
+        "designer/maintainers.html",
+        {"item": item, "draft": _draft_of(item), "staff": staff, "current": current},
+    )
+
+
+@login_required
+def licence_types(request: HttpRequest) -> HttpResponse:
+    """The e-licence types of the admin's departments, and a new one."""
+    from .forms import LicenceTypeForm, LifeEventForm
+
+    _designer(request)
+    departments = access.may_create_in(request.user)
+    if not departments.exists():
+        raise Http404
+    licence_form = LicenceTypeForm(
+        request.POST if "licence" in request.POST else None, departments=departments
+    )
+    event_form = LifeEventForm(request.POST if "event" in request.POST else None)
+    if request.method == "POST":
+        form = licence_form if "licence" in request.POST else event_form
+        if form.is_valid():
+            if form is licence_form:
+                catalog.add_licence_type(**form.cleaned_data)
+            else:
+                catalog.add_life_event(**form.cleaned_data)
+            messages.success(request, _("Added."))
+            return redirect("designer:licence-types")
+    from ..models import LicenceType, LifeEvent
+
+    return render(
+        request,
+        "designer/licence_types.html",
+        {
+            "licence_types": LicenceType.objects.filter(issuer__in=departments).select_related(
+                "issuer"
+            ),
+            "life_events": LifeEvent.objects.all(),
+            "licence_form": licence_form,
+            "event_form": event_form,
+        },
+        status=400 if request.method == "POST" else 200,
+    )
