@@ -101,11 +101,18 @@ def store_upload(upload: UploadedFile) -> StoredFile:
 
 def download_response(attachment) -> FileResponse:
     """A stored document as a download that no browser renders or sniffs (DESIGN "Data protection")."""
+    return stored_download(
+        attachment.stored_name, attachment.original_name, attachment.content_type
+    )
+
+
+def stored_download(stored_name: str, file_name: str, content_type: str | None = None):
+    path = path_of(stored_name)
+    if content_type is None:
+        with path.open("rb") as handle:
+            content_type = sniff_content_type(handle.read(16)) or "application/octet-stream"
     response = FileResponse(
-        path_of(attachment.stored_name).open("rb"),
-        as_attachment=True,
-        filename=attachment.original_name,
-        content_type=attachment.content_type,
+        path.open("rb"), as_attachment=True, filename=file_name, content_type=content_type
     )
     response["X-Content-Type-Options"] = "nosniff"
     return response

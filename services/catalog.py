@@ -120,11 +120,26 @@ def update_draft(*, version: ServiceVersion, fields: dict, life_events=None) -> 
 
 @transaction.atomic
 def save_materials(
-    *, version: ServiceVersion, rows: list[tuple[ServiceMaterial | None, dict]], removed: list
+    *,
+    version: ServiceVersion,
+    rows: list[tuple[ServiceMaterial | None, dict]],
+    removed: list,
+    samples: dict[int, object] | None = None,
 ) -> list[ServiceMaterial]:
     """Replace a draft's materials: `rows` (existing material or None, its fields) in order, and
-    the materials `removed`."""
+    the materials `removed`; `samples`: row index → an uploaded blank form or sample (PDF, JPEG or
+    PNG, checked like any upload) that applicants download from the guide."""
+    from cases import uploads
+
     version = _draft(version)
+    stored = {}
+    for index, upload in (samples or {}).items():
+        try:
+            stored[index] = uploads.store_upload(upload)
+        except ValidationError as exc:
+            raise ValidationError(
+                {"sample": [f"{upload.name}: {message}" for message in exc.messages]}
+            ) from exc
     removed_ids = [m.pk for m in removed if m.pk]
     ServiceMaterial.objects.filter(version=version, pk__in=removed_ids).delete()
     saved = []
@@ -133,6 +148,9 @@ def save_materials(
         for name, value in fields.items():
             setattr(material, name, value)
         material.version, material.order = version, order
+        if order in stored:
+            material.sample_stored_name = stored[order].stored_name
+            material.sample_file_name = stored[order].original_name
         material.full_clean()
         material.save()
         saved.append(material)

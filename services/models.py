@@ -709,6 +709,10 @@ class ServiceMaterial(models.Model):
     )
     note = models.TextField(_("note"), blank=True)
     note_en = models.TextField(_("English note"), blank=True)
+    sample_stored_name = models.CharField(max_length=200, blank=True, editable=False)
+    sample_file_name = models.CharField(
+        _("blank form or sample (样表/空表)"), max_length=255, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("material")

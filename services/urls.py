@@ -7,4 +7,9 @@ app_name = "services"
 urlpatterns = [
     path("", views.catalog_page, name="catalog"),
     path("<str:code>/", views.guide_page, name="guide"),
+    path(
+        "<str:code>/materials/<int:material_id>/sample/",
+        views.material_sample,
+        name="material-sample",
+    ),
 ]

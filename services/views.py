@@ -67,3 +67,18 @@ def guide_page(request: HttpRequest, code: str) -> HttpResponse:
             "life_events": version.life_events.all(),
         },
     )
+
+
+def material_sample(request: HttpRequest, code: str, material_id: int):
+    """The blank form or sample (样表/空表) of a material of a published service, as a download."""
+    from cases import uploads
+
+    item = catalog.service_for_guide(code)
+    material = (
+        next((m for m in item.current_version.materials.all() if m.pk == material_id), None)
+        if item
+        else None
+    )
+    if material is None or not material.sample_stored_name:
+        raise Http404
+    return uploads.stored_download(material.sample_stored_name, material.sample_file_name)

@@ -238,3 +238,40 @@ def test_an_admin_names_maintainers_and_adds_licence_types_and_life_events(admin
     )
     page = client.get("/manage/licence-types/").content.decode()
     assert "养犬登记证" in page and "养宠物" in page
+
+
+def test_a_material_carries_a_blank_form_that_applicants_download(
+    admin, client, settings, tmp_path
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from services import interchange
+
+    settings.PRIVATE_MEDIA_ROOT = tmp_path
+    department = admin.memberships.get().department
+    version = make_service("POL-4", department=department, publish=False)
+    material = version.materials.get()
+    client.force_login(admin)
+    base = {"m-TOTAL_FORMS": "1", "m-INITIAL_FORMS": "1", "m-0-id": material.pk,
+            "m-0-name": material.name, "m-0-required": "on", "m-0-form": "electronic",
+            "m-0-copies": "1", "m-0-source": "upload"}  # fmt: skip
+    disguised = SimpleUploadedFile("空表.pdf", b"MZ\x90\x00 not a pdf")
+    refused = client.post("/manage/POL-4/materials/", {**base, "m-0-sample": disguised})
+    assert refused.status_code in (302, 400)
+    material.refresh_from_db()
+    assert material.sample_stored_name == ""
+    blank = SimpleUploadedFile("养犬登记申请表（空表）.pdf", b"%PDF-1.4\n%blank\n")
+    assert (
+        client.post("/manage/POL-4/materials/", {**base, "m-0-sample": blank}).status_code == 302
+    )
+    material.refresh_from_db()
+    assert material.sample_file_name == "养犬登记申请表（空表）.pdf"
+    interchange.publish_service(item=version.service)
+    client.logout()
+    guide = client.get("/services/POL-4/").content.decode()
+    link = f"/services/POL-4/materials/{material.pk}/sample/"
+    assert link in guide
+    download = client.get(link)
+    assert download.status_code == 200 and download["Content-Disposition"].startswith("attachment")
+    assert b"".join(download.streaming_content).startswith(b"%PDF")
+    assert client.get(f"/services/POL-4/materials/{material.pk + 99}/sample/").status_code == 404

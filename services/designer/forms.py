@@ -99,6 +99,12 @@ class NewServiceForm(forms.Form):
 
 
 class MaterialForm(forms.ModelForm):
+    sample = forms.FileField(
+        label=_("blank form or sample to download (样表/空表)"),
+        required=False,
+        help_text=_("PDF, JPEG or PNG; applicants download it from the guide."),
+    )
+
     class Meta:
         model = ServiceMaterial
         fields = ["name", "name_en", "required", "tolerable", "form", "copies", "paper_format",

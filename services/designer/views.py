@@ -191,19 +191,25 @@ def materials(request: HttpRequest, code: str) -> HttpResponse:
     _designer(request)
     item, draft = _editable_draft(request, code)
     queryset = ServiceMaterial.objects.filter(version=draft).order_by("order", "pk")
-    formset = MaterialFormSet(request.POST or None, queryset=queryset, prefix="m")
+    formset = MaterialFormSet(
+        request.POST or None, request.FILES or None, queryset=queryset, prefix="m"
+    )
     if request.method == "POST" and formset.is_valid():
-        rows, removed = [], []
+        rows, removed, samples = [], [], {}
         for form in formset.forms:
             if not form.has_changed() and not form.instance.pk:
                 continue  # the empty row offered for a new material
             if form.cleaned_data.get("DELETE"):
                 removed.append(form.instance)
                 continue
-            fields = {k: v for k, v in form.cleaned_data.items() if k not in ("DELETE", "id")}
+            fields = {
+                k: v for k, v in form.cleaned_data.items() if k not in ("DELETE", "id", "sample")
+            }
+            if form.cleaned_data.get("sample"):
+                samples[len(rows)] = form.cleaned_data["sample"]
             rows.append((form.instance if form.instance.pk else None, fields))
         try:
-            catalog.save_materials(version=draft, rows=rows, removed=removed)
+            catalog.save_materials(version=draft, rows=rows, removed=removed, samples=samples)
         except ValidationError as exc:
             _errors_to_messages(request, exc)
         else:
