@@ -261,9 +261,7 @@ def test_a_material_carries_a_blank_form_that_applicants_download(
     material.refresh_from_db()
     assert material.sample_stored_name == ""
     blank = SimpleUploadedFile("养犬登记申请表（空表）.pdf", b"%PDF-1.4\n%blank\n")
-    assert (
-        client.post("/manage/POL-4/materials/", {**base, "m-0-sample": blank}).status_code == 302
-    )
+    assert client.post("/manage/POL-4/materials/", {**base, "m-0-sample": blank}).status_code == 302
     material.refresh_from_db()
     assert material.sample_file_name == "养犬登记申请表（空表）.pdf"
     interchange.publish_service(item=version.service)

@@ -1,0 +1,58 @@
+"""The service designer in real Chromium: every page passes axe (serious and critical) in Chinese and
+English, at desktop and phone width, and fits a phone's screen."""
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+
+from accounts.models import Role
+
+from .factories import PASSWORD, DepartmentFactory, StaffMembershipFactory, make_service
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+AXE = Axe()
+PAGES = ["/manage/", "/manage/new/", "/manage/licence-types/", "/manage/POL-DOG/",
+         "/manage/POL-DOG/guide/", "/manage/POL-DOG/materials/", "/manage/POL-DOG/workflow/",
+         "/manage/POL-DOG/maintainers/"]  # fmt: skip
+
+
+def sign_in(page, base, username):
+    page.goto(f"{base}/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.press("#id_password", "Enter")
+    page.wait_for_url("**/accounts/profile/")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_designer_page_is_accessible(live_server, browser_page, settings, tmp_path):
+    from services import catalog
+
+    settings.PRIVATE_MEDIA_ROOT = tmp_path
+    department = DepartmentFactory(code="pol", name="公安局")
+    StaffMembershipFactory(
+        department=department, role=Role.DEPARTMENT_ADMIN, user__username="pol-admin"
+    )
+    version = make_service("POL-DOG", department=department, name="养犬登记证核发")
+    catalog.give_draft_workflow(version=catalog.start_new_draft(service=version.service))
+    base, page = live_server.url, browser_page
+    sign_in(page, base, "pol-admin")
+    problems = []
+    for language in ("zh-hans", "en"):
+        if language == "en":
+            page.get_by_role("button", name="English").click()
+        for width in (1280, 375):
+            page.set_viewport_size({"width": width, "height": 900})
+            for path in PAGES:
+                response = page.goto(f"{base}{path}")
+                assert response.status == 200, path
+                for v in AXE.run(page).response["violations"]:
+                    if v["impact"] in ("serious", "critical"):
+                        problems.append(f"{language} {width} {path}: {v['id']} "
+                                        f"{[n['target'] for n in v['nodes']][:3]}")  # fmt: skip
+                if width == 375:
+                    overflow = page.evaluate(
+                        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+                    )
+                    if overflow > 1:
+                        problems.append(f"{language} {path}: {overflow}px wider than a phone")
+    assert not problems, "\n".join(problems)
