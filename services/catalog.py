@@ -275,6 +275,7 @@ def search_services(
             | Q(current_version__name_en__icontains=term)
             | Q(code__icontains=term)
             | Q(current_version__summary__icontains=term)
+            | Q(current_version__keywords__icontains=term)
             | Q(department__name__icontains=term)
             | Q(current_version__life_events__name__icontains=term)
         )

@@ -273,3 +273,11 @@ def test_a_material_carries_a_blank_form_that_applicants_download(
     assert download.status_code == 200 and download["Content-Disposition"].startswith("attachment")
     assert b"".join(download.streaming_content).startswith(b"%PDF")
     assert client.get(f"/services/POL-4/materials/{material.pk + 99}/sample/").status_code == 404
+
+
+def test_the_keywords_an_admin_gives_find_the_service(admin, client):
+    version = make_service("POL-5", department=admin.memberships.get().department,
+                           name="养犬登记证核发", keywords="狗证 养狗 犬证")  # fmt: skip
+    page = client.get("/services/?q=狗证").content.decode()
+    assert version.service.code in page or "养犬登记证核发" in page
+    assert "养犬登记证核发" not in client.get("/services/?q=猫证").content.decode()
