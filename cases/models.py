@@ -567,6 +567,7 @@ class NotificationEvent(models.TextChoices):
     PROGRESSED = "progressed", _("application moved on")
     NEW_CASE = "new_case", _("new application in the queue")
     CONSULTED = "consulted", _("your opinion is asked")
+    SERVICE_RETIRED = "service_retired", _("the service of your draft was retired")
     DUE_SOON = "due_soon", _("application due soon")
     OVERDUE = "overdue", _("application overdue")
     BAD_RATING = "bad_rating", _("bad rating to rectify")

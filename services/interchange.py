@@ -368,7 +368,10 @@ def retire_service(
         replaced_by.pk == item.pk or replaced_by.status != ServiceItem.Status.PUBLISHED
     ):
         raise ValidationError({"replaced_by": [_("Name a published service that replaces it.")]})
+    from cases.notifications.services import tell_drafts_of_retirement
+
     item = catalog.retire_service(service=item)
     item.retired_at, item.retirement_reason, item.replaced_by = timezone.now(), reason, replaced_by
     item.save(update_fields=["retired_at", "retirement_reason", "replaced_by"])
+    tell_drafts_of_retirement(item, replacement=replaced_by)
     return item

@@ -202,6 +202,11 @@ def test_retiring_says_why_and_what_replaces_it(setting, client):
     with pytest.raises(Exception) as refused:
         workflow.submit_application(case=draft, user=citizen)
     assert "service" in refused.value.message_dict
+    from cases.models import Notification
+
+    told = Notification.objects.get(recipient=citizen, event="service_retired", channel="inbox")
+    assert told.context["opinion"] == "并入“一照通办”改革"
+    assert told.context["replacement"] == "食品经营许可（新）"
 
 
 def test_manage_py_exports_and_imports(setting, tmp_path, capsys):

@@ -86,6 +86,10 @@ DEFAULT_TEXTS: dict[str, dict[str, tuple[str, str]]] = {
         "zh-hans": ("办理进展：{{ step }}", "您的申请 {{ number }}（{{ service }}）有新进展：{{ step }}。"),
         "en": ("Progress: {{ step }}", "Your application {{ number }} ({{ service }}) moved on: {{ step }}."),
     },
+    "service_retired": {
+        "zh-hans": ("事项已停止办理", "您的申请草稿 {{ number }}（{{ service }}）所属事项已于 {{ date }} 停止办理，草稿无法提交。原因：{{ opinion }}{% if replacement %}。请改为申请“{{ replacement }}”{% endif %}。"),
+        "en": ("Service withdrawn", "The service of your draft {{ number }} ({{ service }}) was withdrawn on {{ date }}; the draft can no longer be submitted. Reason: {{ opinion }}{% if replacement %}. Apply for “{{ replacement }}” instead{% endif %}."),
+    },
     "consulted": {
         "zh-hans": ("征求意见", "办件 {{ number }}（{{ service }}）征求您的意见：{{ opinion }}"),
         "en": ("Your opinion is asked", "Your opinion is asked on application {{ number }} ({{ service }}): {{ opinion }}"),
@@ -256,6 +260,27 @@ def tell_stage_staff(case: Case, event: Event) -> list[Notification]:
             context=_context(case, event),
         )
     )
+
+
+def tell_drafts_of_retirement(item, *, replacement=None) -> list[Notification]:
+    """Everyone with a draft of a retired service is told it cannot be submitted, and what replaces
+    it; in the transaction that retires it."""
+    from services.models import OuterState
+
+    drafts = Case.objects.filter(service=item, state=OuterState.DRAFT).select_related(
+        "service_version", "applicant__user", "agent__user"
+    )
+    rows = []
+    for case in drafts:
+        context = {
+            "number": case.number,
+            "service": case.service_version.name,
+            "opinion": item.retirement_reason,
+            "date": timezone.localdate(item.retired_at).isoformat(),
+            "replacement": replacement.current_version.name if replacement else "",
+        }
+        rows += to_applicants(case, NotificationEvent.SERVICE_RETIRED, context)
+    return save_and_enqueue(rows)
 
 
 def tell_expert(case: Case, expert, event: Event) -> list[Notification]:
