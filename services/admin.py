@@ -1,6 +1,6 @@
 """Django admin for the catalog, scoped: a department admin sees and edits only their department's
-services and workflows; a system admin sees everything. Published versions and workflows are
-read-only; "start a new draft" and "copy" are how they change."""
+services and workflows (others' answer 404); a system admin sees everything. Published versions and
+workflows are read-only; "start a new draft" and "copy" are how they change."""
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
@@ -9,7 +9,11 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.permissions import departments_administered_by
-from portal.admin_mixins import SuperuserEditsMixin
+from portal.admin_mixins import (
+    CreationTimesNotAskedMixin,
+    HiddenAnswersNotFoundMixin,
+    SuperuserEditsMixin,
+)
 
 from . import (
     admin_calendar,  # noqa: F401 - registers the calendar's admin
@@ -61,7 +65,7 @@ class VersionInline(admin.TabularInline):
 
 
 @admin.register(ServiceItem)
-class ServiceItemAdmin(admin.ModelAdmin):
+class ServiceItemAdmin(HiddenAnswersNotFoundMixin, CreationTimesNotAskedMixin, admin.ModelAdmin):
     list_display = ("code", "name", "department", "status")
     list_filter = ("status", "department")
     list_select_related = ("department", "current_version")
@@ -82,7 +86,7 @@ class ServiceItemAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         # Status and the published version change only through publishing and retiring.
-        fixed = ("status", "current_version")
+        fixed = (*super().get_readonly_fields(request, obj), "status", "current_version")
         return (*fixed, "code", "department") if obj else fixed
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
@@ -132,7 +136,7 @@ class MaterialInline(admin.StackedInline):
 
 
 @admin.register(ServiceVersion)
-class ServiceVersionAdmin(admin.ModelAdmin):
+class ServiceVersionAdmin(HiddenAnswersNotFoundMixin, admin.ModelAdmin):
     list_display = ("service", "number", "name", "state", "published_at")
     list_filter = ("state", "service__department", "kind", "audience")
     list_select_related = ("service",)
@@ -158,6 +162,11 @@ class ServiceVersionAdmin(admin.ModelAdmin):
             .filter(service__department__in=departments_administered_by(request.user))
         )
 
+    def get_readonly_fields(self, request, obj=None):
+        # A version belongs to its service for good: the service is chosen when the draft is made.
+        readonly = super().get_readonly_fields(request, obj)
+        return (*readonly, "service") if obj else readonly
+
     def has_change_permission(self, request, obj=None) -> bool:
         if obj is not None and obj.state != ServiceVersion.State.DRAFT:
             return False  # frozen: start a new draft from the service instead
@@ -171,6 +180,7 @@ class ServiceVersionAdmin(admin.ModelAdmin):
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         departments = departments_administered_by(request.user)
         if db_field.name == "service":
+            # Only on the add page (read-only afterwards): one draft per service at a time.
             kwargs["queryset"] = ServiceItem.objects.filter(department__in=departments).exclude(
                 versions__state=ServiceVersion.State.DRAFT
             )
@@ -258,7 +268,9 @@ class TransitionInline(FrozenWhenPublishedInline, admin.TabularInline):
 
 
 @admin.register(WorkflowDefinition)
-class WorkflowDefinitionAdmin(admin.ModelAdmin):
+class WorkflowDefinitionAdmin(
+    HiddenAnswersNotFoundMixin, CreationTimesNotAskedMixin, admin.ModelAdmin
+):
     list_display = ("code", "version", "name", "department", "is_template", "status")
     list_filter = ("status", "is_template", "department")
     list_select_related = ("department",)
