@@ -2,11 +2,12 @@
 services and workflows (others' answer 404); a system admin sees everything. Published versions and
 workflows are read-only; "start a new draft" and "copy" are how they change."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from accounts.permissions import departments_administered_by
 from portal.admin_mixins import (
@@ -21,6 +22,8 @@ from . import (
     workflows,
 )
 from .models import (
+    ACTOR_CHOICES,
+    Effect,
     LicenceType,
     LifeEvent,
     ServiceItem,
@@ -29,6 +32,8 @@ from .models import (
     WorkflowDefinition,
     WorkflowStage,
     WorkflowTransition,
+    effect_list,
+    role_list,
 )
 
 
@@ -242,23 +247,87 @@ class StageInline(FrozenWhenPublishedInline, admin.TabularInline):
     )
 
 
-class TransitionInline(FrozenWhenPublishedInline, admin.TabularInline):
+class ChoiceListField(forms.MultipleChoiceField):
+    """Ticked boxes stored as the JSON list of codes the model keeps; a value that is none of the
+    choices (a forged or outdated one) is refused with every valid value and its label."""
+
+    def __init__(self, *, unknown_message, valid_list, **kwargs):
+        # The admin's style for a horizontal list of choices.
+        kwargs.setdefault(
+            "widget", forms.CheckboxSelectMultiple(attrs={"class": "radiolist inline"})
+        )
+        super().__init__(**kwargs)
+        self.unknown_message = unknown_message
+        self.valid_list = valid_list
+
+    def validate(self, value):
+        if self.required and not value:
+            raise ValidationError(self.error_messages["required"], code="required")
+        if unknown := [str(v) for v in value if not self.valid_value(v)]:
+            raise ValidationError(
+                self.unknown_message % {"unknown": ", ".join(unknown), "valid": self.valid_list()},
+                code="invalid_choice",
+            )
+
+
+def _model_label(name: str):
+    return WorkflowTransition._meta.get_field(name).verbose_name
+
+
+class TransitionForm(forms.ModelForm):
+    allowed_roles = ChoiceListField(
+        label=_model_label("allowed_roles"),
+        choices=ACTOR_CHOICES,
+        error_messages={"required": _("Tick at least one role.")},
+        unknown_message=_("Unknown roles: %(unknown)s. Valid roles: %(valid)s."),
+        valid_list=role_list,
+    )
+    effects = ChoiceListField(
+        label=_model_label("effects"),
+        choices=Effect.choices,
+        required=False,
+        unknown_message=_("Unknown effects: %(unknown)s. Valid effects: %(valid)s."),
+        valid_list=effect_list,
+    )
+
+
+def _labels(choices, values) -> str:
+    labels = dict(choices)
+    return gettext(", ").join(str(labels.get(value, value)) for value in values or ()) or "—"
+
+
+class TransitionInline(FrozenWhenPublishedInline, admin.StackedInline):
+    """Stacked, one transition a block: the roles and effects are rows of checkboxes."""
+
     model = WorkflowTransition
+    form = TransitionForm
     extra = 0
     fields = (
-        "order",
-        "name",
-        "label",
-        "label_en",
-        "source",
-        "target",
+        ("order", "name", "label", "label_en"),
+        ("source", "target", "outcome", "opinion_required"),
         "allowed_roles",
-        "opinion_required",
-        "outcome",
         "effects",
-        "message",
-        "message_en",
+        ("message", "message_en"),
     )
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if obj is not None and obj.is_published:
+            # Read-only: the roles and effects by their names, not the stored codes.
+            swap = {"allowed_roles": "roles_label", "effects": "effects_label"}
+            return [swap.get(name, name) for name in fields]
+        return fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*super().get_readonly_fields(request, obj), "roles_label", "effects_label")
+
+    @admin.display(description=_model_label("allowed_roles"))
+    def roles_label(self, obj: WorkflowTransition) -> str:
+        return _labels(ACTOR_CHOICES, obj.allowed_roles)
+
+    @admin.display(description=_model_label("effects"))
+    def effects_label(self, obj: WorkflowTransition) -> str:
+        return _labels(Effect.choices, obj.effects)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name in ("source", "target"):

@@ -187,3 +187,45 @@ def test_other_departments_services_and_workflows_are_not_listed_and_answer_404(
         assert client.get(url).status_code == 404, url
     found = client.get("/admin/services/serviceitem/", {"q": "户口"}).context["cl"].result_list
     assert list(found) == []
+
+
+# --- Transitions ----------------------------------------------------------------------------------
+
+
+def test_transition_roles_and_effects_are_ticked_by_their_labels(world):
+    published = world.sole_trader.current_version.workflow
+    draft = copy_workflow(definition=published, department=world.amr, code="amr-dog")
+    url = f"/admin/services/workflowdefinition/{draft.pk}/change/"
+    page = world.client.get(url)
+    html = page.content.decode()
+    assert 'type="checkbox" name="transitions-0-allowed_roles" value="caseworker"' in html
+    assert "承办人" in html and "通知申请人" in html
+    assert "[&quot;caseworker&quot;" not in html  # no JSON list to type
+
+    data = form_data(page)
+    transition = draft.transitions.order_by("order", "pk").first()
+    data["transitions-0-allowed_roles"] = ["caseworker", "counter_clerk"]
+    data["transitions-0-effects"] = ["notify_applicant"]
+    response = world.client.post(url, data)
+    assert response.status_code == 302, errors_of(response)
+    transition.refresh_from_db()
+    assert (transition.allowed_roles, transition.effects) == (
+        ["caseworker", "counter_clerk"],
+        ["notify_applicant"],
+    )
+
+    data["transitions-0-allowed_roles"] = ["caseworker", "boss"]
+    data["transitions-0-effects"] = ["fireworks"]
+    message = errors_of(world.client.post(url, data))
+    assert "未知角色：boss" in message and "caseworker (承办人)" in message
+    assert "未知附带操作：fireworks" in message and "notify_applicant (通知申请人)" in message
+    data["transitions-0-allowed_roles"] = []
+    assert "请至少勾选一个角色" in errors_of(world.client.post(url, data))
+    transition.refresh_from_db()
+    assert transition.allowed_roles == ["caseworker", "counter_clerk"]
+
+    # A published workflow reads the same way, by names.
+    html = world.client.get(
+        f"/admin/services/workflowdefinition/{published.pk}/change/"
+    ).content.decode()
+    assert "[&quot;" not in html and "承办人" in html
