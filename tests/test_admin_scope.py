@@ -8,14 +8,18 @@ import re
 from types import SimpleNamespace
 
 import pytest
+from django.contrib import admin
+from django.db import connection
 from django.forms import CheckboxInput
+from django.test.utils import CaptureQueriesContext
 
-from accounts.models import Role
+from accounts.models import Role, StaffMembership, User
 from accounts.permissions import ensure_department_admin_group
 from services import catalog
 from services.models import (
     ServiceItem,
     ServiceVersion,
+    WorkflowDefinition,
 )
 from services.workflows import copy_workflow
 
@@ -229,3 +233,266 @@ def test_transition_roles_and_effects_are_ticked_by_their_labels(world):
         f"/admin/services/workflowdefinition/{published.pk}/change/"
     ).content.decode()
     assert "[&quot;" not in html and "承办人" in html
+
+
+# --- Staff accounts: what a department admin sees -------------------------------------------------
+
+
+def test_the_user_list_shows_only_the_departments_staff_never_a_citizen(world):
+    client = world.client
+    listing = client.get("/admin/accounts/user/")
+    assert listing.status_code == 200
+    shown = {user.username for user in listing.context["cl"].result_list}
+    assert shown == {"deptadmin", "caseworker", "approver"}
+    html = listing.content.decode()
+    assert "citizen@example.com" not in html and "张小明" not in html
+
+    for term in ("张小明", "citizen@example.com", "citizen", "psb-caseworker", "admin"):
+        found = client.get("/admin/accounts/user/", {"q": term}).context["cl"].result_list
+        assert [u.username for u in found if u.username != "deptadmin"] == [], term
+        # The popup lookup of a raw-id or "add another" widget is the same scoped list.
+        popup = client.get("/admin/accounts/user/", {"q": term, "_popup": "1", "_to_field": "id"})
+        assert not [u for u in popup.context["cl"].result_list if u.username != "deptadmin"]
+    # The autocomplete behind the role form's user picker: staff only.
+    found = client.get(
+        "/admin/autocomplete/",
+        {
+            "app_label": "accounts",
+            "model_name": "staffmembership",
+            "field_name": "user",
+            "term": "",
+        },
+    ).json()["results"]
+    assert {r["text"] for r in found} == {"deptadmin", "caseworker", "approver"}
+    for term in ("张", "citizen", "citizen@example.com"):
+        found = client.get(
+            "/admin/autocomplete/",
+            {"app_label": "accounts", "model_name": "staffmembership", "field_name": "user",
+             "term": term},
+        ).json()["results"]  # fmt: skip
+        assert found == [], term
+
+    for other in (world.citizen, world.psb_caseworker, world.root):
+        for page in ("change", "password", "history", "delete"):
+            response = client.get(f"/admin/accounts/user/{other.pk}/{page}/")
+            assert response.status_code in (403, 404), (other, page)
+    assert client.get("/admin/accounts/citizenprofile/").status_code == 403
+
+
+def test_the_staff_lists_queries_do_not_grow_with_staff(world):
+    lists = ("/admin/accounts/user/", "/admin/accounts/staffmembership/")
+
+    def count(url) -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert world.client.get(url).status_code == 200
+        return len(ctx.captured_queries)
+
+    few = [count(url) for url in lists]
+    for n in range(15):
+        StaffMembershipFactory(
+            user__username=f"clerk{n}", department=world.amr, role=Role.COUNTER_CLERK
+        )
+    assert [count(url) for url in lists] == few
+
+
+def test_a_colleagues_page_offers_no_admin_site_flags_and_no_real_name_data(world):
+    CitizenProfileFactory(user=world.caseworker)  # a caseworker who is also a citizen
+    page = world.client.get(f"/admin/accounts/user/{world.caseworker.pk}/change/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "实名信息" not in html  # the citizen profile inline is a system admin's
+    # Also a citizen's account: its password opens their own applications, so it is view-only.
+    assert "adminform" in page.context and not page.context["has_change_permission"]
+
+    colleague = UserFactory(username="reviewer", first_name="赵审核")
+    StaffMembershipFactory(user=colleague, department=world.amr, role=Role.REVIEWER)
+    url = f"/admin/accounts/user/{colleague.pk}/change/"
+    page = world.client.get(url)
+    fields = page.context["adminform"].form.fields
+    assert "is_active" in fields and "email" in fields
+    assert not {"is_staff", "is_superuser", "groups", "user_permissions", "date_joined"} & set(
+        fields
+    )
+    data = form_data(page)
+    data.update({"email": "zhao@demo.gov.example", "is_superuser": "on", "is_staff": "on"})
+    assert world.client.post(url, data).status_code == 302
+    colleague.refresh_from_db()
+    assert colleague.email == "zhao@demo.gov.example"
+    assert not colleague.is_superuser and not colleague.is_staff
+
+    # The head (负责人) ranks above a department admin: their account is view-only.
+    url = f"/admin/accounts/user/{world.approver.pk}/change/"
+    assert not world.client.get(url).context["has_change_permission"]
+    assert world.client.post(url, {"email": "x@example.com"}).status_code == 403
+    assert (
+        world.client.get(f"/admin/accounts/user/{world.approver.pk}/password/").status_code == 403
+    )
+
+
+# --- Roles ----------------------------------------------------------------------------------------
+
+
+def grant(client, *, user, department, role):
+    return client.post(
+        "/admin/accounts/staffmembership/add/",
+        {"user": user.pk, "department": department.pk, "role": role},
+    )
+
+
+def test_roles_go_only_to_the_departments_staff_in_its_departments_below_its_own(world):
+    client = world.client
+    before = StaffMembership.objects.count()
+    refusals = [
+        (world.citizen, world.amr, Role.CASEWORKER, "不能授予市民账号"),
+        (world.psb_caseworker, world.amr, Role.CASEWORKER, "本部门工作人员"),
+        (world.caseworker, world.psb, Role.REVIEWER, "只能在您管理的部门内授予角色"),
+        (
+            world.caseworker,
+            world.amr,
+            Role.DEPARTMENT_ADMIN,
+            "您可以授予的角色：承办人，审核人，审批人，窗口人员",
+        ),
+        (world.caseworker, world.amr, Role.DEPARTMENT_HEAD, "您可以授予的角色"),
+    ]
+    for user, department, role, message in refusals:
+        response = grant(client, user=user, department=department, role=role)
+        assert response.status_code == 200, (user, department, role)
+        assert message in errors_of(response), (user, role, errors_of(response))
+        assert "citizen" not in response.content.decode()  # the refused account is not named
+    assert StaffMembership.objects.count() == before
+
+    page = client.get("/admin/accounts/staffmembership/add/")
+    offered = [value for value, _label in page.context["adminform"].form.fields["role"].choices]
+    assert Role.DEPARTMENT_ADMIN not in offered and Role.DEPARTMENT_HEAD not in offered
+    assert list(page.context["adminform"].form.fields["department"].queryset) == [world.amr]
+
+    response = grant(client, user=world.caseworker, department=world.amr, role=Role.REVIEWER)
+    assert response.status_code == 302
+    assert world.caseworker.memberships.filter(role=Role.REVIEWER, department=world.amr).exists()
+    world.caseworker.refresh_from_db()
+    assert not world.caseworker.is_staff  # a reviewer works in the workbench, not the admin site
+
+
+def test_roles_granted_on_a_colleagues_page_follow_the_same_rules(world):
+    url = f"/admin/accounts/user/{world.caseworker.pk}/change/"
+    data = form_data(world.client.get(url))
+    data.update({
+        "memberships-TOTAL_FORMS": "2", "memberships-1-department": world.amr.pk,
+        "memberships-1-role": Role.DEPARTMENT_ADMIN,
+    })  # fmt: skip
+    response = world.client.post(url, data)
+    assert response.status_code == 200
+    assert "您可以授予的角色" in errors_of(response)
+    data["memberships-1-department"] = world.psb.pk
+    data["memberships-1-role"] = Role.APPROVER
+    assert "只能在您管理的部门内授予角色" in errors_of(world.client.post(url, data))
+    assert list(world.caseworker.memberships.values_list("role", flat=True)) == [Role.CASEWORKER]
+
+    data["memberships-1-department"] = world.amr.pk
+    assert world.client.post(url, data).status_code == 302
+    assert set(world.caseworker.memberships.values_list("role", flat=True)) == {
+        Role.CASEWORKER,
+        Role.APPROVER,
+    }
+
+
+def test_roles_at_or_above_a_department_admins_are_not_revoked_by_one(world):
+    head = world.approver.memberships.get(role=Role.DEPARTMENT_HEAD)
+    peer = StaffMembershipFactory(
+        user__username="deptadmin2", department=world.amr, role=Role.DEPARTMENT_ADMIN
+    )
+    for membership in (head, peer):
+        url = f"/admin/accounts/staffmembership/{membership.pk}/delete/"
+        assert world.client.post(url, {"post": "yes"}).status_code == 403
+    response = world.client.post(
+        "/admin/accounts/staffmembership/",
+        {"action": "delete_selected", "_selected_action": [head.pk, peer.pk], "post": "yes"},
+    )
+    assert response.status_code == 403
+    assert StaffMembership.objects.filter(pk__in=[head.pk, peer.pk]).count() == 2
+
+    clerk = StaffMembershipFactory(
+        user__username="clerk", department=world.amr, role=Role.COUNTER_CLERK
+    )
+    url = f"/admin/accounts/staffmembership/{clerk.pk}/delete/"
+    assert world.client.post(url, {"post": "yes"}).status_code == 302
+    assert not StaffMembership.objects.filter(pk=clerk.pk).exists()
+    # Another department's roles are not even there.
+    theirs = world.psb_caseworker.memberships.get()
+    assert (
+        world.client.get(f"/admin/accounts/staffmembership/{theirs.pk}/change/").status_code == 404
+    )
+
+
+def test_a_department_admin_creates_a_colleague_with_a_first_role(world):
+    client = world.client
+    new = {
+        "username": "newclerk", "usable_password": "true", "first_name": "李窗口",
+        "email": "li@demo.gov.example", "password1": "a-Long-and-unusual-passphrase-42",
+        "password2": "a-Long-and-unusual-passphrase-42", "department": world.amr.pk,
+    }  # fmt: skip
+    response = client.post("/admin/accounts/user/add/", {**new, "role": Role.DEPARTMENT_ADMIN})
+    assert response.status_code == 200
+    assert "您可以授予的角色" in errors_of(response)
+    response = client.post(
+        "/admin/accounts/user/add/",
+        {**new, "role": Role.COUNTER_CLERK, "department": world.psb.pk},
+    )
+    assert "只能在您管理的部门内授予角色" in errors_of(response)
+    assert not User.objects.filter(username="newclerk").exists()
+
+    response = client.post("/admin/accounts/user/add/", {**new, "role": Role.COUNTER_CLERK})
+    assert response.status_code == 302, errors_of(response)
+    account = User.objects.get(username="newclerk")
+    assert (account.is_staff, account.is_superuser, account.first_name) == (False, False, "李窗口")
+    assert list(account.memberships.values_list("department__code", "role")) == [
+        ("city-amr", Role.COUNTER_CLERK)
+    ]
+    assert client.get(f"/admin/accounts/user/{account.pk}/change/").status_code == 200
+
+
+def test_a_system_admin_grants_a_department_admin_role_and_with_it_the_admin_site(world):
+    root = logged_in(world.root)
+    response = grant(root, user=world.caseworker, department=world.psb, role=Role.DEPARTMENT_ADMIN)
+    assert response.status_code == 302
+    world.caseworker.refresh_from_db()
+    assert world.caseworker.is_staff
+    assert world.caseworker.groups.filter(name="department admins").exists()
+    membership = world.caseworker.memberships.get(role=Role.DEPARTMENT_ADMIN)
+    url = f"/admin/accounts/staffmembership/{membership.pk}/delete/"
+    assert root.post(url, {"post": "yes"}).status_code == 302
+    world.caseworker.refresh_from_db()
+    assert not world.caseworker.is_staff and not world.caseworker.groups.exists()
+
+
+# --- Creation times -------------------------------------------------------------------------------
+
+
+def _pages_of_every_admin(world):
+    """(url, model admin) of every add page and of one change page per registered model."""
+    draft = catalog.start_new_draft(service=world.sole_trader)
+    copy_workflow(definition=draft.workflow, department=world.amr, code="amr-pages")
+    for model, model_admin in admin.site._registry.items():
+        opts = model._meta
+        yield f"/admin/{opts.app_label}/{opts.model_name}/add/", model_admin
+        obj = model.objects.order_by("-pk").first()
+        if model is WorkflowDefinition:
+            obj = WorkflowDefinition.objects.get(code="amr-pages")
+        if obj is not None:
+            yield f"/admin/{opts.app_label}/{opts.model_name}/{obj.pk}/change/", model_admin
+
+
+def test_creation_times_are_never_asked(world):
+    root = logged_in(world.root)
+    seen = 0
+    for url, _model_admin in _pages_of_every_admin(world):
+        response = root.get(url)
+        if response.status_code != 200 or "adminform" not in (response.context or {}):
+            continue
+        seen += 1
+        forms = [response.context["adminform"].form]
+        for inline in response.context["inline_admin_formsets"]:
+            forms += [inline.formset.empty_form, *inline.formset.forms]
+        asked = {name for form in forms for name in form.fields}
+        assert not asked & {"created_at", "date_joined", "updated_at"}, url
+    assert seen > 15
