@@ -10,11 +10,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.permissions import departments_administered_by
-from portal.admin_mixins import (
-    CreationTimesNotAskedMixin,
-    HiddenAnswersNotFoundMixin,
-    SuperuserEditsMixin,
-)
+from portal.admin_mixins import CreationTimesNotAskedMixin, HiddenAnswersNotFoundMixin
 
 from . import (
     admin_calendar,  # noqa: F401 - registers the calendar's admin
@@ -42,16 +38,47 @@ def _problems_message(request, obj, exc: ValidationError) -> None:
 
 
 @admin.register(LifeEvent)
-class LifeEventAdmin(SuperuserEditsMixin, admin.ModelAdmin):
+class LifeEventAdmin(admin.ModelAdmin):
+    """One list of life events for the whole portal. A department admin may add one that a service
+    of theirs needs; changing or removing one changes every department's services, so that stays
+    with system admins (a life event records no owning department to scope it by)."""
+
     list_display = ("code", "name", "name_en", "order")
     search_fields = ("code", "name", "name_en")
 
+    def has_change_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser
+
 
 @admin.register(LicenceType)
-class LicenceTypeAdmin(SuperuserEditsMixin, admin.ModelAdmin):
+class LicenceTypeAdmin(HiddenAnswersNotFoundMixin, admin.ModelAdmin):
+    """Every e-licence type is listed (a material may reuse another department's); a department
+    admin adds and changes the types their own departments issue."""
+
     list_display = ("code", "name", "issuer", "validity_years")
     list_select_related = ("issuer",)
-    search_fields = ("code", "name")
+    search_fields = ("code", "name", "name_en")
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return super().has_change_permission(request, obj) and (
+            obj is None
+            or request.user.is_superuser
+            or departments_administered_by(request.user).filter(pk=obj.issuer_id).exists()
+        )
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "issuer":
+            kwargs["queryset"] = departments_administered_by(request.user)
+            kwargs["error_messages"] = {
+                "invalid_choice": _("Choose one of the departments you administer.")
+            }
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 # --- Services --------------------------------------------------------------------------------------

@@ -17,6 +17,8 @@ from accounts.models import Role, StaffMembership, User
 from accounts.permissions import ensure_department_admin_group
 from services import catalog
 from services.models import (
+    LicenceType,
+    LifeEvent,
     ServiceItem,
     ServiceVersion,
     WorkflowDefinition,
@@ -496,3 +498,49 @@ def test_creation_times_are_never_asked(world):
         asked = {name for form in forms for name in form.fields}
         assert not asked & {"created_at", "date_joined", "updated_at"}, url
     assert seen > 15
+
+
+# --- Licence types and life events ----------------------------------------------------------------
+
+
+def test_a_department_admin_adds_licence_types_their_departments_issue(world):
+    client = world.client
+    data = {
+        "code": "dog-licence",
+        "name": "养犬登记证",
+        "name_en": "Dog licence",
+        "validity_years": "1",
+    }
+    response = client.post("/admin/services/licencetype/add/", {**data, "issuer": world.psb.pk})
+    assert response.status_code == 200
+    assert "请选择您管理的部门" in errors_of(response)
+    assert not LicenceType.objects.filter(code="dog-licence").exists()
+
+    response = client.post("/admin/services/licencetype/add/", {**data, "issuer": world.amr.pk})
+    assert response.status_code == 302
+    mine = LicenceType.objects.get(code="dog-licence")
+    assert mine.issuer == world.amr
+    url = f"/admin/services/licencetype/{mine.pk}/change/"
+    response = client.post(url, {**data, "name": "养犬登记证（电子）", "issuer": world.amr.pk})
+    assert response.status_code == 302
+    # Another department's type is listed (a material may reuse it) but not theirs to change.
+    theirs = LicenceType.objects.create(code="hukou", name="户口簿", issuer=world.psb)
+    assert "户口簿" in client.get("/admin/services/licencetype/").content.decode()
+    url = f"/admin/services/licencetype/{theirs.pk}/change/"
+    assert not client.get(url).context["has_change_permission"]
+    assert client.post(url, {**data, "issuer": world.amr.pk}).status_code == 403
+    assert (
+        client.post(f"/admin/services/licencetype/{mine.pk}/delete/", {"post": "yes"}).status_code
+        == 403
+    )
+
+
+def test_a_department_admin_adds_a_life_event_but_changes_none(world):
+    response = world.client.post(
+        "/admin/services/lifeevent/add/",
+        {"code": "pets", "name": "宠物饲养", "name_en": "Keeping a pet", "order": "20"},
+    )
+    assert response.status_code == 302
+    event = LifeEvent.objects.get(code="pets")
+    url = f"/admin/services/lifeevent/{event.pk}/change/"
+    assert world.client.post(url, {"code": "pets", "name": "改名", "order": "1"}).status_code == 403
