@@ -146,8 +146,14 @@ class ServiceItemAdmin(HiddenAnswersNotFoundMixin, CreationTimesNotAskedMixin, a
         )
 
 
+class MaterialForm(forms.ModelForm):
+    class Meta:
+        labels = {"licence_type": _("e-licence type")}
+
+
 class MaterialInline(admin.StackedInline):
     model = ServiceMaterial
+    form = MaterialForm
     extra = 0
     fields = (
         ("order", "name", "name_en"),
@@ -176,9 +182,9 @@ class ServiceVersionAdmin(HiddenAnswersNotFoundMixin, admin.ModelAdmin):
     inlines = [MaterialInline]
     filter_horizontal = ("life_events",)
     actions = ["publish"]
-    readonly_fields = ("number", "state", "published_at", "published_by")
+    readonly_fields = ("number", "state", "published_at", "publisher")
     fieldsets = (
-        (None, {"fields": ("service", ("number", "state"), ("published_at", "published_by"))}),
+        (None, {"fields": ("service", ("number", "state"), ("published_at", "publisher"))}),
         (_("What it is"), {"fields": (("name", "name_en"), ("kind", "audience"), "summary", "summary_en", "life_events")}),
         (_("Law and conditions"), {"fields": ("legal_basis", "conditions", "conditions_en")}),
         (_("Time and cost"), {"fields": (("statutory_limit_days", "promised_limit_days"), "fee_free", "fee_standard", "fee_basis", "visits_required")}),
@@ -193,6 +199,10 @@ class ServiceVersionAdmin(HiddenAnswersNotFoundMixin, admin.ModelAdmin):
             .get_queryset(request)
             .filter(service__department__in=departments_administered_by(request.user))
         )
+
+    @admin.display(description=_("published by"))
+    def publisher(self, obj: ServiceVersion) -> str:
+        return str(obj.published_by) if obj.published_by_id else "—"
 
     def get_readonly_fields(self, request, obj=None):
         # A version belongs to its service for good: the service is chosen when the draft is made.
@@ -258,8 +268,14 @@ class FrozenWhenPublishedInline:
         return obj is None or not obj.is_published
 
 
+class StageForm(forms.ModelForm):
+    class Meta:
+        labels = {"fixed_department": _("fixed department")}
+
+
 class StageInline(FrozenWhenPublishedInline, admin.TabularInline):
     model = WorkflowStage
+    form = StageForm
     extra = 0
     fields = (
         "order",
@@ -373,7 +389,12 @@ class WorkflowDefinitionAdmin(
     search_fields = ("code", "name")
     inlines = [StageInline, TransitionInline]
     actions = ["validate_and_publish", "copy_for_my_department"]
-    readonly_fields = ("status", "published_at", "copied_from", "version")
+    exclude = ("copied_from",)
+    readonly_fields = ("status", "published_at", "copied_from_label", "version")
+
+    @admin.display(description=_("copied from"))
+    def copied_from_label(self, obj: WorkflowDefinition) -> str:
+        return str(obj.copied_from) if obj.copied_from_id else "—"
 
     def get_queryset(self, request):
         return (
