@@ -226,7 +226,12 @@ class UserAdmin(HiddenAnswersNotFoundMixin, BaseUserAdmin):
     def get_fieldsets(self, request, obj=None):
         if request.user.is_superuser:
             return super().get_fieldsets(request, obj)
-        return self.staff_fieldsets if obj else self.staff_add_fieldsets
+        if obj is None:
+            return self.staff_add_fieldsets
+        if not may_change_account(request.user, obj):
+            # View-only: no "reset password" button that would answer 403.
+            return ((None, {"fields": ("username",)}), *self.staff_fieldsets[1:])
+        return self.staff_fieldsets
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None and not request.user.is_superuser:

@@ -325,7 +325,9 @@ def test_a_colleagues_page_offers_no_admin_site_flags_and_no_real_name_data(worl
 
     # The head (负责人) ranks above a department admin: their account is view-only.
     url = f"/admin/accounts/user/{world.approver.pk}/change/"
-    assert not world.client.get(url).context["has_change_permission"]
+    page = world.client.get(url)
+    assert not page.context["has_change_permission"]
+    assert "../password/" not in page.content.decode()  # no button to a page that answers 403
     assert world.client.post(url, {"email": "x@example.com"}).status_code == 403
     assert (
         world.client.get(f"/admin/accounts/user/{world.approver.pk}/password/").status_code == 403
