@@ -1,22 +1,118 @@
+"""Django admin for accounts and departments.
+
+A system admin sees everything. A department admin sees only the staff accounts of the departments
+they administer (never a citizen's), grants and revokes the roles that work cases there, and
+creates a colleague's account together with its first role; the rules are in accounts.permissions
+and every grant goes through accounts.services.
+"""
+
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext_lazy as _
 
-from portal.admin_mixins import ReadOnlyAdminMixin
+from portal.admin_mixins import (
+    CreationTimesNotAskedMixin,
+    HiddenAnswersNotFoundMixin,
+    ReadOnlyAdminMixin,
+)
 
+from . import services
 from .models import (
     CitizenProfile,
     Department,
     Organisation,
     OrganisationAgent,
     PersonalDataAccess,
+    Role,
     StaffMembership,
     User,
 )
-from .permissions import departments_administered_by
+from .permissions import (
+    departments_administered_by,
+    grantable_roles_message,
+    may_change_account,
+    may_revoke_role,
+    role_grant_problems,
+    roles_grantable_by,
+    staff_managed_by,
+)
+
+
+def _limit_role_choices(form: forms.Form, actor: User) -> None:
+    """Offer only the roles and departments `actor` may grant; a forged value's error says which."""
+    if "role" in form.fields:
+        field = form.fields["role"]
+        grantable = roles_grantable_by(actor)
+        field.choices = [(value, label) for value, label in Role.choices if value in grantable]
+        field.error_messages["invalid_choice"] = grantable_roles_message(actor)
+    if "department" in form.fields:
+        field = form.fields["department"]
+        field.queryset = departments_administered_by(actor)
+        field.error_messages["invalid_choice"] = _(
+            "You may grant roles only in the departments you administer."
+        )
+
+
+class StaffMembershipForm(forms.ModelForm):
+    """A role granted in admin. `actor` (the signed-in admin) is set on the class per request."""
+
+    actor: User
+
+    class Meta:
+        model = StaffMembership
+        fields = ("user", "department", "role")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _limit_role_choices(self, self.actor)
+        if "user" in self.fields and isinstance(self.fields["user"], forms.ModelChoiceField):
+            self.fields["user"].queryset = staff_managed_by(self.actor)
+            self.fields["user"].error_messages["invalid_choice"] = _(
+                "Roles go only to staff accounts of your departments, never to a citizen's "
+                "account. For a new colleague, add a user: the account is created with its first "
+                "role."
+            )
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk is None:  # granted now; existing roles are only revoked
+            problems = role_grant_problems(
+                self.actor,
+                user=cleaned.get("user"),
+                department=cleaned.get("department"),
+                role=cleaned.get("role") or "",
+            )
+            for field, message in problems.items():
+                if field not in self.errors:
+                    self.add_error(field if field in self.fields else None, message)
+        return cleaned
+
+
+class StaffMembershipFormSet(BaseInlineFormSet):
+    actor: User
+
+    def clean(self):
+        super().clean()
+        for form in self.deleted_forms:
+            if form.instance.pk and not may_revoke_role(self.actor, form.instance):
+                raise ValidationError(
+                    _("You may not revoke the role %(membership)s.") % {"membership": form.instance}
+                )
+
+
+def _with_actor(form_class, request):
+    """The admin builds a new form class per request; it carries the signed-in admin."""
+    form_class.actor = request.user
+    return form_class
 
 
 class CitizenProfileInline(admin.StackedInline):
+    """Shown to system admins only: a department admin never sees a person's real-name data."""
+
     model = CitizenProfile
     can_delete = False
     fields = ("real_name", "masked_id", "masked_phone_number", "registered_at_counter")
@@ -36,19 +132,149 @@ class CitizenProfileInline(admin.StackedInline):
 
 
 class StaffMembershipInline(admin.TabularInline):
+    """Roles are granted (a new row) and revoked (deleted), never edited in place."""
+
     model = StaffMembership
+    form = StaffMembershipForm
+    formset = StaffMembershipFormSet
+    fields = ("department", "role")
     extra = 0
-    autocomplete_fields = ("department",)
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .filter(department__in=departments_administered_by(request.user))
+            .select_related("department")
+        )
+
+    def get_autocomplete_fields(self, request):
+        # A department admin picks among their own departments; a system admin searches them all.
+        return ("department",) if request.user.is_superuser else ()
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        _with_actor(formset.form, request)
+        return _with_actor(formset, request)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class StaffAccountCreationForm(AdminUserCreationForm):
+    """A department admin's new colleague: the account and its first role, saved together."""
+
+    department = forms.ModelChoiceField(queryset=Department.objects.none(), label=_("department"))
+    role = forms.ChoiceField(label=_("role"))
+    actor: User
+
+    class Meta(AdminUserCreationForm.Meta):
+        model = User
+        fields = ("username", "first_name", "email")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _limit_role_choices(self, self.actor)
+
+    def clean(self):
+        cleaned = super().clean()
+        problems = role_grant_problems(
+            self.actor,
+            user=None,
+            department=cleaned.get("department"),
+            role=cleaned.get("role") or "",
+        )
+        for field, message in problems.items():
+            if field not in self.errors:
+                self.add_error(field, message)
+        return cleaned
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(HiddenAnswersNotFoundMixin, BaseUserAdmin):
     inlines = [CitizenProfileInline, StaffMembershipInline]
     list_display = ("username", "first_name", "email", "is_staff", "is_active", "last_login")
+    readonly_fields = ("last_login", "date_joined")
     fieldsets = (
         *BaseUserAdmin.fieldsets,
         (_("Preferences"), {"fields": ("preferred_language", "elder_mode")}),
     )
+    # What a department admin changes on a colleague's account: never the admin-site flags,
+    # groups or permissions (those are a system admin's).
+    staff_fieldsets = (
+        (None, {"fields": ("username", "password")}),
+        (_("Personal info"), {"fields": ("first_name", "last_name", "email")}),
+        (_("Permissions"), {"fields": ("is_active",)}),
+        (_("Preferences"), {"fields": ("preferred_language", "elder_mode")}),
+        (_("Important dates"), {"fields": ("last_login", "date_joined")}),
+    )
+    staff_add_fieldsets = (
+        (None, {"fields": ("username", "usable_password", "password1", "password2")}),
+        (_("Personal info"), {"fields": ("first_name", "email")}),
+        (_("First role"), {"fields": ("department", "role")}),
+    )
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(pk__in=staff_managed_by(request.user).values("pk"))
+
+    def get_list_filter(self, request):
+        return self.list_filter if request.user.is_superuser else ("is_active",)
+
+    def get_fieldsets(self, request, obj=None):
+        if request.user.is_superuser:
+            return super().get_fieldsets(request, obj)
+        if obj is None:
+            return self.staff_add_fieldsets
+        if not may_change_account(request.user, obj):
+            # View-only: no "reset password" button that would answer 403.
+            return ((None, {"fields": ("username",)}), *self.staff_fieldsets[1:])
+        return self.staff_fieldsets
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None and not request.user.is_superuser:
+            kwargs["form"] = StaffAccountCreationForm
+        form = super().get_form(request, obj, **kwargs)
+        return _with_actor(form, request) if obj is None else form
+
+    def get_inlines(self, request, obj):
+        if request.user.is_superuser:
+            return self.inlines
+        return [StaffMembershipInline] if obj else []
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return super().has_change_permission(request, obj) and (
+            obj is None or may_change_account(request.user, obj)
+        )
+
+    def save_model(self, request, obj, form, change):
+        if change or request.user.is_superuser:
+            super().save_model(request, obj, form, change)
+            return
+        services.create_staff_account(
+            actor=request.user,
+            account=obj,
+            department=form.cleaned_data["department"],
+            role=form.cleaned_data["role"],
+        )
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not StaffMembership:
+            super().save_formset(request, form, formset, change)
+            return
+        formset.save(commit=False)
+        for membership in formset.deleted_objects:
+            services.revoke_role(actor=request.user, membership=membership)
+        for membership in formset.new_objects:
+            granted = services.grant_role(
+                actor=request.user,
+                user=form.instance,
+                department=membership.department,
+                role=membership.role,
+            )
+            membership.pk = granted.pk
 
 
 @admin.register(CitizenProfile)
@@ -80,12 +306,17 @@ class DepartmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(StaffMembership)
-class StaffMembershipAdmin(admin.ModelAdmin):
-    list_display = ("user", "department", "role")
+class StaffMembershipAdmin(
+    HiddenAnswersNotFoundMixin, CreationTimesNotAskedMixin, admin.ModelAdmin
+):
+    """Roles are granted (added) and revoked (deleted), never edited: a change is a new grant."""
+
+    form = StaffMembershipForm
+    list_display = ("user", "department", "role", "created_at")
     list_filter = ("role",)
     list_select_related = ("user", "department")
-    search_fields = ("user__username", "department__name")
-    autocomplete_fields = ("user", "department")
+    search_fields = ("user__username", "user__first_name", "department__name")
+    fields = ("user", "department", "role", "created_at")
 
     def get_queryset(self, request):
         return (
@@ -94,20 +325,42 @@ class StaffMembershipAdmin(admin.ModelAdmin):
             .filter(department__in=departments_administered_by(request.user))
         )
 
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "department":
-            kwargs["queryset"] = departments_administered_by(request.user)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+    def get_autocomplete_fields(self, request):
+        return ("user", "department") if request.user.is_superuser else ("user",)
+
+    def get_form(self, request, obj=None, **kwargs):
+        return _with_actor(super().get_form(request, obj, **kwargs), request)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return super().has_delete_permission(request, obj) and (
+            obj is None or may_revoke_role(request.user, obj)
+        )
+
+    def save_model(self, request, obj, form, change):
+        granted = services.grant_role(
+            actor=request.user, user=obj.user, department=obj.department, role=obj.role
+        )
+        obj.pk = granted.pk
+
+    def delete_model(self, request, obj):
+        services.revoke_role(actor=request.user, membership=obj)
+
+    def delete_queryset(self, request, queryset):
+        for membership in queryset.select_related("user"):
+            services.revoke_role(actor=request.user, membership=membership)
 
 
-class OrganisationAgentInline(admin.TabularInline):
+class OrganisationAgentInline(CreationTimesNotAskedMixin, admin.TabularInline):
     model = OrganisationAgent
     extra = 0
     autocomplete_fields = ("user",)
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(admin.ModelAdmin):
+class OrganisationAdmin(CreationTimesNotAskedMixin, admin.ModelAdmin):
     list_display = ("name", "uscc", "legal_representative")
     search_fields = ("name", "uscc")
     inlines = [OrganisationAgentInline]

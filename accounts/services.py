@@ -9,8 +9,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from . import permissions
 from .crypto import keyed_hash
-from .models import CitizenProfile, PersonalDataAccess, User
+from .models import CitizenProfile, Department, PersonalDataAccess, Role, StaffMembership, User
 from .validators import (
     normalize_id_number,
     normalize_phone,
@@ -230,3 +231,74 @@ def reveal_id_number(*, profile: CitizenProfile, viewer: User, purpose: str) -> 
         viewer=viewer, profile=profile, field="id_number", purpose=purpose
     )
     return profile.id_number
+
+
+# --- Staff accounts and roles (Django admin) --------------------------------------------------------
+
+
+def _refuse(problems: dict[str, str]) -> None:
+    if problems:
+        raise ValidationError(problems)
+
+
+def _open_admin_site(user: User) -> None:
+    """What a department admin needs of the admin site: is_staff and the group's permissions."""
+    user.groups.add(permissions.ensure_department_admin_group())
+    if not user.is_staff:
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+
+
+@transaction.atomic
+def grant_role(*, actor: User, user: User, department: Department, role: str) -> StaffMembership:
+    """Give a staff account a role in a department; granting it twice changes nothing.
+
+    A department admin grants only the roles that work cases, only in the departments they
+    administer and only to staff accounts of those departments (permissions.role_grant_problems);
+    raises ValidationError by field otherwise. A department admin role, which only a system admin
+    grants, also opens the admin site to the account.
+    """
+    _refuse(permissions.role_grant_problems(actor, user=user, department=department, role=role))
+    membership, _created = StaffMembership.objects.get_or_create(
+        user=user, department=department, role=role
+    )
+    if role == Role.DEPARTMENT_ADMIN:
+        _open_admin_site(user)
+    return membership
+
+
+@transaction.atomic
+def revoke_role(*, actor: User, membership: StaffMembership) -> None:
+    """Take a role back: a department admin only the roles they may grant, in their departments.
+    The last department admin role closes the admin site again (unless the account is a system
+    admin's)."""
+    if not permissions.may_revoke_role(actor, membership):
+        raise ValidationError(_("You may not revoke this role."))
+    user = membership.user
+    membership.delete()
+    if (
+        membership.role == Role.DEPARTMENT_ADMIN
+        and not user.memberships.filter(role=Role.DEPARTMENT_ADMIN).exists()
+    ):
+        user.groups.remove(permissions.ensure_department_admin_group())
+        if user.is_staff and not user.is_superuser:
+            user.is_staff = False
+            user.save(update_fields=["is_staff"])
+
+
+@transaction.atomic
+def create_staff_account(*, actor: User, account: User, department: Department, role: str) -> User:
+    """Save a new staff account together with its first role, or neither.
+
+    `account` is an unsaved User as Django's user creation form builds it (username and password
+    set). A department admin's new account never opens the admin site itself: it is a caseworker's,
+    a reviewer's, an approver's or a clerk's, and works in the staff workbench.
+    """
+    _refuse(permissions.role_grant_problems(actor, user=None, department=department, role=role))
+    if not actor.is_superuser:
+        account.is_staff = account.is_superuser = False
+    account.save()
+    StaffMembership.objects.create(user=account, department=department, role=role)
+    if role == Role.DEPARTMENT_ADMIN:
+        _open_admin_site(account)
+    return account

@@ -1,15 +1,16 @@
 """Django admin for the catalog, scoped: a department admin sees and edits only their department's
-services and workflows; a system admin sees everything. Published versions and workflows are
-read-only; "start a new draft" and "copy" are how they change."""
+services and workflows (others' answer 404); a system admin sees everything. Published versions and
+workflows are read-only; "start a new draft" and "copy" are how they change."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from accounts.permissions import departments_administered_by
-from portal.admin_mixins import SuperuserEditsMixin
+from portal.admin_mixins import CreationTimesNotAskedMixin, HiddenAnswersNotFoundMixin
 
 from . import (
     admin_calendar,  # noqa: F401 - registers the calendar's admin
@@ -17,6 +18,8 @@ from . import (
     workflows,
 )
 from .models import (
+    ACTOR_CHOICES,
+    Effect,
     LicenceType,
     LifeEvent,
     ServiceItem,
@@ -25,6 +28,8 @@ from .models import (
     WorkflowDefinition,
     WorkflowStage,
     WorkflowTransition,
+    effect_list,
+    role_list,
 )
 
 
@@ -33,16 +38,47 @@ def _problems_message(request, obj, exc: ValidationError) -> None:
 
 
 @admin.register(LifeEvent)
-class LifeEventAdmin(SuperuserEditsMixin, admin.ModelAdmin):
+class LifeEventAdmin(admin.ModelAdmin):
+    """One list of life events for the whole portal. A department admin may add one that a service
+    of theirs needs; changing or removing one changes every department's services, so that stays
+    with system admins (a life event records no owning department to scope it by)."""
+
     list_display = ("code", "name", "name_en", "order")
     search_fields = ("code", "name", "name_en")
 
+    def has_change_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser
+
 
 @admin.register(LicenceType)
-class LicenceTypeAdmin(SuperuserEditsMixin, admin.ModelAdmin):
+class LicenceTypeAdmin(HiddenAnswersNotFoundMixin, admin.ModelAdmin):
+    """Every e-licence type is listed (a material may reuse another department's); a department
+    admin adds and changes the types their own departments issue."""
+
     list_display = ("code", "name", "issuer", "validity_years")
     list_select_related = ("issuer",)
-    search_fields = ("code", "name")
+    search_fields = ("code", "name", "name_en")
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return super().has_change_permission(request, obj) and (
+            obj is None
+            or request.user.is_superuser
+            or departments_administered_by(request.user).filter(pk=obj.issuer_id).exists()
+        )
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "issuer":
+            kwargs["queryset"] = departments_administered_by(request.user)
+            kwargs["error_messages"] = {
+                "invalid_choice": _("Choose one of the departments you administer.")
+            }
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 # --- Services --------------------------------------------------------------------------------------
@@ -61,7 +97,7 @@ class VersionInline(admin.TabularInline):
 
 
 @admin.register(ServiceItem)
-class ServiceItemAdmin(admin.ModelAdmin):
+class ServiceItemAdmin(HiddenAnswersNotFoundMixin, CreationTimesNotAskedMixin, admin.ModelAdmin):
     list_display = ("code", "name", "department", "status")
     list_filter = ("status", "department")
     list_select_related = ("department", "current_version")
@@ -82,7 +118,7 @@ class ServiceItemAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         # Status and the published version change only through publishing and retiring.
-        fixed = ("status", "current_version")
+        fixed = (*super().get_readonly_fields(request, obj), "status", "current_version")
         return (*fixed, "code", "department") if obj else fixed
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
@@ -110,8 +146,14 @@ class ServiceItemAdmin(admin.ModelAdmin):
         )
 
 
+class MaterialForm(forms.ModelForm):
+    class Meta:
+        labels = {"licence_type": _("e-licence type")}
+
+
 class MaterialInline(admin.StackedInline):
     model = ServiceMaterial
+    form = MaterialForm
     extra = 0
     fields = (
         ("order", "name", "name_en"),
@@ -132,7 +174,7 @@ class MaterialInline(admin.StackedInline):
 
 
 @admin.register(ServiceVersion)
-class ServiceVersionAdmin(admin.ModelAdmin):
+class ServiceVersionAdmin(HiddenAnswersNotFoundMixin, admin.ModelAdmin):
     list_display = ("service", "number", "name", "state", "published_at")
     list_filter = ("state", "service__department", "kind", "audience")
     list_select_related = ("service",)
@@ -140,9 +182,9 @@ class ServiceVersionAdmin(admin.ModelAdmin):
     inlines = [MaterialInline]
     filter_horizontal = ("life_events",)
     actions = ["publish"]
-    readonly_fields = ("number", "state", "published_at", "published_by")
+    readonly_fields = ("number", "state", "published_at", "publisher")
     fieldsets = (
-        (None, {"fields": ("service", ("number", "state"), ("published_at", "published_by"))}),
+        (None, {"fields": ("service", ("number", "state"), ("published_at", "publisher"))}),
         (_("What it is"), {"fields": (("name", "name_en"), ("kind", "audience"), "summary", "summary_en", "life_events")}),
         (_("Law and conditions"), {"fields": ("legal_basis", "conditions", "conditions_en")}),
         (_("Time and cost"), {"fields": (("statutory_limit_days", "promised_limit_days"), "fee_free", "fee_standard", "fee_basis", "visits_required")}),
@@ -158,6 +200,15 @@ class ServiceVersionAdmin(admin.ModelAdmin):
             .filter(service__department__in=departments_administered_by(request.user))
         )
 
+    @admin.display(description=_("published by"))
+    def publisher(self, obj: ServiceVersion) -> str:
+        return str(obj.published_by) if obj.published_by_id else "—"
+
+    def get_readonly_fields(self, request, obj=None):
+        # A version belongs to its service for good: the service is chosen when the draft is made.
+        readonly = super().get_readonly_fields(request, obj)
+        return (*readonly, "service") if obj else readonly
+
     def has_change_permission(self, request, obj=None) -> bool:
         if obj is not None and obj.state != ServiceVersion.State.DRAFT:
             return False  # frozen: start a new draft from the service instead
@@ -171,6 +222,7 @@ class ServiceVersionAdmin(admin.ModelAdmin):
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         departments = departments_administered_by(request.user)
         if db_field.name == "service":
+            # Only on the add page (read-only afterwards): one draft per service at a time.
             kwargs["queryset"] = ServiceItem.objects.filter(department__in=departments).exclude(
                 versions__state=ServiceVersion.State.DRAFT
             )
@@ -216,8 +268,14 @@ class FrozenWhenPublishedInline:
         return obj is None or not obj.is_published
 
 
+class StageForm(forms.ModelForm):
+    class Meta:
+        labels = {"fixed_department": _("fixed department")}
+
+
 class StageInline(FrozenWhenPublishedInline, admin.TabularInline):
     model = WorkflowStage
+    form = StageForm
     extra = 0
     fields = (
         "order",
@@ -232,23 +290,87 @@ class StageInline(FrozenWhenPublishedInline, admin.TabularInline):
     )
 
 
-class TransitionInline(FrozenWhenPublishedInline, admin.TabularInline):
+class ChoiceListField(forms.MultipleChoiceField):
+    """Ticked boxes stored as the JSON list of codes the model keeps; a value that is none of the
+    choices (a forged or outdated one) is refused with every valid value and its label."""
+
+    def __init__(self, *, unknown_message, valid_list, **kwargs):
+        # The admin's style for a horizontal list of choices.
+        kwargs.setdefault(
+            "widget", forms.CheckboxSelectMultiple(attrs={"class": "radiolist inline"})
+        )
+        super().__init__(**kwargs)
+        self.unknown_message = unknown_message
+        self.valid_list = valid_list
+
+    def validate(self, value):
+        if self.required and not value:
+            raise ValidationError(self.error_messages["required"], code="required")
+        if unknown := [str(v) for v in value if not self.valid_value(v)]:
+            raise ValidationError(
+                self.unknown_message % {"unknown": ", ".join(unknown), "valid": self.valid_list()},
+                code="invalid_choice",
+            )
+
+
+def _model_label(name: str):
+    return WorkflowTransition._meta.get_field(name).verbose_name
+
+
+class TransitionForm(forms.ModelForm):
+    allowed_roles = ChoiceListField(
+        label=_model_label("allowed_roles"),
+        choices=ACTOR_CHOICES,
+        error_messages={"required": _("Tick at least one role.")},
+        unknown_message=_("Unknown roles: %(unknown)s. Valid roles: %(valid)s."),
+        valid_list=role_list,
+    )
+    effects = ChoiceListField(
+        label=_model_label("effects"),
+        choices=Effect.choices,
+        required=False,
+        unknown_message=_("Unknown effects: %(unknown)s. Valid effects: %(valid)s."),
+        valid_list=effect_list,
+    )
+
+
+def _labels(choices, values) -> str:
+    labels = dict(choices)
+    return gettext(", ").join(str(labels.get(value, value)) for value in values or ()) or "—"
+
+
+class TransitionInline(FrozenWhenPublishedInline, admin.StackedInline):
+    """Stacked, one transition a block: the roles and effects are rows of checkboxes."""
+
     model = WorkflowTransition
+    form = TransitionForm
     extra = 0
     fields = (
-        "order",
-        "name",
-        "label",
-        "label_en",
-        "source",
-        "target",
+        ("order", "name", "label", "label_en"),
+        ("source", "target", "outcome", "opinion_required"),
         "allowed_roles",
-        "opinion_required",
-        "outcome",
         "effects",
-        "message",
-        "message_en",
+        ("message", "message_en"),
     )
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if obj is not None and obj.is_published:
+            # Read-only: the roles and effects by their names, not the stored codes.
+            swap = {"allowed_roles": "roles_label", "effects": "effects_label"}
+            return [swap.get(name, name) for name in fields]
+        return fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*super().get_readonly_fields(request, obj), "roles_label", "effects_label")
+
+    @admin.display(description=_model_label("allowed_roles"))
+    def roles_label(self, obj: WorkflowTransition) -> str:
+        return _labels(ACTOR_CHOICES, obj.allowed_roles)
+
+    @admin.display(description=_model_label("effects"))
+    def effects_label(self, obj: WorkflowTransition) -> str:
+        return _labels(Effect.choices, obj.effects)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name in ("source", "target"):
@@ -258,14 +380,21 @@ class TransitionInline(FrozenWhenPublishedInline, admin.TabularInline):
 
 
 @admin.register(WorkflowDefinition)
-class WorkflowDefinitionAdmin(admin.ModelAdmin):
+class WorkflowDefinitionAdmin(
+    HiddenAnswersNotFoundMixin, CreationTimesNotAskedMixin, admin.ModelAdmin
+):
     list_display = ("code", "version", "name", "department", "is_template", "status")
     list_filter = ("status", "is_template", "department")
     list_select_related = ("department",)
     search_fields = ("code", "name")
     inlines = [StageInline, TransitionInline]
     actions = ["validate_and_publish", "copy_for_my_department"]
-    readonly_fields = ("status", "published_at", "copied_from", "version")
+    exclude = ("copied_from",)
+    readonly_fields = ("status", "published_at", "copied_from_label", "version")
+
+    @admin.display(description=_("copied from"))
+    def copied_from_label(self, obj: WorkflowDefinition) -> str:
+        return str(obj.copied_from) if obj.copied_from_id else "—"
 
     def get_queryset(self, request):
         return (

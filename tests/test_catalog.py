@@ -311,15 +311,16 @@ def test_department_admin_sees_only_their_services(department_admin, small_catal
     html = listing.content.decode()
     assert "AMR-1" in html and "PSB-1" not in html
     other = ServiceItem.objects.get(code="PSB-1")
+    # Another department's rows answer 404, like every object a user may not see (DESIGN).
     assert (
-        department_admin.get(f"/admin/services/serviceitem/{other.pk}/change/").status_code == 302
+        department_admin.get(f"/admin/services/serviceitem/{other.pk}/change/").status_code == 404
     )
     other_version = other.current_version
     assert (
         department_admin.get(
             f"/admin/services/serviceversion/{other_version.pk}/change/"
         ).status_code
-        == 302
+        == 404
     )
 
 
