@@ -211,3 +211,125 @@ class LifeEventForm(forms.ModelForm):
     class Meta:
         model = LifeEvent
         fields = ["code", "name", "name_en", "order"]
+
+
+# --- Form builder ------------------------------------------------------------------------------
+
+
+class NewFieldForm(forms.Form):
+    kind = forms.ChoiceField(label=_("kind of field"), widget=forms.RadioSelect)
+    label = forms.CharField(label=_("label (as the applicant reads it)"), max_length=100)
+    required = forms.BooleanField(label=_("required"), required=False, initial=True)
+
+    def __init__(self, *args, in_group: bool = False, **kwargs):
+        from .formbuilder import KINDS
+
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [
+            (k, v) for k, v in KINDS.items() if not (in_group and k in ("group", "prefill"))
+        ]
+
+
+class FieldForm(forms.Form):
+    """Everything the builder knows about one field; the page shows what its kind uses."""
+
+    label = forms.CharField(label=_("label (Chinese)"), max_length=100)
+    label_en = forms.CharField(label=_("label (English)"), max_length=150, required=False)
+    help = forms.CharField(
+        label=_("help text (Chinese)"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    help_en = forms.CharField(
+        label=_("help text (English)"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    name = forms.CharField(
+        label=_("name in the data"), max_length=40, required=False,
+        help_text=_("Lower-case letters, digits and _, e.g. dog_name; used by programs reading the data."),
+    )  # fmt: skip
+    required = forms.BooleanField(label=_("required"), required=False)
+    preset = forms.ChoiceField(label=_("what is asked"), required=False)
+    pattern = forms.CharField(label=_("pattern (regular expression)"), required=False)
+    max_length = forms.IntegerField(label=_("at most (characters)"), required=False, min_value=1)
+    minimum = forms.DecimalField(label=_("smallest allowed"), required=False)
+    maximum = forms.DecimalField(label=_("largest allowed"), required=False)
+    unit = forms.CharField(label=_("unit (shown after the label)"), required=False, max_length=20)
+    widget = forms.ChoiceField(
+        label=_("shown as"),
+        choices=[("radio", _("buttons, all visible")), ("select", _("a drop-down list"))],
+        required=False,
+    )
+    options = forms.CharField(
+        label=_("choices, one per line: Chinese | English"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+    min_rows = forms.IntegerField(label=_("at least (rows)"), required=False, min_value=0)
+    max_rows = forms.IntegerField(label=_("at most (rows)"), required=False, min_value=1)
+    source = forms.ChoiceField(label=_("filled with"), required=False)
+    condition_field = forms.ChoiceField(label=_("ask it only when"), required=False)
+    condition_values = forms.CharField(
+        label=_("has the answer (several: separated by commas)"), required=False
+    )
+
+    KIND_FIELDS = {
+        "text": ["preset", "pattern", "max_length"],
+        "textarea": ["max_length"],
+        "integer": ["minimum", "maximum", "unit"],
+        "number": ["minimum", "maximum", "unit"],
+        "date": [],
+        "choice": ["options", "widget"],
+        "yesno": [],
+        "agree": [],
+        "group": ["min_rows", "max_rows"],
+        "prefill": ["source"],
+    }
+    COMMON = ["label", "label_en", "help", "help_en", "name", "required",
+              "condition_field", "condition_values"]  # fmt: skip
+
+    def __init__(self, *args, kind: str, other_fields: list[tuple[str, str]], **kwargs):
+        from .formbuilder import PREFILL_SOURCES, PRESETS
+
+        super().__init__(*args, **kwargs)
+        self.kind = kind
+        self.fields["preset"].choices = [(k, v[0]) for k, v in PRESETS.items()]
+        self.fields["source"].choices = list(PREFILL_SOURCES.items())
+        self.fields["condition_field"].choices = [("", _("always asked")), *other_fields]
+        keep = set(self.COMMON) | set(self.KIND_FIELDS[kind])
+        if kind == "prefill":
+            keep -= {"required", "condition_field", "condition_values"}
+        for name in list(self.fields):
+            if name not in keep:
+                del self.fields[name]
+
+    def spec(self, existing_options: list[dict] | None = None) -> dict:
+        data = dict(self.cleaned_data)
+        data["kind"] = self.kind
+        if "options" in data:
+            known = {o["label"]: o["value"] for o in existing_options or []}
+            options = []
+            for line in (data["options"] or "").splitlines():
+                if not line.strip():
+                    continue
+                zh, _sep, en = line.partition("|")
+                options.append(
+                    {
+                        "label": zh.strip(),
+                        "label_en": en.strip(),
+                        "value": known.get(zh.strip(), ""),
+                    }
+                )
+            taken = {o["value"] for o in options if o["value"]}
+            number = 1
+            for option in options:
+                while not option["value"] and f"option_{number}" in taken:
+                    number += 1
+                if not option["value"]:
+                    option["value"] = f"option_{number}"
+                    taken.add(option["value"])
+            data["options"] = options
+        if "condition_values" in data:
+            data["condition_values"] = [
+                v.strip()
+                for v in (data["condition_values"] or "").replace("，", ",").split(",")
+                if v.strip()
+            ]
+        return data

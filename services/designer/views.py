@@ -6,6 +6,7 @@ services.interchange."""
 
 from __future__ import annotations
 
+from csp.decorators import csp_replace
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -13,14 +14,23 @@ from django.db import transaction
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from .. import catalog, diagram, interchange, workflows
 from ..changes import changes_to_publish
 from ..models import ServiceItem, ServiceMaterial, ServiceVersion, WorkflowDefinition
-from . import access
-from .forms import GuideForm, MaterialFormSet, NewServiceForm, StageForm, TransitionForm
+from . import access, formbuilder
+from .forms import (
+    FieldForm,
+    GuideForm,
+    MaterialFormSet,
+    NewFieldForm,
+    NewServiceForm,
+    StageForm,
+    TransitionForm,
+)
 
 
 def _designer(request: HttpRequest) -> None:
@@ -501,4 +511,173 @@ def licence_types(request: HttpRequest) -> HttpResponse:
             "event_form": event_form,
         },
         status=400 if request.method == "POST" else 200,
+    )
+
+
+# --- Form builder --------------------------------------------------------------------------------
+
+
+def _save_schema(draft: ServiceVersion, schema: dict) -> None:
+    catalog.update_draft(version=draft, fields={"form_schema": schema})
+
+
+def _group(request: HttpRequest, schema: dict) -> str | None:
+    group = request.GET.get("group") or request.POST.get("group") or None
+    if group and (schema.get("properties", {}).get(group) or {}).get("type") != "array":
+        raise Http404
+    return group
+
+
+@login_required
+def form_page(request: HttpRequest, code: str) -> HttpResponse:
+    """The fields in order, with what each does, and the palette to add one."""
+    _designer(request)
+    item, draft = _editable_draft(request, code)
+    schema = draft.form_schema or formbuilder.empty_schema()
+    group = _group(request, schema)
+    form = NewFieldForm(request.POST or None, in_group=bool(group))
+    if request.method == "POST" and form.is_valid():
+        spec = {**form.cleaned_data}
+        try:
+            new, name = formbuilder.add_field(schema, spec, group=group)
+            _save_schema(draft, new)
+        except ValidationError as exc:
+            _attach(form, exc)
+        else:
+            url = reverse("designer:field", args=[code, name])
+            return redirect(f"{url}?group={group}" if group else url)
+    return render(
+        request,
+        "designer/form.html",
+        {"item": item, "draft": draft, "fields": formbuilder.fields_of(schema), "form": form,
+         "group": group, "problems": catalog.publication_problems(draft)},
+        status=400 if form.errors else 200,
+    )  # fmt: skip
+
+
+@login_required
+def field_page(request: HttpRequest, code: str, name: str) -> HttpResponse:
+    """Everything about one field: its words in both languages, its rules, when it is asked."""
+    _designer(request)
+    item, draft = _editable_draft(request, code)
+    schema = draft.form_schema
+    group = _group(request, schema)
+    obj = formbuilder._object(schema, group)
+    if name not in obj.get("properties", {}):
+        raise Http404
+    spec = formbuilder.spec_of(schema, name, group)
+    others = [
+        (row["name"], row["prop"].get("title", row["name"]))
+        for row in formbuilder.fields_of(schema, group)
+        if row["name"] != name and row["kind"] in ("text", "choice", "yesno", "integer", "agree")
+        and not row["condition"]
+    ]  # fmt: skip
+    initial = {**spec, "options": "\n".join(
+        f"{o['label']} | {o['label_en']}" if o["label_en"] else o["label"] for o in spec["options"]
+    ), "condition_values": ", ".join(spec["condition_values"])}  # fmt: skip
+    form = FieldForm(request.POST or None, initial=initial, kind=spec["kind"], other_fields=others)
+    if request.method == "POST" and form.is_valid():
+        new_spec = form.spec(spec["options"])
+        try:
+            new = formbuilder.update_field(schema, name, new_spec, group=group)
+            if new_spec.get("name") and new_spec["name"] != name:
+                raise ValidationError({"name": [_("A field keeps its name once created.")]})
+            if "condition_field" in new_spec:
+                new = formbuilder.set_condition(
+                    new, name, field=new_spec["condition_field"] or None,
+                    values=new_spec["condition_values"], group=group,
+                )  # fmt: skip
+            _save_schema(draft, new)
+        except ValidationError as exc:
+            _attach(form, exc)
+        else:
+            messages.success(request, _("Field saved."))
+            url = reverse("designer:form", args=[code])
+            return redirect(f"{url}?group={group}#field-{name}" if group else f"{url}#field-{name}")
+    return render(
+        request,
+        "designer/field_edit.html",
+        {"item": item, "draft": draft, "form": form, "name": name, "spec": spec, "group": group},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_POST
+def field_action(request: HttpRequest, code: str, name: str, action: str) -> HttpResponse:
+    """Move a field up or down, duplicate or remove it."""
+    _designer(request)
+    item, draft = _editable_draft(request, code)
+    schema = draft.form_schema
+    group = _group(request, schema)
+    try:
+        if action == "up":
+            new = formbuilder.move_field(schema, name, -1, group=group)
+        elif action == "down":
+            new = formbuilder.move_field(schema, name, 1, group=group)
+        elif action == "duplicate":
+            new, _copy = formbuilder.duplicate_field(schema, name, group=group)
+        elif action == "remove":
+            new = formbuilder.remove_field(schema, name, group=group)
+        else:
+            raise Http404
+        _save_schema(draft, new)
+    except ValidationError as exc:
+        _errors_to_messages(request, exc)
+    url = reverse("designer:form", args=[code])
+    return redirect(f"{url}?group={group}" if group else url)
+
+
+@login_required
+def form_preview(request: HttpRequest, code: str) -> HttpResponse:
+    """The form exactly as the citizen sees it, in Chinese and English, at desktop and phone width."""
+    _designer(request)
+    item, draft = _editable_draft(request, code)
+    return render(request, "designer/preview.html", {"item": item, "draft": draft})
+
+
+@login_required
+@csp_replace({"frame-ancestors": ["'self'"]})
+def form_preview_frame(request: HttpRequest, code: str) -> HttpResponse:
+    """The preview inside the designer's own page (framed by it alone)."""
+    from django.utils import translation
+
+    from ..schema import SchemaForm
+
+    _designer(request)
+    item, draft = _editable_draft(request, code)
+    language = "en" if request.GET.get("lang") == "en" else "zh-hans"
+    with translation.override(language):
+        form = SchemaForm(draft.form_schema, data=request.POST or None)
+        if request.method == "POST":
+            form.is_valid()  # show what the applicant would be told
+        response = render(
+            request,
+            "designer/preview_frame.html",
+            {"item": item, "draft": draft, "version": draft, "form": form, "language": language},
+        )
+    response["X-Frame-Options"] = "SAMEORIGIN"
+    return response
+
+
+@login_required
+def form_schema(request: HttpRequest, code: str) -> HttpResponse:
+    """The JSON Schema the builder made, read-only: as stored and as published to clients."""
+    import json
+
+    from ..schema import published_schema
+
+    _designer(request)
+    item, draft = _editable_draft(request, code)
+    return render(
+        request,
+        "designer/schema.html",
+        {
+            "item": item,
+            "draft": draft,
+            "stored": json.dumps(draft.form_schema, ensure_ascii=False, indent=2),
+            "published": json.dumps(
+                published_schema(draft.form_schema), ensure_ascii=False, indent=2
+            ),
+        },
     )
