@@ -1065,7 +1065,9 @@ class SchemaForm(forms.Form):
                 continue
             show_if = _show_if(schema, name, str)
             if prop["type"] != "array":
-                always = name not in conditional and (name in required or _must_tick(prop))
+                # To a Django BooleanField "required" means ticked: only for const true.
+                asked = _must_tick(prop) if prop["type"] == "boolean" else name in required
+                always = asked and name not in conditional
                 self.fields[name] = scalar_field(prop, name=name, required=always)
                 if prop["type"] == "boolean":
                     self.fields[name].label_suffix = ""

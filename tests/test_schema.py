@@ -537,3 +537,16 @@ def test_page_forgets_what_was_typed_into_a_field_now_hidden():
     assert form.is_valid(), form.errors  # seats is not asked of a shop: its mistake does not count
     assert form.cleaned_json() == {"kind": "retail", "staff": []}
     assert validate_data(SHOP, form.cleaned_json()) == form.cleaned_json()
+
+
+def test_a_required_yes_or_no_question_may_be_answered_no_on_a_page():
+    schema = normalize_schema(
+        {
+            "type": "object",
+            "required": ["chain_store"],
+            "properties": {"chain_store": {"type": "boolean", "title": "连锁门店"}},
+        }
+    )
+    form = SchemaForm(schema, {})
+    assert form.is_valid(), form.errors
+    assert form.cleaned_json() == {"chain_store": False}
