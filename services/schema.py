@@ -79,6 +79,7 @@ one is derived when served, so versions published earlier keep to the contract a
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import functools
 import json
@@ -647,7 +648,7 @@ def _published_rule(raw: dict, rule: Rule, properties: dict) -> dict:
         then_properties[name] = extra
     then: dict[str, Any] = {"required": requires} if requires else {}
     then["properties"] = then_properties
-    return {"if": json.loads(json.dumps(raw["if"])), "then": then}
+    return {"if": copy.deepcopy(raw["if"]), "then": then}
 
 
 # --- Labels ----------------------------------------------------------------------------------------
