@@ -10,8 +10,7 @@ from accounts.models import Department
 
 from . import catalog
 from .models import ServiceItem, ServiceMaterial
-
-JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+from .schema import published_schema
 
 
 class DepartmentOutput(serializers.ModelSerializer):
@@ -123,10 +122,15 @@ class ServiceDetailOutput(ServiceSummaryOutput):
         ]
 
     @extend_schema(
-        description="A standard JSON Schema (draft 2020-12); labels and help in x- keywords."
+        description=(
+            "A standard JSON Schema (draft 2020-12), labels and help in x- keywords; the exact "
+            "contract of submission: every instance it accepts is accepted at submit. readOnly "
+            "fields are filled by the server from the verified profile."
+        )
     )
     def get_form_schema(self, item: ServiceItem) -> dict:
-        return {"$schema": JSON_SCHEMA_DIALECT, **item.current_version.form_schema}
+        # Derived when served, not stored: versions published before keep to the contract too.
+        return published_schema(item.current_version.form_schema)
 
 
 FILTERS = [

@@ -69,11 +69,11 @@ DESKS = {
 
 # --- Form fields -----------------------------------------------------------------------------------
 
-ID_NUMBER = r"^\d{17}[\dXx]$"
-MOBILE = r"^1\d{10}$"
-USCC = r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$"
-POSTCODE = r"^\d{6}$"
-BANK_ACCOUNT = r"^\d{12,19}$"
+# [0-9], not \d: to Python's re \d is any Unicode digit, to ECMAScript only these ten.
+MOBILE = r"^1[3-9][0-9]{9}$"
+USCC = r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$"
+POSTCODE = r"^[0-9]{6}$"
+BANK_ACCOUNT = r"^[0-9]{12,19}$"
 _REQUIRED = "_required"  # marks a field required until _form / _rows lift it into "required"
 
 
@@ -95,6 +95,13 @@ def _text(zh, en, max_length=50, *, pattern=None, prefill=None, textarea=False, 
     if textarea:
         extra["x-widget"] = "textarea"
     return _field("string", zh, en, **extra, **kw)
+
+
+def _id_number(zh, en, *, prefill=None, **kw) -> dict:
+    """A resident ID number (公民身份号码), checked as at registration (check digit included)."""
+    return _field(
+        "string", zh, en, format="id_number", **({"x-prefill": prefill} if prefill else {}), **kw
+    )
 
 
 def _date(zh, en, **kw) -> dict:
@@ -126,43 +133,54 @@ def _flag(zh, en, **kw) -> dict:
     return _field("boolean", zh, en, optional=True, **kw)
 
 
-def _object(fields: dict) -> dict:
+def _when(field, value, *, require=()) -> dict:
+    """A condition: the fields of `require` are asked (and required) only while `field` has
+    `value` (or one of a list of values)."""
+    test = {"enum": value} if isinstance(value, list) else {"const": value}
+    return {
+        "if": {"properties": {field: test}, "required": [field]},
+        "then": {"required": list(require)},
+    }
+
+
+def _object(fields: dict, rules: list[dict] | None = None) -> dict:
+    conditional = {name for rule in rules or [] for name in rule["then"]["required"]}
     properties, required = {}, []
     for name, prop in fields.items():
-        if prop.pop(_REQUIRED, False):
+        if prop.pop(_REQUIRED, False) and name not in conditional:
             required.append(name)
         properties[name] = prop
-    return {
+    result = {
         "type": "object",
         "x-order": list(properties),
         "required": required,
         "properties": properties,
     }
+    if rules:
+        result["allOf"] = rules
+    return result
 
 
-def _rows(zh, en, fields: dict, low=None, high=10, **kw) -> dict:
+def _rows(zh, en, fields: dict, low=None, high=10, *, rules=None, optional=None, **kw) -> dict:
     """A list of entries (each a small object), between `low` and `high` of them."""
     bounds = {"maxItems": high} | ({"minItems": low} if low else {})
-    return _field("array", zh, en, items=_object(fields), optional=not low, **bounds, **kw)
+    optional = not low if optional is None else optional
+    return _field("array", zh, en, items=_object(fields, rules), optional=optional, **bounds, **kw)
 
 
-def _form(*parts: dict) -> dict:
+def _form(*parts: dict, rules: list[dict] | None = None) -> dict:
     fields: dict = {}
     for part in parts:
         fields.update(part)
-    return _object(fields)
+    return _object(fields, rules)
 
 
 def _person(role="申请人", role_en="Applicant") -> dict:
     """Who applies, filled in from their verified account so nobody types it twice."""
     return {
         "applicant_name": _text(f"{role}姓名", f"{role_en}'s name", 30, prefill="real_name"),
-        "applicant_id": _text(
-            f"{role}公民身份号码",
-            f"{role_en}'s ID number",
-            18,
-            pattern=ID_NUMBER,
-            prefill="id_number",
+        "applicant_id": _id_number(
+            f"{role}公民身份号码", f"{role_en}'s ID number", prefill="id_number"
         ),
         "applicant_phone": _text("联系电话", "Mobile phone", 11, pattern=MOBILE, prefill="phone"),
     }
@@ -214,7 +232,7 @@ def _person_rows(zh, en, relations, low=None, high=8) -> dict:
         en,
         {
             "name": _text("姓名", "Name", 30),
-            "id_number": _text("公民身份号码", "ID number", 18, pattern=ID_NUMBER),
+            "id_number": _id_number("公民身份号码", "ID number"),
             "relation": _choice("与申请人关系", "Relation to the applicant", relations),
         },
         low,
@@ -344,14 +362,17 @@ def _services() -> list[dict]:
                         "股东及出资",
                         "Shareholders and their contributions",
                         {
+                            "kind": _choice("股东类型", "Kind of shareholder", [("person", "自然人", "Natural person"), ("organisation", "法人或其他组织", "Organisation")]),
                             "name": _text("股东名称或姓名", "Shareholder", 100),
-                            "id_number": _text("证件号码", "ID number or credit code", 18, pattern=r"^[0-9A-Z]{18}$"),
+                            "id_number": _id_number("公民身份号码", "ID number"),
+                            "uscc": _text("统一社会信用代码", "Unified social credit code", 18, pattern=USCC),
                             "amount": _number("认缴出资额（万元）", "Subscribed (10,000 yuan)", 1000000),
                             "method": _choice("出资方式", "Form of contribution", [("cash", "货币", "Cash"), ("in_kind", "实物", "In kind"), ("ip", "知识产权", "Intellectual property"), ("land", "土地使用权", "Land-use right")]),
                             "due_date": _date("认缴出资期限", "Contribution due by"),
                         },
                         1,
                         50,
+                        rules=[_when("kind", "person", require=["id_number"]), _when("kind", "organisation", require=["uscc"])],
                         help=("认缴出资期限不得超过公司成立之日起五年", "Contributions are due within five years"),
                     ),
                     "address_commitment": _flag("选择住所告知承诺制", "Declare the registered address by signed commitment"),
@@ -442,7 +463,7 @@ def _services() -> list[dict]:
                         "Staff",
                         {
                             "name": _text("姓名", "Name", 30),
-                            "id_number": _text("公民身份号码", "ID number", 18, pattern=ID_NUMBER),
+                            "id_number": _id_number("公民身份号码", "ID number"),
                             "health_certificate": _text("健康证明编号", "Health certificate number", 30),
                             "valid_until": _date("健康证明有效期至", "Health certificate valid until"),
                         },
@@ -527,7 +548,7 @@ def _services() -> list[dict]:
                     "child_sex": _choice("性别", "Sex", [("male", "男", "Male"), ("female", "女", "Female")]),
                     "birth_date": _date("出生日期", "Date of birth"),
                     "birth_place": _text("出生地（医疗机构）", "Place of birth (hospital)", 60),
-                    "certificate_number": _text("出生医学证明编号", "Birth certificate number", 10, pattern=r"^[A-Z]\d{9}$", help=("一位大写字母加九位数字", "One capital letter and nine digits")),
+                    "certificate_number": _text("出生医学证明编号", "Birth certificate number", 10, pattern=r"^[A-Z][0-9]{9}$", help=("一位大写字母加九位数字", "One capital letter and nine digits")),
                     "register_with": _choice("随父或随母落户", "Registered with", [("father", "随父", "Father"), ("mother", "随母", "Mother")]),
                     "relation": _choice("申报人与新生儿关系", "Declarant is the child's", [("father", "父亲", "Father"), ("mother", "母亲", "Mother"), ("other", "其他监护人", "Other guardian")]),
                 },
@@ -608,7 +629,7 @@ def _services() -> list[dict]:
             "form": _form(
                 _person("驾驶人", "Driver"),
                 {
-                    "file_number": _text("驾驶证档案编号", "Licence file number", 12, pattern=r"^\d{12}$", help=("驾驶证副页上的 12 位数字", "The 12 digits on the counterpart")),
+                    "file_number": _text("驾驶证档案编号", "Licence file number", 12, pattern=r"^[0-9]{12}$", help=("驾驶证副页上的 12 位数字", "The 12 digits on the counterpart")),
                     "vehicle_class": _choice("准驾车型", "Vehicle class", [("C1", "C1 小型汽车", "C1 car"), ("C2", "C2 小型自动挡汽车", "C2 automatic car"), ("B2", "B2 大型货车", "B2 heavy goods vehicle"), ("A1", "A1 大型客车", "A1 bus"), ("D", "D 普通三轮摩托车", "D motorcycle")]),
                     "valid_until": _date("有效期至", "Valid until"),
                     "delivery": _choice("领取方式", "Receive the licence", DELIVERY),
@@ -635,7 +656,7 @@ def _services() -> list[dict]:
                 _person("申报人", "Declarant"),
                 {
                     "deceased_name": _text("死者姓名", "Name of the deceased", 30),
-                    "deceased_id": _text("死者公民身份号码", "ID number of the deceased", 18, pattern=ID_NUMBER),
+                    "deceased_id": _id_number("死者公民身份号码", "ID number of the deceased"),
                     "death_date": _date("死亡日期", "Date of death"),
                     "relation": _choice("申报人与死者关系", "Declarant was the deceased's", RELATIONS),
                 },
@@ -662,7 +683,7 @@ def _services() -> list[dict]:
                 _person("一方当事人", "First partner"),
                 {
                     "partner_name": _text("另一方当事人姓名", "Other partner's name", 30),
-                    "partner_id": _text("另一方公民身份号码", "Other partner's ID number", 18, pattern=ID_NUMBER),
+                    "partner_id": _id_number("另一方公民身份号码", "Other partner's ID number"),
                     "partner_phone": _text("另一方联系电话", "Other partner's mobile phone", 11, pattern=MOBILE),
                     "appointment": _date("预约登记日期", "Appointment date", optional=True),
                 },
@@ -765,7 +786,7 @@ def _services() -> list[dict]:
                 _person("申领人", "Claimant"),
                 {
                     "deceased_name": _text("死者姓名", "Name of the deceased", 30),
-                    "deceased_id": _text("死者公民身份号码", "ID number of the deceased", 18, pattern=ID_NUMBER),
+                    "deceased_id": _id_number("死者公民身份号码", "ID number of the deceased"),
                     "death_date": _date("死亡日期", "Date of death"),
                     "relation": _choice("申领人与死者关系", "Claimant was the deceased's", RELATIONS),
                     "bank_account": _text("收款账号", "Bank account for the payment", 19, pattern=BANK_ACCOUNT),
@@ -793,7 +814,7 @@ def _services() -> list[dict]:
                 _person(),
                 {
                     "insured_name": _text("参保人姓名", "Insured person's name", 30),
-                    "insured_id": _text("参保人公民身份号码", "Insured person's ID number", 18, pattern=ID_NUMBER),
+                    "insured_id": _id_number("参保人公民身份号码", "Insured person's ID number"),
                     "relation": _choice("参保人是申请人的", "Insured person is the applicant's", SELF_OR_FAMILY),
                     "category": _choice("参保类别", "Category", [("adult", "成年居民", "Adult"), ("student", "中小学生和大学生", "Student"), ("newborn", "新生儿", "Newborn"), ("senior", "60 周岁以上老年人", "Aged 60 and over")]),
                 },
@@ -826,7 +847,7 @@ def _services() -> list[dict]:
                         "费用票据",
                         "Invoices",
                         {
-                            "number": _text("票据号码", "Invoice number", 20, pattern=r"^\d{8,20}$"),
+                            "number": _text("票据号码", "Invoice number", 20, pattern=r"^[0-9]{8,20}$"),
                             "date": _date("开票日期", "Date"),
                             "amount": _number("金额（元）", "Amount (yuan)", 1000000),
                         },
@@ -862,11 +883,12 @@ def _services() -> list[dict]:
                     "price": _number("购房总价（万元）", "Price (10,000 yuan)", 100000),
                     "amount": _number("申请提取金额（元）", "Amount to withdraw (yuan)", 10000000),
                     "with_spouse": _flag("同时提取配偶账户", "Also withdraw from my spouse's account"),
-                    "spouse_name": _text("配偶姓名", "Spouse's name", 30, optional=True),
-                    "spouse_id": _text("配偶公民身份号码", "Spouse's ID number", 18, pattern=ID_NUMBER, optional=True),
+                    "spouse_name": _text("配偶姓名", "Spouse's name", 30),
+                    "spouse_id": _id_number("配偶公民身份号码", "Spouse's ID number"),
                     "bank_account": _text("收款银行账号", "Bank account for the payment", 19, pattern=BANK_ACCOUNT),
                 },
                 _consent(),
+                rules=[_when("with_spouse", True, require=["spouse_name", "spouse_id"])],
             ),
         },
         # --- 残疾人联合会 --------------------------------------------------------------------------
@@ -962,14 +984,16 @@ def _services() -> list[dict]:
                         "Other co-owners",
                         {
                             "name": _text("姓名", "Name", 30),
-                            "id_number": _text("公民身份号码", "ID number", 18, pattern=ID_NUMBER),
+                            "id_number": _id_number("公民身份号码", "ID number"),
                             "share": _number("份额（%）", "Share (%)", 100, optional=True),
                         },
                         high=9,
+                        optional=False,
                         help=("按份共有的填写各自份额", "Give each share for ownership in shares"),
                     ),
                 },
                 _consent(),
+                rules=[_when("ownership", ["joint", "shares"], require=["co_owners"])],
             ),
         },
         # --- 街道 ----------------------------------------------------------------------------------
@@ -1017,7 +1041,7 @@ def _services() -> list[dict]:
                 _person(),
                 {
                     "elder_name": _text("老年人姓名", "Elder's name", 30),
-                    "elder_id": _text("老年人公民身份号码", "Elder's ID number", 18, pattern=ID_NUMBER),
+                    "elder_id": _id_number("老年人公民身份号码", "Elder's ID number"),
                     "relation": _choice("老年人是申请人的", "The elder is the applicant's", [("self", "本人", "Self"), ("parent", "父母", "Parent"), ("spouse", "配偶", "Spouse"), ("other", "其他亲属", "Other relative")]),
                 },
                 _consent(),

@@ -1,4 +1,4 @@
-"""Application forms as data: a JSON Schema subset, rendered as accessible Django forms and validated
+r"""Application forms as data: a JSON Schema subset, rendered as accessible Django forms and validated
 server-side by the same code for pages and the API.
 
 A schema is a standard JSON Schema (draft 2020-12) object, so any JSON Schema tool can read it; labels,
@@ -6,7 +6,7 @@ help texts and hints use extra keywords starting with `x-`:
 
     {
       "type": "object",
-      "x-order": ["shop_name", "area", "opening", "staff"],
+      "x-order": ["shop_name", "area", "opening", "kind", "seats", "staff"],
       "required": ["shop_name", "area"],
       "properties": {
         "shop_name": {"type": "string", "maxLength": 60, "title": "店铺名称",
@@ -14,37 +14,92 @@ help texts and hints use extra keywords starting with `x-`:
                       "x-help": {"zh-hans": "与招牌一致", "en": "As on the sign"}},
         "area": {"type": "number", "minimum": 1, "maximum": 10000, "title": "经营面积（平方米）"},
         "opening": {"type": "string", "format": "date", "title": "开业日期"},
-        "kind": {"type": "string", "enum": ["retail", "catering"],
+        "kind": {"type": "string", "enum": ["retail", "catering"], "title": "类型",
                  "x-enum-labels": {"retail": {"zh-hans": "零售", "en": "Retail"}}},
+        "seats": {"type": "integer", "minimum": 1, "title": "座位数"},
         "staff": {"type": "array", "minItems": 1, "maxItems": 5, "title": "从业人员",
-                  "items": {"type": "object", "required": ["name"],
-                            "properties": {"name": {"type": "string", "title": "姓名"}}}}
-      }
+                  "items": {"type": "object", "required": ["name", "id_number"],
+                            "properties": {"name": {"type": "string", "title": "姓名"},
+                                           "id_number": {"type": "string", "format": "id_number",
+                                                         "title": "公民身份号码"}}}}
+      },
+      "allOf": [
+        {"if": {"properties": {"kind": {"const": "catering"}}, "required": ["kind"]},
+         "then": {"required": ["seats"]}}
+      ]
     }
 
-Supported: string (minLength, maxLength, pattern, format "date" or "email", enum), integer and number
-(minimum, maximum, exclusiveMinimum, exclusiveMaximum, enum), boolean (const true for a box that must
-be ticked), arrays of objects of those scalars (minItems, maxItems), required. Hints: `x-prefill`
-(real_name, id_number, phone, email, organisation_name, uscc: filled from the applicant's verified data),
-`x-widget` ("textarea", "radio"). PostgreSQL does not keep the order of JSON keys, so `x-order` lists the
-fields in order; `normalize_schema` adds it from the order written when it is missing.
+Supported: string (minLength, maxLength, pattern, enum, format "date", "email" or "id_number"),
+integer and number (minimum, maximum, exclusiveMinimum, exclusiveMaximum; integer also enum), boolean
+(const true for a box that must be ticked, whether listed in required or not), arrays of objects of
+those scalars (minItems, maxItems: a repeating group), required. Hints: `x-prefill` (real_name,
+id_number, phone, email, organisation_name, uscc: filled from the applicant's verified data),
+`x-widget` ("textarea", "radio"). PostgreSQL does not keep the order of JSON keys, so `x-order` lists
+the fields in order; `normalize_schema` adds it from the order written when it is missing.
+
+Formats: "date" is a calendar date written 2026-12-01 (nothing else is read as a date); "email" an
+address of Latin letters and digits (an internationalised domain in its xn-- form); "id_number" a
+resident identity card number (公民身份号码) of 18 characters, checked as registration checks it
+(accounts.validators: python-stdnum's cn.ric, with check digit, birth date and region). A field with
+a format has no pattern of its own: the format brings its pattern.
+
+Conditions ("ask this only when ..."): an object (the form, or the entries of a list) may carry
+`allOf`, a list of rules, each exactly
+
+    {"if": {"properties": {"<field>": {"const": <value>}}, "required": ["<field>"]},
+     "then": {"required": ["<shown and required>", ...], "properties": {"<shown only>": {}}}}
+
+with `{"enum": [<value>, ...]}` in place of const for "one of these". The tested field is a text,
+whole-number or yes/no field of the same object (a yes/no field is tested for true); it is neither
+conditional itself nor filled from the profile. Every field named under `then` is conditional: shown
+while a rule naming it holds, hidden otherwise, and never in the object's own `required`. A hidden
+field is not asked for; a value sent for it anyway is checked like any value (as the schema says)
+and then dropped, so stored data never answers a question that was not asked. Pages evaluate the
+rules on the data at hand, without JavaScript: the next step shows what the last answers made
+relevant. Each conditional field's wrapper carries `data-show-if` (JSON: `[{"field": "<input name>",
+"values": ["<value>", ...]}]`, a ticked box being "true") and `hidden` while hidden, for a script to
+show and hide live.
+
+The published schema (`published_schema`: the `form_schema` of `GET services/{code}/`) is the exact
+contract of `validate_data` (DESIGN "API"): what the server does is spelt out in standard keywords,
+so that every instance the published schema accepts is accepted at submit: `additionalProperties:
+false` on every object; required text with `minLength` 1 and `"not": {"pattern": "\\x00|^\\s*$"}`
+(neither blank nor with the NUL character, which PostgreSQL cannot store; the server's blank is white
+space that Python's and ECMAScript's \s both match, so either engine refuses it), other text with
+`"not": {"pattern": "\\x00"}`, a pattern of the field's own kept as it is; each format as a
+pattern (the date pattern knows month lengths and leap years); required lists with `minItems` 1;
+boxes with const true required; conditional requirements inside their rules; fields filled from
+the profile `readOnly` and out of `required` (the server fills them; a value sent is checked, then
+replaced). A pattern cannot compute an ID number's check digit:
+`FORMAT_CHECKER` asserts format "id_number" for a validator that wants that too. An integer written
+3.0 is the integer 3, as JSON Schema has it. Text is stored as sent: pages trim what people type,
+the API keeps what a program sends. The stored schema stays as its author wrote it; the published
+one is derived when served, so versions published earlier keep to the contract as well.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import functools
+import json
+import math
 import re
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
 
+from accounts.validators import normalize_id_number, validate_id_number
+
+JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SCALAR_TYPES = {"string", "integer", "number", "boolean"}
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 PREFILL_SOURCES = {"real_name", "id_number", "phone", "email", "organisation_name", "uscc"}
@@ -66,11 +121,112 @@ OBJECT_KEYWORDS = {
     "properties",
     "required",
     "additionalProperties",
+    "allOf",
     "x-order",
     "x-label",
     "x-help",
 }
 MAX_ROWS = 50
+
+# --- Patterns: what the server accepts, written so that Python's re and ECMAScript read them alike --
+
+# Blank text is text of white space that Python's re and ECMAScript both match with \s (and only
+# that), so that the patterns below, written with \s, refuse it whichever engine reads them.
+_BLANK = re.compile(r"[\t\n\x0b\x0c\r \xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*")
+NUL = r"\x00"
+BLANK_OR_NUL = r"\x00|^\s*$"
+_YEAR = r"(?:[0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})"
+_LEAP_YEAR = r"(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)"
+DATE_PATTERN = (
+    rf"^(?:{_YEAR}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)"
+    rf"|(?:0[13578]|1[02])-31)|{_LEAP_YEAR}-02-29)$"
+)
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+EMAIL_PATTERN = rf"^{_ATOM}(?:\.{_ATOM})*@(?:{_LABEL}\.)+[A-Za-z][A-Za-z0-9-]{{0,61}}[A-Za-z0-9]$"
+ID_NUMBER_PATTERN = r"^[0-9]{17}[0-9Xx]$"
+FORMAT_PATTERNS = {"date": DATE_PATTERN, "email": EMAIL_PATTERN, "id_number": ID_NUMBER_PATTERN}
+_DATE = re.compile(DATE_PATTERN)
+_ID_NUMBER = re.compile(ID_NUMBER_PATTERN)
+
+FORMAT_CHECKER = FormatChecker(formats=())
+
+
+@FORMAT_CHECKER.checks("id_number")
+def is_id_number(value: object) -> bool:
+    """Format "id_number" with its check digit, as the server checks it."""
+    if not isinstance(value, str):
+        return True
+    try:
+        validate_id_number(value)
+    except ValidationError:
+        return False
+    return bool(_ID_NUMBER.search(value))
+
+
+# --- Conditions ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule of an object's `allOf`: while `field` has one of `values`, the fields `shows` are
+    asked and `requires` (some of them) required; otherwise all of `shows` are hidden."""
+
+    field: str
+    values: tuple
+    shows: tuple[str, ...]
+    requires: tuple[str, ...]
+
+    def holds(self, values: dict) -> bool:
+        if self.field not in values:
+            return False
+        value = values[self.field]
+        return any(
+            value == v and isinstance(value, bool) == isinstance(v, bool) for v in self.values
+        )
+
+
+def rules_of(schema: dict) -> list[Rule]:
+    """The rules of a checked object schema (the form, or the entries of a list)."""
+    rules = []
+    for rule in schema.get("allOf") or []:
+        ((field, test),) = rule["if"]["properties"].items()
+        values = tuple(test["enum"]) if "enum" in test else (test["const"],)
+        requires = tuple(rule["then"].get("required", []))
+        shows = tuple(dict.fromkeys([*requires, *rule["then"].get("properties", {})]))
+        rules.append(Rule(field, values, shows, requires))
+    return rules
+
+
+def hidden_fields(schema: dict, values: dict) -> set[str]:
+    """The conditional fields no rule shows for these values (of the same object)."""
+    rules = rules_of(schema)
+    shown = {name for rule in rules if rule.holds(values) for name in rule.shows}
+    return {name for rule in rules for name in rule.shows} - shown
+
+
+def required_fields(schema: dict, values: dict) -> set[str]:
+    """What must be answered for these values: `required`, what holding rules require, and boxes
+    that must be ticked (const true) unless they are hidden."""
+    rules = rules_of(schema)
+    holding = [rule for rule in rules if rule.holds(values)]
+    conditional = {name for rule in rules for name in rule.shows}
+    shown = {name for rule in holding for name in rule.shows}
+    required = set(schema.get("required", [])) | {n for rule in holding for n in rule.requires}
+    for name, prop in schema.get("properties", {}).items():
+        if _must_tick(prop) and (name not in conditional or name in shown):
+            required.add(name)
+    return required
+
+
+def _must_tick(prop: dict) -> bool:
+    return prop.get("type") == "boolean" and prop.get("const") is True
+
+
+def _missing(prop: dict, value: Any) -> bool:
+    if _must_tick(prop):
+        return value is not True
+    return value in (None, "", [])
 
 
 # --- Checking schemas ------------------------------------------------------------------------------
@@ -114,6 +270,7 @@ def _check_object(schema: Any, path: str, *, nested: bool) -> list[str]:
     required = schema.get("required", [])
     if not isinstance(required, list) or not all(isinstance(r, str) for r in required):
         problems.append(_("%(where)s: required must be a list of field names.") % {"where": where})
+        required = []
     else:
         for name in required:
             if name not in properties:
@@ -134,6 +291,129 @@ def _check_object(schema: Any, path: str, *, nested: bool) -> list[str]:
                 % {"name": field_path}
             )
         problems += _check_property(prop, field_path, nested=nested)
+    if "allOf" in schema and not problems:
+        problems += _check_rules(schema, where, required=set(required), nested=nested)
+    return problems
+
+
+def _check_rules(schema: dict, where: str, *, required: set[str], nested: bool) -> list[str]:
+    rules = schema["allOf"]
+    properties = schema["properties"]
+    if not isinstance(rules, list) or not rules:
+        return [
+            _('%(where)s: allOf must be a list of conditions {"if": ..., "then": ...}.')
+            % {"where": where}
+        ]
+    problems: list[str] = []
+    tested: set[str] = set()
+    shown: set[str] = set()
+    for number, rule in enumerate(rules, start=1):
+        at = {"where": where, "number": number}
+        condition = rule.get("if") if isinstance(rule, dict) else None
+        then = rule.get("then") if isinstance(rule, dict) else None
+        if not (
+            isinstance(rule, dict)
+            and set(rule) == {"if", "then"}
+            and isinstance(condition, dict)
+            and set(condition) == {"properties", "required"}
+            and isinstance(condition["properties"], dict)
+            and len(condition["properties"]) == 1
+            and condition["required"] == list(condition["properties"])
+            and isinstance(then, dict)
+            and set(then) <= {"required", "properties"}
+        ):
+            problems.append(
+                _(
+                    '%(where)s, condition %(number)d: write it as {"if": {"properties": {"kind": '
+                    '{"const": "catering"}}, "required": ["kind"]}, "then": {"required": ["seats"]}}.'
+                )
+                % at
+            )
+            continue
+        ((name, test),) = condition["properties"].items()
+        prop = properties.get(name)
+        if prop is None:
+            problems.append(
+                _('%(where)s, condition %(number)d: "%(name)s" is not a field here.')
+                % {**at, "name": name}
+            )
+            continue
+        tested.add(name)
+        if prop["type"] not in ("string", "integer", "boolean") or prop.get("x-prefill"):
+            problems.append(
+                _(
+                    "%(where)s, condition %(number)d: a condition tests a text, whole-number or "
+                    'yes/no field that the applicant answers, not "%(name)s".'
+                )
+                % {**at, "name": name}
+            )
+            continue
+        values = (
+            test.get("enum")
+            if isinstance(test, dict) and set(test) == {"enum"}
+            else [test.get("const")]
+            if isinstance(test, dict) and set(test) == {"const"}
+            else None
+        )
+        python_type = {"string": str, "integer": int, "boolean": bool}[prop["type"]]
+        if (
+            not isinstance(values, list)
+            or not values
+            or not all(
+                isinstance(v, python_type) and (python_type is bool or not isinstance(v, bool))
+                for v in values
+            )
+            or (prop["type"] == "boolean" and values != [True])
+            or (prop["type"] == "string" and any(_BLANK.fullmatch(v) for v in values))
+            or ("enum" in prop and not all(v in prop["enum"] for v in values))
+        ):
+            problems.append(
+                _(
+                    '%(where)s, condition %(number)d: test "%(name)s" with {"const": value} or '
+                    '{"enum": [values]}, values it accepts (a yes/no field: {"const": true}).'
+                )
+                % {**at, "name": name}
+            )
+        then_required = then.get("required", [])
+        then_properties = then.get("properties", {})
+        if (
+            not isinstance(then_required, list)
+            or not isinstance(then_properties, dict)
+            or not all(isinstance(n, str) for n in then_required)
+            or not all(v == {} or v is True for v in then_properties.values())
+            or not (then_required or then_properties)
+        ):
+            problems.append(
+                _(
+                    '%(where)s, condition %(number)d: "then" names the fields it shows: "required" '
+                    'for those it also requires, "properties" with {} for those it only shows.'
+                )
+                % at
+            )
+            continue
+        for dependent in [*then_required, *then_properties]:
+            if dependent not in properties:
+                problems.append(
+                    _('%(where)s, condition %(number)d: "%(name)s" is not a field here.')
+                    % {**at, "name": dependent}
+                )
+            elif (
+                dependent == name or dependent in required or properties[dependent].get("x-prefill")
+            ):
+                problems.append(
+                    _(
+                        '%(where)s, condition %(number)d: "%(name)s" cannot be shown by a condition: '
+                        "it is the field tested, always required or filled from the profile."
+                    )
+                    % {**at, "name": dependent}
+                )
+            else:
+                shown.add(dependent)
+    for name in sorted(tested & shown):
+        problems.append(
+            _('%(where)s: "%(name)s" decides on other fields, so it cannot itself be conditional.')
+            % {"where": where, "name": name}
+        )
     return problems
 
 
@@ -184,7 +464,9 @@ def _check_property(prop: Any, path: str, *, nested: bool) -> list[str]:
             return problems
     for keyword in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         if keyword in prop and (
-            not isinstance(prop[keyword], int | float) or isinstance(prop[keyword], bool)
+            not isinstance(prop[keyword], int | float)
+            or isinstance(prop[keyword], bool)
+            or not math.isfinite(prop[keyword])
         ):
             problems.append(
                 _("%(path)s: %(keyword)s must be a number.") % {"path": path, "keyword": keyword}
@@ -198,8 +480,19 @@ def _check_property(prop: Any, path: str, *, nested: bool) -> list[str]:
     if prop.get("x-widget") not in (None, "textarea", "radio"):
         problems.append(_('%(path)s: x-widget must be "textarea" or "radio".') % {"path": path})
     if kind == "string":
-        if prop.get("format") not in (None, "date", "email"):
-            problems.append(_('%(path)s: format must be "date" or "email".') % {"path": path})
+        if prop.get("format") not in (None, *FORMAT_PATTERNS):
+            problems.append(
+                _(
+                    '%(path)s: format must be "date" or "email", or "id_number" for a resident '
+                    "ID number."
+                )
+                % {"path": path}
+            )
+        elif "format" in prop and "pattern" in prop:
+            problems.append(
+                _('%(path)s: format "%(format)s" brings its own pattern; remove "pattern".')
+                % {"path": path, "format": prop["format"]}
+            )
         if "pattern" in prop:
             try:
                 re.compile(prop["pattern"])
@@ -226,6 +519,13 @@ def _check_property(prop: Any, path: str, *, nested: bool) -> list[str]:
             problems.append(
                 _("%(path)s: enum must be a list of distinct %(type)s values.")
                 % {"path": path, "type": kind}
+            )
+        elif kind == "string" and any(_BLANK.fullmatch(v) for v in values):
+            problems.append(
+                _(
+                    "%(path)s: a choice cannot be empty or only spaces; give it a code such as “other”."
+                )
+                % {"path": path}
             )
     if kind == "boolean" and "const" in prop and prop["const"] is not True:
         problems.append(_("%(path)s: a boolean may only be const true.") % {"path": path})
@@ -259,6 +559,96 @@ def check_schema(schema: Any) -> None:
             _("This is not a valid JSON Schema: %(error)s") % {"error": exc.message},
             code="invalid_schema",
         ) from exc
+
+
+# --- The published schema: the contract clients are given -----------------------------------------
+
+
+def prefill_fields(schema: dict) -> set[str]:
+    """Fields the server fills from verified data (as cases.workflow.prefilled_fields reads them)."""
+    return {
+        name
+        for name, prop in schema.get("properties", {}).items()
+        if prop.get("x-prefill") and prop.get("type") == "string"
+    }
+
+
+def published_schema(schema: dict) -> dict:
+    """The form schema as clients are given it, with what `validate_data` does spelt out in
+    standard keywords (see the module docstring): any instance it accepts is accepted at submit,
+    once the server has filled the `readOnly` fields."""
+    return {"$schema": JSON_SCHEMA_DIALECT, **_published_object(schema, top=True)}
+
+
+def _published_object(schema: dict, *, top: bool) -> dict:
+    properties = schema["properties"]
+    prefilled = prefill_fields(schema) if top else set()
+    rules = rules_of(schema)
+    conditional = {name for rule in rules for name in rule.shows}
+    stated = set(schema.get("required", []))
+    required = [
+        name
+        for name, prop in properties.items()
+        if name not in prefilled
+        and (name in stated or (_must_tick(prop) and name not in conditional))
+    ]
+    result = {
+        key: value
+        for key, value in schema.items()
+        if key not in ("$schema", "properties", "required", "allOf", "additionalProperties")
+    }
+    result["properties"] = {
+        name: _published_property(prop, required=name in required, read_only=name in prefilled)
+        for name, prop in properties.items()
+    }
+    if required:
+        result["required"] = required
+    if rules:
+        result["allOf"] = [
+            _published_rule(raw, rule, properties)
+            for raw, rule in zip(schema["allOf"], rules, strict=True)
+        ]
+    result["additionalProperties"] = False
+    return result
+
+
+def _published_property(prop: dict, *, required: bool, read_only: bool) -> dict:
+    result = dict(prop)
+    if read_only:
+        result["readOnly"] = True
+    if prop["type"] == "string" and "enum" not in prop:
+        if required:
+            result["minLength"] = max(1, prop.get("minLength", 0))
+        if prop.get("format") in FORMAT_PATTERNS:
+            result["pattern"] = FORMAT_PATTERNS[prop["format"]]
+        else:  # what text may not be; a pattern of the field's own stays as it is
+            result["not"] = {"pattern": BLANK_OR_NUL if required else NUL}
+    if prop["type"] == "array":
+        result["items"] = _published_object(prop["items"], top=False)
+        if required:
+            result["minItems"] = max(1, prop.get("minItems", 0))
+    return result
+
+
+def _published_rule(raw: dict, rule: Rule, properties: dict) -> dict:
+    """A rule with what "required" means for its fields: text filled in, a list not empty, a box
+    that must be ticked required while shown."""
+    requires = [*rule.requires]
+    requires += [n for n in rule.shows if _must_tick(properties[n]) and n not in requires]
+    then_properties = {}
+    for name in rule.shows:
+        prop = properties[name]
+        extra: dict[str, Any] = {}
+        if name in requires and prop["type"] == "string" and "enum" not in prop:
+            extra["minLength"] = max(1, prop.get("minLength", 0))
+            if prop.get("format") not in FORMAT_PATTERNS:
+                extra["not"] = {"pattern": BLANK_OR_NUL}
+        elif name in requires and prop["type"] == "array":
+            extra["minItems"] = max(1, prop.get("minItems", 0))
+        then_properties[name] = extra
+    then: dict[str, Any] = {"required": requires} if requires else {}
+    then["properties"] = then_properties
+    return {"if": copy.deepcopy(raw["if"]), "then": then}
 
 
 # --- Labels ----------------------------------------------------------------------------------------
@@ -297,8 +687,57 @@ def enum_label(prop: dict, value: Any, language: str | None = None) -> str:
 # --- Fields: the one place scalar values are parsed and checked --------------------------------------
 
 
-def scalar_field(prop: dict, *, name: str, required: bool) -> forms.Field:
-    """The Django form field for one scalar property; its clean() is the validation of that value."""
+class IdNumberField(forms.CharField):
+    """A resident ID number (公民身份号码), checked as registration checks it. On a page, spaces and
+    dashes typed are removed; `strict` (JSON) takes the value as sent. Stored with a capital X."""
+
+    def __init__(self, *, strict: bool = False, **kwargs):
+        self.strict = strict
+        kwargs.setdefault("widget", forms.TextInput(attrs={"spellcheck": "false"}))
+        super().__init__(strip=not strict, **kwargs)
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return value if self.strict or not value else normalize_id_number(value)
+
+    def validate(self, value):
+        super().validate(value)
+        if value in self.empty_values:
+            return
+        if not _ID_NUMBER.search(value):
+            raise ValidationError(
+                _(
+                    "Enter the 18 characters of the ID number without spaces; the last may be X, "
+                    "e.g. 11010519491231002X."
+                ),
+                code="id_number_form",
+            )
+        try:
+            validate_id_number(value)
+        except ValidationError:
+            raise ValidationError(
+                _(
+                    "This ID number does not add up: compare it with the identity card character "
+                    "by character (the last one is a check digit)."
+                ),
+                code="invalid_id_number",
+            ) from None
+
+    def clean(self, value):
+        value = super().clean(value)
+        return normalize_id_number(value) if value else value
+
+
+def _bound(value: int | float) -> Decimal:
+    """A schema bound as a page's DecimalField compares it: 0.1 is one tenth, not the float."""
+    return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+
+
+def scalar_field(prop: dict, *, name: str, required: bool, strict: bool = False) -> forms.Field:
+    """The Django form field for one scalar property; its clean() is the validation of that value.
+
+    `strict` is for JSON (the API, and what pages hand on): text is taken as sent, not trimmed.
+    """
     kind = prop["type"]
     common = {
         "label": label_of(prop, name),
@@ -326,15 +765,11 @@ def scalar_field(prop: dict, *, name: str, required: bool) -> forms.Field:
             **common,
         )
     if kind == "boolean":
-        return forms.BooleanField(
-            label=common["label"],
-            help_text=common["help_text"],
-            required=prop.get("const") is True,
-        )
+        return forms.BooleanField(**common)
     if kind == "integer" or kind == "number":
         bounds = {
-            "min_value": prop.get("minimum"),
-            "max_value": prop.get("maximum"),
+            "min_value": None if prop.get("minimum") is None else _bound(prop["minimum"]),
+            "max_value": None if prop.get("maximum") is None else _bound(prop["maximum"]),
         }
         field_class = forms.IntegerField if kind == "integer" else forms.DecimalField
         field = field_class(
@@ -345,14 +780,22 @@ def scalar_field(prop: dict, *, name: str, required: bool) -> forms.Field:
             **common,
         )
         if "exclusiveMinimum" in prop:
-            field.validators.append(_exclusive(prop["exclusiveMinimum"], above=True))
+            field.validators.append(_exclusive(_bound(prop["exclusiveMinimum"]), above=True))
         if "exclusiveMaximum" in prop:
-            field.validators.append(_exclusive(prop["exclusiveMaximum"], above=False))
+            field.validators.append(_exclusive(_bound(prop["exclusiveMaximum"]), above=False))
         return field
+    lengths = {"min_length": prop.get("minLength"), "max_length": prop.get("maxLength")}
     if prop.get("format") == "date":
         return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **common)
+    if prop.get("format") == "id_number":
+        return IdNumberField(strict=strict, **lengths, **common)
     if prop.get("format") == "email":
-        return forms.EmailField(max_length=prop.get("maxLength"), **common)
+        email = RegexValidator(
+            EMAIL_PATTERN, message=_("Enter an e-mail address such as zhang.san@example.com.")
+        )
+        if strict:
+            return forms.CharField(strip=False, validators=[email], **lengths, **common)
+        return forms.EmailField(validators=[email], **lengths, **common)
     validators = []
     if "pattern" in prop:
         validators.append(
@@ -363,12 +806,12 @@ def scalar_field(prop: dict, *, name: str, required: bool) -> forms.Field:
         )
     long_text = prop.get("x-widget") == "textarea" or (prop.get("maxLength") or 0) > 200
     return forms.CharField(
-        min_length=prop.get("minLength"),
-        max_length=prop.get("maxLength"),
+        strip=not strict,
         validators=validators,
         widget=forms.Textarea(attrs={"rows": 4, **attrs})
         if long_text
         else forms.TextInput(attrs=attrs),
+        **lengths,
         **common,
     )
 
@@ -386,6 +829,20 @@ def _exclusive(bound, *, above: bool):
     return check
 
 
+def _number_validators(prop: dict) -> list:
+    """Bounds on a JSON number, compared as JSON Schema compares them (no rounding to decimals)."""
+    checks = []
+    if prop.get("minimum") is not None:
+        checks.append(MinValueValidator(prop["minimum"]))
+    if prop.get("maximum") is not None:
+        checks.append(MaxValueValidator(prop["maximum"]))
+    if "exclusiveMinimum" in prop:
+        checks.append(_exclusive(prop["exclusiveMinimum"], above=True))
+    if "exclusiveMaximum" in prop:
+        checks.append(_exclusive(prop["exclusiveMaximum"], above=False))
+    return checks
+
+
 def _to_json(value: Any) -> Any:
     if isinstance(value, dt.date):
         return value.isoformat()
@@ -400,112 +857,146 @@ _JSON_TYPES = {
     "number": (int, float),
     "boolean": (bool,),
 }
+_NO_ANSWER = object()
 
 
 def _type_error(prop: dict, value: Any) -> str | None:
     kind = prop["type"]
     if kind != "boolean" and isinstance(value, bool):
         return _("Expected a %(type)s, not true or false.") % {"type": kind}
-    if not isinstance(value, _JSON_TYPES[kind]):
+    if kind == "integer" and isinstance(value, float) and value.is_integer():
+        return None  # 3.0 is the integer 3 in JSON Schema
+    if not isinstance(value, _JSON_TYPES[kind]) or (
+        isinstance(value, float) and not math.isfinite(value)
+    ):
         return _("Expected a %(type)s.") % {"type": kind}
     return None
 
 
-def _clean_scalar(prop: dict, name: str, value: Any, required: bool) -> Any:
-    field = scalar_field(prop, name=name, required=required)
-    if value is None or value == "":
-        raw = "" if prop["type"] != "boolean" else False
-    elif prop["type"] == "boolean":
-        raw = value
-    else:
-        raw = str(value) if not isinstance(value, str) else value
-    return _to_json(field.clean(raw))
+def _clean_json(prop: dict, name: str, value: Any) -> Any:
+    """One value of JSON data, checked exactly as the published schema says and returned as stored;
+    `_NO_ANSWER` for null or blank text (its absence is judged by whoever knows what is required)."""
+    if value is None:
+        return _NO_ANSWER
+    if problem := _type_error(prop, value):
+        raise ValidationError(problem, code="type")
+    kind = prop["type"]
+    if kind == "boolean":
+        return value
+    if kind == "string" and _BLANK.fullmatch(value):
+        return _NO_ANSWER
+    if kind == "string" and "\x00" in value:
+        raise ValidationError(
+            _(
+                "The text holds an invisible NUL character (\\x00); type it again instead of pasting it."
+            ),
+            code="null_characters_not_allowed",
+        )
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if kind in ("integer", "number") and "enum" not in prop:
+        messages = []
+        for check in _number_validators(prop):
+            try:
+                check(value)
+            except ValidationError as exc:
+                messages += exc.messages
+        if messages:
+            raise ValidationError(messages, code="bounds")
+        return value
+    if prop.get("format") == "date":
+        if not _DATE.search(value):
+            raise ValidationError(
+                _("Enter a valid date as year-month-day, e.g. 2026-12-01."), code="invalid_date"
+            )
+        return dt.date.fromisoformat(value[:10]).isoformat()
+    field = scalar_field(prop, name=name, required=False, strict=True)
+    return _to_json(field.clean(value if kind == "string" else str(value)))
 
 
 def _check_rows(
     prop: dict, rows: list[dict], path: str, errors: dict[str, list[str]]
 ) -> list[dict]:
-    """Per-row required fields, and the number of rows. Shared by pages and API."""
+    """Per-row required fields (conditions included), and the number of rows. Pages and API."""
     items = prop["items"]
-    required = set(items.get("required", []))
+    properties = items["properties"]
     for index, row in enumerate(rows):
-        for sub in required:
-            if row.get(sub) in (None, ""):
+        for sub in sorted(required_fields(items, row)):
+            if _missing(properties[sub], row.get(sub)):
                 errors.setdefault(f"{path}[{index}].{sub}", []).append(_("This field is required."))
+    _check_rows_count(prop, rows, path, errors)
+    return rows
+
+
+def _validate_object(
+    schema: dict, data: dict, *, prefix: str, partial: bool, errors: dict[str, list[str]]
+) -> dict:
+    """One object of JSON data (the form, or one entry of a list): every field checked, hidden
+    fields dropped, then what is required for the answers given (unless `partial`)."""
+    properties = dict(ordered_properties(schema))
+    for name in sorted(set(data) - set(properties)):
+        errors.setdefault(f"{prefix}{name}", []).append(_("This form has no such field."))
+    cleaned: dict[str, Any] = {}
+    for name, prop in properties.items():
+        path = f"{prefix}{name}"
+        value = data.get(name)
+        if prop["type"] == "array":
+            if value is None:
+                value = []
+            if not isinstance(value, list) or not all(isinstance(r, dict) for r in value):
+                errors.setdefault(path, []).append(_("Expected a list of entries."))
+                continue
+            rows = [
+                _validate_object(
+                    prop["items"], row, prefix=f"{path}[{index}].", partial=partial, errors=errors
+                )
+                for index, row in enumerate(value)
+            ]
+            if not partial:
+                _check_rows_count(prop, rows, path, errors)
+            cleaned[name] = rows
+            continue
+        try:
+            clean_value = _clean_json(prop, name, value)
+        except ValidationError as exc:
+            errors.setdefault(path, []).extend(exc.messages)
+            continue
+        if clean_value is not _NO_ANSWER:
+            cleaned[name] = clean_value
+        elif prop["type"] == "boolean":
+            cleaned[name] = False  # a box not ticked
+    for name in hidden_fields(schema, cleaned):
+        cleaned.pop(name, None)
+    if not partial:
+        for name in sorted(required_fields(schema, cleaned)):
+            path = f"{prefix}{name}"
+            invalid = path in errors and properties[name]["type"] != "array"
+            if not invalid and _missing(properties[name], cleaned.get(name)):
+                errors.setdefault(path, []).append(_("This field is required."))
+    return cleaned
+
+
+def _check_rows_count(prop: dict, rows: list, path: str, errors: dict[str, list[str]]) -> None:
     low, high = prop.get("minItems"), prop.get("maxItems")
     if low and len(rows) < low:
         errors.setdefault(path, []).append(_("Add at least %(count)d entries.") % {"count": low})
     if high is not None and len(rows) > high:
         errors.setdefault(path, []).append(_("Enter at most %(count)d entries.") % {"count": high})
-    return rows
 
 
 def validate_data(schema: dict, data: Any, *, partial: bool = False) -> dict:
     """Check application data (JSON) against its form schema; return it cleaned and typed.
 
     Raises ValidationError whose error_dict keys are field paths ("shop_name", "staff[0].name"),
-    each with messages in the active language. Unknown fields are refused, not silently dropped.
-    `partial` (a draft being saved) checks what is there and leaves out what is required but missing.
+    each with messages in the active language. Unknown fields are refused, not silently dropped;
+    fields hidden by a condition are checked and dropped. What the published schema accepts is
+    accepted (module docstring). `partial` (a draft being saved) checks what is there and leaves
+    out what is required but missing, and the number of entries of lists.
     """
     if not isinstance(data, dict):
         raise ValidationError({"data": [_("The form data must be a JSON object.")]})
     errors: dict[str, list[str]] = {}
-    properties = dict(ordered_properties(schema))
-    required = set() if partial else set(schema.get("required", []))
-    for name in sorted(set(data) - set(properties)):
-        errors.setdefault(name, []).append(_("This form has no such field."))
-    cleaned: dict[str, Any] = {}
-    for name, prop in properties.items():
-        value = data.get(name)
-        if prop["type"] == "array":
-            if value is None:
-                value = []
-            if not isinstance(value, list) or not all(isinstance(r, dict) for r in value):
-                errors.setdefault(name, []).append(_("Expected a list of entries."))
-                continue
-            rows = []
-            for index, row in enumerate(value):
-                item_props = dict(ordered_properties(prop["items"]))
-                for sub in sorted(set(row) - set(item_props)):
-                    errors.setdefault(f"{name}[{index}].{sub}", []).append(
-                        _("This form has no such field.")
-                    )
-                clean_row = {}
-                for sub, sub_prop in item_props.items():
-                    sub_value = row.get(sub)
-                    path = f"{name}[{index}].{sub}"
-                    if sub_value not in (None, "") and (
-                        problem := _type_error(sub_prop, sub_value)
-                    ):
-                        errors.setdefault(path, []).append(problem)
-                        continue
-                    try:
-                        clean_value = _clean_scalar(sub_prop, sub, sub_value, False)
-                    except ValidationError as exc:
-                        errors.setdefault(path, []).extend(exc.messages)
-                        continue
-                    if clean_value not in (None, ""):
-                        clean_row[sub] = clean_value
-                rows.append(clean_row)
-            if name in required and not rows:
-                errors.setdefault(name, []).append(_("This field is required."))
-            cleaned[name] = rows if partial else _check_rows(prop, rows, name, errors)
-            continue
-        if value not in (None, "") and (problem := _type_error(prop, value)):
-            errors.setdefault(name, []).append(problem)
-            continue
-        if partial and prop["type"] == "boolean" and not value:
-            cleaned[name] = False  # a box not ticked yet in a draft
-            continue
-        try:
-            clean_value = _clean_scalar(prop, name, value, name in required)
-        except ValidationError as exc:
-            errors.setdefault(name, []).extend(exc.messages)
-            continue
-        if clean_value not in (None, ""):
-            cleaned[name] = clean_value
-        elif prop["type"] == "boolean":
-            cleaned[name] = False
+    cleaned = _validate_object(schema, data, prefix="", partial=partial, errors=errors)
     if errors:
         raise ValidationError(errors)
     return cleaned
@@ -518,9 +1009,24 @@ def row_field_name(array: str, index: int, sub: str) -> str:
     return f"{array}__{index}__{sub}"
 
 
+def _show_if(schema: dict, name: str, input_name) -> str:
+    """The data-show-if hook of a conditional field ("" for others): which inputs, with which
+    values (as the page submits them), show it."""
+    conditions = [
+        {
+            "field": input_name(rule.field),
+            "values": ["true" if v is True else str(v) for v in rule.values],
+        }
+        for rule in rules_of(schema)
+        if name in rule.shows
+    ]
+    return json.dumps(conditions, ensure_ascii=False) if conditions else ""
+
+
 class SchemaForm(forms.Form):
     """An accessible Django form for a schema. Lists of entries are shown as numbered groups of
     fields; `rows` says how many groups each list shows (an "add" button asks for one more).
+    Conditional fields are shown or hidden for the data at hand (module docstring).
 
     `cleaned_json()` gives the data in the shape `validate_data` returns, validated by the same code.
     """
@@ -549,18 +1055,26 @@ class SchemaForm(forms.Form):
             for name, prop in ordered_properties(schema)
             if name in fixed
         ]
+        conditional = {name for rule in rules_of(schema) for name in rule.shows}
         required = set(schema.get("required", []))
         rows = rows or {}
+        # What conditions are judged on for display: the data saved, until the form is checked.
+        self._values: dict[str, Any] = dict(initial_json)
+        self._row_values: dict[tuple[str, int], dict] = {}
         for name, prop in ordered_properties(schema):
             if name in fixed:
                 continue
+            show_if = _show_if(schema, name, str)
             if prop["type"] != "array":
-                self.fields[name] = scalar_field(prop, name=name, required=name in required)
+                # To a Django BooleanField "required" means ticked: only for const true.
+                asked = _must_tick(prop) if prop["type"] == "boolean" else name in required
+                always = asked and name not in conditional
+                self.fields[name] = scalar_field(prop, name=name, required=always)
                 if prop["type"] == "boolean":
                     self.fields[name].label_suffix = ""
                 if name in initial_json:
                     self.initial[name] = initial_json[name]
-                self.groups.append({"kind": "field", "name": name})
+                self.groups.append({"kind": "field", "name": name, "show_if": show_if})
                 continue
             existing = initial_json.get(name) or []
             count = max(rows.get(name, 0), len(existing), prop.get("minItems") or 0, 1)
@@ -570,11 +1084,12 @@ class SchemaForm(forms.Form):
                 "name": name,
                 "label": label_of(prop, name),
                 "help": help_of(prop),
+                "show_if": show_if,
                 "rows": [],
                 "can_add": count < (prop.get("maxItems") or MAX_ROWS),
             }
             for index in range(count):
-                row_names = []
+                row_names, cells = [], []
                 for sub, sub_prop in ordered_properties(prop["items"]):
                     field_name = row_field_name(name, index, sub)
                     field = scalar_field(sub_prop, name=sub, required=False)
@@ -583,7 +1098,15 @@ class SchemaForm(forms.Form):
                     if index < len(existing) and sub in existing[index]:
                         self.initial[field_name] = existing[index][sub]
                     row_names.append(field_name)
-                group["rows"].append({"number": index + 1, "fields": row_names})
+                    in_row = functools.partial(row_field_name, name, index)
+                    cells.append(
+                        {
+                            "name": field_name,
+                            "sub": sub,
+                            "show_if": _show_if(prop["items"], sub, in_row),
+                        }
+                    )
+                group["rows"].append({"number": index + 1, "fields": row_names, "cells": cells})
             self.groups.append(group)
         self._json: dict | None = None
         self._partial: dict = {}
@@ -592,35 +1115,66 @@ class SchemaForm(forms.Form):
         # Runs even when some fields failed, so every problem is shown at once.
         cleaned = super().clean()
         data: dict[str, Any] = {}
-        errors: dict[str, list[str]] = {}
-        required = set(self.schema.get("required", []))
         for group in self.groups:
             name = group["name"]
-            prop = self.schema["properties"][name]
             if group["kind"] == "field":
                 value = _to_json(cleaned.get(name))
                 if value not in (None, ""):
                     data[name] = value
-                elif prop["type"] == "boolean":
+                elif self.schema["properties"][name]["type"] == "boolean":
                     data[name] = False
+        self._values = dict(data)
+        hidden = hidden_fields(self.schema, data)
+        errors: dict[str, list[str]] = {}
+        positions: dict[str, list[int]] = {}  # list name → the row index of each entry given
+        for group in self.groups:
+            name = group["name"]
+            if name in hidden:
+                # Not asked: whatever was typed there is forgotten, mistakes included.
+                data.pop(name, None)
+                for row in group.get("rows", []):
+                    for field_name in row["fields"]:
+                        self._errors.pop(field_name, None)
+                self._errors.pop(name, None)
                 continue
-            rows = []
-            for row in group["rows"]:
+            if group["kind"] == "field":
+                continue
+            items = self.schema["properties"][name]["items"]
+            rows, positions[name] = [], []
+            for index, row in enumerate(group["rows"]):
                 values = {
-                    field_name.split("__")[-1]: _to_json(cleaned.get(field_name))
-                    for field_name in row["fields"]
+                    cell["sub"]: _to_json(cleaned.get(cell["name"]))
+                    for cell in row["cells"]
+                    if cell["name"] in cleaned
                 }
+                self._row_values[name, index] = dict(values)
+                for sub in hidden_fields(items, values):
+                    values.pop(sub, None)
+                    self._errors.pop(row_field_name(name, index, sub), None)
                 values = {k: v for k, v in values.items() if v not in (None, "", False)}
                 if values:
                     rows.append(values)
-            if name in required and not rows:
+                    positions[name].append(index)
+            data[name] = _check_rows(self.schema["properties"][name], rows, name, errors)
+        asked = {group["name"] for group in self.groups}
+        for name in sorted(required_fields(self.schema, data) & asked):
+            # Fields required always are the Django fields' own concern; this adds lists and
+            # what conditions require.
+            if name not in self._errors and _missing(
+                self.schema["properties"][name], data.get(name)
+            ):
                 errors.setdefault(name, []).append(_("This field is required."))
-            data[name] = _check_rows(prop, rows, name, errors)
         for path, messages in errors.items():
             match = re.match(r"^(\w+)\[(\d+)\]\.(\w+)$", path)
             if match:
                 # Rows are numbered as entered after empty ones are skipped; map back to the field.
-                self.add_error(row_field_name(*_row_position(self, match)), messages)
+                name, entry, sub = match.group(1), int(match.group(2)), match.group(3)
+                field_name = row_field_name(name, positions[name][entry], sub)
+                if field_name not in self._errors:
+                    self.add_error(field_name, messages)
+            elif path in self.fields:
+                if path not in self._errors:
+                    self.add_error(path, messages)
             else:
                 label = label_of(self.schema["properties"][path], path)
                 for message in messages:
@@ -628,6 +1182,26 @@ class SchemaForm(forms.Form):
         self._partial = data
         self._json = None if self.errors else data
         return cleaned
+
+    def get_context(self):
+        """Mark conditional fields hidden for the data at hand: what was submitted (or saved)."""
+        if self.is_bound:
+            self.is_valid()
+        hidden = hidden_fields(self.schema, self._values)
+        for group in self.groups:
+            group["hidden"] = group["name"] in hidden
+            if group["kind"] != "list":
+                continue
+            items = self.schema["properties"][group["name"]]["items"]
+            saved = self._values.get(group["name"]) or []
+            for index, row in enumerate(group["rows"]):
+                values = self._row_values.get((group["name"], index))
+                if values is None:
+                    values = saved[index] if index < len(saved) else {}
+                row_hidden = hidden_fields(items, values)
+                for cell in row["cells"]:
+                    cell["hidden"] = cell["sub"] in row_hidden
+        return super().get_context()
 
     def partial_json(self, previous: dict | None = None) -> dict:
         """What was entered correctly so far, to save a draft without losing anything: a field (or
@@ -652,18 +1226,6 @@ class SchemaForm(forms.Form):
         if name in counts:
             counts[name] += 1
         return counts
-
-
-def _row_position(form: SchemaForm, match: re.Match) -> tuple[str, int, str]:
-    name, index, sub = match.group(1), int(match.group(2)), match.group(3)
-    group = next(g for g in form.groups if g["name"] == name)
-    filled = [
-        row
-        for row in group["rows"]
-        if any(form.cleaned_data.get(f) not in (None, "", False) for f in row["fields"])
-    ]
-    position = filled[index]["number"] - 1 if index < len(filled) else index
-    return name, position, sub
 
 
 def answers(schema: dict, data: dict) -> list[dict]:

@@ -2,12 +2,23 @@
 same way for pages and the API."""
 
 import copy
+import datetime as dt
+import re
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.utils import translation
+from jsonschema import Draft202012Validator
 
-from services.schema import SchemaForm, check_schema, normalize_schema, validate_data
+from services.schema import (
+    DATE_PATTERN,
+    FORMAT_CHECKER,
+    SchemaForm,
+    check_schema,
+    normalize_schema,
+    published_schema,
+    validate_data,
+)
 
 SCHEMA = normalize_schema(
     {
@@ -230,3 +241,312 @@ def test_initial_json_prefills_the_form():
     )
     assert form["shop_name"].value() == "老街面馆"
     assert form["staff__1__name"].value() == "乙"
+
+
+# --- The published schema is the contract (services/schema.py docstring) ----------------------------
+
+ID_NUMBER = "11010519491231002X"  # valid: check digit X
+
+
+def test_published_schema_spells_out_what_the_server_does():
+    schema = normalize_schema(
+        {
+            **copy.deepcopy(SCHEMA),
+            "properties": {
+                **copy.deepcopy(SCHEMA["properties"]),
+                "applicant_name": {"type": "string", "title": "姓名", "x-prefill": "real_name"},
+                "owner_id": {"type": "string", "format": "id_number", "title": "身份证号"},
+                "pledge": {"type": "boolean", "const": True, "title": "承诺"},  # not in required
+            },
+            "required": [*SCHEMA["required"], "applicant_name", "owner_id"],
+        }
+    )
+    schema["x-order"] = list(schema["properties"])
+    published = published_schema(schema)
+    Draft202012Validator.check_schema(published)
+    props = published["properties"]
+    assert published["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert published["additionalProperties"] is False
+    assert props["staff"]["items"]["additionalProperties"] is False
+    assert props["shop_name"]["minLength"] == 2  # already more than 1
+    assert props["shop_name"]["not"] == {"pattern": r"\x00|^\s*$"}
+    assert props["staff"]["items"]["properties"]["name"]["minLength"] == 1
+    assert props["postcode"]["pattern"] == "^[0-9]{6}$" and props["postcode"]["not"]["pattern"]
+    assert props["opening"]["format"] == "date" and props["opening"]["pattern"] == DATE_PATTERN
+    assert props["owner_id"]["pattern"] == "^[0-9]{17}[0-9Xx]$"
+    assert props["staff"]["minItems"] == 1
+    assert props["applicant_name"]["readOnly"] is True
+    required = published["required"]
+    assert "applicant_name" not in required  # the server fills it
+    assert {"agree", "pledge", "owner_id"} <= set(required)
+    assert schema["properties"]["shop_name"].get("minLength") == 2  # the stored schema unchanged
+    assert "additionalProperties" not in schema
+
+
+def test_date_pattern_is_the_calendar():
+    day = dt.date(1, 1, 1)
+    dates = re.compile(DATE_PATTERN)
+    while day.year < 2101:  # every day of twenty-one centuries, leap years included
+        assert dates.search(day.isoformat())
+        day += dt.timedelta(days=1)
+    for wrong in ("2026-02-29", "1900-02-29", "2026-04-31", "2026-13-01", "0000-01-01", "2026-2-1"):
+        assert not dates.search(wrong)
+    assert dates.search("2000-02-29") and dates.search("2024-02-29")
+
+
+@pytest.mark.parametrize(
+    ("change", "stored"),
+    [
+        ({"floors": 1.0}, {"floors": 1}),  # 1.0 is the integer 1 in JSON Schema
+        ({"area": 35.0}, {"area": 35}),
+        ({"shop_name": " 老街面馆 "}, {"shop_name": " 老街面馆 "}),  # kept as sent
+        ({"postcode": "   "}, {"postcode": None}),  # blank optional text: no answer
+        ({"opening": None}, {"opening": None}),
+        ({"staff": [{"name": "王五", "age": 30.0}]}, {"staff": [{"name": "王五", "age": 30}]}),
+    ],
+)
+def test_what_the_schema_accepts_is_stored_typed(change, stored):
+    cleaned = validate_data(SCHEMA, {**GOOD, **change})
+    for name, value in stored.items():
+        assert cleaned.get(name) == value
+
+
+@pytest.mark.parametrize(
+    ("change", "path", "message"),
+    [
+        ({"shop_name": "   "}, "shop_name", "required"),
+        ({"shop_name": "\u3000\u3000"}, "shop_name", "required"),  # ideographic spaces
+        ({"shop_name": "老街\x00面馆"}, "shop_name", "NUL"),
+        ({"floors": 1.5}, "floors", "Expected a integer"),
+        ({"opening": "2026-2-1"}, "opening", "e.g. 2026-12-01"),
+        ({"opening": "2026/12/01"}, "opening", "e.g. 2026-12-01"),
+        ({"opening": "2026-02-29"}, "opening", "e.g. 2026-12-01"),
+        ({"opening": " 2026-12-01"}, "opening", "e.g. 2026-12-01"),
+    ],
+)
+def test_what_the_server_refuses_the_published_schema_refuses_too(change, path, message):
+    data = {**GOOD, **change}
+    with translation.override("en"), pytest.raises(ValidationError) as excinfo:
+        validate_data(SCHEMA, data)
+    assert any(message in m for m in excinfo.value.message_dict[path])
+    assert not Draft202012Validator(published_schema(SCHEMA)).is_valid(data)
+
+
+def test_a_box_that_must_be_ticked_is_required_listed_or_not():
+    schema = normalize_schema(
+        {
+            "type": "object",
+            "properties": {"agree": {"type": "boolean", "const": True, "title": "a"}},
+        }
+    )
+    with translation.override("en"), pytest.raises(ValidationError) as excinfo:
+        validate_data(schema, {})
+    assert "required" in excinfo.value.message_dict["agree"][0]
+    assert not Draft202012Validator(published_schema(schema)).is_valid({})
+    assert validate_data(schema, {}, partial=True) == {"agree": False}  # a draft may wait
+
+
+ID_SCHEMA = normalize_schema(
+    {
+        "type": "object",
+        "required": ["child_id"],
+        "properties": {
+            "child_id": {"type": "string", "format": "id_number", "title": "子女身份号码"}
+        },
+    }
+)
+
+
+def test_id_numbers_in_forms_are_checked_like_registration():
+    assert validate_data(ID_SCHEMA, {"child_id": ID_NUMBER.lower()}) == {"child_id": ID_NUMBER}
+    with translation.override("en"):
+        with pytest.raises(ValidationError) as excinfo:
+            validate_data(ID_SCHEMA, {"child_id": ID_NUMBER[:-1] + "1"})
+        assert "check digit" in excinfo.value.message_dict["child_id"][0]
+        with pytest.raises(ValidationError) as excinfo:
+            validate_data(ID_SCHEMA, {"child_id": "110105 19491231 002X"})
+        assert "e.g. 11010519491231002X" in excinfo.value.message_dict["child_id"][0]
+    published = published_schema(ID_SCHEMA)
+    assert not Draft202012Validator(published).is_valid({"child_id": "110105 19491231 002X"})
+    wrong_digit = {"child_id": ID_NUMBER[:-1] + "1"}
+    assert Draft202012Validator(published).is_valid(wrong_digit)  # a pattern has no arithmetic
+    assert not Draft202012Validator(published, format_checker=FORMAT_CHECKER).is_valid(wrong_digit)
+    # On a page, spaces typed in an ID number are taken out.
+    form = SchemaForm(ID_SCHEMA, {"child_id": "110105 19491231 002x"})
+    assert form.is_valid(), form.errors
+    assert form.cleaned_json() == {"child_id": ID_NUMBER}
+
+
+def test_a_format_brings_its_pattern():
+    schema = copy.deepcopy(ID_SCHEMA)
+    schema["properties"]["child_id"]["pattern"] = "^[0-9]{18}$"
+    with translation.override("en"), pytest.raises(ValidationError) as excinfo:
+        check_schema(schema)
+    assert 'remove "pattern"' in excinfo.value.messages[0]
+
+
+# --- Conditions ------------------------------------------------------------------------------------
+
+
+def when(field, value, *, require=(), show=()):
+    test = {"enum": value} if isinstance(value, list) else {"const": value}
+    then = {"required": list(require)} if require else {}
+    if show:
+        then["properties"] = {name: {} for name in show}
+    return {"if": {"properties": {field: test}, "required": [field]}, "then": then}
+
+
+SHOP = normalize_schema(
+    {
+        "type": "object",
+        "required": ["kind"],
+        "properties": {
+            "kind": {"type": "string", "enum": ["retail", "catering"], "title": "类型"},
+            "seats": {"type": "integer", "minimum": 1, "title": "座位数"},
+            "terrace": {"type": "boolean", "title": "有外摆"},
+            "staff": {
+                "type": "array",
+                "title": "从业人员",
+                "items": {
+                    "type": "object",
+                    "required": ["kind"],
+                    "properties": {
+                        "kind": {"type": "string", "enum": ["person", "company"], "title": "类别"},
+                        "id_number": {"type": "string", "format": "id_number", "title": "身份证号"},
+                        "uscc": {
+                            "type": "string",
+                            "pattern": "^[0-9A-Z]{18}$",
+                            "title": "信用代码",
+                        },
+                    },
+                    "allOf": [
+                        when("kind", "person", require=["id_number"]),
+                        when("kind", "company", require=["uscc"]),
+                    ],
+                },
+            },
+        },
+        "allOf": [when("kind", "catering", require=["seats"], show=["terrace"])],
+    }
+)
+
+
+def test_conditions_are_standard_json_schema():
+    check_schema(SHOP)
+    published = Draft202012Validator(published_schema(SHOP))
+    assert not published.is_valid({"kind": "catering"})
+    assert published.is_valid({"kind": "catering", "seats": 20})
+    assert published.is_valid({"kind": "retail"})
+    assert not published.is_valid({"kind": "retail", "staff": [{"kind": "person"}]})
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ({"if": {"properties": {"kind": {"const": "catering"}}}, "then": {}}, "write it as"),
+        (when("colour", "red", require=["seats"]), '"colour" is not a field here'),
+        (when("kind", "bakery", require=["seats"]), "values it accepts"),
+        (when("seats", 3, require=["terrace"]), "decides on other fields"),
+        (when("kind", "catering", require=["kind"]), "cannot be shown by a condition"),
+        (when("kind", "catering", require=["ghost"]), '"ghost" is not a field here'),
+        (when("terrace", False, require=["seats"]), '{"const": true}'),
+        ({**when("kind", "catering", require=["seats"]), "else": {}}, "write it as"),
+    ],
+)
+def test_unsupported_conditions_are_refused_with_a_clear_message(rule, message):
+    schema = copy.deepcopy(SHOP)
+    schema["allOf"].append(rule)
+    with translation.override("en"), pytest.raises(ValidationError) as excinfo:
+        check_schema(schema)
+    assert any(message in m for m in excinfo.value.messages), excinfo.value.messages
+
+
+def test_a_field_is_required_only_while_its_condition_holds():
+    with translation.override("en"), pytest.raises(ValidationError) as excinfo:
+        validate_data(SHOP, {"kind": "catering"})
+    assert "required" in excinfo.value.message_dict["seats"][0]
+    draft = validate_data(SHOP, {"kind": "catering"}, partial=True)  # a draft may wait
+    assert draft == {"kind": "catering", "terrace": False, "staff": []}
+    assert validate_data(SHOP, {"kind": "catering", "seats": 20, "terrace": True}) == {
+        "kind": "catering",
+        "seats": 20,
+        "terrace": True,
+        "staff": [],
+    }
+
+
+def test_a_hidden_field_is_checked_then_dropped():
+    # Seats and terrace are not asked of a shop: an answer sent anyway is not kept ...
+    assert validate_data(SHOP, {"kind": "retail", "seats": 20, "terrace": True}) == {
+        "kind": "retail",
+        "staff": [],
+    }
+    # ... but it must still be an answer the schema allows, as the published schema says.
+    with pytest.raises(ValidationError) as excinfo:
+        validate_data(SHOP, {"kind": "retail", "seats": 0})
+    assert "seats" in excinfo.value.message_dict
+    assert not Draft202012Validator(published_schema(SHOP)).is_valid({"kind": "retail", "seats": 0})
+
+
+def test_conditions_inside_the_entries_of_a_list():
+    data = {
+        "kind": "retail",
+        "staff": [{"kind": "person"}, {"kind": "company", "id_number": ID_NUMBER}],
+    }
+    with translation.override("en"), pytest.raises(ValidationError) as excinfo:
+        validate_data(SHOP, data)
+    assert set(excinfo.value.message_dict) == {"staff[0].id_number", "staff[1].uscc"}
+    fixed = {"kind": "retail", "staff": [{"kind": "person", "id_number": ID_NUMBER},
+                                         {"kind": "company", "id_number": ID_NUMBER, "uscc": "9" * 18}]}  # fmt: skip
+    assert validate_data(SHOP, fixed)["staff"] == [
+        {"kind": "person", "id_number": ID_NUMBER},
+        {"kind": "company", "uscc": "9" * 18},  # the ID number was not asked of a company
+    ]
+
+
+def test_page_shows_conditional_fields_for_the_answers_given_without_javascript():
+    with translation.override("en"):
+        html = SchemaForm(SHOP, rows={"staff": 1}).render()
+    seats = re.search(r'<div class="field"[^>]*>\s*<label for="id_seats"', html).group(0)
+    assert (
+        'data-show-if="[{&quot;field&quot;: &quot;kind&quot;, &quot;values&quot;: [&quot;catering&quot;]}]"'
+        in seats
+    )
+    assert " hidden" in seats  # nothing chosen yet
+    row = re.search(r'<div class="field"[^>]*>\s*<label for="id_staff__0__uscc"', html).group(0)
+    assert "staff__0__kind" in row and " hidden" in row
+    # Choosing catering and sending the form shows seats, now required, with its message.
+    with translation.override("en"):
+        form = SchemaForm(
+            SHOP, {"kind": "catering", "staff__0__kind": "company"}, rows={"staff": 1}
+        )
+        assert not form.is_valid()
+        assert "required" in form.errors["seats"][0]
+        assert "required" in form.errors["staff__0__uscc"][0]
+        html = form.render()
+    seats = re.search(r'<div class="field[^"]*"[^>]*>\s*<label for="id_seats"', html).group(0)
+    assert " hidden" not in seats
+    uscc = re.search(r'<div class="field[^"]*"[^>]*>\s*<label for="id_staff__0__uscc"', html).group(
+        0
+    )
+    assert " hidden" not in uscc
+
+
+def test_page_forgets_what_was_typed_into_a_field_now_hidden():
+    form = SchemaForm(SHOP, {"kind": "retail", "seats": "0", "terrace": "on"})
+    assert form.is_valid(), form.errors  # seats is not asked of a shop: its mistake does not count
+    assert form.cleaned_json() == {"kind": "retail", "staff": []}
+    assert validate_data(SHOP, form.cleaned_json()) == form.cleaned_json()
+
+
+def test_a_required_yes_or_no_question_may_be_answered_no_on_a_page():
+    schema = normalize_schema(
+        {
+            "type": "object",
+            "required": ["chain_store"],
+            "properties": {"chain_store": {"type": "boolean", "title": "连锁门店"}},
+        }
+    )
+    form = SchemaForm(schema, {})
+    assert form.is_valid(), form.errors
+    assert form.cleaned_json() == {"chain_store": False}
