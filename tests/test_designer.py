@@ -3,6 +3,7 @@ legally required fields, the guide with English twins, materials, publishing wit
 words, retiring."""
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from accounts.models import Role
 from services.models import LicenceType, ServiceItem
@@ -82,6 +83,12 @@ def test_an_admin_builds_and_publishes_a_service_without_code(admin, client):
     item.refresh_from_db()
     assert item.status == "published" and item.current_version.workflow.is_published
     assert client.get(f"/services/{item.code}/").status_code == 200
+
+
+def _errors(response):
+    """What the page said was wrong, for a failing assertion's message."""
+    form = response.context.get("form") if response.context else None
+    return response.status_code, form.errors if form is not None else None
 
 
 def _initial(response) -> dict:
@@ -175,7 +182,7 @@ def test_the_workflow_editor_adds_a_field_inspection_with_its_own_pause(admin, c
         response = _post_form(
             client, f"/manage/{code}/workflow/transitions/", "new-transition", fields
         )
-        assert response.status_code == 302, response.content.decode()[:3000]
+        assert response.status_code == 302, _errors(response)
     page = client.get(f"/manage/{code}/workflow/").content.decode()
     assert "赴现场核查" in page and "恢复办理" in page  # the pause without a way out, said in place
     # A wrong combination is refused on the form, with the valid ones named.
@@ -281,3 +288,75 @@ def test_the_keywords_an_admin_gives_find_the_service(admin, client):
     page = client.get("/services/?q=狗证").content.decode()
     assert version.service.code in page or "养犬登记证核发" in page
     assert "养犬登记证核发" not in client.get("/services/?q=猫证").content.decode()
+
+
+def test_the_form_builder_makes_the_schema_from_a_palette(admin, client):
+    from services.designer import formbuilder
+    from services.schema import validate_data
+
+    department = admin.memberships.get().department
+    version = make_service("POL-6", department=department, publish=False,
+                           form_schema=formbuilder.empty_schema())  # fmt: skip
+    client.force_login(admin)
+    url = "/manage/POL-6/form/"
+
+    def add(kind, label, required=True, group=None):
+        data = {"kind": kind, "label": label, **({"required": "on"} if required else {})}
+        if group:
+            data["group"] = group
+        response = client.post(url + (f"?group={group}" if group else ""), data)
+        assert response.status_code == 302, _errors(response)
+        return response["Location"].split("/fields/")[1].split("/")[0]
+
+    def edit(name, group=None, **fields):
+        response = client.post(f"{url}fields/{name}/" + (f"?group={group}" if group else ""),
+                               {**fields, **({"group": group} if group else {})})  # fmt: skip
+        assert response.status_code == 302, _errors(response)
+
+    phone = add("text", "联系电话")
+    edit(phone, label="联系电话", label_en="Phone", required="on", preset="phone")
+    dogs = add("group", "犬只")
+    edit(dogs, label="犬只", label_en="Dogs", required="on", min_rows="1", max_rows="3")
+    edit("name", group=dogs, label="犬名", label_en="Dog's name", required="on", preset="plain")
+    breed = add("choice", "犬种", group=dogs)
+    edit(breed, group=dogs, label="犬种", required="on", widget="radio",
+         options="小型犬 | Small\n中型犬 | Medium\n大型犬 | Large")  # fmt: skip
+    large = add("yesno", "是否为大型犬", group=dogs)
+    edit(large, group=dogs, label="是否为大型犬", required="on")
+    cage = add("text", "犬笼规格", group=dogs)
+    edit(cage, group=dogs, label="犬笼规格", required="on", preset="plain",
+         condition_field=large, condition_values="yes")  # fmt: skip
+    agree = add("agree", "本人承诺所填信息真实")
+    version.refresh_from_db()
+    schema = version.form_schema
+    assert schema["x-order"] == [phone, dogs, agree]
+    rows = schema["properties"][dogs]["items"]
+    assert rows["allOf"][0]["then"] == {"required": [cage]} and cage not in rows["required"]
+    data = {phone: "13800138000", agree: True,
+            dogs: [{"name": "旺财", breed: "option_1", large: "no"},
+                  {"name": "大黄", breed: "option_3", large: "yes", cage: "1.2米"}]}  # fmt: skip
+    assert validate_data(schema, data)[dogs][1][cage] == "1.2米"
+    with pytest.raises(ValidationError) as refused:
+        validate_data(schema, {**data, phone: "12345"})
+    assert "13800138000" in str(refused.value)  # the message says how to fix it
+    with pytest.raises(ValidationError):
+        validate_data(schema, {**data, dogs: [{"name": "大黄", breed: "option_3", large: "yes"}]})
+    # Move, duplicate, remove.
+    client.post(f"{url}fields/{agree}/up/")
+    version.refresh_from_db()
+    assert version.form_schema["x-order"] == [phone, agree, dogs]
+    client.post(f"{url}fields/{phone}/duplicate/")
+    version.refresh_from_db()
+    assert len(version.form_schema["x-order"]) == 4
+    client.post(f"{url}fields/{large}/remove/?group={dogs}", {"group": dogs})
+    version.refresh_from_db()
+    rows = version.form_schema["properties"][dogs]["items"]
+    assert large not in rows["properties"] and "allOf" not in rows
+    # The preview renders the form in both languages; the schema page shows it read-only.
+    assert "犬只" in client.get("/manage/POL-6/form/preview/frame/?lang=zh-hans").content.decode()
+    assert "Dogs" in client.get("/manage/POL-6/form/preview/frame/?lang=en").content.decode()
+    assert client.get("/manage/POL-6/form/preview/").status_code == 200
+    import html
+
+    shown = html.unescape(client.get("/manage/POL-6/form/schema/").content.decode())
+    assert '"additionalProperties": false' in shown

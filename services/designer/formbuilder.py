@@ -141,8 +141,13 @@ def property_for(spec: dict) -> dict:
                     {"pattern": [_("Not a valid pattern: %(e)s") % {"e": exc}]}
                 ) from exc
             prop["pattern"] = spec["pattern"]
+            message = {k: v.strip() for k, v in (("zh-hans", spec.get("pattern_message") or ""),
+                                                  ("en", spec.get("pattern_message_en") or "")) if v.strip()}  # fmt: skip
+            if message:
+                prop["x-pattern-message"] = message
         elif PRESETS.get(preset, (None, None, None))[1]:
             prop["pattern"] = PRESETS[preset][1]
+            prop["x-pattern-message"] = PRESETS[preset][2]
     elif kind in ("integer", "number"):
         prop["type"] = kind
         for key, name in (("minimum", "minimum"), ("maximum", "maximum")):
@@ -453,6 +458,8 @@ def spec_of(schema: dict, name: str, group: str | None = None) -> dict:
         "label_en": labels.get("en", ""), "help": helps.get("zh-hans", ""), "help_en": helps.get("en", ""),
         "required": name in obj.get("required", []) or bool((condition or {}).get("required")),
         "preset": preset_of(prop), "pattern": prop.get("pattern", "") if preset_of(prop) == "custom" else "",
+        "pattern_message": (prop.get("x-pattern-message") or {}).get("zh-hans", ""),
+        "pattern_message_en": (prop.get("x-pattern-message") or {}).get("en", ""),
         "max_length": prop.get("maxLength"), "minimum": prop.get("minimum"), "maximum": prop.get("maximum"),
         "widget": prop.get("x-widget", "select"), "min_rows": prop.get("minItems"),
         "max_rows": prop.get("maxItems"), "source": prop.get("x-prefill", ""),

@@ -248,6 +248,13 @@ class FieldForm(forms.Form):
     required = forms.BooleanField(label=_("required"), required=False)
     preset = forms.ChoiceField(label=_("what is asked"), required=False)
     pattern = forms.CharField(label=_("pattern (regular expression)"), required=False)
+    pattern_message = forms.CharField(
+        label=_("what to say when it does not match (Chinese)"), required=False, max_length=200,
+        help_text=_("Say how to fix it, e.g. 请输入 11 位手机号，如 13800138000."),
+    )  # fmt: skip
+    pattern_message_en = forms.CharField(
+        label=_("what to say when it does not match (English)"), required=False, max_length=200
+    )
     max_length = forms.IntegerField(label=_("at most (characters)"), required=False, min_value=1)
     minimum = forms.DecimalField(label=_("smallest allowed"), required=False)
     maximum = forms.DecimalField(label=_("largest allowed"), required=False)
@@ -271,7 +278,7 @@ class FieldForm(forms.Form):
     )
 
     KIND_FIELDS = {
-        "text": ["preset", "pattern", "max_length"],
+        "text": ["preset", "pattern", "pattern_message", "pattern_message_en", "max_length"],
         "textarea": ["max_length"],
         "integer": ["minimum", "maximum", "unit"],
         "number": ["minimum", "maximum", "unit"],
