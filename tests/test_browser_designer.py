@@ -12,7 +12,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 AXE = Axe()
 PAGES = ["/manage/", "/manage/new/", "/manage/licence-types/", "/manage/POL-DOG/",
          "/manage/POL-DOG/guide/", "/manage/POL-DOG/materials/", "/manage/POL-DOG/workflow/",
-         "/manage/POL-DOG/maintainers/"]  # fmt: skip
+         "/manage/POL-DOG/maintainers/", "/manage/POL-DOG/form/", "/manage/POL-DOG/form/preview/",
+         "/manage/POL-DOG/form/preview/frame/", "/manage/POL-DOG/form/schema/",
+         "/manage/POL-DOG/form/fields/shop_area/", "/manage/POL-DOG/form/fields/dogs/",
+         "/manage/POL-DOG/form/?group=dogs"]  # fmt: skip
 
 
 def sign_in(page, base, username):
@@ -33,7 +36,13 @@ def test_every_designer_page_is_accessible(live_server, browser_page, settings, 
         department=department, role=Role.DEPARTMENT_ADMIN, user__username="pol-admin"
     )
     version = make_service("POL-DOG", department=department, name="养犬登记证核发")
-    catalog.give_draft_workflow(version=catalog.start_new_draft(service=version.service))
+    draft = catalog.give_draft_workflow(version=catalog.start_new_draft(service=version.service))
+    from services.designer import formbuilder
+
+    schema, _name = formbuilder.add_field(
+        draft.form_schema, {"kind": "group", "label": "犬只", "name": "dogs", "required": True}
+    )
+    catalog.update_draft(version=draft, fields={"form_schema": schema})
     base, page = live_server.url, browser_page
     sign_in(page, base, "pol-admin")
     problems = []
