@@ -45,7 +45,9 @@ def create_service(
     return version
 
 
-def publication_problems(version: ServiceVersion) -> list[str]:
+def publication_problems(version: ServiceVersion, *, with_its_workflow: bool = False) -> list[str]:
+    """What stops `version` from being published. `with_its_workflow`: its draft workflow is
+    published together with it (the designer does that), so only the workflow's own checks count."""
     problems: list[str] = []
     try:
         version.full_clean(exclude=["service"])
@@ -61,7 +63,7 @@ def publication_problems(version: ServiceVersion) -> list[str]:
         problems.append(_("Name the e-licence type this service issues."))
     if not version.form_schema.get("properties"):
         problems.append(_("The form needs at least one field."))
-    if not version.workflow.is_published:
+    if not version.workflow.is_published and not with_its_workflow:
         problems.append(
             _("Publish the workflow first; a service can only use a published workflow.")
         )

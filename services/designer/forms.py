@@ -194,7 +194,32 @@ class TransitionForm(forms.ModelForm):
         self.fields["outcome"].choices = [
             (v, OUTCOME_HELP.get(v, label)) for v, label in Outcome.choices
         ]
+        self.fields["name"].required = False
+        self.fields["name"].help_text = _("Empty: one is made up (step_1 …).")
+        self.fields["allowed_roles"].required = False
+        self.fields["allowed_roles"].help_text = _(
+            "None ticked: whoever acts on the stage it leaves."
+        )
         self.instance.definition = definition
+        self.definition = definition
+
+    def clean(self):
+        """What a person leaves empty gets the obvious value: a made-up name, and as the one who
+        takes it, the role that acts on the stage it leaves."""
+        data = super().clean()
+        if not data.get("name"):
+            taken = set(self.definition.transitions.values_list("name", flat=True))
+            number = len(taken) + 1
+            while f"step_{number}" in taken:
+                number += 1
+            data["name"] = self.instance.name = f"step_{number}"
+        if not data.get("allowed_roles"):
+            source = data.get("source")
+            if source is not None and source.role:
+                data["allowed_roles"] = self.instance.allowed_roles = [source.role]
+            else:
+                self.add_error("allowed_roles", _("Tick who may take it."))
+        return data
 
 
 class LicenceTypeForm(forms.ModelForm):

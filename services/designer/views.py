@@ -132,7 +132,7 @@ def item_page(request: HttpRequest, code: str) -> HttpResponse:
     draft = _draft_of(item)
     problems = []
     if draft is not None:
-        problems = catalog.publication_problems(draft)
+        problems = catalog.publication_problems(draft, with_its_workflow=True)
         if not draft.workflow.is_published:
             problems += workflows.workflow_problems(draft.workflow)
     return render(
@@ -550,7 +550,7 @@ def form_page(request: HttpRequest, code: str) -> HttpResponse:
         request,
         "designer/form.html",
         {"item": item, "draft": draft, "fields": formbuilder.fields_of(schema), "form": form,
-         "group": group, "problems": catalog.publication_problems(draft)},
+         "group": group, "problems": catalog.publication_problems(draft, with_its_workflow=True)},
         status=400 if form.errors else 200,
     )  # fmt: skip
 
