@@ -103,7 +103,10 @@ JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SCALAR_TYPES = {"string", "integer", "number", "boolean"}
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 PREFILL_SOURCES = {"real_name", "id_number", "phone", "email", "organisation_name", "uscc"}
-COMMON_KEYWORDS = {"type", "title", "description", "x-label", "x-help", "x-prefill", "x-widget"}
+# x-section: a heading shown before the field ({"zh-hans": ..., "en": ...}), to group a long form.
+COMMON_KEYWORDS = {
+    "type", "title", "description", "x-label", "x-help", "x-prefill", "x-widget", "x-section",
+}  # fmt: skip
 KEYWORDS = {
     "string": COMMON_KEYWORDS
     | {"minLength", "maxLength", "pattern", "format", "enum", "x-enum-labels", "x-pattern-message"},
@@ -419,7 +422,7 @@ def _check_rules(schema: dict, where: str, *, required: set[str], nested: bool) 
 
 def _check_labels(prop: dict, path: str) -> list[str]:
     problems = []
-    for keyword in ("x-label", "x-help", "x-pattern-message"):
+    for keyword in ("x-label", "x-help", "x-pattern-message", "x-section"):
         value = prop.get(keyword)
         if value is not None and not (
             isinstance(value, dict)
@@ -1076,13 +1079,17 @@ class SchemaForm(forms.Form):
                     self.fields[name].label_suffix = ""
                 if name in initial_json:
                     self.initial[name] = initial_json[name]
-                self.groups.append({"kind": "field", "name": name, "show_if": show_if})
+                self.groups.append(
+                    {"kind": "field", "name": name, "show_if": show_if,
+                     "section": _text(prop, "x-section", "")}
+                )  # fmt: skip
                 continue
             existing = initial_json.get(name) or []
             count = max(rows.get(name, 0), len(existing), prop.get("minItems") or 0, 1)
             count = min(count, prop.get("maxItems") or MAX_ROWS)
             group = {
                 "kind": "list",
+                "section": _text(prop, "x-section", ""),
                 "name": name,
                 "label": label_of(prop, name),
                 "help": help_of(prop),

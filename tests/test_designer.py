@@ -316,7 +316,8 @@ def test_the_form_builder_makes_the_schema_from_a_palette(admin, client):
     phone = add("text", "联系电话")
     edit(phone, label="联系电话", label_en="Phone", required="on", preset="phone")
     dogs = add("group", "犬只")
-    edit(dogs, label="犬只", label_en="Dogs", required="on", min_rows="1", max_rows="3")
+    edit(dogs, label="犬只", label_en="Dogs", required="on", min_rows="1", max_rows="3",
+         section="犬只信息", section_en="About the dogs")  # fmt: skip
     edit("name", group=dogs, label="犬名", label_en="Dog's name", required="on", preset="plain")
     breed = add("choice", "犬种", group=dogs)
     edit(breed, group=dogs, label="犬种", required="on", widget="radio",
@@ -354,7 +355,8 @@ def test_the_form_builder_makes_the_schema_from_a_palette(admin, client):
     assert large not in rows["properties"] and "allOf" not in rows
     # The preview renders the form in both languages; the schema page shows it read-only.
     assert "犬只" in client.get("/manage/POL-6/form/preview/frame/?lang=zh-hans").content.decode()
-    assert "Dogs" in client.get("/manage/POL-6/form/preview/frame/?lang=en").content.decode()
+    english = client.get("/manage/POL-6/form/preview/frame/?lang=en").content.decode()
+    assert "Dogs" in english and '<h2 class="form-section">About the dogs</h2>' in english
     assert client.get("/manage/POL-6/form/preview/").status_code == 200
     import html
 

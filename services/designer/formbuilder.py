@@ -109,6 +109,12 @@ def _labels(spec: dict) -> dict:
     help_zh, help_en = (spec.get("help") or "").strip(), (spec.get("help_en") or "").strip()
     if help_zh or help_en:
         labels["x-help"] = {k: v for k, v in (("zh-hans", help_zh), ("en", help_en)) if v}
+    section, section_en = (
+        (spec.get("section") or "").strip(),
+        (spec.get("section_en") or "").strip(),
+    )
+    if section or section_en:
+        labels["x-section"] = {k: v for k, v in (("zh-hans", section), ("en", section_en)) if v}
     return labels
 
 
@@ -456,6 +462,8 @@ def spec_of(schema: dict, name: str, group: str | None = None) -> dict:
     spec = {
         "kind": kind_of(prop), "name": name, "label": labels.get("zh-hans") or prop.get("title", ""),
         "label_en": labels.get("en", ""), "help": helps.get("zh-hans", ""), "help_en": helps.get("en", ""),
+        "section": (prop.get("x-section") or {}).get("zh-hans", ""),
+        "section_en": (prop.get("x-section") or {}).get("en", ""),
         "required": name in obj.get("required", []) or bool((condition or {}).get("required")),
         "preset": preset_of(prop), "pattern": prop.get("pattern", "") if preset_of(prop) == "custom" else "",
         "pattern_message": (prop.get("x-pattern-message") or {}).get("zh-hans", ""),

@@ -266,6 +266,13 @@ class FieldForm(forms.Form):
     help_en = forms.CharField(
         label=_("help text (English)"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
+    section = forms.CharField(
+        label=_("section heading before it (Chinese)"), required=False, max_length=100,
+        help_text=_("Starts a new part of the form, e.g. 犬只信息."),
+    )  # fmt: skip
+    section_en = forms.CharField(
+        label=_("section heading before it (English)"), required=False, max_length=150
+    )
     name = forms.CharField(
         label=_("name in the data"), max_length=40, required=False,
         help_text=_("Lower-case letters, digits and _, e.g. dog_name; used by programs reading the data."),
@@ -314,7 +321,7 @@ class FieldForm(forms.Form):
         "group": ["min_rows", "max_rows"],
         "prefill": ["source"],
     }
-    COMMON = ["label", "label_en", "help", "help_en", "name", "required",
+    COMMON = ["label", "label_en", "help", "help_en", "section", "section_en", "name", "required",
               "condition_field", "condition_values"]  # fmt: skip
 
     def __init__(self, *args, kind: str, other_fields: list[tuple[str, str]], **kwargs):
