@@ -48,7 +48,9 @@ class ManagedServiceOutput(serializers.Serializer):
     retirement_reason = serializers.CharField()
 
     def get_name(self, item: ServiceItem) -> str:
-        version = interchange.version_to_export(item)
+        # From the prefetched versions: the list makes no query per item.
+        versions = list(item.versions.all())
+        version = item.current_version or max(versions, key=lambda v: v.number, default=None)
         return version.name if version else item.code
 
     def get_has_draft(self, item: ServiceItem) -> bool:

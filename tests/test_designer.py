@@ -362,3 +362,22 @@ def test_the_form_builder_makes_the_schema_from_a_palette(admin, client):
 
     shown = html.unescape(client.get("/manage/POL-6/form/schema/").content.decode())
     assert '"additionalProperties": false' in shown
+
+
+def test_the_designers_list_makes_the_same_queries_for_few_items_and_many(admin, client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    department = admin.memberships.get().department
+    client.force_login(admin)
+
+    def count():
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get("/manage/").status_code == 200
+        return len(ctx.captured_queries)
+
+    make_service("POL-L1", department=department)
+    few = count()
+    for n in range(2, 8):
+        make_service(f"POL-L{n}", department=department, publish=n % 2 == 0)
+    assert count() == few

@@ -248,3 +248,21 @@ def test_publishing_a_new_draft_is_confirmed_with_its_changes_in_words(setting, 
     assert "10 → 5" in text  # the promised limit, by its label
     assert "平面图" in text and "营业执照" in text and "犬只数量" in text
     assert len(changes) == 4, changes
+
+
+def test_the_manage_list_makes_the_same_queries_for_few_items_and_many(setting, client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    service, admin_amr, staff = setting
+    client.force_login(admin_amr)
+
+    def count():
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get("/api/v1/manage/services/").status_code == 200
+        return len(ctx.captured_queries)
+
+    few = count()
+    for n in range(5):
+        make_service(f"AMR-L{n}", department=service.department, publish=n % 2 == 0)
+    assert count() == few

@@ -68,16 +68,18 @@ def item_list(request: HttpRequest) -> HttpResponse:
         .prefetch_related("versions")
         .order_by("department__code", "code")
     )
-    rows = [
-        {
-            "item": item,
-            "name": (
-                interchange.version_to_export(item).name if item.versions.all() else item.code
-            ),
-            "draft": next((v for v in item.versions.all() if v.state == "draft"), None),
-        }
-        for item in items
-    ]
+    rows = []
+    for item in items:
+        versions = list(item.versions.all())  # prefetched: no query per item
+        newest = max(versions, key=lambda v: v.number, default=None)
+        shown = item.current_version or newest
+        rows.append(
+            {
+                "item": item,
+                "name": shown.name if shown else item.code,
+                "draft": next((v for v in versions if v.state == "draft"), None),
+            }
+        )
     return render(
         request,
         "designer/list.html",
