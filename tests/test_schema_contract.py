@@ -398,7 +398,13 @@ class Drawn:
         elif how == "unknown":
             instance[draw(st.sampled_from(["colour", "Name", "shop_name_"]))] = "x"
         elif how == "entry":
-            rows = [dict(row) for row in instance.get(name) or [draw(self.rows[name].valid)]]
+            current = instance.get(name)
+            if not (
+                isinstance(current, list) and current and all(isinstance(r, dict) for r in current)
+            ):
+                # An earlier spoil may have left something that is no list of entries.
+                current = [draw(self.rows[name].valid)]
+            rows = [dict(row) for row in current]
             self.rows[name].spoil(draw, rows[draw(st.integers(0, len(rows) - 1))])
             instance[name] = rows
         else:
