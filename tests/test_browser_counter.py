@@ -64,6 +64,8 @@ def test_clerk_serves_a_walk_in_citizen_with_the_keyboard_only(
     keys.press("Tab")  # its scan: the file chooser opens from the keyboard too
     scan = tmp_path / "id-copy.pdf"
     scan.write_bytes(b"%PDF-1.4\n% scanned at the counter\n%%EOF\n")
+    # As a person does, wait for the cursor to land on the file input before pressing Space.
+    page.wait_for_function("document.activeElement && document.activeElement.type === 'file'")
     with page.expect_file_chooser() as chooser:
         keys.press("Space")
     chooser.value.set_files(str(scan))
