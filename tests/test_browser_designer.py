@@ -6,7 +6,8 @@ from axe_playwright_python.sync_playwright import Axe
 
 from accounts.models import Role
 
-from .factories import PASSWORD, DepartmentFactory, StaffMembershipFactory, make_service
+from .factories import DepartmentFactory, StaffMembershipFactory, make_service
+from .support.browser import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 AXE = Axe()
@@ -16,14 +17,6 @@ PAGES = ["/manage/", "/manage/new/", "/manage/licence-types/", "/manage/POL-DOG/
          "/manage/POL-DOG/form/preview/frame/", "/manage/POL-DOG/form/schema/",
          "/manage/POL-DOG/form/fields/shop_area/", "/manage/POL-DOG/form/fields/dogs/",
          "/manage/POL-DOG/form/?group=dogs"]  # fmt: skip
-
-
-def sign_in(page, base, username):
-    page.goto(f"{base}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.press("#id_password", "Enter")
-    page.wait_for_url("**/accounts/profile/")
 
 
 @pytest.mark.django_db(transaction=True)

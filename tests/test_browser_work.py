@@ -9,19 +9,12 @@ from accounts.models import Role
 from cases import workflow
 from cases.models import Case, Event
 
-from .factories import PASSWORD, CitizenProfileFactory, StaffMembershipFactory
+from .factories import CitizenProfileFactory, StaffMembershipFactory
+from .support.browser import sign_in
 from .test_permissions_stages import build_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 AXE = Axe()
-
-
-def sign_in(page, base, username):
-    page.goto(f"{base}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.press("#id_password", "Enter")
-    page.wait_for_url("**/accounts/profile/")
 
 
 def serious(page, label):
