@@ -32,7 +32,8 @@ help texts and hints use extra keywords starting with `x-`:
 Supported: string (minLength, maxLength, pattern, enum, format "date", "email" or "id_number"),
 integer and number (minimum, maximum, exclusiveMinimum, exclusiveMaximum; integer also enum), boolean
 (const true for a box that must be ticked, whether listed in required or not), arrays of objects of
-those scalars (minItems, maxItems: a repeating group), required. Hints: `x-prefill` (real_name,
+those scalars (minItems, maxItems: a repeating group; minItems of 1 or more makes it required
+wherever it is asked), required. Hints: `x-prefill` (real_name,
 id_number, phone, email, organisation_name, uscc: filled from the applicant's verified data),
 `x-widget` ("textarea", "radio"). PostgreSQL does not keep the order of JSON keys, so `x-order` lists
 the fields in order; `normalize_schema` adds it from the order written when it is missing.
@@ -41,7 +42,10 @@ Formats: "date" is a calendar date written 2026-12-01 (nothing else is read as a
 address of Latin letters and digits (an internationalised domain in its xn-- form); "id_number" a
 resident identity card number (公民身份号码) of 18 characters, checked as registration checks it
 (accounts.validators: python-stdnum's cn.ric, with check digit, birth date and region). A field with
-a format has no pattern of its own: the format brings its pattern.
+a format has no pattern of its own: the format brings its pattern. A date may carry bounds,
+`x-date-min` and `x-date-max`, each "today" (the day the data is checked, in the portal's time zone:
+"not in the future" is `"x-date-max": "today"`) or a date such as "2020-01-01"; the published schema
+writes them out as the date pattern of the dates allowed on the day it is served.
 
 Conditions ("ask this only when ..."): an object (the form, or the entries of a list) may carry
 `allOf`, a list of rules, each exactly
@@ -67,7 +71,7 @@ false` on every object; required text with `minLength` 1 and `"not": {"pattern":
 (neither blank nor with the NUL character, which PostgreSQL cannot store; the server's blank is white
 space that Python's and ECMAScript's \s both match, so either engine refuses it), other text with
 `"not": {"pattern": "\\x00"}`, a pattern of the field's own kept as it is; each format as a
-pattern (the date pattern knows month lengths and leap years); required lists with `minItems` 1;
+pattern (the date pattern knows month lengths, leap years and the field's bounds); required lists with `minItems` 1;
 boxes with const true required; conditional requirements inside their rules; fields filled from
 the profile `readOnly` and out of `required` (the server fills them; a value sent is checked, then
 replaced). A pattern cannot compute an ID number's check digit:
@@ -79,6 +83,7 @@ one is derived when served, so versions published earlier keep to the contract a
 
 from __future__ import annotations
 
+import calendar
 import copy
 import datetime as dt
 import functools
@@ -92,6 +97,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from jsonschema import Draft202012Validator, FormatChecker
@@ -109,7 +115,17 @@ COMMON_KEYWORDS = {
 }  # fmt: skip
 KEYWORDS = {
     "string": COMMON_KEYWORDS
-    | {"minLength", "maxLength", "pattern", "format", "enum", "x-enum-labels", "x-pattern-message"},
+    | {
+        "minLength",
+        "maxLength",
+        "pattern",
+        "format",
+        "enum",
+        "x-enum-labels",
+        "x-pattern-message",
+        "x-date-min",
+        "x-date-max",
+    },
     "integer": COMMON_KEYWORDS
     | {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "enum", "x-enum-labels"},
     "number": COMMON_KEYWORDS | {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"},
@@ -151,6 +167,140 @@ ID_NUMBER_PATTERN = r"^[0-9]{17}[0-9Xx]$"
 FORMAT_PATTERNS = {"date": DATE_PATTERN, "email": EMAIL_PATTERN, "id_number": ID_NUMBER_PATTERN}
 _DATE = re.compile(DATE_PATTERN)
 _ID_NUMBER = re.compile(ID_NUMBER_PATTERN)
+
+# --- Date bounds: "not in the future", "on or after 2020-01-01" -----------------------------------
+
+# `x-date-min` / `x-date-max` on a date field: "today" (resolved on the day data is checked, in the
+# portal's time zone) or a fixed date. The published schema spells the bounds out as the date
+# pattern of that day, so that it stays the exact contract.
+DATE_BOUND = re.compile("today|" + DATE_PATTERN[1:-1])  # read with fullmatch
+_MONTH_DAY = (
+    r"(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)"
+    r"|(?:0[13578]|1[02])-31)"
+)
+_LEAP_ENDINGS = r"(?:0[48]|[2468][048]|[13579][26])"
+
+
+def _digits(low: int, high: int, width: int) -> str:
+    """A pattern for the numbers low..high written with `width` digits (leading zeros)."""
+    if width == 0:
+        return ""
+    if low == high:
+        return f"{low:0{width}d}"
+    unit = 10 ** (width - 1)
+    first, last = low // unit, high // unit
+    if first == last:
+        return f"{first}{_digits(low % unit, high % unit, width - 1)}"
+    parts = []
+    if low % unit:
+        parts.append(f"{first}{_digits(low % unit, unit - 1, width - 1)}")
+        first += 1
+    tail = None
+    if high % unit != unit - 1:
+        tail = f"{last}{_digits(0, high % unit, width - 1)}"
+        last -= 1
+    if first <= last:
+        digit = str(first) if first == last else f"[{first}-{last}]"
+        parts.append(
+            digit + ("[0-9]" if width == 2 else f"[0-9]{{{width - 1}}}" if width > 2 else "")
+        )
+    if tail:
+        parts.append(tail)
+    return parts[0] if len(parts) == 1 else "(?:" + "|".join(parts) + ")"
+
+
+def _is_leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+def _leap_years(low: int, high: int) -> list[str]:
+    """Patterns for the leap years low..high (low ≥ 1): whole centuries by their last two digits,
+    the years before and after them one by one (fewer than a hundred each)."""
+    if low > high:
+        return []
+    first, end = -(-low // 100), (high + 1) // 100  # the whole centuries first..end-1 inside
+    if first >= end:
+        return [f"{year:04d}" for year in range(low, high + 1) if _is_leap(year)]
+    return [
+        *_leap_years(low, first * 100 - 1),
+        f"{_digits(first, end - 1, 2)}{_LEAP_ENDINGS}",
+        *(f"{century:02d}00" for century in range(first, end) if century % 4 == 0),
+        *_leap_years(end * 100, high),
+    ]
+
+
+def _days_of_year(year: int, start: dt.date, end: dt.date) -> list[str]:
+    """Patterns for the dates start..end of one year (month by month)."""
+    parts = []
+    for month in range(start.month, end.month + 1):
+        last = calendar.monthrange(year, month)[1]
+        low = start.day if month == start.month else 1
+        high = end.day if month == end.month else last
+        parts.append(f"{month:02d}-{_digits(low, high, 2)}")
+    return [f"{year:04d}-(?:{'|'.join(parts)})" if len(parts) > 1 else f"{year:04d}-{parts[0]}"]
+
+
+def date_range_pattern(low: dt.date | None, high: dt.date | None) -> str:
+    """The date pattern (as DATE_PATTERN) for the dates low..high and nothing else."""
+    low, high = low or dt.date.min, high or dt.date.max
+    if low > high:
+        raise ValueError("no date lies between the bounds")
+    if low.year == high.year:
+        parts = _days_of_year(low.year, low, high)
+    else:
+        parts = _days_of_year(low.year, low, dt.date(low.year, 12, 31))
+        if low.year + 1 <= high.year - 1:
+            parts.append(f"{_digits(low.year + 1, high.year - 1, 4)}-{_MONTH_DAY}")
+            leap = _leap_years(low.year + 1, high.year - 1)
+            if leap:
+                years = leap[0] if len(leap) == 1 else "(?:" + "|".join(leap) + ")"
+                parts.append(f"{years}-02-29")
+        parts += _days_of_year(high.year, dt.date(high.year, 1, 1), high)
+    return "^(?:" + "|".join(parts) + ")$"
+
+
+def _resolve_bound(bound: str | None, today: dt.date) -> dt.date | None:
+    if bound is None:
+        return None
+    return today if bound == "today" else dt.date.fromisoformat(bound)
+
+
+def date_bounds(prop: dict, today: dt.date | None = None) -> tuple[dt.date | None, dt.date | None]:
+    """The earliest and latest date a date field takes today (None: no bound)."""
+    today = today or timezone.localdate()
+    return (
+        _resolve_bound(prop.get("x-date-min"), today),
+        _resolve_bound(prop.get("x-date-max"), today),
+    )
+
+
+def _date_bound_validator(prop: dict):
+    """Refuse a date (a datetime.date) outside the field's bounds, saying which bound and why."""
+
+    def check(value: dt.date) -> None:
+        today = timezone.localdate()
+        low, high = date_bounds(prop, today)
+        if low and high and low > high:
+            raise ValidationError(
+                _("No date can be entered here today; tell the department."), code="no_date"
+            )
+        if low and value < low:
+            message = (
+                _("Enter today's date or a later one (today is %(date)s).")
+                if prop.get("x-date-min") == "today"
+                else _("Enter %(date)s or a later date.")
+            )
+            raise ValidationError(message % {"date": low.isoformat()}, code="date_too_early")
+        if high and value > high:
+            message = (
+                _("The date cannot be in the future: enter %(date)s (today) or an earlier one.")
+                if prop.get("x-date-max") == "today"
+                else _("Enter %(date)s or an earlier date.")
+            )
+            raise ValidationError(message % {"date": high.isoformat()}, code="date_too_late")
+
+    return check
+
 
 FORMAT_CHECKER = FormatChecker(formats=())
 
@@ -217,13 +367,19 @@ def required_fields(schema: dict, values: dict) -> set[str]:
     shown = {name for rule in holding for name in rule.shows}
     required = set(schema.get("required", [])) | {n for rule in holding for n in rule.requires}
     for name, prop in schema.get("properties", {}).items():
-        if _must_tick(prop) and (name not in conditional or name in shown):
+        if _must_answer(prop) and (name not in conditional or name in shown):
             required.add(name)
     return required
 
 
 def _must_tick(prop: dict) -> bool:
     return prop.get("type") == "boolean" and prop.get("const") is True
+
+
+def _must_answer(prop: dict) -> bool:
+    """Required whenever asked, whether listed in required or not: a box that must be ticked, a
+    list of at least one entry."""
+    return _must_tick(prop) or (prop.get("type") == "array" and (prop.get("minItems") or 0) > 0)
 
 
 def _missing(prop: dict, value: Any) -> bool:
@@ -506,6 +662,7 @@ def _check_property(prop: Any, path: str, *, nested: bool) -> list[str]:
         low, high = prop.get("minLength"), prop.get("maxLength")
         if low is not None and high is not None and low > high:
             problems.append(_("%(path)s: minLength is larger than maxLength.") % {"path": path})
+        problems += _check_date_bounds(prop, path)
     if kind in ("integer", "number"):
         low, high = prop.get("minimum"), prop.get("maximum")
         if low is not None and high is not None and low > high:
@@ -545,6 +702,24 @@ def _check_property(prop: Any, path: str, *, nested: bool) -> list[str]:
         if low is not None and high is not None and low > high:
             problems.append(_("%(path)s: minItems is larger than maxItems.") % {"path": path})
     return problems
+
+
+def _check_date_bounds(prop: dict, path: str) -> list[str]:
+    bounds = [k for k in ("x-date-min", "x-date-max") if k in prop]
+    if not bounds:
+        return []
+    if prop.get("format") != "date":
+        return [_('%(path)s: x-date-min and x-date-max are for format "date".') % {"path": path}]
+    for keyword in bounds:
+        if not isinstance(prop[keyword], str) or not DATE_BOUND.fullmatch(prop[keyword]):
+            return [
+                _('%(path)s: %(keyword)s must be "today" or a date such as 2020-01-01.')
+                % {"path": path, "keyword": keyword}
+            ]
+    low, high = date_bounds(prop)
+    if low and high and low > high:
+        return [_("%(path)s: the earliest date is after the latest.") % {"path": path}]
+    return []
 
 
 def check_schema(schema: Any) -> None:
@@ -593,7 +768,7 @@ def _published_object(schema: dict, *, top: bool) -> dict:
         name
         for name, prop in properties.items()
         if name not in prefilled
-        and (name in stated or (_must_tick(prop) and name not in conditional))
+        and (name in stated or (_must_answer(prop) and name not in conditional))
     ]
     result = {
         key: value
@@ -622,7 +797,13 @@ def _published_property(prop: dict, *, required: bool, read_only: bool) -> dict:
     if prop["type"] == "string" and "enum" not in prop:
         if required:
             result["minLength"] = max(1, prop.get("minLength", 0))
-        if prop.get("format") in FORMAT_PATTERNS:
+        if prop.get("format") == "date" and date_bounds(prop) != (None, None):
+            low, high = date_bounds(prop)
+            if low and high and low > high:  # "today" went past a fixed bound: nothing is taken
+                result["not"] = {}
+            else:
+                result["pattern"] = date_range_pattern(low, high)
+        elif prop.get("format") in FORMAT_PATTERNS:
             result["pattern"] = FORMAT_PATTERNS[prop["format"]]
         else:  # what text may not be; a pattern of the field's own stays as it is
             result["not"] = {"pattern": BLANK_OR_NUL if required else NUL}
@@ -637,7 +818,7 @@ def _published_rule(raw: dict, rule: Rule, properties: dict) -> dict:
     """A rule with what "required" means for its fields: text filled in, a list not empty, a box
     that must be ticked required while shown."""
     requires = [*rule.requires]
-    requires += [n for n in rule.shows if _must_tick(properties[n]) and n not in requires]
+    requires += [n for n in rule.shows if _must_answer(properties[n]) and n not in requires]
     then_properties = {}
     for name in rule.shows:
         prop = properties[name]
@@ -789,7 +970,14 @@ def scalar_field(prop: dict, *, name: str, required: bool, strict: bool = False)
         return field
     lengths = {"min_length": prop.get("minLength"), "max_length": prop.get("maxLength")}
     if prop.get("format") == "date":
-        return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **common)
+        low, high = date_bounds(prop)
+        attrs = {"type": "date"}
+        if low:
+            attrs["min"] = low.isoformat()
+        if high:
+            attrs["max"] = high.isoformat()
+        validators = [_date_bound_validator(prop)] if (low or high) else []
+        return forms.DateField(widget=forms.DateInput(attrs=attrs), validators=validators, **common)
     if prop.get("format") == "id_number":
         return IdNumberField(strict=strict, **lengths, **common)
     if prop.get("format") == "email":
@@ -914,7 +1102,9 @@ def _clean_json(prop: dict, name: str, value: Any) -> Any:
             raise ValidationError(
                 _("Enter a valid date as year-month-day, e.g. 2026-12-01."), code="invalid_date"
             )
-        return dt.date.fromisoformat(value[:10]).isoformat()
+        date = dt.date.fromisoformat(value[:10])  # $ lets a final newline through, as in the schema
+        _date_bound_validator(prop)(date)
+        return date.isoformat()
     field = scalar_field(prop, name=name, required=False, strict=True)
     return _to_json(field.clean(value if kind == "string" else str(value)))
 
@@ -957,8 +1147,6 @@ def _validate_object(
                 )
                 for index, row in enumerate(value)
             ]
-            if not partial:
-                _check_rows_count(prop, rows, path, errors)
             cleaned[name] = rows
             continue
         try:
@@ -973,6 +1161,9 @@ def _validate_object(
     for name in hidden_fields(schema, cleaned):
         cleaned.pop(name, None)
     if not partial:
+        for name, prop in properties.items():
+            if prop["type"] == "array" and name in cleaned:  # asked: not hidden
+                _check_rows_count(prop, cleaned[name], f"{prefix}{name}", errors)
         for name in sorted(required_fields(schema, cleaned)):
             path = f"{prefix}{name}"
             invalid = path in errors and properties[name]["type"] != "array"
@@ -983,7 +1174,7 @@ def _validate_object(
 
 def _check_rows_count(prop: dict, rows: list, path: str, errors: dict[str, list[str]]) -> None:
     low, high = prop.get("minItems"), prop.get("maxItems")
-    if low and len(rows) < low:
+    if low and 0 < len(rows) < low:  # none at all: "required" says it (_must_answer)
         errors.setdefault(path, []).append(_("Add at least %(count)d entries.") % {"count": low})
     if high is not None and len(rows) > high:
         errors.setdefault(path, []).append(_("Enter at most %(count)d entries.") % {"count": high})

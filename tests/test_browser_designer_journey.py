@@ -4,6 +4,7 @@ repeating group of dogs and a conditional field, a material reused from an e-lic
 with a field inspection that pauses the clock, published after reading the changes."""
 
 import pytest
+from django.utils import timezone
 
 from accounts.models import Role
 from services.models import LicenceType, ServiceItem
@@ -118,7 +119,7 @@ def test_deptadmin_builds_the_dog_licence_in_the_designer(
     add("prefill", "养犬人姓名", source=("select", "real_name"))
     add("text", "联系电话", preset=("select", "phone"))
     add("textarea", "养犬地址")
-    add("date", "申请日期")
+    add("date", "申请日期", latest=("select", "today"))  # not in the future
     dogs = add("group", "犬只", max_rows=("fill", "3"))
     add(
         "choice",
@@ -230,7 +231,9 @@ def apply_and_decide(page, base, item, schema, dogs, household):
     assert "李养犬" in page.locator(".fixed-facts").inner_text()  # shown, not asked
     page.fill(f"[name={phone}]", "13800138000")
     page.fill(f"[name={address}]", "滨江区望海路 1 号")
-    page.fill(f"[name={day}]", "2026-12-01")
+    today = timezone.localdate().isoformat()
+    assert page.get_attribute(f"[name={day}]", "max") == today  # the browser's picker stops there
+    page.fill(f"[name={day}]", today)
     page.fill(f"[name={dogs}__0__{rows[0]}]", "旺财")
     page.check(f"[name={dogs}__0__{rows[1]}][value=option_1]")
     page.check(f"[name={dogs}__0__{rows[2]}][value=no]")

@@ -381,3 +381,18 @@ def test_the_designers_list_makes_the_same_queries_for_few_items_and_many(admin,
     for n in range(2, 8):
         make_service(f"POL-L{n}", department=department, publish=n % 2 == 0)
     assert count() == few
+
+
+def test_the_preview_shows_profile_fields_as_facts_not_inputs(admin, client):
+    from services.designer import formbuilder
+
+    schema, name = formbuilder.add_field(None, {"kind": "prefill", "label": "申请人姓名",
+                                                "source": "real_name"})  # fmt: skip
+    schema, phone = formbuilder.add_field(schema, {"kind": "text", "label": "联系电话"})
+    make_service("POL-P", department=admin.memberships.get().department, publish=False,
+                 form_schema=schema)  # fmt: skip
+    client.force_login(admin)
+    page = client.get("/manage/POL-P/form/preview/frame/?lang=zh-hans").content.decode()
+    assert f'name="{name}"' not in page and f'name="{phone}"' in page
+    facts = page.split('class="card fixed-facts"')[1].split("</dl>")[0]
+    assert "申请人姓名" in facts

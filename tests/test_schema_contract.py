@@ -22,6 +22,7 @@ import re
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
+from django.utils import timezone
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
@@ -30,7 +31,9 @@ from stdnum.cn import ric, uscc
 
 from cases.workflow import prefilled_fields
 from services import demo
+from services.designer import formbuilder
 from services.schema import (
+    DATE_PATTERN,
     FORMAT_CHECKER,
     check_schema,
     normalize_schema,
@@ -110,7 +113,13 @@ EVERY_TYPE = normalize_schema(
             "email": _text("电子邮箱", format="email", maxLength=80),
             "backup_email": _text("备用邮箱", format="email"),
             "opening": _text("开业日期", format="date"),
-            "closing": _text("停业日期", format="date"),
+            "closing": _text("停业日期", format="date", **{"x-date-min": "today"}),
+            "founded": _text(
+                "成立日期", format="date", **{"x-date-min": "1949-10-01", "x-date-max": "today"}
+            ),
+            "inspection": _text(
+                "预约核查日期", format="date", **{"x-date-min": "today", "x-date-max": "2099-12-31"}
+            ),
             "owner_id": _text("经营者公民身份号码", format="id_number"),
             "staff_count": {"type": "integer", "title": "从业人数", "minimum": 1, "maximum": 99},
             "floors": {"type": "integer", "title": "楼层数", "enum": [1, 2, 3]},
@@ -138,7 +147,10 @@ EVERY_TYPE = normalize_schema(
                         "name": _text("姓名", maxLength=10),
                         "id_number": _text("公民身份号码", format="id_number"),
                         "age": {"type": "integer", "title": "年龄", "minimum": 16},
-                        "health_until": _text("健康证明有效期至", format="date"),
+                        "health_until": _text(
+                            "健康证明有效期至", format="date", **{"x-date-min": "today"}
+                        ),
+                        "born": _text("出生日期", format="date", **{"x-date-max": "today"}),
                         "trained": {"type": "boolean", "title": "已培训"},
                         "sworn": {"type": "boolean", "const": True, "title": "本人已签字"},
                     },
@@ -248,7 +260,50 @@ CONDITIONS = normalize_schema(
     }
 )
 
+
+def _designed() -> dict:
+    """A form as the designer's builder writes it: every kind of field, bounds, a group, conditions."""
+    schema = None
+
+    def add(kind, label, group=None, **spec):
+        nonlocal schema
+        schema, name = formbuilder.add_field(
+            schema, {"kind": kind, "label": label, **spec}, group=group
+        )
+        return name
+
+    add("prefill", "养犬人姓名", source="real_name")
+    add("prefill", "养犬人身份证号", source="id_number")
+    add("text", "联系电话", preset="phone", required=True)
+    add("text", "邮政编码", preset="postcode")
+    add("text", "统一社会信用代码", preset="uscc")
+    add("text", "紧急联系人身份证号", preset="id_number")
+    add("text", "电子邮箱", preset="email")
+    add("text", "小区编码", preset="custom", pattern="^[A-Z]{2}[0-9]{3}$",
+        pattern_message="两个大写字母加三位数字")  # fmt: skip
+    add("textarea", "养犬地址", max_length=200, required=True)
+    add("date", "申请日期", latest="today", required=True)
+    add("date", "预约上门日期", earliest="today", latest="date", latest_date=dt.date(2099, 1, 1))
+    add("date", "迁入日期", earliest="date", earliest_date=dt.date(2000, 2, 29))
+    keeps = add("yesno", "是否已有犬只", required=True)
+    dogs = add("group", "犬只", min_rows=1, max_rows=3)
+    add("choice", "犬种", group=dogs, required=True, options=[
+        {"label": "小型犬", "label_en": "Small", "value": "small"},
+        {"label": "大型犬", "label_en": "Large", "value": "large"},
+    ])  # fmt: skip
+    large = add("yesno", "是否为烈性犬", group=dogs)
+    add("integer", "犬龄", group=dogs, minimum=0, maximum=30, unit="岁")
+    add("number", "体重", group=dogs, minimum=0.1, unit="公斤")
+    add("date", "出生日期", group=dogs, latest="today")
+    cage = add("text", "犬笼规格", group=dogs, required=True)
+    schema = formbuilder.set_condition(schema, cage, field=large, values=["yes"], group=dogs)
+    schema = formbuilder.set_condition(schema, dogs, field=keeps, values=["yes"])
+    add("agree", "我承诺文明养犬")
+    return schema
+
+
 SCHEMAS = {
+    "designer": _designed(),
     **{service["code"]: normalize_schema(service["form"]) for service in demo._services()},
     "every-type": EVERY_TYPE,
     "conditions": CONDITIONS,
@@ -304,6 +359,11 @@ def tweaks(value) -> st.SearchStrategy:
     if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
         near += [f"{value[:8]}{day}" for day in ("00", "29", "30", "31", "32")]
         near += [f"{value[:5]}02-29", f"{value[:5]}13{value[7:]}", value.replace("-", "/")]
+        today = timezone.localdate()  # where "today" bounds lie, and the days either side
+        near += [(today + dt.timedelta(days=k)).isoformat() for k in (-1, 0, 1)]
+        if re.fullmatch(DATE_PATTERN, value) and "0001-01-01" < value < "9999-12-31":
+            day = dt.date.fromisoformat(value)
+            near += [(day + dt.timedelta(days=k)).isoformat() for k in (-1, 1)]
         near += [
             f"{value[:5]}{int(value[5:7])}-{int(value[8:])}",
             f"1900{value[4:]}",

@@ -165,6 +165,7 @@ def property_for(spec: dict) -> dict:
             prop["x-label"]["zh-hans"] = prop["title"]
     elif kind == "date":
         prop.update(type="string", format="date")
+        prop.update(_date_bounds(spec))
     elif kind == "choice":
         options = [o for o in spec.get("options") or [] if o.get("label")]
         if len(options) < 2:
@@ -203,6 +204,25 @@ def property_for(spec: dict) -> dict:
     else:
         raise ValidationError({"kind": [_("Choose a kind of field.")]})
     return prop
+
+
+def _date_bounds(spec: dict) -> dict:
+    """x-date-min and x-date-max from the builder's "earliest" and "latest" answers."""
+    bounds = {}
+    for key, keyword in (("earliest", "x-date-min"), ("latest", "x-date-max")):
+        how, day = spec.get(key) or "", spec.get(f"{key}_date")
+        if how == "today":
+            bounds[keyword] = "today"
+        elif how == "date":
+            if not day:
+                raise ValidationError({f"{key}_date": [_("Enter the date, e.g. 2020-01-01.")]})
+            bounds[keyword] = day.isoformat() if hasattr(day, "isoformat") else str(day)
+    low, high = bounds.get("x-date-min"), bounds.get("x-date-max")
+    if low and high and "today" not in (low, high) and low > high:
+        raise ValidationError(
+            {"latest_date": [_("The latest date is before the earliest; swap them.")]}
+        )
+    return bounds
 
 
 def _fresh_name(obj: dict, wanted: str | None) -> str:
@@ -476,6 +496,10 @@ def spec_of(schema: dict, name: str, group: str | None = None) -> dict:
              "label_en": (prop.get("x-enum-labels", {}).get(value) or {}).get("en", "")}
             for value in prop.get("enum", [])
         ],
+        **{key: "today" if prop.get(kw) == "today" else "date" if prop.get(kw) else ""
+           for key, kw in (("earliest", "x-date-min"), ("latest", "x-date-max"))},
+        **{f"{key}_date": prop[kw] if prop.get(kw) not in (None, "today") else None
+           for key, kw in (("earliest", "x-date-min"), ("latest", "x-date-max"))},
         "condition_field": (condition or {}).get("field", ""),
         "condition_values": [str(v).lower() if isinstance(v, bool) else str(v) for v in (condition or {}).get("values", [])],
     }  # fmt: skip

@@ -291,6 +291,26 @@ class FieldForm(forms.Form):
     minimum = forms.DecimalField(label=_("smallest allowed"), required=False)
     maximum = forms.DecimalField(label=_("largest allowed"), required=False)
     unit = forms.CharField(label=_("unit (shown after the label)"), required=False, max_length=20)
+    earliest = forms.ChoiceField(
+        label=_("earliest date allowed"),
+        choices=[("", _("no limit")), ("today", _("today: not in the past")),
+                 ("date", _("the date below"))],
+        required=False,
+    )  # fmt: skip
+    earliest_date = forms.DateField(
+        label=_("earliest date"), required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )  # fmt: skip
+    latest = forms.ChoiceField(
+        label=_("latest date allowed"),
+        choices=[("", _("no limit")), ("today", _("today: not in the future")),
+                 ("date", _("the date below"))],
+        required=False,
+        help_text=_("For a date of birth or a day already past choose today: no date in the future."),
+    )  # fmt: skip
+    latest_date = forms.DateField(
+        label=_("latest date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
     widget = forms.ChoiceField(
         label=_("shown as"),
         choices=[("radio", _("buttons, all visible")), ("select", _("a drop-down list"))],
@@ -314,7 +334,7 @@ class FieldForm(forms.Form):
         "textarea": ["max_length"],
         "integer": ["minimum", "maximum", "unit"],
         "number": ["minimum", "maximum", "unit"],
-        "date": [],
+        "date": ["earliest", "earliest_date", "latest", "latest_date"],
         "choice": ["options", "widget"],
         "yesno": [],
         "agree": [],

@@ -644,13 +644,18 @@ def form_preview_frame(request: HttpRequest, code: str) -> HttpResponse:
     """The preview inside the designer's own page (framed by it alone)."""
     from django.utils import translation
 
-    from ..schema import SchemaForm
+    from ..schema import SchemaForm, prefill_fields
 
     _designer(request)
     item, draft = _editable_draft(request, code)
     language = "en" if request.GET.get("lang") == "en" else "zh-hans"
     with translation.override(language):
-        form = SchemaForm(draft.form_schema, data=request.POST or None)
+        # Fields from the verified profile are shown, not asked, as the applicant will see them.
+        fixed = {
+            name: _("(from the applicant's verified profile)")
+            for name in prefill_fields(draft.form_schema)
+        }
+        form = SchemaForm(draft.form_schema, data=request.POST or None, fixed=fixed)
         if request.method == "POST":
             form.is_valid()  # show what the applicant would be told
         response = render(
