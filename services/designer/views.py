@@ -652,7 +652,7 @@ def form_preview_frame(request: HttpRequest, code: str) -> HttpResponse:
     with translation.override(language):
         # Fields from the verified profile are shown, not asked, as the applicant will see them.
         fixed = {
-            name: _("(from the applicant's verified profile)")
+            name: _("(filled in from the applicant's profile when they apply)")
             for name in prefill_fields(draft.form_schema)
         }
         form = SchemaForm(draft.form_schema, data=request.POST or None, fixed=fixed)
