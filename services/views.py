@@ -38,6 +38,9 @@ def catalog_page(request: HttpRequest) -> HttpResponse:
         "life_events": LifeEvent.objects.order_by("order", "code"),
         "audiences": [(a.value, a.label) for a in Audience if a != Audience.BOTH],
         "filtered": any(filters.values()),
+        "facet_count": sum(1 for key, value in filters.items() if value and key != "q"),
+        "corrected": getattr(services, "corrected", ""),
+        "suggestions": getattr(services, "suggestions", []),
         "query_string": "&".join(f"{k}={v}" for k, v in filters.items() if v),
     }
     return render(request, "services/catalog.html", context)
