@@ -31,6 +31,7 @@ from functools import lru_cache
 import rjieba
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.utils.translation import get_language
 from pypinyin import lazy_pinyin
 
 # --- Vocabulary that holds for every service ----------------------------------------------------
@@ -166,6 +167,7 @@ class Document:
     code: str
     department_code: str
     label: str  # the name as written
+    label_en: str
     name: str
     aliases: tuple[str, ...]
     result: str
@@ -280,6 +282,7 @@ def _documents(services: QuerySet) -> list[Document]:
                 code=row["code"],
                 department_code=row["department__code"],
                 label=row["current_version__name"],
+                label_en=row["current_version__name_en"],
                 name=normalize(row["current_version__name"]),
                 aliases=tuple(
                     normalize(a)
@@ -526,6 +529,10 @@ class Suggestion:
     query: str = ""  # search for this
     code: str = ""  # or open this service's guide
 
+    @property
+    def chinese(self) -> bool:
+        return bool(CJK.search(self.label))
+
 
 @dataclass
 class Outcome:
@@ -557,7 +564,10 @@ def search(services: QuerySet, text: str, *, suggest: bool = True) -> Outcome:
                 shown = fixed_shown
                 break
     if suggest and len(shown) < 3:
-        outcome.suggestions = _suggestions(query, outcome, corrections, partial, documents)
+        complete = bool(shown) and shown[0].coverage >= 0.999
+        outcome.suggestions = _suggestions(
+            query, outcome, corrections, [] if complete else partial, documents
+        )
     return outcome
 
 
@@ -570,11 +580,15 @@ def _suggestions(query, outcome, corrections, partial, documents) -> list[Sugges
             seen.add(fixed)
             suggestions.append(Suggestion(label=fixed, query=fixed))
     shown = set(outcome.ids)
+    english = (get_language() or "").startswith("en")
     # Services that explain a word of two characters or more of the query, but not all of it.
     for hit in partial[: 4 - min(len(shown), 3)]:
         if hit.document.pk not in shown and hit.document.label not in seen:
             seen.add(hit.document.label)
-            suggestions.append(Suggestion(label=hit.document.label, code=hit.document.code))
+            label = hit.document.label_en if english and hit.document.label_en else None
+            suggestions.append(
+                Suggestion(label=label or hit.document.label, code=hit.document.code)
+            )
     # Pinyin typed: the Chinese it spells.
     for term in query.terms:
         letters = "".join(term.latin_words)

@@ -4,11 +4,14 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.html import format_html
+from django.utils.translation import get_language
 
 from accounts.models import Department
 
 from . import catalog
 from .models import Audience, LifeEvent, ServiceItem
+from .search import CJK
 
 
 def _filters(request: HttpRequest) -> dict[str, str]:
@@ -16,6 +19,14 @@ def _filters(request: HttpRequest) -> dict[str, str]:
         key: request.GET.get(key, "").strip()[:100]
         for key in ("q", "department", "life_event", "audience", "channel")
     }
+
+
+def _marked(text: str):
+    """What a citizen typed, shown inside a sentence: marked as Chinese when it is (an English page
+    reads it with a Chinese voice then)."""
+    if (get_language() or "").startswith("en") and CJK.search(text):
+        return format_html('<span lang="zh-Hans">{}</span>', text)
+    return text
 
 
 def catalog_page(request: HttpRequest) -> HttpResponse:
@@ -39,7 +50,8 @@ def catalog_page(request: HttpRequest) -> HttpResponse:
         "audiences": [(a.value, a.label) for a in Audience if a != Audience.BOTH],
         "filtered": any(filters.values()),
         "facet_count": sum(1 for key, value in filters.items() if value and key != "q"),
-        "corrected": getattr(services, "corrected", ""),
+        "corrected": _marked(getattr(services, "corrected", "")),
+        "typed": _marked(filters["q"]),
         "suggestions": getattr(services, "suggestions", []),
         "query_string": "&".join(f"{k}={v}" for k, v in filters.items() if v),
     }
