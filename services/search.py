@@ -9,7 +9,7 @@ A citizen types 开店, 换身份证, shebaoka or 营业执造, not 个体工商
   department gives it (admin-editable, `ServiceVersion.keywords`), its result, life events, summary
   and department, and a few everyday synonyms that hold for every service (驾照 = 驾驶证);
 - keeps the services that explain (nearly) all of the query and ranks them by relevance, then by use
-  (cases filed);
+  (cases filed in the last twelve months);
 - when nothing explains the query, corrects it against the catalog's own vocabulary (one wrong
   character, a homophone, a pinyin typo) and says so, and offers "您是不是要找" suggestions.
 
@@ -26,11 +26,12 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import rjieba
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models import IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 from django.utils.translation import get_language
 from pypinyin import lazy_pinyin
 
@@ -177,7 +178,7 @@ class Document:
     english: tuple[tuple[str, int], ...]  # (text, weight)
     uses: int
 
-    @property
+    @cached_property
     def phrases(self) -> tuple[tuple[str, int], ...]:
         """What the service is called, with the weight of a match in it."""
         return (
@@ -234,16 +235,20 @@ class Document:
 
 def _documents(services: QuerySet) -> list[Document]:
     """The search fields of `services` (a filtered queryset of published items) in two queries;
-    `uses`: the cases filed under each, counted in the same query."""
-    from cases.models import Case
+    `uses`: the cases filed under each in the last twelve months, read in the same query from the
+    public monthly figures (cases.MonthlyFigures, refreshed every few minutes), so a search never
+    counts the cases table itself."""
+    from cases.models import MonthlyFigures
+    from cases.transparency.statistics import add_months, month_start
 
     from .models import ServiceVersion
 
+    since = add_months(month_start(timezone.localdate()), -11)
     filed = (
-        Case.objects.filter(service=OuterRef("pk"), received_at__isnull=False)
+        MonthlyFigures.objects.filter(service=OuterRef("pk"), month__gte=since)
         .order_by()
         .values("service")
-        .annotate(n=Count("pk"))
+        .annotate(n=Sum("received"))
         .values("n")[:1]
     )
     rows = list(

@@ -7,6 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts import demo as accounts_demo
+from cases.transparency.statistics import refresh_monthly_figures
 from services import catalog
 from services import demo as services_demo
 from services.models import ServiceItem
@@ -174,11 +175,18 @@ def test_ranking_by_relevance_then_by_use(settings, tmp_path):
     )
     # Named for the word and aliased by it first; of two matched alike, by code while unused ...
     assert top("摆摊") == ["T-NAMED", "T-BUSY", "T-QUIET"]
-    # ... then the more used first: cases filed count, drafts do not.
+    # ... then the more used first: cases filed count (in the public monthly figures, refreshed
+    # every few minutes), drafts do not.
     _file_cases(quiet, 3)
+    refresh_monthly_figures()
     assert top("摆摊") == ["T-NAMED", "T-QUIET", "T-BUSY"]
-    _file_cases(busy, 1, submit=False)
+    _file_cases(busy, 2, submit=False)
+    refresh_monthly_figures()
     assert top("摆摊") == ["T-NAMED", "T-QUIET", "T-BUSY"]
+    # Use does not outweigh relevance: the service named for the word stays first.
+    _file_cases(busy, 5)
+    refresh_monthly_figures()
+    assert top("摆摊") == ["T-NAMED", "T-BUSY", "T-QUIET"]
 
 
 def _file_cases(version, count: int, *, submit: bool = True):
@@ -201,6 +209,18 @@ def test_api_uses_the_same_search(client, demo_catalog):
     body = client.get("/api/v1/services/", {"q": "shebaoka"}).json()
     assert body["results"][0]["code"] == "330100-RS-GG-001"
     assert client.get("/api/v1/services/", {"q": "火箭发射许可"}).json()["count"] == 0
+    body = client.get("/api/v1/services/", {"q": "营业执造"}).json()
+    assert body["corrected"] == "营业执照"
+    assert "330100-AMR-DJ-001" in [item["code"] for item in body["results"][:3]]
+    body = client.get("/api/v1/services/", {"q": "sbk"}).json()
+    assert {"label": "社保卡", "query": "社保卡", "service": ""} in body["suggestions"]
+
+
+@pytest.mark.django_db
+def test_the_api_schema_documents_the_search_answer(client):
+    schema = client.get("/api/schema/", {"format": "json"}).json()
+    page = schema["components"]["schemas"]["PaginatedServiceSummaryOutputList"]
+    assert {"corrected", "suggestions", "results"} <= set(page["properties"])
 
 
 @pytest.mark.django_db
