@@ -81,17 +81,19 @@ def top(q: str, n: int = 3, **filters) -> list[str]:
 
 
 @pytest.mark.django_db
-def test_corpus_of_everyday_queries_finds_the_service_meant_in_the_top_three(demo_catalog):
+def test_corpus_of_everyday_queries_finds_the_service_meant_in_the_top_three(demo_catalog, capsys):
     assert len(CORPUS) >= 40
     found = {q: top(q) for q, _code in CORPUS}
     misses = [(q, code, found[q]) for q, code in CORPUS if code not in found[q]]
     rate = 1 - len(misses) / len(CORPUS)
     first = sum(found[q][:1] == [code] for q, code in CORPUS) / len(CORPUS)
-    print(
-        f"\nsearch corpus: top-3 hit rate {rate:.1%} (first {first:.1%}) over {len(CORPUS)} queries"
-    )
-    for q, code, found in misses:
-        print(f"  missed {q!r}: wanted {code}, got {found}")
+    with capsys.disabled():  # printed in every run, not only when the test fails
+        print(
+            f"\nsearch corpus: top-3 hit rate {rate:.1%} (first {first:.1%}) over {len(CORPUS)} "
+            "queries"
+        )
+        for q, code, got in misses:
+            print(f"  missed {q!r}: wanted {code}, got {got}")
     assert rate >= 0.95, misses
 
 
