@@ -137,7 +137,12 @@ def test_the_filter_toggle_works_without_javascript(open_page):
     # A chosen filter keeps the panel open and says how many are chosen.
     expect(page.locator("details.facets")).to_have_attribute("open", "")
     expect(page.locator("details.facets summary")).to_contain_text("已选 1 项")
-    assert page.locator(".service-card").count() >= 1
+    # The search is kept: the police's services that are registrations (登记), nothing else.
+    expect(page.get_by_role("searchbox")).to_have_value("登记")
+    cards = page.locator(".service-card")
+    assert cards.count() >= 1
+    for card in cards.all():
+        expect(card).to_contain_text("公安局")
 
 
 def test_on_a_desktop_the_filters_are_open_beside_the_results(open_page):

@@ -251,3 +251,23 @@ def test_search_pages_use_constant_queries(client, demo_catalog):
         make_service(f"X-{n:03d}", department=department, name=f"户籍登记事项{n}", keywords="登记")
     large = [count(url, params) for url, params in cases]
     assert small == large
+
+
+@pytest.mark.django_db
+def test_what_people_type_around_the_words_does_not_matter(demo_catalog):
+    assert top("ＳＨＥＢＡＯＫＡ", 1) == ["330100-RS-GG-001"]  # full-width letters
+    assert top("  开店！ ", 1) == ["330100-AMR-DJ-001"]
+    assert top("请问怎么办理社保卡？", 1) == ["330100-RS-GG-001"]
+    assert top("330100-psb-xk-001", 1) == ["330100-PSB-XK-001"]  # a code, in any case
+
+
+@pytest.mark.django_db
+def test_keywords_an_admin_adds_take_effect_when_the_new_version_is_published(demo_catalog):
+    item = ServiceItem.objects.get(code="330100-MZ-QR-001")
+    assert top("扯证", 1) == ["330100-MZ-QR-001"]
+    assert top("闪婚") == []
+    draft = catalog.start_new_draft(service=item)
+    catalog.update_draft(version=draft, fields={"keywords": draft.keywords + " 闪婚"})
+    assert top("闪婚") == []  # a draft is not what the public sees
+    catalog.publish_version(version=draft)
+    assert top("闪婚", 1) == ["330100-MZ-QR-001"]
