@@ -338,9 +338,19 @@ class Query:
 
 
 def _strip_fillers(run: str) -> list[str]:
+    """The parts of a Chinese run that say what, not how: without filler phrases, and without
+    single-character words of no meaning at either end (办 in 办营业执照, 了 in 去世了; the 个 of
+    个体户 is part of a word and stays)."""
+    pieces = []
     for filler in FILLERS:
         run = run.replace(filler, " ")
-    return [p.strip("".join(STOP_CHARS)) or p for p in run.split() if p]
+    for piece in run.split():
+        words = [(w, start, end) for w, start, end in rjieba.tokenize(piece)]
+        meaningful = [(start, end) for w, start, end in words if w not in STOP_CHARS]
+        if meaningful:
+            piece = piece[meaningful[0][0] : meaningful[-1][1]]
+        pieces.append(piece)
+    return pieces
 
 
 def parse(text: str) -> Query:

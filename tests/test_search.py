@@ -271,3 +271,13 @@ def test_keywords_an_admin_adds_take_effect_when_the_new_version_is_published(de
     assert top("闪婚") == []  # a draft is not what the public sees
     catalog.publish_version(version=draft)
     assert top("闪婚", 1) == ["330100-MZ-QR-001"]
+
+
+def test_filler_words_go_and_words_stay_whole():
+    from services.search import parse
+
+    assert parse("我想办营业执造").pieces == ["营业执造"]
+    assert parse("老年证怎么办理").pieces == ["老年证"]
+    # A character that is a filler on its own stays inside a word: 个 of 个体户, 去 of 去世.
+    assert parse("个体户").pieces == ["个体户"]
+    assert parse("去世了").pieces == ["去世"]
