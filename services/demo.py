@@ -280,7 +280,7 @@ def _upload(
 
 def _filled_in(name, name_en) -> dict:
     """The application form itself (申请书/申请表): made from the answers, never uploaded."""
-    return {**_upload(name, name_en), "source": "form", "note": "根据您在线填写的内容自动生成。"}
+    return {**_upload(name, name_en), "source": "form"}
 
 
 def _licence(name, name_en, licence_type, *, optional=False, note="") -> dict:
@@ -393,7 +393,6 @@ def _services() -> list[dict]:
                         rules=[_when("kind", "person", require=["id_number"]), _when("kind", "organisation", require=["uscc"])],
                         help=("认缴出资期限不得超过公司成立之日起五年", "Contributions are due within five years"),
                     ),
-                    "address_commitment": _flag("选择住所告知承诺制", "Declare the registered address by signed commitment"),
                 },
                 _consent(),
             ),
@@ -423,7 +422,6 @@ def _services() -> list[dict]:
                     "area": _number("经营场所面积（平方米）", "Floor area (m²)", 100000),
                     "safety_manager": _text("食品安全管理人员", "Food safety manager", 30),
                     "safety_manager_phone": _text("食品安全管理人员电话", "Food safety manager's phone", 11, pattern=MOBILE),
-                    "commitment": _flag("以告知承诺方式申请", "Apply on a signed commitment (告知承诺)", help=("承诺符合许可条件的当场发证，事后监督检查", "Issued at once; inspected afterwards")),
                 },
                 _consent(),
             ),
