@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.permissions import departments_with_role
+from services.models import MaterialSource
 
 from . import access, keyset, previews, selectors, uploads, workflow
 from .models import Channel, OpinionPhrase
@@ -137,7 +138,8 @@ def case_page(request: HttpRequest, number: str) -> HttpResponse:
             "case": case,
             "data": data,
             "phrases": _phrases(case, names),
-            "materials": case.service_version.materials.all(),
+            # What a request for documents may name: not the form made from the answers.
+            "materials": case.service_version.materials.exclude(source=MaterialSource.FORM),
             "owed": workflow.owed_materials(case),
             "previews": list(case.attachments.all()),
             "stages": case.stage.definition.stages.all() if data["may_repair"] else [],
