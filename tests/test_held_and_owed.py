@@ -367,3 +367,8 @@ def test_the_api_signs_the_commitment_and_takes_an_owed_material(department, ide
         {"material": layout.pk, "file": SimpleUploadedFile("l.pdf", PDF, "application/pdf")},
     )
     assert refused.status_code == 409  # nothing owed for it: not a way to add documents at will
+
+
+def test_the_wallet_shows_the_identity_held_from_verification(identity, citizen):
+    page = _client(citizen.user).get("/licences/").content.decode()
+    assert "居民身份证 330***********1239" in page and "330108199003071239" not in page
