@@ -13,6 +13,7 @@
 import subprocess
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.test import Client
@@ -372,3 +373,21 @@ def test_the_api_signs_the_commitment_and_takes_an_owed_material(department, ide
 def test_the_wallet_shows_the_identity_held_from_verification(identity, citizen):
     page = _client(citizen.user).get("/licences/").content.decode()
     assert "居民身份证 330***********1239" in page and "330108199003071239" not in page
+
+
+def test_a_request_for_documents_cannot_ask_for_the_generated_form(department, identity, citizen):
+    service = _service(department, identity, allows_tolerance=True)
+    case = _draft(service, citizen)
+    layout = case.service_version.materials.get(name="设备布局图")
+    workflow.add_attachment(
+        case=case, material_id=layout.pk, user=citizen.user,
+        upload=SimpleUploadedFile("layout.pdf", PDF, "application/pdf"),
+    )  # fmt: skip
+    case = workflow.submit_application(case=case, user=citizen.user)
+    form = case.service_version.materials.get(source="form")
+    caseworker = StaffMembershipFactory(department=department, role=Role.CASEWORKER).user
+    with pytest.raises(ValidationError) as refused:
+        workflow.request_supplement(case=case, actor=caseworker, materials=[form], note="请补正")
+    assert "申请表" in str(refused.value)
+    page = _client(caseworker).get(f"/work/{case.number}/").content.decode()
+    assert f'name="materials" value="{form.pk}"' not in page
