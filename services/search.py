@@ -504,9 +504,12 @@ def _vocabulary(documents: list[Document]) -> dict[str, int]:
     return vocabulary
 
 
-def _corrections(query: Query, vocabulary: dict[str, int]) -> list[tuple[str, str]]:
+def _corrections(
+    query: Query, vocabulary: dict[str, int], documents: list[Document]
+) -> list[tuple[str, str]]:
     """(wrong, right) pairs for the parts of the query that no service explains: one wrong
-    character, the same sound (身分证 → 身份证), pinyin with a typo (yingyezhizao → 营业执照)."""
+    character, the same sound (身分证 → 身份证), pinyin with a typo (yingyezhizao → 营业执照), an
+    English word with a typo (licnce → licence). Best first: fewest changes, most used word."""
     pairs: list[tuple[int, int, str, str]] = []  # (distance, -frequency, wrong, right)
     candidates = [p for p in query.pieces if len(p) >= 2]
     candidates += [t.text for t in query.terms if t.piece >= 0 and len(t.text) >= 3]
@@ -534,6 +537,22 @@ def _corrections(query: Query, vocabulary: dict[str, int]) -> list[tuple[str, st
             distance = edit_distance(letters, sound, limit)
             if distance <= limit:
                 pairs += [(distance, -vocabulary[w], term.text, w) for w in words]
+    # English with a typo (licnce → licence), against the English names.
+    english: dict[str, int] = {}
+    for document in documents:
+        for text, weight in document.english:
+            if weight >= WEIGHT_EVENT:
+                for word in _english_words(text):
+                    english[word] = english.get(word, 0) + 1
+    for term in query.terms:
+        for word in term.latin_words if term.piece < 0 else ():
+            if len(word) < 5 or not word.isalpha() or _english_stem(word) in english:
+                continue
+            limit = 1 if len(word) <= 8 else 2
+            for right, frequency in english.items():
+                distance = edit_distance(word, right, limit)
+                if 0 < distance <= limit:
+                    pairs.append((distance, -frequency, word, right))
     pairs.sort()
     return [(wrong, right) for _d, _f, wrong, right in pairs]
 
@@ -568,7 +587,7 @@ def search(services: QuerySet, text: str, *, suggest: bool = True) -> Outcome:
     corrections: list[tuple[str, str]] = []
     if not complete:
         vocabulary = _vocabulary(documents)
-        corrections = _corrections(query, vocabulary)
+        corrections = _corrections(query, vocabulary, documents)
         for wrong, right in corrections[:5]:
             fixed = parse(query.text.replace(wrong, right, 1))
             fixed_shown, _ = _rank(fixed, documents)

@@ -126,6 +126,10 @@ def test_a_typo_is_corrected_and_said(demo_catalog):
     # A pinyin typo too (zhizao for zhizhao), and a homophone (分 for 份).
     assert catalog.search_services(q="yingyezhizao").corrected == "营业执照"
     assert top("身分证", 1) == ["330100-PSB-QR-002"]
+    # English too.
+    results = catalog.search_services(q="driving licnce")
+    assert results.corrected == "driving licence"
+    assert [item.code for item in results[:1]] == ["330100-PSB-XK-001"]
     # Correct words are not "corrected".
     assert catalog.search_services(q="营业执照").corrected == ""
 
