@@ -1,5 +1,7 @@
 """Public catalog pages: browse and search services, read a service guide (办事指南)."""
 
+from urllib.parse import urlencode
+
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
@@ -53,7 +55,7 @@ def catalog_page(request: HttpRequest) -> HttpResponse:
         "corrected": _marked(getattr(services, "corrected", "")),
         "typed": _marked(filters["q"]),
         "suggestions": getattr(services, "suggestions", []),
-        "query_string": "&".join(f"{k}={v}" for k, v in filters.items() if v),
+        "query_string": urlencode({k: v for k, v in filters.items() if v}),
     }
     return render(request, "services/catalog.html", context)
 

@@ -285,3 +285,14 @@ def test_filler_words_go_and_words_stay_whole():
     # A character that is a filler on its own stays inside a word: 个 of 个体户, 去 of 去世.
     assert parse("个体户").pieces == ["个体户"]
     assert parse("去世了").pieces == ["去世"]
+
+
+@pytest.mark.django_db
+def test_the_pages_of_a_long_result_keep_the_query(client, demo_catalog):
+    department = ServiceItem.objects.get(code="330100-PSB-QR-001").department
+    for n in range(35):
+        make_service(f"P-{n:03d}", department=department, name=f"证明开具{n}", keywords="开证明")
+    html = client.get("/services/", {"q": "开证明 &"}).content.decode()
+    assert 'href="?q=%E5%BC%80%E8%AF%81%E6%98%8E+%26&amp;page=2"' in html
+    second = client.get("/services/", {"q": "开证明 &", "page": 2})
+    assert second.status_code == 200 and "第 2 页，共 2 页" in second.content.decode()
