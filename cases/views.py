@@ -21,7 +21,7 @@ from accounts.validators import mask_id_number
 from portal.templatetags.error_summary import error_line
 from services import catalog
 from services.models import MaterialSource, Outcome
-from services.schema import SchemaForm, answers, label_of, row_field_name
+from services.schema import SchemaForm, answers, label_of, ordered_properties, row_field_name
 
 from . import documents, next_steps, receipts, selectors, uploads, workflow
 from .models import Attachment, Case, Channel, SupplementRequest
@@ -339,7 +339,17 @@ def _submission_problems(case: Case, exc: ValidationError) -> list[dict]:
     materials_url = reverse("cases:materials", args=[case.number])
     items = []
     errors = exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}
-    for key, messages_ in errors.items():
+    order = {name: index for index, (name, _prop) in enumerate(ordered_properties(schema))}
+
+    def position(key: str) -> tuple:
+        # In the order the form asks: fields first (as on the form step), then the materials.
+        if key.startswith("data."):
+            name = re.split(r"[\[.]", key.removeprefix("data."))[0]
+            return (0, order.get(name, len(order)), key)
+        return (1, 0, key)
+
+    for key in sorted(errors, key=position):
+        messages_ = errors[key]
         href, label = "", ""
         if key.startswith("data."):
             path = key.removeprefix("data.")
