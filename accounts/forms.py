@@ -104,10 +104,19 @@ class ProfileForm(forms.Form):
     phone = forms.CharField(
         label=_("Mobile phone"),
         max_length=20,
+        error_messages={
+            "required": _("Enter your mobile phone number of 11 digits, e.g. 13800138000."),
+            "max_length": _("Enter your mobile phone number of 11 digits, e.g. 13800138000."),
+        },
         widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
     )
     email = forms.EmailField(
-        label=_("E-mail"), required=False, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+        label=_("E-mail"),
+        required=False,
+        error_messages={
+            "invalid": _("Enter the e-mail address like zhang.san@example.com, or leave it empty.")
+        },
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     preferred_language = forms.ChoiceField(label=_("Language"), choices=Language.choices)
     elder_mode = forms.BooleanField(
@@ -121,19 +130,37 @@ class AuthorisationForm(forms.Form):
     agent_real_name = forms.CharField(
         label=_("Their real name"),
         max_length=64,
+        error_messages={
+            "required": _("Enter their real name as on their identity card, e.g. 张三."),
+        },
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
     agent_id_number = forms.CharField(
         label=_("Their ID number"),
         max_length=20,
         help_text=_("They must have registered on the portal with this ID number."),
+        error_messages={
+            "required": _(
+                "Enter the 18 characters of their ID number; the last may be X, "
+                "e.g. 11010519491231002X."
+            ),
+        },
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
-    relationship = forms.ChoiceField(label=_("They are my"), choices=())
+    relationship = forms.ChoiceField(
+        label=_("They are my"),
+        choices=(),
+        error_messages={"required": _("Choose how they are related to you, e.g. son or daughter.")},
+    )
     valid_until = forms.DateField(
         label=_("Valid until"),
         required=False,
         help_text=_("Leave empty for one year; at most three years."),
+        error_messages={
+            "invalid": _(
+                "Enter the last day as year-month-day, e.g. 2027-06-30, or leave it empty."
+            )
+        },
         widget=forms.DateInput(attrs={"type": "date"}),
     )
 
