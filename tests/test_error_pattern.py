@@ -200,6 +200,19 @@ def test_registration_that_passes_every_check_creates_the_account(client):
     assert User.objects.get(username="zhaoliu").citizen_profile.real_name == "赵六"
 
 
+@pytest.mark.django_db
+def test_the_authorisation_form_says_what_to_enter_in_each_field(citizen_page):
+    response = citizen_page.post(reverse("accounts:authorisations"), {"grant": "1"})
+    content = response.content.decode()
+    assert title(content).startswith("错误：")
+    assert summary_links(content) == {
+        "#id_agent_real_name": "请填写对方真实姓名（与身份证上一致），如 张三。",
+        "#id_agent_id_number": "请填写对方身份证号码：18 位，最后一位可能是 X，如 11010519491231002X。",
+        # A message that does not name its field gets the label in front.
+        "#id_relationship": "对方是我的：请选择对方与您的关系，如 子女。",
+    }
+
+
 # --- The application form -------------------------------------------------------------------------
 
 
