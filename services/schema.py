@@ -67,9 +67,10 @@ show and hide live.
 The published schema (`published_schema`: the `form_schema` of `GET services/{code}/`) is the exact
 contract of `validate_data` (DESIGN "API"): what the server does is spelt out in standard keywords,
 so that every instance the published schema accepts is accepted at submit: `additionalProperties:
-false` on every object; required text with `minLength` 1 and `"not": {"pattern": "\\x00|^\\s*$"}`
+false` on every object; required text with `minLength` 1 and `"not": {"pattern": "\\x00|^[…]*$"}`
 (neither blank nor with the NUL character, which PostgreSQL cannot store; the server's blank is white
-space that Python's and ECMAScript's \s both match, so either engine refuses it), other text with
+space that Python's and ECMAScript's \s both match, spelt out as a class, so either engine refuses
+exactly that), other text with
 `"not": {"pattern": "\\x00"}`, a pattern of the field's own kept as it is; each format as a
 pattern (the date pattern knows month lengths, leap years and the field's bounds); required lists with `minItems` 1;
 boxes with const true required; conditional requirements inside their rules; fields filled from
@@ -150,10 +151,13 @@ MAX_ROWS = 50
 # --- Patterns: what the server accepts, written so that Python's re and ECMAScript read them alike --
 
 # Blank text is text of white space that Python's re and ECMAScript both match with \s (and only
-# that), so that the patterns below, written with \s, refuse it whichever engine reads them.
-_BLANK = re.compile(r"[\t\n\x0b\x0c\r \xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*")
+# that). The published pattern spells these characters out rather than writing \s: Python's \s
+# also matches \x1c-\x1f and ECMAScript's \ufeff, so with \s the two engines, and the server,
+# would each call different text blank.
+_BLANK_CLASS = r"[\t\n\x0b\x0c\r \xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+_BLANK = re.compile(_BLANK_CLASS + "*")
 NUL = r"\x00"
-BLANK_OR_NUL = r"\x00|^\s*$"
+BLANK_OR_NUL = rf"\x00|^{_BLANK_CLASS}*$"
 _YEAR = r"(?:[0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})"
 _LEAP_YEAR = r"(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)"
 DATE_PATTERN = (

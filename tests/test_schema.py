@@ -271,7 +271,13 @@ def test_published_schema_spells_out_what_the_server_does():
     assert published["additionalProperties"] is False
     assert props["staff"]["items"]["additionalProperties"] is False
     assert props["shop_name"]["minLength"] == 2  # already more than 1
-    assert props["shop_name"]["not"] == {"pattern": r"\x00|^\s*$"}
+    blank = r"\x00|^[\t\n\x0b\x0c\r \xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    assert props["shop_name"]["not"] == {"pattern": blank}
+    # Blank as the server has it, not as Python's \s (which takes \x1c-\x1f for space too).
+    text = {"type": "string", "not": props["shop_name"]["not"]}
+    assert not Draft202012Validator(text).is_valid("\u3000 \t")
+    assert Draft202012Validator(text).is_valid("\x1f")
+    assert validate_data(SCHEMA, {**GOOD, "shop_name": "\x1f\x1f"})["shop_name"] == "\x1f\x1f"
     assert props["staff"]["items"]["properties"]["name"]["minLength"] == 1
     assert props["postcode"]["pattern"] == "^[0-9]{6}$" and props["postcode"]["not"]["pattern"]
     assert props["opening"]["format"] == "date" and props["opening"]["pattern"] == DATE_PATTERN
