@@ -5,24 +5,51 @@ from django.utils.translation import gettext_lazy as _
 
 from .models import Language
 
+# How to choose a password the validators accept (settings.AUTH_PASSWORD_VALIDATORS).
+PASSWORD_ADVICE = _(
+    "Choose a password of at least 10 characters, not only digits and not a common one, "
+    "e.g. three words and a number you will remember."
+)
+
 
 class RegistrationForm(forms.Form):
+    """Registration: every problem is shown at once (the view also asks accounts.services what it
+    would refuse, for the fields that passed here). Passwords are not sent back to the page."""
+
     username = forms.CharField(
         label=_("Username"),
         max_length=150,
         help_text=_("Letters, digits and @ . + - _ only; you sign in with it."),
+        error_messages={
+            "required": _("Choose a username to sign in with, e.g. zhangsan2026."),
+            "max_length": _("The username is too long: use at most 150 characters."),
+        },
         widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none"}),
     )
     real_name = forms.CharField(
         label=_("Real name"),
         max_length=64,
         help_text=_("As printed on your resident identity card."),
+        error_messages={
+            "required": _("Enter your real name as printed on your identity card, e.g. 张三."),
+            "max_length": _("The real name is too long: use at most 64 characters."),
+        },
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
     id_number = forms.CharField(
         label=_("ID number"),
         max_length=20,
         help_text=_("18 characters; the last may be X."),
+        error_messages={
+            "required": _(
+                "Enter the 18 characters of your ID number; the last may be X, "
+                "e.g. 11010519491231002X."
+            ),
+            "max_length": _(
+                "The ID number has 18 characters: remove spaces and extra signs, "
+                "e.g. 11010519491231002X."
+            ),
+        },
         widget=forms.TextInput(
             attrs={"autocomplete": "off", "inputmode": "text", "spellcheck": "false"}
         ),
@@ -31,22 +58,31 @@ class RegistrationForm(forms.Form):
         label=_("Mobile phone"),
         max_length=20,
         help_text=_("11 digits, e.g. 13800138000; we send case updates to it."),
+        error_messages={
+            "required": _("Enter your mobile phone number of 11 digits, e.g. 13800138000."),
+            "max_length": _("Enter your mobile phone number of 11 digits, e.g. 13800138000."),
+        },
         widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
     )
     email = forms.EmailField(
         label=_("E-mail (optional)"),
         required=False,
+        error_messages={
+            "invalid": _("Enter the e-mail address like zhang.san@example.com, or leave it empty.")
+        },
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     password1 = forms.CharField(
         label=_("Password"),
         strip=False,
         help_text=_("At least 10 characters, not only digits, not a common password."),
+        error_messages={"required": PASSWORD_ADVICE},
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
     password2 = forms.CharField(
         label=_("Password again"),
         strip=False,
+        error_messages={"required": _("Enter the same password again under “Password again”.")},
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
 
@@ -57,7 +93,10 @@ class RegistrationForm(forms.Form):
             and cleaned.get("password2")
             and cleaned["password1"] != cleaned["password2"]
         ):
-            self.add_error("password2", _("The two passwords differ."))
+            self.add_error(
+                "password2",
+                _("The two passwords differ: type the password of “Password” again here."),
+            )
         return cleaned
 
 
@@ -65,10 +104,19 @@ class ProfileForm(forms.Form):
     phone = forms.CharField(
         label=_("Mobile phone"),
         max_length=20,
+        error_messages={
+            "required": _("Enter your mobile phone number of 11 digits, e.g. 13800138000."),
+            "max_length": _("Enter your mobile phone number of 11 digits, e.g. 13800138000."),
+        },
         widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
     )
     email = forms.EmailField(
-        label=_("E-mail"), required=False, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+        label=_("E-mail"),
+        required=False,
+        error_messages={
+            "invalid": _("Enter the e-mail address like zhang.san@example.com, or leave it empty.")
+        },
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     preferred_language = forms.ChoiceField(label=_("Language"), choices=Language.choices)
     elder_mode = forms.BooleanField(
@@ -82,19 +130,37 @@ class AuthorisationForm(forms.Form):
     agent_real_name = forms.CharField(
         label=_("Their real name"),
         max_length=64,
+        error_messages={
+            "required": _("Enter their real name as on their identity card, e.g. 张三."),
+        },
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
     agent_id_number = forms.CharField(
         label=_("Their ID number"),
         max_length=20,
         help_text=_("They must have registered on the portal with this ID number."),
+        error_messages={
+            "required": _(
+                "Enter the 18 characters of their ID number; the last may be X, "
+                "e.g. 11010519491231002X."
+            ),
+        },
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
-    relationship = forms.ChoiceField(label=_("They are my"), choices=())
+    relationship = forms.ChoiceField(
+        label=_("They are my"),
+        choices=(),
+        error_messages={"required": _("Choose how they are related to you, e.g. son or daughter.")},
+    )
     valid_until = forms.DateField(
         label=_("Valid until"),
         required=False,
         help_text=_("Leave empty for one year; at most three years."),
+        error_messages={
+            "invalid": _(
+                "Enter the last day as year-month-day, e.g. 2027-06-30, or leave it empty."
+            )
+        },
         widget=forms.DateInput(attrs={"type": "date"}),
     )
 

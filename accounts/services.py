@@ -62,11 +62,13 @@ def register_citizen(
     phone: str,
     email: str = "",
     preferred_language: str = "zh-hans",
-) -> User:
+    dry_run: bool = False,
+) -> User | None:
     """Create a citizen's account and profile together, or neither.
 
     Raises ValidationError with a message per field: invalid or duplicate ID number, weak password,
-    malformed phone, taken username.
+    malformed phone, taken username. `dry_run` checks only (nothing is written; returns None), so a
+    page can show these problems together with its own in one round.
     """
     errors: dict[str, list[ValidationError]] = {}
     username = (username or "").strip()
@@ -101,6 +103,8 @@ def register_citizen(
         errors.setdefault("password", []).extend(exc.error_list)
     if errors:
         raise ValidationError(errors)
+    if dry_run:
+        return None
 
     normalized_id = normalize_id_number(id_number)
     try:

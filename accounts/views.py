@@ -16,16 +16,19 @@ from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
 from . import proxies, second_factor, services
-from .forms import AuthorisationForm, ProfileForm, RegistrationForm
+from .forms import PASSWORD_ADVICE, AuthorisationForm, ProfileForm, RegistrationForm
 from .models import Language
 
 
 def register(request: HttpRequest) -> HttpResponse:
+    """Every problem at once: the form's own checks and what the service would refuse (ID number,
+    phone, password strength, a taken username) come back in the same round."""
     if request.user.is_authenticated:
         return redirect("accounts:profile")
     form = RegistrationForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
+    if request.method == "POST":
+        valid = form.is_valid()
+        data = {name: form.cleaned_data.get(name, "") for name in form.fields}
         try:
             user = services.register_citizen(
                 username=data["username"],
@@ -33,22 +36,26 @@ def register(request: HttpRequest) -> HttpResponse:
                 real_name=data["real_name"],
                 id_number=data["id_number"],
                 phone=data["phone"],
-                email=data["email"],
+                email=data["email"] or "",
                 preferred_language=request.LANGUAGE_CODE
                 if request.LANGUAGE_CODE in Language.values
                 else Language.ZH_HANS,
+                dry_run=not valid,
             )
         except ValidationError as exc:
             errors = exc.message_dict
             if "password" in errors:
-                errors["password1"] = errors.pop("password")
+                errors["password1"] = [*errors.pop("password"), str(PASSWORD_ADVICE)]
             for field, messages_ in errors.items():
+                if field in form.errors:
+                    continue  # already told what to do there (e.g. "enter it")
                 for message in messages_:
                     form.add_error(field if field in form.fields else None, message)
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, _("Welcome! Your account is ready."))
-            return redirect("accounts:profile")
+            if user is not None:
+                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                messages.success(request, _("Welcome! Your account is ready."))
+                return redirect("accounts:profile")
     return render(
         request, "accounts/register.html", {"form": form}, status=400 if form.errors else 200
     )

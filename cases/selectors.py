@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import F, Prefetch, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -19,10 +19,24 @@ __all__ = ["can_view_case", "cases_visible_to_applicant", "cases_visible_to_staf
 
 
 def my_applications(user: User) -> QuerySet[Case]:
-    """'My applications': what a list shows, in a constant number of queries."""
+    """'My applications': what a list shows, in a constant number of queries. A case waiting for
+    documents carries the open request's deadline (`supplement_deadline`) and whether something
+    is uploaded but not yet sent (`supplement_uploaded`)."""
+    open_request = SupplementRequest.objects.filter(
+        case=OuterRef("pk"), state=SupplementRequest.State.OPEN
+    )
     return (
         cases_visible_to_applicant(user)
         .select_related("service_version", "service", "department", "stage", "applicant", "agent")
+        .annotate(
+            supplement_deadline=Subquery(open_request.values("deadline")[:1]),
+            supplement_uploaded=Exists(
+                Attachment.objects.filter(
+                    case=OuterRef("pk"),
+                    for_supplement__state=SupplementRequest.State.OPEN,
+                )
+            ),
+        )
         .order_by("-created_at", "-pk")
     )
 

@@ -60,7 +60,10 @@ def check_upload(upload: UploadedFile) -> str:
             code="too_large",
         )
     if upload.size == 0:
-        raise ValidationError(_("The file is empty."), code="empty")
+        raise ValidationError(
+            _("The file is empty: choose it again, or scan or photograph the document anew."),
+            code="empty",
+        )
     upload.seek(0)
     head = upload.read(16)
     upload.seek(0)
@@ -68,7 +71,8 @@ def check_upload(upload: UploadedFile) -> str:
     if content_type is None:
         raise ValidationError(
             _(
-                "Only PDF, JPEG and PNG files are accepted; this file is none of them, whatever its name."
+                "Only PDF, JPEG and PNG files are accepted; this file is none of them, whatever its "
+                "name: save or scan the document as PDF, or photograph it."
             ),
             code="wrong_type",
         )

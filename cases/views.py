@@ -4,6 +4,7 @@ with its timeline, answering a request for documents, withdrawing, the receipt a
 from __future__ import annotations
 
 import contextlib
+import re
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -17,11 +18,12 @@ from django.views.decorators.http import require_POST
 
 from accounts import proxies
 from accounts.validators import mask_id_number
+from portal.templatetags.error_summary import error_line
 from services import catalog
 from services.models import MaterialSource, Outcome
-from services.schema import SchemaForm, answers
+from services.schema import SchemaForm, answers, label_of, ordered_properties, row_field_name
 
-from . import documents, receipts, selectors, uploads, workflow
+from . import documents, next_steps, receipts, selectors, uploads, workflow
 from .models import CLOSED_STATES, Attachment, Case, Channel, SupplementRequest
 
 STEPS = ["form", "materials", "review"]
@@ -217,6 +219,43 @@ def _materials_context(case: Case) -> dict:
     }
 
 
+def _document_problems(request: HttpRequest, exc: ValidationError, *, materials, prefix: str):
+    """A refused upload, told beside its file input (`{prefix}{material pk}`) and in the error
+    summary, naming the material and the fix; the context to render the page with."""
+    by_pk = {str(m.pk): m for m in materials}
+    material = by_pk.get(str(request.POST.get("material", "")))
+    field_errors: dict[int, list[str]] = {}
+    items = []
+    messages_ = exc.messages
+    if material is not None and not (hasattr(exc, "error_dict") and "material" in exc.error_dict):
+        field_errors[material.pk] = messages_
+        for message in messages_:
+            items.append(
+                {
+                    "href": f"#{prefix}{material.pk}",
+                    "text": error_line(material.label, message),
+                }
+            )
+    else:
+        items = [{"href": "", "text": message} for message in messages_]
+    return {"upload_errors": field_errors, "error_items": items}
+
+
+def _no_file_chosen(request: HttpRequest, materials) -> ValidationError:
+    material = next((m for m in materials if str(m.pk) == request.POST.get("material")), None)
+    mb = uploads.settings.UPLOAD_MAX_BYTES // (1024 * 1024)
+    if material is None:
+        return ValidationError({"file": [_("Choose a file to upload.")]})
+    return ValidationError(
+        {
+            "file": [
+                _("Choose the file of “%(material)s” to upload: PDF, JPEG or PNG, up to %(mb)d MB.")
+                % {"material": material.label, "mb": mb}
+            ]
+        }
+    )
+
+
 def _add_document(request: HttpRequest, case: Case) -> bool:
     """An uploaded file or a document on file for one material, if the form sent one."""
     if request.FILES.get("file"):
@@ -244,7 +283,9 @@ def materials_step(request: HttpRequest, number: str) -> HttpResponse:
     if isinstance(case, HttpResponse):
         return case
     status = 200
+    problems: dict = {}
     if request.method == "POST":
+        materials = case.service_version.materials.all()
         try:
             if request.POST.get("remove"):
                 workflow.remove_attachment(
@@ -263,9 +304,10 @@ def materials_step(request: HttpRequest, number: str) -> HttpResponse:
             elif "continue" in request.POST:
                 return redirect("cases:review", number=case.number)
             else:
-                raise ValidationError({"file": [_("Choose a file to upload.")]})
+                raise _no_file_chosen(request, materials)
         except ValidationError as exc:
-            _errors_to_messages(request, exc)
+            # Beside the file input it concerns, and in the summary: not a flash at the top.
+            problems = _document_problems(request, exc, materials=materials, prefix="file-")
             status = 400
         except workflow.CaseConflict as exc:
             messages.error(request, exc.message)
@@ -273,13 +315,16 @@ def materials_step(request: HttpRequest, number: str) -> HttpResponse:
         else:
             return redirect("cases:materials", number=case.number)
         case = _case(request, number)
-    context = _step_context(case, "materials", **_materials_context(case))
+    context = _step_context(case, "materials", **_materials_context(case), **problems)
+    for row in context["rows"]:
+        row["errors"] = problems.get("upload_errors", {}).get(row["material"].pk, [])
     return render(request, "cases/materials.html", context, status=status)
 
 
 @login_required
 def review_step(request: HttpRequest, number: str) -> HttpResponse:
     case = _case(request, number)
+    error_items: list[dict] = []
     if request.method == "POST":
         if not case.is_draft:
             # A double click, or the back button: the first submission stands.
@@ -287,7 +332,7 @@ def review_step(request: HttpRequest, number: str) -> HttpResponse:
         try:
             workflow.submit_application(case=case, user=request.user, channel=Channel.ONLINE)
         except ValidationError as exc:
-            _errors_to_messages(request, exc)
+            error_items = _submission_problems(case, exc)
         except workflow.CaseConflict:
             return redirect("cases:submitted", number=case.number)
         else:
@@ -300,11 +345,53 @@ def review_step(request: HttpRequest, number: str) -> HttpResponse:
         answers=answers(case.service_version.form_schema, workflow.display_data(case)),
         missing=workflow.missing_materials(case),
         owed_days=workflow.drafts.OWED_WORKING_DAYS,
+        error_items=error_items,
         **_materials_context(case),
     )
     return render(
         request, "cases/review.html", context, status=400 if request.method == "POST" else 200
     )
+
+
+def _submission_problems(case: Case, exc: ValidationError) -> list[dict]:
+    """Why the application cannot be handed in yet, each linked to where it is put right: a form
+    field on the form step, a material on the materials step."""
+    schema = case.service_version.form_schema
+    form_url = reverse("cases:form", args=[case.number])
+    materials_url = reverse("cases:materials", args=[case.number])
+    items = []
+    errors = exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}
+    order = {name: index for index, (name, _prop) in enumerate(ordered_properties(schema))}
+
+    def position(key: str) -> tuple:
+        # In the order the form asks: fields first (as on the form step), then the materials.
+        if key.startswith("data."):
+            name = re.split(r"[\[.]", key.removeprefix("data."))[0]
+            return (0, order.get(name, len(order)), key)
+        return (1, 0, key)
+
+    for key in sorted(errors, key=position):
+        messages_ = errors[key]
+        href, label = "", ""
+        if key.startswith("data."):
+            path = key.removeprefix("data.")
+            match = re.match(r"^(\w+)\[(\d+)\]\.(\w+)$", path)
+            name = match.group(1) if match else path
+            prop = schema.get("properties", {}).get(name)
+            if prop is not None:
+                label = label_of(prop, name)
+                if match:
+                    sub = prop.get("items", {}).get("properties", {}).get(match.group(3), {})
+                    label = label_of(sub, match.group(3)) if sub else label
+                    anchor = row_field_name(name, int(match.group(2)), match.group(3))
+                else:
+                    anchor = name
+                href = f"{form_url}#id_{anchor}"
+        elif key == "materials":
+            href = materials_url
+        for message in messages_:
+            items.append({"href": href, "text": error_line(label, message)})
+    return items
 
 
 @login_required
@@ -315,7 +402,12 @@ def submitted(request: HttpRequest, number: str) -> HttpResponse:
     return render(
         request,
         "cases/submitted.html",
-        {"case": case, "version": case.service_version, "owed": workflow.owed_materials(case)},
+        {
+            "case": case,
+            "version": case.service_version,
+            "next_steps": next_steps.after_submission(case),
+            "owed": workflow.owed_materials(case),
+        },
     )
 
 
@@ -328,28 +420,41 @@ def application_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def detail(request: HttpRequest, number: str) -> HttpResponse:
     case = _case(request, number)
+    return render(request, "cases/detail.html", _detail_context(request, case))
+
+
+def _detail_context(request: HttpRequest, case: Case, **extra) -> dict:
     open_request = next(
         (r for r in case.supplement_requests.all() if r.state == SupplementRequest.State.OPEN), None
     )
     outcomes = {t.outcome for t in workflow.transitions_for(case, request.user)}
-    return render(
-        request,
-        "cases/detail.html",
-        {
-            "case": case,
-            "version": case.service_version,
-            "timeline": selectors.timeline(case),
-            "open_request": open_request,
-            "can_withdraw": Outcome.WITHDRAWN in outcomes,
-            "can_supplement": Outcome.SUPPLEMENT_ANSWERED in outcomes and open_request is not None,
-            "on_file": workflow.documents_on_file(case.applicant) if open_request else [],
-            "official_documents": list(documents.documents_of(case)),
-            "owed": workflow.owed_materials(case)
-            if not case.is_draft and case.state not in CLOSED_STATES
-            else [],
-            **_rating_context(case, request.user),
-        },
-    )
+    supplement = next_steps.supplement_status(case, open_request) if open_request else None
+    upload_errors = extra.pop("upload_errors", {})
+    owed_errors = extra.pop("owed_errors", {})
+    if supplement is not None:
+        for row in supplement.rows:
+            row["errors"] = upload_errors.get(row["material"].pk, [])
+    return {
+        "case": case,
+        "version": case.service_version,
+        "timeline": selectors.timeline(case),
+        "open_request": open_request,
+        "supplement": supplement,
+        "can_withdraw": Outcome.WITHDRAWN in outcomes,
+        "can_supplement": Outcome.SUPPLEMENT_ANSWERED in outcomes and open_request is not None,
+        "on_file": workflow.documents_on_file(case.applicant) if open_request else [],
+        "official_documents": list(documents.documents_of(case)),
+        "owed": [
+            {"material": m, "errors": owed_errors.get(m.pk, [])}
+            for m in (
+                workflow.owed_materials(case)
+                if not case.is_draft and case.state not in CLOSED_STATES
+                else []
+            )
+        ],
+        **_rating_context(case, request.user),
+        **extra,
+    }
 
 
 def _rating_context(case: Case, user) -> dict:
@@ -391,11 +496,33 @@ def withdraw(request: HttpRequest, number: str) -> HttpResponse:
 @login_required
 @require_POST
 def supplement(request: HttpRequest, number: str) -> HttpResponse:
-    """Upload a requested document, or hand in the answer once everything is there."""
+    """Answer a request for documents in one clear step: upload each document (it waits, listed as
+    not yet sent), then hand them all in with "提交补正材料". A refused upload or a missing document
+    is told beside its file input, with the deadline still in view; the note typed is kept."""
     case = _case(request, number)
+    materials = next(
+        (
+            list(r.materials.all())
+            for r in case.supplement_requests.all()
+            if r.state == SupplementRequest.State.OPEN
+        ),
+        [],
+    )
     try:
         if _add_document(request, case):
-            messages.success(request, _("Document added."))
+            name = next(
+                (m.label for m in materials if str(m.pk) == request.POST.get("material")), ""
+            )
+            messages.success(
+                request,
+                _(
+                    "“%(material)s” is uploaded but not yet sent: when everything asked for is "
+                    "there, press “Send the requested documents”."
+                )
+                % {"material": name},
+            )
+        elif "answer" not in request.POST and request.POST.get("material"):
+            raise _no_file_chosen(request, materials)
         else:
             workflow.answer_supplement(
                 case=case, user=request.user, note=request.POST.get("note", "")
@@ -404,10 +531,33 @@ def supplement(request: HttpRequest, number: str) -> HttpResponse:
                 request, _("Thank you: the department has your documents and continues.")
             )
     except ValidationError as exc:
-        _errors_to_messages(request, exc)
+        case = _case(request, number)
+        if hasattr(exc, "error_dict") and "materials" in exc.error_dict:
+            problems = _missing_documents(case, materials)
+        else:
+            problems = _document_problems(request, exc, materials=materials, prefix="sfile-")
+        context = _detail_context(request, case, note=request.POST.get("note", ""), **problems)
+        return render(request, "cases/detail.html", context, status=400)
     except workflow.CaseConflict as exc:
         messages.error(request, exc.message)
     return redirect(reverse("cases:detail", args=[case.number]) + "#supplement")
+
+
+def _missing_documents(case: Case, materials) -> dict:
+    """ "Send the documents" pressed while something asked for has no upload: each is told beside
+    its file input."""
+    status = next_steps.supplement_status(
+        case,
+        next(r for r in case.supplement_requests.all() if r.state == SupplementRequest.State.OPEN),
+    )
+    field_errors, items = {}, []
+    for material in status.missing:
+        message = _(
+            "Upload “%(material)s” first, then press “Send the requested documents” again."
+        ) % {"material": material.label}
+        field_errors[material.pk] = [message]
+        items.append({"href": f"#sfile-{material.pk}", "text": message})
+    return {"upload_errors": field_errors, "error_items": items}
 
 
 @login_required
@@ -415,11 +565,17 @@ def supplement(request: HttpRequest, number: str) -> HttpResponse:
 def owed(request: HttpRequest, number: str) -> HttpResponse:
     """Hand in a material accepted to follow (容缺) from the case page."""
     case = _case(request, number)
+    owed_now = workflow.owed_materials(case)
     try:
         if not _add_document(request, case):
-            raise ValidationError({"file": [_("Choose a file to upload.")]})
+            raise _no_file_chosen(request, owed_now)
     except ValidationError as exc:
-        _errors_to_messages(request, exc)
+        problems = _document_problems(request, exc, materials=owed_now, prefix="ofile-")
+        context = _detail_context(
+            request, case, owed_errors=problems["upload_errors"],
+            error_items=problems["error_items"],
+        )  # fmt: skip
+        return render(request, "cases/detail.html", context, status=400)
     except workflow.CaseConflict as exc:
         messages.error(request, exc.message)
     else:

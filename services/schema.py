@@ -67,9 +67,10 @@ show and hide live.
 The published schema (`published_schema`: the `form_schema` of `GET services/{code}/`) is the exact
 contract of `validate_data` (DESIGN "API"): what the server does is spelt out in standard keywords,
 so that every instance the published schema accepts is accepted at submit: `additionalProperties:
-false` on every object; required text with `minLength` 1 and `"not": {"pattern": "\\x00|^\\s*$"}`
+false` on every object; required text with `minLength` 1 and `"not": {"pattern": "\\x00|^[…]*$"}`
 (neither blank nor with the NUL character, which PostgreSQL cannot store; the server's blank is white
-space that Python's and ECMAScript's \s both match, so either engine refuses it), other text with
+space that Python's and ECMAScript's \s both match, spelt out as a class, so either engine refuses
+exactly that), other text with
 `"not": {"pattern": "\\x00"}`, a pattern of the field's own kept as it is; each format as a
 pattern (the date pattern knows month lengths, leap years and the field's bounds); required lists with `minItems` 1;
 boxes with const true required; conditional requirements inside their rules; fields filled from
@@ -150,10 +151,13 @@ MAX_ROWS = 50
 # --- Patterns: what the server accepts, written so that Python's re and ECMAScript read them alike --
 
 # Blank text is text of white space that Python's re and ECMAScript both match with \s (and only
-# that), so that the patterns below, written with \s, refuse it whichever engine reads them.
-_BLANK = re.compile(r"[\t\n\x0b\x0c\r \xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*")
+# that). The published pattern spells these characters out rather than writing \s: Python's \s
+# also matches \x1c-\x1f and ECMAScript's \ufeff, so with \s the two engines, and the server,
+# would each call different text blank.
+_BLANK_CLASS = r"[\t\n\x0b\x0c\r \xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+_BLANK = re.compile(_BLANK_CLASS + "*")
 NUL = r"\x00"
-BLANK_OR_NUL = r"\x00|^\s*$"
+BLANK_OR_NUL = rf"\x00|^{_BLANK_CLASS}*$"
 _YEAR = r"(?:[0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})"
 _LEAP_YEAR = r"(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)"
 DATE_PATTERN = (
@@ -912,6 +916,166 @@ class IdNumberField(forms.CharField):
         return normalize_id_number(value) if value else value
 
 
+# --- Messages that say how to fix (GOV.UK pattern) ----------------------------------------------
+# Each names its field and the fix, with an example where one helps: "请填写联系电话，如 13800138000".
+# The author's own x-pattern-message is kept as written: it already says how to fix it.
+
+_SIMPLE_DIGITS = re.compile(r"^\^(?:\\d|\[0-9\])\{(\d+)\}\$$")
+_PHONE_WORDS = ("电话", "手机", "phone", "mobile")
+_POSTCODE_WORDS = ("邮编", "邮政编码", "postcode", "postal code", "zip")
+
+
+def _escaped(label: str) -> str:
+    """A label put into a message that Django fills in later with % (limit values)."""
+    return label.replace("%", "%%")
+
+
+def _number_example(prop: dict) -> str:
+    low = prop.get("minimum")
+    if low is None and prop.get("exclusiveMinimum") is not None:
+        low = math.floor(prop["exclusiveMinimum"]) + 1
+    high = prop.get("maximum")
+    if high is None and prop.get("exclusiveMaximum") is not None:
+        high = math.ceil(prop["exclusiveMaximum"]) - 1
+    example: int | float = 1 if prop["type"] == "integer" else 12.5
+    if low is not None and example < low:
+        example = math.ceil(low)
+    if high is not None and example > high:
+        example = math.floor(high)
+    return str(example)
+
+
+def example_of(prop: dict, name: str = "") -> str:
+    """An example answer for a field, to show in its error message ("" when none would help)."""
+    kind, fmt, prefill = prop.get("type"), prop.get("format"), prop.get("x-prefill")
+    if kind in ("integer", "number"):
+        return _number_example(prop)
+    if kind != "string" or "enum" in prop:
+        return ""
+    if fmt == "date":
+        low, high = date_bounds(prop)
+        example = timezone.localdate()
+        if high and example > high:
+            example = high
+        if low and example < low:
+            example = low
+        return example.isoformat()
+    if fmt == "email" or prefill == "email":
+        return "zhang.san@example.com"
+    if fmt == "id_number" or prefill == "id_number":
+        return "11010519491231002X"
+    words = " ".join(filter(None, [label_of(prop, name, "zh-hans"), label_of(prop, name, "en")]))
+    words = words.lower()
+    if prefill == "phone" or any(word in words for word in _PHONE_WORDS):
+        return "13800138000"
+    if prefill == "real_name":
+        return _("Zhang San")
+    match = _SIMPLE_DIGITS.match(prop.get("pattern", ""))
+    if match:
+        count = int(match.group(1))
+        if any(word in words for word in _POSTCODE_WORDS) and count == 6:
+            return "310000"
+        return ("1234567890" * 5)[:count]
+    return ""
+
+
+def required_message(prop: dict, name: str = "") -> str:
+    """What to do when a field was left unanswered, naming the field."""
+    label = label_of(prop, name)
+    kind = prop.get("type")
+    if kind == "boolean":
+        return _("Tick “%(field)s” to continue.") % {"field": label}
+    if kind == "array":
+        return _("Add at least one entry to “%(field)s”.") % {"field": label}
+    if "enum" in prop:
+        return _("Choose %(field)s.") % {"field": label}
+    if prop.get("format") == "date":
+        return _date_message(prop, name)
+    example = example_of(prop, name)
+    if example:
+        return _("Enter %(field)s, e.g. %(example)s.") % {"field": label, "example": example}
+    return _("Enter %(field)s.") % {"field": label}
+
+
+def _date_message(prop: dict, name: str = "") -> str:
+    return _("Enter %(field)s as year-month-day, e.g. %(example)s.") % {
+        "field": label_of(prop, name),
+        "example": example_of(prop, name),
+    }
+
+
+def _pattern_message(prop: dict, name: str = "") -> str:
+    """The author's message on how to fix it; else what the pattern asks for, when it can be said."""
+    authored = _text(prop, "x-pattern-message", "")
+    if authored:
+        return authored
+    label = label_of(prop, name)
+    match = _SIMPLE_DIGITS.match(prop.get("pattern", ""))
+    if match:
+        return _("Enter %(field)s as %(count)s digits, e.g. %(example)s.") % {
+            "field": label,
+            "count": match.group(1),
+            "example": example_of(prop, name),
+        }
+    hint = help_of(prop)
+    if hint:
+        return _("Enter %(field)s in the form this field asks for: %(hint)s") % {
+            "field": label,
+            "hint": hint,
+        }
+    return _(
+        "Enter %(field)s in the form this field asks for: check it against the document you "
+        "copy it from, without extra spaces or signs."
+    ) % {"field": label}
+
+
+def field_error_messages(prop: dict, name: str = "") -> dict[str, str]:
+    """Django error messages for a field of this property, each naming the field and the fix.
+    Limits are filled in by Django (`%(limit_value)s`), so the label is escaped for it."""
+    label = _escaped(label_of(prop, name))
+    kind = prop.get("type")
+    example = example_of(prop, name)
+    messages = {"required": _escaped(required_message(prop, name))}
+    if "enum" in prop:
+        messages["invalid_choice"] = _("Choose %(field)s from the options shown.") % {
+            "field": label
+        }
+        return messages
+    if kind == "integer":
+        messages["invalid"] = _("Enter %(field)s as a whole number, e.g. %(example)s.") % {
+            "field": label,
+            "example": example,
+        }
+    elif kind == "number":
+        messages["invalid"] = _("Enter %(field)s as a number, e.g. %(example)s.") % {
+            "field": label,
+            "example": example,
+        }
+    if kind in ("integer", "number"):
+        messages["min_value"] = _(
+            "%(field)s must be at least %%(limit_value)s: enter %%(limit_value)s or more."
+        ) % {"field": label}
+        messages["max_value"] = _(
+            "%(field)s can be at most %%(limit_value)s: enter %%(limit_value)s or less."
+        ) % {"field": label}
+        return messages
+    if prop.get("format") == "date":
+        messages["invalid"] = _escaped(_date_message(prop, name))
+        return messages
+    if prop.get("format") == "email":
+        messages["invalid"] = _("Enter %(field)s as an e-mail address, e.g. %(example)s.") % {
+            "field": label,
+            "example": example,
+        }
+    messages["min_length"] = _(
+        "%(field)s needs at least %%(limit_value)d characters (it has %%(show_value)d): add to it."
+    ) % {"field": label}
+    messages["max_length"] = _(
+        "%(field)s takes at most %%(limit_value)d characters (it has %%(show_value)d): shorten it."
+    ) % {"field": label}
+    return messages
+
+
 def _bound(value: int | float) -> Decimal:
     """A schema bound as a page's DecimalField compares it: 0.1 is one tenth, not the float."""
     return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
@@ -927,6 +1091,7 @@ def scalar_field(prop: dict, *, name: str, required: bool, strict: bool = False)
         "label": label_of(prop, name),
         "help_text": help_of(prop),
         "required": required,
+        "error_messages": field_error_messages(prop, name),
     }
     attrs: dict[str, Any] = {}
     if prop.get("x-prefill") in ("real_name",):
@@ -981,9 +1146,7 @@ def scalar_field(prop: dict, *, name: str, required: bool, strict: bool = False)
     if prop.get("format") == "id_number":
         return IdNumberField(strict=strict, **lengths, **common)
     if prop.get("format") == "email":
-        email = RegexValidator(
-            EMAIL_PATTERN, message=_("Enter an e-mail address such as zhang.san@example.com.")
-        )
+        email = RegexValidator(EMAIL_PATTERN, message=common["error_messages"]["invalid"])
         if strict:
             return forms.CharField(strip=False, validators=[email], **lengths, **common)
         return forms.EmailField(validators=[email], **lengths, **common)
@@ -993,8 +1156,7 @@ def scalar_field(prop: dict, *, name: str, required: bool, strict: bool = False)
             RegexValidator(
                 prop["pattern"],
                 # The author's words on how to fix it ("请输入 11 位手机号，如 13800138000").
-                message=_text(prop, "x-pattern-message", "")
-                or _("Enter a value in the form this field asks for."),
+                message=_pattern_message(prop, name),
             )
         )
     long_text = prop.get("x-widget") == "textarea" or (prop.get("maxLength") or 0) > 200
@@ -1022,13 +1184,14 @@ def _exclusive(bound, *, above: bool):
     return check
 
 
-def _number_validators(prop: dict) -> list:
+def _number_validators(prop: dict, name: str = "") -> list:
     """Bounds on a JSON number, compared as JSON Schema compares them (no rounding to decimals)."""
     checks = []
+    messages = field_error_messages(prop, name)
     if prop.get("minimum") is not None:
-        checks.append(MinValueValidator(prop["minimum"]))
+        checks.append(MinValueValidator(prop["minimum"], message=messages["min_value"]))
     if prop.get("maximum") is not None:
-        checks.append(MaxValueValidator(prop["maximum"]))
+        checks.append(MaxValueValidator(prop["maximum"], message=messages["max_value"]))
     if "exclusiveMinimum" in prop:
         checks.append(_exclusive(prop["exclusiveMinimum"], above=True))
     if "exclusiveMaximum" in prop:
@@ -1089,7 +1252,7 @@ def _clean_json(prop: dict, name: str, value: Any) -> Any:
         value = int(value)
     if kind in ("integer", "number") and "enum" not in prop:
         messages = []
-        for check in _number_validators(prop):
+        for check in _number_validators(prop, name):
             try:
                 check(value)
             except ValidationError as exc:
@@ -1099,9 +1262,7 @@ def _clean_json(prop: dict, name: str, value: Any) -> Any:
         return value
     if prop.get("format") == "date":
         if not _DATE.search(value):
-            raise ValidationError(
-                _("Enter a valid date as year-month-day, e.g. 2026-12-01."), code="invalid_date"
-            )
+            raise ValidationError(_date_message(prop, name), code="invalid_date")
         date = dt.date.fromisoformat(value[:10])  # $ lets a final newline through, as in the schema
         _date_bound_validator(prop)(date)
         return date.isoformat()
@@ -1118,7 +1279,9 @@ def _check_rows(
     for index, row in enumerate(rows):
         for sub in sorted(required_fields(items, row)):
             if _missing(properties[sub], row.get(sub)):
-                errors.setdefault(f"{path}[{index}].{sub}", []).append(_("This field is required."))
+                errors.setdefault(f"{path}[{index}].{sub}", []).append(
+                    required_message(properties[sub], sub)
+                )
     _check_rows_count(prop, rows, path, errors)
     return rows
 
@@ -1168,7 +1331,7 @@ def _validate_object(
             path = f"{prefix}{name}"
             invalid = path in errors and properties[name]["type"] != "array"
             if not invalid and _missing(properties[name], cleaned.get(name)):
-                errors.setdefault(path, []).append(_("This field is required."))
+                errors.setdefault(path, []).append(required_message(properties[name], name))
     return cleaned
 
 
@@ -1363,7 +1526,9 @@ class SchemaForm(forms.Form):
             if name not in self._errors and _missing(
                 self.schema["properties"][name], data.get(name)
             ):
-                errors.setdefault(name, []).append(_("This field is required."))
+                errors.setdefault(name, []).append(
+                    required_message(self.schema["properties"][name], name)
+                )
         for path, messages in errors.items():
             match = re.match(r"^(\w+)\[(\d+)\]\.(\w+)$", path)
             if match:
@@ -1378,7 +1543,7 @@ class SchemaForm(forms.Form):
             else:
                 label = label_of(self.schema["properties"][path], path)
                 for message in messages:
-                    self.add_error(None, f"{label}: {message}")
+                    self.add_error(None, message if label in message else f"{label}: {message}")
         self._partial = data
         self._json = None if self.errors else data
         return cleaned

@@ -122,7 +122,8 @@ def test_schema_violation_is_a_400_with_field_messages_and_nothing_is_created(ap
     response = create(api, data={"shop_area": 0, "colour": "red"})
     assert response.status_code == 400
     errors = response.json()["errors"]
-    assert "greater than or equal to 1" in errors["shop_area"][0]
+    # Each message names the field and the fix.
+    assert errors["shop_area"] == ["Floor area (m²) must be at least 1: enter 1 or more."]
     assert "no such field" in errors["colour"][0]
     assert db_state() == before
 
@@ -144,7 +145,7 @@ def test_submit_without_required_material_or_required_field(api, service):
     assert response.status_code == 400
     errors = response.json()["errors"]
     assert "营业场所照片" in errors["materials"][0]
-    assert "required" in errors["data.shop_area"][0]
+    assert errors["data.shop_area"] == ["Enter Floor area (m²), e.g. 12.5."]
     assert db_state() == before
 
 

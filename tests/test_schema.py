@@ -142,27 +142,27 @@ def test_valid_data_is_cleaned_and_typed():
 @pytest.mark.parametrize(
     ("data", "path", "message"),
     [
-        ({**GOOD, "shop_name": "面"}, "shop_name", "at least 2 characters"),
-        ({**GOOD, "shop_name": "面" * 21}, "shop_name", "at most 20 characters"),
-        ({**GOOD, "postcode": "31000A"}, "postcode", "form this field asks for"),
-        ({**GOOD, "area": 0}, "area", "greater than or equal to 1"),
+        ({**GOOD, "shop_name": "面"}, "shop_name", "Shop name needs at least 2 characters"),
+        ({**GOOD, "shop_name": "面" * 21}, "shop_name", "Shop name takes at most 20 characters"),
+        ({**GOOD, "postcode": "31000A"}, "postcode", "Enter 邮政编码 as 6 digits, e.g. 310000."),
+        ({**GOOD, "area": 0}, "area", "面积 must be at least 1: enter 1 or more."),
         ({**GOOD, "area": "35"}, "area", "Expected a number"),
         ({**GOOD, "floors": 1.5}, "floors", "Expected a integer"),
         ({**GOOD, "floors": True}, "floors", "not true or false"),
-        ({**GOOD, "opening": "2026-13-01"}, "opening", "valid date"),
-        ({**GOOD, "kind": "bakery"}, "kind", "valid choice"),
-        ({**GOOD, "staff": []}, "staff", "required"),
-        ({**GOOD, "staff": [{"age": 30}]}, "staff[0].name", "required"),
+        ({**GOOD, "opening": "2026-13-01"}, "opening", "Enter 开业日期 as year-month-day, e.g. 20"),
+        ({**GOOD, "kind": "bakery"}, "kind", "Choose 类型 from the options shown."),
+        ({**GOOD, "staff": []}, "staff", "Add at least one entry to “从业人员”."),
+        ({**GOOD, "staff": [{"age": 30}]}, "staff[0].name", "Enter 姓名."),
         ({**GOOD, "staff": [{"name": "甲"}] * 4}, "staff", "at most 3"),
         (
             {**GOOD, "staff": [{"name": "甲", "age": 12}]},
             "staff[0].age",
-            "greater than or equal to 16",
+            "年龄 must be at least 16: enter 16 or more.",
         ),
         ({**GOOD, "staff": "王五"}, "staff", "list of entries"),
-        ({**GOOD, "agree": False}, "agree", "required"),
+        ({**GOOD, "agree": False}, "agree", "Tick “我承诺所填信息真实” to continue."),
         ({**GOOD, "hobby": "x"}, "hobby", "no such field"),
-        ({k: v for k, v in GOOD.items() if k != "shop_name"}, "shop_name", "required"),
+        ({k: v for k, v in GOOD.items() if k != "shop_name"}, "shop_name", "Enter Shop name."),
     ],
 )
 def test_invalid_data_gets_a_message_at_its_path(data, path, message):
@@ -175,7 +175,8 @@ def test_invalid_data_gets_a_message_at_its_path(data, path, message):
 def test_messages_are_in_chinese_by_default():
     with translation.override("zh-hans"), pytest.raises(ValidationError) as excinfo:
         validate_data(SCHEMA, {**GOOD, "shop_name": ""})
-    assert "必填项" in excinfo.value.message_dict["shop_name"][0]
+    # The message names the field and says what to do, not merely that something is wrong.
+    assert excinfo.value.message_dict["shop_name"] == ["请填写店铺名称。"]
 
 
 def page_post(**changes):
@@ -211,7 +212,8 @@ def test_page_form_reports_errors_on_the_right_fields():
         assert not form.is_valid()
         assert "area" in form.errors
         assert "agree" in form.errors
-        assert any("required" in e for e in form.errors["__all__"])  # the list needs an entry
+        # The list needs an entry: the message names it and says what to do.
+        assert form.errors["__all__"] == ["Add at least one entry to “从业人员”."]
 
 
 def test_page_form_row_error_lands_on_the_row():
@@ -269,7 +271,13 @@ def test_published_schema_spells_out_what_the_server_does():
     assert published["additionalProperties"] is False
     assert props["staff"]["items"]["additionalProperties"] is False
     assert props["shop_name"]["minLength"] == 2  # already more than 1
-    assert props["shop_name"]["not"] == {"pattern": r"\x00|^\s*$"}
+    blank = r"\x00|^[\t\n\x0b\x0c\r \xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    assert props["shop_name"]["not"] == {"pattern": blank}
+    # Blank as the server has it, not as Python's \s (which takes \x1c-\x1f for space too).
+    text = {"type": "string", "not": props["shop_name"]["not"]}
+    assert not Draft202012Validator(text).is_valid("\u3000 \t")
+    assert Draft202012Validator(text).is_valid("\x1f")
+    assert validate_data(SCHEMA, {**GOOD, "shop_name": "\x1f\x1f"})["shop_name"] == "\x1f\x1f"
     assert props["staff"]["items"]["properties"]["name"]["minLength"] == 1
     assert props["postcode"]["pattern"] == "^[0-9]{6}$" and props["postcode"]["not"]["pattern"]
     assert props["opening"]["format"] == "date" and props["opening"]["pattern"] == DATE_PATTERN
@@ -314,8 +322,8 @@ def test_what_the_schema_accepts_is_stored_typed(change, stored):
 @pytest.mark.parametrize(
     ("change", "path", "message"),
     [
-        ({"shop_name": "   "}, "shop_name", "required"),
-        ({"shop_name": "\u3000\u3000"}, "shop_name", "required"),  # ideographic spaces
+        ({"shop_name": "   "}, "shop_name", "Enter Shop name."),
+        ({"shop_name": "\u3000\u3000"}, "shop_name", "Enter Shop name."),  # ideographic spaces
         ({"shop_name": "老街\x00面馆"}, "shop_name", "NUL"),
         ({"floors": 1.5}, "floors", "Expected a integer"),
         ({"opening": "2026-2-1"}, "opening", "e.g. 2026-12-01"),
@@ -341,7 +349,7 @@ def test_a_box_that_must_be_ticked_is_required_listed_or_not():
     )
     with translation.override("en"), pytest.raises(ValidationError) as excinfo:
         validate_data(schema, {})
-    assert "required" in excinfo.value.message_dict["agree"][0]
+    assert excinfo.value.message_dict["agree"] == ["Tick “a” to continue."]
     assert not Draft202012Validator(published_schema(schema)).is_valid({})
     assert validate_data(schema, {}, partial=True) == {"agree": False}  # a draft may wait
 
@@ -464,7 +472,7 @@ def test_unsupported_conditions_are_refused_with_a_clear_message(rule, message):
 def test_a_field_is_required_only_while_its_condition_holds():
     with translation.override("en"), pytest.raises(ValidationError) as excinfo:
         validate_data(SHOP, {"kind": "catering"})
-    assert "required" in excinfo.value.message_dict["seats"][0]
+    assert excinfo.value.message_dict["seats"] == ["Enter 座位数, e.g. 1."]
     draft = validate_data(SHOP, {"kind": "catering"}, partial=True)  # a draft may wait
     assert draft == {"kind": "catering", "terrace": False, "staff": []}
     assert validate_data(SHOP, {"kind": "catering", "seats": 20, "terrace": True}) == {
@@ -521,8 +529,8 @@ def test_page_shows_conditional_fields_for_the_answers_given_without_javascript(
             SHOP, {"kind": "catering", "staff__0__kind": "company"}, rows={"staff": 1}
         )
         assert not form.is_valid()
-        assert "required" in form.errors["seats"][0]
-        assert "required" in form.errors["staff__0__uscc"][0]
+        assert form.errors["seats"] == ["Enter 座位数, e.g. 1."]
+        assert form.errors["staff__0__uscc"][0].startswith("Enter ")
         html = form.render()
     seats = re.search(r'<div class="field[^"]*"[^>]*>\s*<label for="id_seats"', html).group(0)
     assert " hidden" not in seats
