@@ -84,11 +84,18 @@ def apply(request: HttpRequest) -> HttpResponse:
     elif post is not None and form.is_valid():
         try:
             case = counter.file_counter_application(
-                clerk=request.user, citizen=form.citizen(citizen), service=item, data=form.cleaned_json(),
-                materials_received=_received(request), accept=form.accept, queue_ticket=form.queue_ticket,
+                clerk=request.user,
+                citizen=form.citizen(citizen),
+                service=item,
+                data=form.cleaned_json(),
+                materials_received=_received(request),
+                accept=form.accept,
+                queue_ticket=form.queue_ticket,
                 agent=form.agent(),
-                scans={m.pk: request.FILES.getlist(f"scan-{m.pk}") for m in version.materials.all()},
-            )  # fmt: skip
+                scans={
+                    m.pk: request.FILES.getlist(f"scan-{m.pk}") for m in version.materials.all()
+                },
+            )
         except ValidationError as exc:
             form.add_filing_errors(exc)
         else:
