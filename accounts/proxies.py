@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from .models import CitizenProfile, ProxyAuthorisation, User
 from .services import find_citizen_by_id_number
+from .validators import validate_id_number
 
 # Long enough for a family member who handles an elderly parent's affairs; renewable.
 MAX_VALIDITY_DAYS = 366 * 3
@@ -95,9 +96,13 @@ def grant(
         raise ValidationError(
             {"agent_id_number": [_("Complete your real-name profile before you authorise anyone.")]}
         )
+    try:
+        validate_id_number(agent_id_number or "")
+    except ValidationError as exc:  # a typo is told as such, not as "no such person"
+        raise ValidationError({"agent_id_number": exc.messages}) from exc
     relationship = _relationship(relationship)
     valid_until = _validity(valid_until)
-    agent = find_citizen_by_id_number(agent_id_number or "")
+    agent = find_citizen_by_id_number(agent_id_number)
     if agent is None or agent.real_name != (agent_real_name or "").strip() or agent.user is None:
         raise ValidationError(
             {

@@ -41,11 +41,12 @@ the fields in order; `normalize_schema` adds it from the order written when it i
 Formats: "date" is a calendar date written 2026-12-01 (nothing else is read as a date); "email" an
 address of Latin letters and digits (an internationalised domain in its xn-- form); "id_number" a
 resident identity card number (公民身份号码) of 18 characters, checked as registration checks it
-(accounts.validators: python-stdnum's cn.ric, with check digit, birth date and region). A field with
-a format has no pattern of its own: the format brings its pattern. A date may carry bounds,
-`x-date-min` and `x-date-max`, each "today" (the day the data is checked, in the portal's time zone:
-"not in the future" is `"x-date-max": "today"`) or a date such as "2020-01-01"; the published schema
-writes them out as the date pattern of the dates allowed on the day it is served.
+(accounts.validators: the check digit, a real birth date not in the future, a region code of any
+period). A field with a format has no pattern of its own: the format brings its pattern. A date may
+carry bounds, `x-date-min` and `x-date-max`, each "today" (the day the data is checked, in the
+portal's time zone: "not in the future" is `"x-date-max": "today"`) or a date such as "2020-01-01";
+the published schema writes them out as the date pattern of the dates allowed on the day it is
+served.
 
 Conditions ("ask this only when ..."): an object (the form, or the entries of a list) may carry
 `allOf`, a list of rules, each exactly
@@ -892,7 +893,10 @@ class IdNumberField(forms.CharField):
         super().validate(value)
         if value in self.empty_values:
             return
-        if not _ID_NUMBER.search(value):
+        # What is wrong, each problem with its own message: length, characters, region, birth
+        # date, check digit (accounts.validators).
+        validate_id_number(value)
+        if not _ID_NUMBER.search(value):  # only as sent in JSON: spaces or full-width digits
             raise ValidationError(
                 _(
                     "Enter the 18 characters of the ID number without spaces; the last may be X, "
@@ -900,16 +904,6 @@ class IdNumberField(forms.CharField):
                 ),
                 code="id_number_form",
             )
-        try:
-            validate_id_number(value)
-        except ValidationError:
-            raise ValidationError(
-                _(
-                    "This ID number does not add up: compare it with the identity card character "
-                    "by character (the last one is a check digit)."
-                ),
-                code="invalid_id_number",
-            ) from None
 
     def clean(self, value):
         value = super().clean(value)

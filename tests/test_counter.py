@@ -56,12 +56,15 @@ def test_lookup_is_exact_and_never_reveals_the_full_number(counter):
     assert body["found"] is True and body["citizen"]["real_name"] == "李四"
     assert existing.id_number not in found.content.decode()
     assert body["citizen"]["id_number"] == existing.masked_id_number
-    # One wrong digit, a prefix, or an invalid number never matches anyone.
-    for wrong in (existing.id_number[:-1] + "0", existing.id_number[:10], "123"):
-        assert (
-            client.post("/api/v1/counter/citizens/lookup/", {"id_number": wrong}).json()["found"]
-            is False
-        )
+    # Another person's number never matches; one that is no ID number (a wrong digit, a prefix)
+    # is refused with what is wrong in it, and matches no one either.
+    other = client.post("/api/v1/counter/citizens/lookup/", {"id_number": id_number_for(803)})
+    assert other.json() == {"found": False, "citizen": None}
+    last = existing.id_number[-1]
+    for wrong in (existing.id_number[:-1] + ("1" if last == "0" else "0"), existing.id_number[:10]):
+        refused = client.post("/api/v1/counter/citizens/lookup/", {"id_number": wrong})
+        assert refused.status_code == 400 and refused.json()["errors"]["id_number"]
+        assert "citizen" not in refused.json()
 
 
 @pytest.mark.django_db
@@ -218,3 +221,224 @@ def test_clerks_see_a_banner_when_messages_are_delayed(counter):
         page = counter["client"].get("/counter/").content.decode()
     assert "notification service is unreachable" in page
     cache.delete("portal:broker-up")
+
+
+# --- The desk and the application page (issue 15, item 8) -------------------------------------------
+
+
+def desk(client, **data):
+    return client.post("/counter/", data)
+
+
+@pytest.fixture
+def catalog(counter):
+    """Services a clerk finds by name, code or alias (the version's keywords)."""
+    department = counter["department"]
+    for code, name, name_en, keywords in [
+        ("C-2", "老年人优待证办理", "Senior citizen card", "老年卡 优待证"),
+        ("C-3", "个体工商户设立登记", "Register a sole trader", "个体户 开店"),
+        ("C-4", "个体工商户注销登记", "Deregister a sole trader", "个体户 关店"),
+    ]:
+        make_service(code, department=department, name=name, name_en=name_en, keywords=keywords)
+    return counter
+
+
+@pytest.mark.django_db
+def test_the_desk_refuses_a_mistyped_number_at_lookup_beside_the_field(counter):
+    mistyped = WALK_IN["id_number"][:-1] + ("1" if WALK_IN["id_number"][-1] == "0" else "0")
+    response = desk(counter["client"], id_number=mistyped, lookup="1")
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "校验码" in " ".join(response.context["form"].errors["id_number"])
+    assert 'role="alert"' in page and 'aria-invalid="true"' in page
+    assert f'value="{mistyped}"' in page  # kept, to be corrected where it stands
+    assert 'name="real_name"' not in page and 'name="continue"' not in page  # nothing else yet
+    assert page.count("<title>错误：")
+
+
+@pytest.mark.django_db
+def test_a_corrected_number_is_looked_up_again_and_nothing_typed_is_lost(counter):
+    client = counter["client"]
+    first = id_number_for(804)
+    looked_up = desk(client, id_number=first, lookup="1")
+    assert looked_up.status_code == 200
+    assert 'name="real_name"' in looked_up.content.decode()  # not on file: name and phone asked
+    # The clerk notices a wrong digit, corrects the number and presses Enter (continue).
+    on_file = CitizenProfileFactory(id_number=id_number_for(805), real_name="孙八")
+    typed = {"real_name": "王大爷", "phone": "13512345678", "service": "C-1"}
+    again = desk(client, id_number=on_file.id_number, looked_up=first, **typed, **{"continue": "1"})
+    assert again.status_code == 200  # looked up again, not filed
+    page = again.content.decode()
+    assert "已找到：孙八" in page and 'value="C-1"' in page
+    assert f'name="looked_up" value="{on_file.id_number}"' in page
+    # Corrected back to the new citizen: the name and phone typed are still there.
+    back = desk(client, id_number=first, looked_up=on_file.id_number, **typed,
+                **{"continue": "1"})  # fmt: skip
+    assert (
+        'value="王大爷"' in back.content.decode() and 'value="13512345678"' in back.content.decode()
+    )
+    done = desk(client, id_number=first, looked_up=first, **typed, **{"continue": "1"})
+    assert done.status_code == 302 and done["Location"] == "/counter/apply/"
+    assert client.session["counter_citizen"] == {
+        "id_number": first, "real_name": "王大爷", "phone": "13512345678"}  # fmt: skip
+    assert client.session["counter_service"] == "C-1"
+
+
+@pytest.mark.django_db
+def test_a_bad_phone_is_refused_at_the_desk_beside_the_field_with_everything_kept(counter):
+    client = counter["client"]
+    number = WALK_IN["id_number"]
+    response = desk(client, id_number=number, looked_up=number, real_name="王大爷",
+                    phone="1351234567", service="C-1", **{"continue": "1"})  # fmt: skip
+    assert response.status_code == 400
+    assert "11 位" in " ".join(response.context["form"].errors["phone"])
+    page = response.content.decode()
+    for kept in ('value="王大爷"', 'value="1351234567"', 'value="C-1"', f'value="{number}"'):
+        assert kept in page
+    missing = desk(client, id_number=number, looked_up=number, service="C-1", **{"continue": "1"})
+    assert set(missing.context["form"].errors) == {"real_name", "phone"}  # all at once
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("typed", "code"),
+    [("老年人优待证办理", "C-2"), ("c-2", "C-2"), (" C-2 ", "C-2"), ("老年卡", "C-2"),
+     ("开店", "C-3"), ("senior citizen card", "C-2")],
+    ids=["exact Chinese name", "code in small letters", "code with spaces", "alias", "alias 2",
+         "English name"],
+)  # fmt: skip
+def test_the_service_is_chosen_by_its_name_code_or_alias(catalog, typed, code):
+    client = catalog["client"]
+    number = WALK_IN["id_number"]
+    response = desk(client, id_number=number, looked_up=number, real_name="王大爷",
+                    phone="13512345678", service=typed, **{"continue": "1"})  # fmt: skip
+    assert response.status_code == 302, response.context["form"].errors
+    assert client.session["counter_service"] == code
+
+
+@pytest.mark.django_db
+def test_words_that_fit_several_services_offer_them_to_choose_from(catalog):
+    client = catalog["client"]
+    number = WALK_IN["id_number"]
+    typed = {"id_number": number, "looked_up": number, "real_name": "王大爷",
+             "phone": "13512345678", "continue": "1"}  # fmt: skip
+    several = desk(client, **typed, service="个体户")
+    assert several.status_code == 400
+    page = several.content.decode()
+    assert "“个体户”对应 2 个事项" in page
+    assert 'type="radio" name="service_choice" value="C-3"' in page
+    assert 'type="radio" name="service_choice" value="C-4"' in page
+    assert 'value="个体户"' in page  # what was typed stays
+    chosen = desk(client, **typed, service="个体户", service_choice="C-4")
+    assert chosen.status_code == 302 and client.session["counter_service"] == "C-4"
+    part = desk(client, **typed, service="优待")  # part of a name: offered, never guessed
+    assert part.status_code == 400 and 'value="C-2"' in part.content.decode()
+    unknown = desk(client, **typed, service="办护照")
+    assert "本窗口没有叫“办护照”的事项" in unknown.content.decode()
+    assert 'value="办护照"' in unknown.content.decode()
+    # The list the page's script searches: every counter service, with its words.
+    choices = {c["code"]: c for c in unknown.context["choices"]}
+    assert choices["C-2"]["aliases"] == ["老年卡", "优待证"]
+    assert "老年人优待证办理" in choices["C-2"]["words"]
+
+
+def walk_in_at_the_apply_page(client, service="C-1"):
+    number = WALK_IN["id_number"]
+    response = desk(client, id_number=number, looked_up=number, real_name="王大爷",
+                    phone=WALK_IN["phone"], service=service, **{"continue": "1"})  # fmt: skip
+    assert response.status_code == 302
+
+
+@pytest.mark.django_db
+def test_a_mistyped_number_and_phone_are_corrected_on_the_application_page(counter):
+    client = counter["client"]
+    walk_in_at_the_apply_page(client)
+    page = client.get("/counter/apply/").content.decode()
+    assert 'name="citizen-id_number"' in page and f'value="{WALK_IN["id_number"]}"' in page
+    required = counter["service"].current_version.materials.get(required=True)
+    corrected = {"id_number": id_number_for(806), "phone": "13987654321"}
+    filed = client.post("/counter/apply/", {
+        "citizen-id_number": corrected["id_number"], "citizen-real_name": "王大爷",
+        "citizen-phone": corrected["phone"], "shop_area": "20", "received": [str(required.pk)],
+        "counter-queue_ticket": "A018",
+    })  # fmt: skip
+    assert filed.status_code == 302, filed.context["form"].errors
+    case = Case.objects.get()
+    assert case.applicant.id_number == corrected["id_number"]
+    assert case.applicant.phone == corrected["phone"] and case.queue_ticket == "A018"
+    assert CitizenProfile.objects.count() == 1  # the mistyped number registered no one
+
+
+@pytest.mark.django_db
+def test_every_value_ticket_and_tick_are_kept_when_the_application_page_refuses(counter):
+    client = counter["client"]
+    walk_in_at_the_apply_page(client)
+    required = counter["service"].current_version.materials.get(required=True)
+    typed = {
+        "citizen-id_number": WALK_IN["id_number"][:-1] + "Y",  # a correction gone wrong
+        "citizen-real_name": "王大爷", "citizen-phone": "13512345679",
+        "shop_area": "25", "received": [str(required.pk)],
+        "agent-real_name": "王小明", "agent-phone": "13600000001", "agent-relationship": "child",
+        "counter-queue_ticket": "B032", "counter-accept": "on",
+    }  # fmt: skip
+    refused = client.post("/counter/apply/", typed)
+    assert refused.status_code == 400
+    form = refused.context["form"]
+    assert "请核对第 18 位" in " ".join(form.errors["citizen-id_number"])
+    assert "代办人" in " ".join(form.errors["agent-id_number"])  # a proxy needs their number
+    page = refused.content.decode()
+    for kept in ('value="25"', 'value="王小明"', 'value="13600000001"', 'value="B032"',
+                 'value="13512345679"', f'value="{typed["citizen-id_number"]}"'):  # fmt: skip
+        assert kept in page, kept
+    assert 'name="counter-accept" id="id_counter-accept" checked' in page
+    assert f'name="received" value="{required.pk}" checked' in page
+    assert '<option value="child" selected>' in page
+    assert '<details class="correction" open>' in page
+    # Refused by the filing itself (no paper material ticked): still nothing lost.
+    typed |= {"citizen-id_number": WALK_IN["id_number"], "agent-real_name": "", "agent-phone": "",
+              "agent-relationship": "", "received": []}  # fmt: skip
+    missing = client.post("/counter/apply/", typed)
+    assert missing.status_code == 400 and not Case.objects.exists()
+    page = missing.content.decode()
+    assert 'value="B032"' in page and 'name="counter-accept" id="id_counter-accept" checked' in page
+    assert 'value="25"' in page
+    typed["received"] = [str(required.pk)]
+    filed = client.post("/counter/apply/", typed)
+    assert filed.status_code == 302
+    case = Case.objects.get()
+    assert (case.queue_ticket, case.state, case.applicant.phone) == (
+        "B032",
+        "accepted",
+        "13512345679",
+    )
+
+
+@pytest.mark.django_db
+def test_result_handover_refuses_a_mistyped_number_beside_the_field(counter):
+    response = counter["client"].post("/counter/pickup/", {"id_number": "11010519491231002"})
+    assert response.status_code == 400
+    assert "这里是 17 位" in " ".join(response.context["lookup"].errors["id_number"])
+    assert 'aria-invalid="true"' in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_one_more_entry_in_a_list_keeps_everything_and_files_nothing(counter):
+    make_service("C-5", department=counter["department"], form_schema={
+        "type": "object", "required": ["shop_area"],
+        "properties": {
+            "shop_area": {"type": "number", "minimum": 1, "title": "经营面积"},
+            "staff": {"type": "array", "title": "从业人员", "items": {
+                "type": "object", "properties": {"name": {"type": "string", "title": "姓名"}}}},
+        },
+    })  # fmt: skip
+    client = counter["client"]
+    walk_in_at_the_apply_page(client, service="C-5")
+    response = client.post("/counter/apply/", {
+        "shop_area": "", "staff__0__name": "李工", "_add_row": "staff",
+        "counter-queue_ticket": "C007", "counter-accept": "on",
+    })  # fmt: skip
+    assert response.status_code == 200 and not Case.objects.exists()
+    page = response.content.decode()
+    assert 'value="李工"' in page and 'name="staff__1__name"' in page
+    assert 'value="C007"' in page and 'id="id_counter-accept" checked' in page
+    assert "error-summary" not in page  # nothing judged yet: one more entry was asked for

@@ -246,11 +246,12 @@ def test_the_counter_page_keeps_scans_and_the_letter_and_refuses_a_disguised_fil
     client.post("/counter/", {"id_number": ELDER["id_number"], "real_name": ELDER["real_name"],
                 "phone": ELDER["phone"], "service": "P-1", "continue": "1"})  # fmt: skip
     material = desk["service"].current_version.materials.first()
-    fields = {"shop_area": "8", "received": [str(material.pk)], "agent_id_number":
-              NEIGHBOUR["id_number"], "agent_real_name": NEIGHBOUR["real_name"], "agent_phone":
-              NEIGHBOUR["phone"], "agent_relationship": "relative", "agent_letter_checked": "on"}  # fmt: skip
-    wrong_id = client.post("/counter/apply/", {**fields, "agent_id_number": "12345"})
-    assert wrong_id.status_code == 400 and "代办人" in wrong_id.content.decode()
+    fields = {"shop_area": "8", "received": [str(material.pk)], "agent-id_number":
+              NEIGHBOUR["id_number"], "agent-real_name": NEIGHBOUR["real_name"], "agent-phone":
+              NEIGHBOUR["phone"], "agent-relationship": "relative", "agent-letter_checked": "on"}  # fmt: skip
+    wrong_id = client.post("/counter/apply/", {**fields, "agent-id_number": "12345"})
+    assert wrong_id.status_code == 400
+    assert "18 位" in " ".join(wrong_id.context["form"].errors["agent-id_number"])
     disguised = SimpleUploadedFile("scan.pdf", b"MZ\x90\x00 not a pdf", "application/pdf")
     refused = client.post("/counter/apply/", {**fields, f"scan-{material.pk}": disguised})
     assert refused.status_code == 400
@@ -261,7 +262,7 @@ def test_the_counter_page_keeps_scans_and_the_letter_and_refuses_a_disguised_fil
     scans = [SimpleUploadedFile(f"page{n}.pdf", PDF, "application/pdf") for n in (1, 2)]
     letter = SimpleUploadedFile("letter.pdf", PDF, "application/pdf")
     filed = client.post("/counter/apply/", {**fields, f"scan-{material.pk}": scans,
-                        "agent_letter": letter})  # fmt: skip
+                        "agent-letter": letter})  # fmt: skip
     assert filed.status_code == 302, filed.content.decode()[:2000]
     case = Case.objects.get()
     assert sorted(a.original_name for a in Attachment.objects.filter(case=case)) == [

@@ -50,8 +50,10 @@ def test_register_page_creates_account_and_signs_in(client):
 
 
 BAD_INPUTS = [
-    ("id_number", {"id_number": "110105194912310021"}, "not a valid resident identity card number"),
-    ("id_number", {"id_number": "12345"}, "not a valid resident identity card number"),
+    ("id_number", {"id_number": "110105194912310021"}, "check digit after digit 17"),
+    ("id_number", {"id_number": "12345"}, "An ID number has 18 characters and this one has 5"),
+    ("id_number", {"id_number": "999999199003071239"}, "are no region code"),
+    ("id_number", {"id_number": "110105194902300021"}, "do not make a real date"),
     ("password", {"password": "12345678"}, "too short"),
     ("password", {"password": "password123"}, "too common"),
     ("phone", {"phone": "12345"}, "mainland mobile number"),

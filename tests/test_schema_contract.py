@@ -69,7 +69,8 @@ PROFILE = {  # what the server fills into x-prefill fields, as drafts.prefill_va
 }
 ID_NUMBERS = st.builds(
     _id_number,
-    st.sampled_from(["110105", "310101", "440305"]),
+    # 330108 exists from 1996 and 110103 until 2010: a region code of any period is valid.
+    st.sampled_from(["110105", "310101", "440305", "330108", "110103"]),
     st.dates(dt.date(1950, 1, 1), dt.date(2020, 12, 31)),
     st.integers(0, 999),
 )

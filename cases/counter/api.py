@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from accounts.models import ProxyAuthorisation
 from accounts.services import find_citizen_by_id_number
+from accounts.validators import validate_id_number
 from services import catalog
 
 from ..api import ActedOutput
@@ -18,6 +19,11 @@ from . import services as counter
 
 class LookupInput(serializers.Serializer):
     id_number = serializers.CharField(max_length=20)
+
+    def validate_id_number(self, value: str) -> str:
+        """A mistyped number is refused with what is wrong in it (a 400), not looked up."""
+        validate_id_number(value)
+        return value
 
 
 class CitizenOutput(serializers.Serializer):
@@ -36,7 +42,8 @@ def _clerk_only(request) -> None:
 
 
 class LookupView(APIView):
-    """Exact lookup by ID number (keyed hash): never a partial match, never the full number back."""
+    """Exact lookup by ID number (keyed hash): never a partial match, never the full number back.
+    A number that is no valid ID number is refused (400) with the message that says what is wrong."""
 
     @extend_schema(request=LookupInput, responses={200: CitizenOutput})
     def post(self, request):

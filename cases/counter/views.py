@@ -11,15 +11,15 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from accounts.models import ProxyAuthorisation
 from accounts.services import find_citizen_by_id_number
-from accounts.validators import mask_id_number
+from accounts.validators import mask_id_number, mask_phone
 from services import catalog
-from services.schema import SchemaForm
 
 from .. import access, receipts, workflow
 from ..models import Case, Channel
+from . import picker
 from . import services as counter
+from .forms import CounterApplicationForm, DeskForm, PickupForm
 
 SESSION_KEY = "counter_citizen"
 
@@ -31,107 +31,112 @@ def _clerk(request: HttpRequest) -> None:
 
 @login_required
 def desk(request: HttpRequest) -> HttpResponse:
-    """Step 1: the citizen (by ID number) and the service."""
+    """Step 1: the citizen (by ID number) and the service. A mistyped number is refused at lookup,
+    beside the field; a corrected one is looked up again with everything else typed kept."""
     _clerk(request)
-    context: dict = {
-        "services": catalog.published_services().filter(current_version__channel_counter=True)
-    }
-    if request.method == "POST":
-        id_number = request.POST.get("id_number", "").strip()
-        found = find_citizen_by_id_number(id_number)
-        citizen = {
-            "id_number": id_number,
-            "real_name": found.real_name if found else request.POST.get("real_name", "").strip(),
-            "phone": found.phone if found else request.POST.get("phone", "").strip(),
-        }
-        context.update(
-            found=found, citizen=citizen, looked_up=True, masked=mask_id_number(id_number)
-        )
-        code = request.POST.get("service", "").strip()
-        if "continue" in request.POST:
-            if not found and not (citizen["real_name"] and citizen["phone"]):
-                messages.error(
-                    request, _("New citizen: enter the name and mobile phone from the ID card.")
-                )
-            elif catalog.service_for_guide(code) is None:
-                messages.error(request, _("Choose a service from the list."))
-            else:
-                request.session[SESSION_KEY] = citizen
-                request.session["counter_service"] = code
-                return redirect("counter:apply")
-    return render(request, "counter/desk.html", context)
+    services = picker.counter_services()
+    form = DeskForm(
+        request.POST if request.method == "POST" else None,
+        services=services,
+        continuing="continue" in request.POST,
+    )
+    status = 200
+    if form.is_bound:
+        if form.ready:
+            request.session[SESSION_KEY] = form.citizen()
+            request.session["counter_service"] = form.service_item.code
+            return redirect("counter:apply")
+        status = 400 if form.errors else 200
+        if not form.errors:  # the cursor goes where work continues
+            target = "service" if form.found else "real_name"
+            form.fields[target].widget.attrs["autofocus"] = True
+    else:
+        form.fields["id_number"].widget.attrs["autofocus"] = True
+    return render(
+        request,
+        "counter/desk.html",
+        {"form": form, "choices": picker.choices(services),
+         "masked": mask_id_number(form.number or "")},
+        status=status,
+    )  # fmt: skip
 
 
 @login_required
 def apply(request: HttpRequest) -> HttpResponse:
-    """Step 2: the service's form, the paper materials received, file."""
+    """Step 2: the service's form, the paper materials received, file. A citizen registered here
+    and now can have their number, name and phone corrected on this page; on any error everything
+    typed and ticked stays (a browser keeps no chosen file: scans are chosen again)."""
     _clerk(request)
     citizen = request.session.get(SESSION_KEY)
     item = catalog.service_for_guide(request.session.get("counter_service", ""))
     if not citizen or item is None:
         return redirect("counter:desk")
     version = item.current_version
-    # What is on file (or was just typed from the ID card) is shown, not typed again.
-    on_file = {"real_name": citizen["real_name"], "id_number": mask_id_number(citizen["id_number"]),
-               "phone": citizen["phone"]}  # fmt: skip
-    fixed = {
-        name: on_file[source]
-        for name, source in workflow.prefilled_fields(version.form_schema).items()
-        if on_file.get(source)
-    }
-    form = SchemaForm(version.form_schema, request.POST or None, fixed=fixed)
-    first = next(iter(form.fields), None)
-    if first:
+    on_file = find_citizen_by_id_number(citizen["id_number"]) is not None
+    post = request.POST if request.method == "POST" else None
+    form = _application_form(version, citizen, post, request.FILES, on_file=on_file)
+    if post is not None and "_add_row" in post:
+        # One more entry in a list: shown again with everything kept, nothing filed or refused.
+        rows = form.add_row_to(post["_add_row"])
+        form = _application_form(version, citizen, post, request.FILES, on_file=on_file, rows=rows)
+        form.full_clean()
+        form.quiet()
+    elif post is not None and form.is_valid():
+        try:
+            case = counter.file_counter_application(
+                clerk=request.user,
+                citizen=form.citizen(citizen),
+                service=item,
+                data=form.cleaned_json(),
+                materials_received=_received(request),
+                accept=form.accept,
+                queue_ticket=form.queue_ticket,
+                agent=form.agent(),
+                scans={
+                    m.pk: request.FILES.getlist(f"scan-{m.pk}") for m in version.materials.all()
+                },
+            )
+        except ValidationError as exc:
+            form.add_filing_errors(exc)
+        else:
+            request.session.pop(SESSION_KEY, None)
+            return redirect("counter:done", number=case.number)
+    if form.is_bound:
+        # A correction that holds is kept for the next try, and named at the top of the page.
+        citizen = form.citizen(citizen)
+        request.session[SESSION_KEY] = citizen
+    first = next((name for name in form.fields if "-" not in name), None)
+    if first and not form.errors:
         form.fields[first].widget.attrs["autofocus"] = True
-    status = 200
-    agent = _agent_from(request)
-    received = [int(m) for m in request.POST.getlist("received") if m.isdigit()]
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                case = counter.file_counter_application(
-                    clerk=request.user,
-                    citizen=citizen,
-                    service=item,
-                    data=form.cleaned_json(),
-                    materials_received=received,
-                    accept=request.POST.get("accept") == "on",
-                    queue_ticket=request.POST.get("queue_ticket", ""),
-                    agent=agent if agent["id_number"] else None,
-                    scans={m.pk: request.FILES.getlist(f"scan-{m.pk}") for m in version.materials.all()},
-                )  # fmt: skip
-            except ValidationError as exc:
-                errors = exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}
-                for field, messages_ in errors.items():
-                    prefix = _("Proxy") + ": " if field.startswith("agent.") else ""
-                    for message in messages_:
-                        form.add_error(None, prefix + message)
-            else:
-                request.session.pop(SESSION_KEY, None)
-                return redirect("counter:done", number=case.number)
-        status = 400
     return render(
         request,
         "counter/apply.html",
         {"item": item, "version": version, "form": form, "materials": version.materials.all(),
          "citizen_name": citizen["real_name"], "masked": mask_id_number(citizen["id_number"]),
-         "agent": agent, "received": received,
-         "relationships": ProxyAuthorisation.Relationship.choices},
-        status=status,
+         "masked_phone": mask_phone(citizen["phone"]), "received": _received(request)},
+        status=400 if form.errors else 200,
     )  # fmt: skip
 
 
-def _agent_from(request: HttpRequest) -> dict:
-    """The proxy section of the counter form (帮办代办), as typed."""
-    post = request.POST
-    return {
-        "id_number": post.get("agent_id_number", "").strip(),
-        "real_name": post.get("agent_real_name", "").strip(),
-        "phone": post.get("agent_phone", "").strip(),
-        "relationship": post.get("agent_relationship", ""),
-        "letter_checked": post.get("agent_letter_checked") == "on",
-        "letter": request.FILES.get("agent_letter"),
+def _application_form(version, citizen: dict, data, files, *, on_file: bool, rows=None):
+    """The counter's form for `citizen`: what is on file (or was just typed from the ID card) is
+    shown in the service's own fields, not typed again."""
+    shown = {"real_name": citizen["real_name"], "id_number": mask_id_number(citizen["id_number"]),
+             "phone": citizen["phone"]}  # fmt: skip
+    fixed = {
+        name: shown[source]
+        for name, source in workflow.prefilled_fields(version.form_schema).items()
+        if shown.get(source)
     }
+    return CounterApplicationForm(
+        version.form_schema, data, files or None, rows=rows, fixed=fixed, citizen=citizen,
+        correctable=not on_file,
+    )  # fmt: skip
+
+
+def _received(request: HttpRequest) -> list[int]:
+    """The paper materials ticked as received."""
+    return [int(m) for m in request.POST.getlist("received") if m.isdigit()]
 
 
 def _waiting(clerk, profile) -> list[Case]:
@@ -177,11 +182,18 @@ def pickup(request: HttpRequest) -> HttpResponse:
     _clerk(request)
     from accounts.models import CitizenProfile
 
-    context: dict = {}
-    if request.method == "POST" and "id_number" in request.POST:
-        profile = find_citizen_by_id_number(request.POST.get("id_number", ""))
+    lookup = PickupForm(request.POST if "id_number" in request.POST else None)
+    context: dict = {"lookup": lookup}
+    if lookup.is_bound:
+        profile = (
+            find_citizen_by_id_number(lookup.cleaned_data["id_number"])
+            if lookup.is_valid()
+            else None
+        )
         request.session["counter_pickup"] = profile.pk if profile else None
-        context["looked_up"] = True
+        context["looked_up"] = lookup.is_valid()
+        if lookup.is_valid():  # the number is not echoed back into the page
+            context["lookup"] = PickupForm()
     profile_id = request.session.get("counter_pickup")
     profile = CitizenProfile.objects.filter(pk=profile_id).first() if profile_id else None
     if profile is not None:
@@ -208,4 +220,6 @@ def pickup(request: HttpRequest) -> HttpResponse:
             request.session["counter_handed_over"] = case.number
         return redirect("counter:pickup")
     context["handed_over"] = request.session.pop("counter_handed_over", None)
-    return render(request, "counter/pickup.html", context)
+    return render(
+        request, "counter/pickup.html", context, status=400 if context["lookup"].errors else 200
+    )
