@@ -442,3 +442,37 @@ def test_one_more_entry_in_a_list_keeps_everything_and_files_nothing(counter):
     assert 'value="李工"' in page and 'name="staff__1__name"' in page
     assert 'value="C007"' in page and 'id="id_counter-accept" checked' in page
     assert "error-summary" not in page  # nothing judged yet: one more entry was asked for
+
+
+@pytest.mark.django_db
+def test_at_the_counter_a_signed_commitment_and_a_material_to_follow(counter):
+    """容缺 and 告知承诺 at the counter: the clerk ticks the commitment the citizen signs, the
+    material it covers is not collected, a tolerable one may follow, and the done page says by when."""
+    from cases import workflow
+
+    make_service(
+        "C-2", department=counter["department"], allows_tolerance=True, allows_commitment=True,
+        commitment_text="本人承诺：符合许可条件，所填信息真实。",
+        materials=[{"name": "申请书", "source": "form"},
+                   {"name": "场所证明", "tolerable": True},
+                   {"name": "设备清单", "covered_by_commitment": True}],
+    )  # fmt: skip
+    client = counter["client"]
+    walk_in_at_the_apply_page(client, service="C-2")
+    page = client.get("/counter/apply/").content.decode()
+    assert "本人承诺：符合许可条件" in page and 'name="counter-commitment"' in page
+    assert (
+        'value="申请书"' not in page and ">申请书" not in page
+    )  # made from the form: not collected
+    without = client.post("/counter/apply/", {"shop_area": "20"})
+    assert without.status_code == 400  # neither signed nor the 设备清单 handed over
+    assert "设备清单" in without.content.decode()
+    filed = client.post("/counter/apply/", {"shop_area": "20", "counter-commitment": "on"})
+    assert filed.status_code == 302, filed.content.decode()[-2000:]
+    case = Case.objects.get(service__code="C-2")
+    assert case.commitment_signed_at is not None
+    signed = case.events.get(action="commitment_signed")
+    assert signed.actor == counter["clerk"] and signed.actor_role == Role.COUNTER_CLERK
+    assert [m.name for m in workflow.owed_materials(case)] == ["场所证明"]
+    done = client.get(filed["Location"]).content.decode()
+    assert "场所证明" in done and case.materials_owed_by.isoformat() in done

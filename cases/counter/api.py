@@ -85,6 +85,11 @@ class CounterApplicationInput(serializers.Serializer):
         child=serializers.IntegerField(), required=False, default=list
     )
     accept = serializers.BooleanField(required=False, default=False)
+    commitment_signed = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="The citizen read and signed the service's commitment (告知承诺) at the desk",
+    )
     queue_ticket = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=20
     )
@@ -104,6 +109,7 @@ class CounterApplicationView(APIView):
             data=data.validated_data["data"],
             materials_received=data.validated_data["materials_received"],
             accept=data.validated_data["accept"],
+            commitment_signed=data.validated_data["commitment_signed"],
             queue_ticket=data.validated_data["queue_ticket"],
             agent=data.validated_data["agent"],
         )

@@ -224,7 +224,7 @@ CITIZEN_FIELDS = {"id_number": "citizen-id_number", "real_name": "citizen-real_n
 AGENT_FIELDS = {"id_number": "agent-id_number", "real_name": "agent-real_name",
                 "phone": "agent-phone", "relationship": "agent-relationship",
                 "letter_checked": "agent-letter_checked", "letter": "agent-letter"}  # fmt: skip
-TICKET, ACCEPT = "counter-queue_ticket", "counter-accept"
+TICKET, ACCEPT, COMMITMENT = "counter-queue_ticket", "counter-accept", "counter-commitment"
 
 
 class CounterApplicationForm(SchemaForm):
@@ -237,7 +237,9 @@ class CounterApplicationForm(SchemaForm):
     typed; `correctable` whether it may be changed here.
     """
 
-    def __init__(self, schema, *args, citizen: dict, correctable: bool, **kwargs):
+    def __init__(
+        self, schema, *args, citizen: dict, correctable: bool, commitment: str = "", **kwargs
+    ):
         super().__init__(schema, *args, **kwargs)
         self.correctable = correctable
         if self.is_bound and correctable:
@@ -304,6 +306,15 @@ class CounterApplicationForm(SchemaForm):
         self.fields[ACCEPT] = forms.BooleanField(
             label=_("Accept now (即收即受), if you may"), required=False
         )
+        self.commitment_text = commitment
+        if commitment:
+            self.fields[COMMITMENT] = forms.BooleanField(
+                label=_(
+                    "The citizen read the commitment (告知承诺书) and signs it: the materials it "
+                    "replaces are not collected"
+                ),
+                required=False,
+            )
 
     def clean(self):
         cleaned = super().clean()
@@ -383,6 +394,14 @@ class CounterApplicationForm(SchemaForm):
     @property
     def accept(self) -> bool:
         return bool(self.cleaned_data.get(ACCEPT))
+
+    @property
+    def commitment_field(self):
+        return self[COMMITMENT] if COMMITMENT in self.fields else None
+
+    @property
+    def commitment(self) -> bool:
+        return bool(self.cleaned_data.get(COMMITMENT))
 
     def add_filing_errors(self, exc: ValidationError) -> None:
         """What filing refused, beside the field it concerns (the citizen's and the proxy's

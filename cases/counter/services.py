@@ -36,6 +36,7 @@ def file_counter_application(
     data: dict,
     materials_received: list[int],
     accept: bool = False,
+    commitment_signed: bool = False,
     queue_ticket: str = "",
     agent: dict | None = None,
     scans: dict[int, list] | None = None,
@@ -79,6 +80,8 @@ def file_counter_application(
                         case=case, material_id=material_id, upload=upload, user=clerk
                     )
                     stored.append(attachment.stored_name)
+            if commitment_signed:  # 告知承诺 read and signed at the desk
+                case = workflow.sign_commitment(case=case, user=clerk)
             case = workflow.submit_application(case=case, user=clerk, channel=Channel.COUNTER)
             acceptance = workflow.transition_with_outcome(case, clerk, Outcome.ACCEPTED)
             if accept and acceptance is not None:

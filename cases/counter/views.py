@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from accounts.services import find_citizen_by_id_number
 from accounts.validators import mask_id_number, mask_phone
 from services import catalog
+from services.models import MaterialSource
 
 from .. import access, receipts, workflow
 from ..models import Case, Channel
@@ -90,6 +91,7 @@ def apply(request: HttpRequest) -> HttpResponse:
                 data=form.cleaned_json(),
                 materials_received=_received(request),
                 accept=form.accept,
+                commitment_signed=form.commitment,
                 queue_ticket=form.queue_ticket,
                 agent=form.agent(),
                 scans={
@@ -111,7 +113,8 @@ def apply(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "counter/apply.html",
-        {"item": item, "version": version, "form": form, "materials": version.materials.all(),
+        {"item": item, "version": version, "form": form,
+         "materials": version.materials.exclude(source=MaterialSource.FORM),
          "citizen_name": citizen["real_name"], "masked": mask_id_number(citizen["id_number"]),
          "masked_phone": mask_phone(citizen["phone"]), "received": _received(request)},
         status=400 if form.errors else 200,
@@ -131,6 +134,7 @@ def _application_form(version, citizen: dict, data, files, *, on_file: bool, row
     return CounterApplicationForm(
         version.form_schema, data, files or None, rows=rows, fixed=fixed, citizen=citizen,
         correctable=not on_file,
+        commitment=version.commitment_text if version.allows_commitment else "",
     )  # fmt: skip
 
 
@@ -161,7 +165,10 @@ def _filed_here(request: HttpRequest, number: str) -> Case:
 @login_required
 def done(request: HttpRequest, number: str) -> HttpResponse:
     _clerk(request)
-    return render(request, "counter/done.html", {"case": _filed_here(request, number)})
+    case = _filed_here(request, number)
+    return render(
+        request, "counter/done.html", {"case": case, "owed": workflow.owed_materials(case)}
+    )
 
 
 @login_required
