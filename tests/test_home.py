@@ -52,7 +52,7 @@ def test_home_lists_the_most_used_services_by_audience_and_the_life_events(setti
                             name_en="Marriage registration")  # fmt: skip
     shop = make_service("H-2", department=department, name="个体工商户设立登记", audience="both",
                         materials=OPTIONAL)  # fmt: skip
-    food = make_service("H-3", department=department, name="食品经营许可", audience="organisation",
+    make_service("H-3", department=department, name="食品经营许可", audience="organisation",
                         materials=OPTIONAL)  # fmt: skip
     make_service("H-4", department=department, name="出生登记", life_events=[birth])
     make_service("H-5", department=department, name="草稿事项", publish=False)
