@@ -37,17 +37,17 @@ class ElderTile:
 
 # The services older people use most (MIIT 适老化: the few things most wanted, one tap away).
 ELDER_TILES: tuple[ElderTile, ...] = (
-    ElderTile("senior-card", _("Senior card"), _("Discounts and free travel"),
+    ElderTile("senior-card", _("Senior card"), _("Senior discounts"),
               "330100-MZ-GG-001", "老年卡"),
-    ElderTile("old-age-allowance", _("Old-age allowance"), _("For people aged 80 and over"),
+    ElderTile("old-age-allowance", _("Old-age allowance"), _("Aged 80 and over"),
               "330108-WH-GF-001", "高龄津贴"),
-    ElderTile("pension", _("Pension insurance"), _("Enrol and check your pension"),
+    ElderTile("pension", _("Pension insurance"), _("Enrol, pension"),
               "330110-SL-DJ-001", "养老保险"),
-    ElderTile("medical-insurance", _("Medical insurance"), _("Enrol in medical insurance"),
+    ElderTile("medical-insurance", _("Medical insurance"), _("Enrol, claims"),
               "330100-YB-DJ-001", "医保"),
-    ElderTile("social-security-card", _("Social security card"), _("Apply for or replace it"),
+    ElderTile("social-security-card", _("Social security card"), _("Apply, replace"),
               "330100-RS-GG-001", "社保卡"),
-    ElderTile("identity-card", _("Identity card"), _("Renew your identity card"),
+    ElderTile("identity-card", _("Identity card"), _("Renew, replace"),
               "330100-PSB-QR-002", "身份证"),
 )  # fmt: skip
 

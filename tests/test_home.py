@@ -16,7 +16,7 @@ from portal import views
 from portal.home import ELDER_TILES
 from services.models import LifeEvent
 
-from .factories import CitizenProfileFactory, DepartmentFactory, make_service
+from .factories import PASSWORD, CitizenProfileFactory, DepartmentFactory, make_service
 
 OPTIONAL = [{"name": "申请书", "required": False}]
 
@@ -202,6 +202,22 @@ def test_elder_header_for_a_signed_in_citizen(citizen_client):
     assert re.findall(r'href="([^"]+)"', nav) == ["/", "/applications/", "/messages/"]
     assert "退出" in nav
     assert "/licences/" not in nav and "/services/" not in nav
+
+
+@pytest.mark.django_db
+def test_elder_mode_turned_on_before_signing_in_stays_on(citizen):
+    client = elder(Client())
+    assert (
+        client.post(
+            reverse("accounts:login"), {"username": "zhang", "password": PASSWORD}
+        ).status_code
+        == 302
+    )
+    assert '<body class="elder">' in text(client.get("/"))
+    # Someone who never turned it on gets the account's choice (off), as before.
+    other = Client()
+    other.post(reverse("accounts:login"), {"username": "zhang", "password": PASSWORD})
+    assert '<body class="">' in text(other.get("/"))
 
 
 # --- High contrast ---------------------------------------------------------------------------------

@@ -51,7 +51,7 @@
       var block = BLOCK.test(node.tagName);
       if (block) flush();
       if (node.tagName === "INPUT") {
-        var value = node.type === "hidden" ? "" : node.value || node.placeholder || "";
+        var value = /^(hidden|password|checkbox|radio|file)$/.test(node.type) ? "" : node.value || "";
         if (value) add(" " + value + " ", nodeLang);
         return;
       }
@@ -67,9 +67,10 @@
     return out;
   }
 
-  /* Split at sentence ends (Chinese and Western), keeping each piece short. */
+  /* Split at sentence ends (Chinese marks anywhere, Western ones before a space: not "e.g."),
+     keeping each piece short. */
   function chunks(text) {
-    var parts = text.match(/[^。！？；.!?;]+[。！？；.!?;]*/g) || [text];
+    var parts = text.split(/(?<=[。！？；])|(?<=[.!?;])\s+/);
     var out = [];
     parts.forEach(function (part) {
       part = part.trim();
