@@ -6,6 +6,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.http import (
     HttpRequest,
     HttpResponse,
+    HttpResponseForbidden,
     HttpResponseRedirect,
     HttpResponseServerError,
     JsonResponse,
@@ -105,14 +106,24 @@ def permission_denied(request: HttpRequest, exception: Exception) -> HttpRespons
     return defaults.permission_denied(request, exception, template_name="403.html")
 
 
-def server_error(request: HttpRequest) -> HttpResponse:
-    if _wants_json(request):
-        return JsonResponse({"detail": _("A server error occurred.")}, status=500)
+def _plain_page(request: HttpRequest, template: str) -> str:
     context = {
         "portal_name": settings.PORTAL_NAME,
         "high_contrast": request.COOKIES.get(CONTRAST_COOKIE) == "1",
     }
-    return HttpResponseServerError(loader.get_template("500.html").render(context))
+    return loader.get_template(template).render(context)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if _wants_json(request):
+        return JsonResponse({"detail": _("A server error occurred.")}, status=500)
+    return HttpResponseServerError(_plain_page(request, "500.html"))
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: a form from an expired page says what to do, not "CSRF verification
+    failed"."""
+    return HttpResponseForbidden(_plain_page(request, "403_csrf.html"))
 
 
 def _database_state() -> tuple[bool, bool | None]:

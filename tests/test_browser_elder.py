@@ -313,6 +313,17 @@ def test_home_and_error_pages_pass_axe_in_every_variant(open_page, viewport, set
             if "elder" in variant:
                 press(page, "elder_mode", "off")
 
+    # A form sent from an expired page (its CSRF token no longer valid), in English.
+    page.goto("/")
+    page.evaluate(
+        "document.querySelectorAll('[name=csrfmiddlewaretoken]').forEach(i => i.value = 'x'.repeat(64))"
+    )
+    with page.expect_navigation():
+        page.locator("button[name=high_contrast]").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("This page has expired")
+    check("en expired form (CSRF)")
+    shot(page, f"error-csrf-{size}")
+
     # Signed in, with a draft to continue: the home page, normal and elder.
     page.goto("/accounts/login/")
     page.locator("#id_username").fill("lisi")

@@ -292,6 +292,18 @@ def test_error_pages_in_chinese_and_english(settings):
     assert api.status_code == 500 and api.json() == {"detail": "A server error occurred."}
 
 
+@pytest.mark.django_db
+def test_a_form_from_an_expired_page_says_what_to_do(settings):
+    settings.DEBUG = False
+    client = Client(enforce_csrf_checks=True)
+    refused = client.post(reverse("high_contrast"), {"high_contrast": "on"})
+    assert refused.status_code == 403
+    page = text(refused)
+    assert "页面已过期" in page and "请返回上一页" in page and "CSRF" not in page
+    client.cookies["django_language"] = "en"
+    assert "This page has expired" in text(client.post(reverse("high_contrast"), {}))
+
+
 def test_the_500_page_renders_without_touching_the_database(settings):
     """No `db` fixture: any query here fails the test. The 500 page must show when the database is
     what went wrong."""
