@@ -246,11 +246,14 @@ def test_high_contrast_is_a_form_post_remembered_by_the_browser(citizen):
 
 
 @pytest.mark.django_db
-def test_every_page_offers_read_aloud_hidden_until_the_browser_can_speak():
-    page = text(Client().get("/"))
-    assert re.search(r'<button type="button" id="read-aloud"[^>]*hidden', page)
-    assert "朗读本页" in page and 'data-stop-label="停止朗读"' in page
-    assert '<script src="/static/js/read-aloud.js" defer></script>' in page
+def test_elder_pages_offer_read_aloud_hidden_until_the_browser_can_speak():
+    client = Client()
+    assert "read-aloud" not in text(client.get("/"))  # the normal pages stay free of scripts
+    for path in ["/", "/services/", "/accounts/login/", "/no-such-page/"]:
+        page = text(elder(client).get(path))
+        assert re.search(r'<button type="button" id="read-aloud"[^>]*hidden', page), path
+        assert "朗读本页" in page and 'data-stop-label="停止朗读"' in page
+        assert '<script src="/static/js/read-aloud.js" defer></script>' in page
 
 
 # --- Error pages (DEBUG off, as in production) -----------------------------------------------------
@@ -269,7 +272,8 @@ def test_error_pages_in_chinese_and_english(settings):
     assert 'class="site-header"' in page  # the house style, with its header and footer
     forbidden = client.get("/test-forbidden/")
     assert forbidden.status_code == 403 and "您无法打开此页面" in text(forbidden)
-    assert 'href="/accounts/login/?next=/test-forbidden/"' in text(forbidden)
+    assert 'href="/accounts/login/"' in text(forbidden)
+    assert "/test-forbidden/" not in text(forbidden)  # the address asked for is never repeated
     broken = client.get("/test-broken/")
     assert broken.status_code == 500
     page = text(broken)

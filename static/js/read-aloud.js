@@ -83,6 +83,23 @@
     return out;
   }
 
+  /* Chinese left in a page of another language (a name not yet translated) gets a Chinese voice
+     even where it carries no lang attribute. */
+  var CJK = /[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]+/g;
+  function byScript(text, lang) {
+    if (lang === "zh-CN") return [{ text: text, lang: lang }];
+    var out = [];
+    var last = 0;
+    text.replace(CJK, function (run, offset) {
+      if (offset > last) out.push({ text: text.slice(last, offset), lang: lang });
+      out.push({ text: run, lang: "zh-CN" });
+      last = offset + run.length;
+      return run;
+    });
+    if (last < text.length) out.push({ text: text.slice(last), lang: lang });
+    return out.filter(function (part) { return /[0-9A-Za-z\u3400-\u9fff]/.test(part.text); });
+  }
+
   function pickVoice(lang) {
     var voices = synth.getVoices ? synth.getVoices() : [];
     var prefix = lang.slice(0, 2).toLowerCase();
@@ -110,8 +127,10 @@
     var main = document.getElementById("main") || document.body;
     var queue = [];
     pieces(main).forEach(function (piece) {
-      chunks(piece.text).forEach(function (text) {
-        queue.push({ text: text, lang: piece.lang });
+      byScript(piece.text, piece.lang).forEach(function (part) {
+        chunks(part.text).forEach(function (text) {
+          queue.push({ text: text, lang: part.lang });
+        });
       });
     });
     if (!queue.length) return;
