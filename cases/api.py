@@ -55,6 +55,12 @@ class CaseDetailOutput(CaseSummaryOutput):
     decision_reason = serializers.CharField()
     attachments = AttachmentOutput(many=True)
     missing_materials = serializers.SerializerMethodField()
+    owed_materials = serializers.SerializerMethodField(
+        help_text="Materials accepted to follow (容缺): upload them to attachments/ by "
+        "materials_owed_by; the approval waits for them."
+    )
+    materials_owed_by = serializers.DateField()
+    commitment_signed_at = serializers.DateTimeField()
     timeline = serializers.SerializerMethodField()
     row_version = serializers.IntegerField()
 
@@ -65,6 +71,9 @@ class CaseDetailOutput(CaseSummaryOutput):
         if not case.is_draft:
             return []
         return [{"id": m.pk, "name": m.name} for m in workflow.missing_materials(case)]
+
+    def get_owed_materials(self, case: Case) -> list[dict]:
+        return [{"id": m.pk, "name": m.name} for m in workflow.owed_materials(case)]
 
 
 def _detail(case: Case, request) -> dict:
@@ -210,6 +219,27 @@ class SubmitView(APIView):
     def post(self, request, number: str):
         case = _ref_or_404(request, number)
         case = workflow.submit_application(case=case, user=request.user, channel=Channel.API)
+        return Response(ActedOutput(case).data)
+
+
+class CommitmentInput(serializers.Serializer):
+    signed = serializers.BooleanField(
+        help_text="true: the applicant signs the service's commitment_text (告知承诺); false: "
+        "takes it back. Before submitting only."
+    )
+
+
+class CommitmentView(APIView):
+    """Sign the service's commitment (告知承诺): the materials it covers are no longer asked."""
+
+    @extend_schema(request=CommitmentInput, responses=ActedOutput)
+    def post(self, request, number: str):
+        case = _ref_or_404(request, number)
+        data = CommitmentInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        case = workflow.sign_commitment(
+            case=case, user=request.user, signed=data.validated_data["signed"]
+        )
         return Response(ActedOutput(case).data)
 
 

@@ -22,6 +22,7 @@ from services.models import OuterState
 
 from . import workflow
 from .models import (
+    CLOSED_STATES,
     Case,
     DeadlineWarning,
     Notification,
@@ -86,7 +87,9 @@ def _staff_messages(
     return rows
 
 
-def _applicant_messages(warnings: list[DeadlineWarning], event: str) -> list[Notification]:
+def _applicant_messages(
+    warnings: list[DeadlineWarning], event: str, owed: dict[int, list[str]] | None = None
+) -> list[Notification]:
     """The applicant and their proxy, on every channel, each in their own language."""
     rows = []
     for warning in warnings:
@@ -95,9 +98,24 @@ def _applicant_messages(warnings: list[DeadlineWarning], event: str) -> list[Not
             "number": case.number,
             "service": case.service_version.name,
             "deadline": warning.deadline.isoformat(),
+            "materials": "、".join((owed or {}).get(case.pk, [])),
         }
         rows += notifications.to_applicants(case, event, context)
     return rows
+
+
+def _still_owed(today: dt.date, soon: dt.date) -> dict[int, list[str]]:
+    """Open cases whose materials accepted to follow (容缺) are due by `soon` and not all in."""
+    candidates = (
+        Case.objects.filter(materials_owed_by__isnull=False, materials_owed_by__lte=soon)
+        .exclude(state__in=CLOSED_STATES)
+        .select_related("service_version")
+    )
+    result = {}
+    for case in candidates:
+        if names := [m.name for m in workflow.owed_materials(case)]:
+            result[case.pk] = names
+    return result
 
 
 def sweep(today: dt.date | None = None) -> dict[str, int]:
@@ -130,8 +148,16 @@ def sweep(today: dt.date | None = None) -> dict[str, int]:
             "request_deadline",
             run,
         )
+        owed = _still_owed(today, soon)
+        owed_reminders = _insert_warnings(
+            Case.objects.filter(pk__in=list(owed)),
+            DeadlineWarning.Kind.MATERIALS_OWED,
+            "materials_owed_by",
+            run,
+        )
         rows = (
-            _staff_messages(due_soon, NotificationEvent.DUE_SOON, escalate=False)
+            _applicant_messages(owed_reminders, NotificationEvent.MATERIALS_OWED, owed)
+            + _staff_messages(due_soon, NotificationEvent.DUE_SOON, escalate=False)
             # Overdue cases escalate to the head of the department acting on them.
             + _staff_messages(overdue, NotificationEvent.OVERDUE, escalate=True)
             + _applicant_messages(reminders, NotificationEvent.SUPPLEMENT_REMINDER)
@@ -140,7 +166,10 @@ def sweep(today: dt.date | None = None) -> dict[str, int]:
             ids = [row.pk for row in Notification.objects.bulk_create(rows)]
             transaction.on_commit(lambda: notifications.enqueue(ids), robust=True)
         counts.update(
-            due_soon=len(due_soon), overdue=len(overdue), supplement_reminders=len(reminders)
+            due_soon=len(due_soon),
+            overdue=len(overdue),
+            supplement_reminders=len(reminders),
+            owed_reminders=len(owed_reminders),
         )
     # Closures go through the engine, one case at a time; each is its own transaction.
     expired = Case.objects.filter(

@@ -14,7 +14,7 @@ from services.models import Effect
 from .models import Case, CaseNumberCounter, OfficialDocument
 from .workflow import Phase, Step, effect_handler
 
-PREFIXES = {OfficialDocument.Kind.ACCEPTANCE_NOTICE: "SL"}
+PREFIXES = {OfficialDocument.Kind.ACCEPTANCE_NOTICE: "SL", OfficialDocument.Kind.COMMITMENT: "CN"}
 
 
 def next_document_number(*, case: Case, kind: str) -> str:
@@ -43,36 +43,74 @@ def documents_of(case: Case) -> QuerySet[OfficialDocument]:
     return OfficialDocument.objects.filter(case=case).order_by("issued_at", "pk")
 
 
-TEMPLATES = {OfficialDocument.Kind.ACCEPTANCE_NOTICE: "cases/acceptance_notice.html"}
+TEMPLATES = {
+    OfficialDocument.Kind.ACCEPTANCE_NOTICE: "cases/acceptance_notice.html",
+    OfficialDocument.Kind.COMMITMENT: "cases/commitment.html",
+}
 
 
-def document_pdf(*, document: OfficialDocument, request) -> bytes:
-    """The document as an A4 PDF (fonts: Noto Sans CJK), with the tracking QR code."""
+def _pdf(template: str, *, case: Case, request, **context) -> bytes:
+    """A case's document as an A4 PDF (fonts: Noto Sans CJK), with the tracking QR code."""
     import segno
     from django.template.loader import render_to_string
     from weasyprint import HTML  # heavy import: only when a document is asked for
 
     from .receipts import tracking_url
 
-    case = document.case
     html = render_to_string(
-        TEMPLATES[document.kind],
+        template,
         {
-            "document": document,
             "case": case,
             "version": case.service_version,
             "qr_svg": segno.make(tracking_url(request, case), error="m").svg_inline(scale=3),
+            **context,
         },
         request=request,
     )
     return HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf()
 
 
-def pdf_response(*, document: OfficialDocument, request):
+def _pdf_response(body: bytes, filename: str):
     from django.http import HttpResponse
 
-    response = HttpResponse(
-        document_pdf(document=document, request=request), content_type="application/pdf"
-    )
-    response["Content-Disposition"] = f'attachment; filename="{document.number}.pdf"'
+    response = HttpResponse(body, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+def document_pdf(*, document: OfficialDocument, request) -> bytes:
+    case = document.case
+    submitted = case.events.filter(action="submit").values_list("details", flat=True).first()
+    return _pdf(
+        TEMPLATES[document.kind],
+        case=case,
+        request=request,
+        document=document,
+        covered=[m.name for m in case.service_version.materials.all() if m.covered_by_commitment],
+        owed=(submitted or {}).get("owed", []),  # materials accepted to follow (容缺)
+    )
+
+
+def pdf_response(*, document: OfficialDocument, request):
+    return _pdf_response(document_pdf(document=document, request=request), f"{document.number}.pdf")
+
+
+def application_form_pdf(*, case: Case, request) -> bytes:
+    """The application form (申请表) made from the answers given: never uploaded, for the applicant
+    and staff alike. Made when asked for, from the data as stored."""
+    from services.schema import answers
+
+    from .workflow import display_data
+
+    return _pdf(
+        "cases/application_form.html",
+        case=case,
+        request=request,
+        answers=answers(case.service_version.form_schema, display_data(case)),
+    )
+
+
+def application_form_response(*, case: Case, request):
+    return _pdf_response(
+        application_form_pdf(case=case, request=request), f"application-{case.number}.pdf"
+    )

@@ -163,6 +163,15 @@ class Case(models.Model):
         help_text=_("Ids of the materials handed over on paper at a counter."),
     )
     queue_ticket = models.CharField(_("queue ticket"), max_length=20, blank=True)
+    materials_owed_by = models.DateField(
+        _("materials accepted to follow due (容缺补齐期限)"),
+        null=True,
+        blank=True,
+        help_text=_("Set at submission when materials may follow (容缺受理)."),
+    )
+    commitment_signed_at = models.DateTimeField(
+        _("commitment signed (告知承诺)"), null=True, blank=True
+    )
     # Outcome figures, written once when the decision is made (public statistics, issue 9).
     paused_working_days = models.PositiveSmallIntegerField(default=0, editable=False)
     working_days_used = models.PositiveSmallIntegerField(
@@ -492,6 +501,7 @@ class OfficialDocument(models.Model):
         SUSPENSION_NOTICE = "suspension_notice", _("special procedure notice (特别程序告知书)")
         DECISION = "decision", _("decision (决定书)")
         LICENCE = "licence", _("e-licence")
+        COMMITMENT = "commitment", _("signed commitment (告知承诺书)")
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="documents")
     kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
@@ -511,6 +521,38 @@ class OfficialDocument(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+class Verification(models.Model):
+    """核查: after a decision made on a signed commitment (告知承诺), the department checks that
+    what was promised is true, by a deadline. A false commitment lets the department head revoke
+    the decision's licence, with a reason."""
+
+    class State(models.TextChoices):
+        OPEN = "open", _("to check")
+        CONFIRMED = "confirmed", _("commitment true")
+        FALSE = "false", _("commitment false")
+
+    case = models.OneToOneField(Case, on_delete=models.PROTECT, related_name="verification")
+    department = models.ForeignKey(
+        Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="+"
+    )
+    due_date = models.DateField(_("check by"))
+    state = models.CharField(_("state"), max_length=12, choices=State.choices, default=State.OPEN)
+    finding = models.TextField(_("what the check found"), blank=True)
+    checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    checked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        verbose_name = _("verification of a commitment (核查)")
+        verbose_name_plural = _("verifications of commitments (核查)")
+        ordering = ["due_date", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.case.number} · {self.get_state_display()}"
 
 
 class Consultation(models.Model):
@@ -556,6 +598,7 @@ class NotificationEvent(models.TextChoices):
     NOT_ACCEPTED = "not_accepted", _("application not accepted")
     SUPPLEMENT_REQUESTED = "supplement_requested", _("documents requested")
     SUPPLEMENT_REMINDER = "supplement_reminder", _("reminder: documents due soon")
+    MATERIALS_OWED = "materials_owed", _("reminder: materials accepted to follow (容缺) due")
     SUSPENDED = "suspended", _("special procedure started")
     RESUMED = "resumed", _("processing resumed")
     EXTENDED = "extended", _("time limit extended")
@@ -671,6 +714,7 @@ class DeadlineWarning(models.Model):
         DUE_SOON = "due_soon", _("due soon")
         OVERDUE = "overdue", _("overdue")
         SUPPLEMENT_REMINDER = "supplement_reminder", _("documents due soon")
+        MATERIALS_OWED = "materials_owed", _("materials accepted to follow due soon")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="deadline_warnings")
     kind = models.CharField(max_length=24, choices=Kind.choices)

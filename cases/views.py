@@ -22,7 +22,7 @@ from services.models import MaterialSource, Outcome
 from services.schema import SchemaForm, answers
 
 from . import documents, receipts, selectors, uploads, workflow
-from .models import Attachment, Case, Channel, SupplementRequest
+from .models import CLOSED_STATES, Attachment, Case, Channel, SupplementRequest
 
 STEPS = ["form", "materials", "review"]
 
@@ -181,24 +181,37 @@ def _materials_context(case: Case) -> dict:
     for attachment in case.attachments.all():
         attached.setdefault(attachment.material_id, []).append(attachment)
     licences = workflow.held_licences(case)
+    version = case.service_version
+    signed = case.commitment_signed_at is not None
     rows = []
-    for material in case.service_version.materials.all():
+    for material in version.materials.all():
         licence = (
             licences.get(material.licence_type_id)
             if material.source == MaterialSource.LICENCE
             else None
         )
+        covered = signed and material.covered_by_commitment
         rows.append(
             {
                 "material": material,
                 "attachments": attached.get(material.pk, []),
                 "licence": licence,
-                "needs_upload": material.source == MaterialSource.UPLOAD
-                or (material.source == MaterialSource.LICENCE and licence is None),
+                "licence_shown": workflow.licence_shown(licence) if licence else "",
+                "generated": material.source == MaterialSource.FORM,
+                "covered": covered,
+                "may_follow": version.allows_tolerance and material.tolerable,
+                "needs_upload": not covered
+                and (
+                    material.source == MaterialSource.UPLOAD
+                    or (material.source == MaterialSource.LICENCE and licence is None)
+                ),
             }
         )
     return {
         "rows": rows,
+        "commitment": version.commitment_text if version.allows_commitment else "",
+        "covered_names": [m.label for m in version.materials.all() if m.covered_by_commitment],
+        "owed": workflow.owed_materials(case),
         "on_file": workflow.documents_on_file(case.applicant, besides=case),
         "max_mb": uploads.settings.UPLOAD_MAX_BYTES // (1024 * 1024),
     }
@@ -236,6 +249,14 @@ def materials_step(request: HttpRequest, number: str) -> HttpResponse:
             if request.POST.get("remove"):
                 workflow.remove_attachment(
                     case=case, attachment_id=request.POST["remove"], user=request.user
+                )
+            elif request.POST.get("commitment") in ("sign", "withdraw"):
+                if request.POST["commitment"] == "sign" and not request.POST.get("agree"):
+                    raise ValidationError(
+                        {"agree": [_("Tick the box to confirm that you have read the commitment.")]}
+                    )
+                workflow.sign_commitment(
+                    case=case, user=request.user, signed=request.POST["commitment"] == "sign"
                 )
             elif _add_document(request, case):
                 pass
@@ -278,6 +299,7 @@ def review_step(request: HttpRequest, number: str) -> HttpResponse:
         "review",
         answers=answers(case.service_version.form_schema, workflow.display_data(case)),
         missing=workflow.missing_materials(case),
+        owed_days=workflow.drafts.OWED_WORKING_DAYS,
         **_materials_context(case),
     )
     return render(
@@ -290,7 +312,11 @@ def submitted(request: HttpRequest, number: str) -> HttpResponse:
     case = _case(request, number)
     if case.is_draft:
         return redirect("cases:review", number=case.number)
-    return render(request, "cases/submitted.html", {"case": case, "version": case.service_version})
+    return render(
+        request,
+        "cases/submitted.html",
+        {"case": case, "version": case.service_version, "owed": workflow.owed_materials(case)},
+    )
 
 
 @login_required
@@ -318,6 +344,9 @@ def detail(request: HttpRequest, number: str) -> HttpResponse:
             "can_supplement": Outcome.SUPPLEMENT_ANSWERED in outcomes and open_request is not None,
             "on_file": workflow.documents_on_file(case.applicant) if open_request else [],
             "official_documents": list(documents.documents_of(case)),
+            "owed": workflow.owed_materials(case)
+            if not case.is_draft and case.state not in CLOSED_STATES
+            else [],
             **_rating_context(case, request.user),
         },
     )
@@ -382,6 +411,30 @@ def supplement(request: HttpRequest, number: str) -> HttpResponse:
 
 
 @login_required
+@require_POST
+def owed(request: HttpRequest, number: str) -> HttpResponse:
+    """Hand in a material accepted to follow (容缺) from the case page."""
+    case = _case(request, number)
+    try:
+        if not _add_document(request, case):
+            raise ValidationError({"file": [_("Choose a file to upload.")]})
+    except ValidationError as exc:
+        _errors_to_messages(request, exc)
+    except workflow.CaseConflict as exc:
+        messages.error(request, exc.message)
+    else:
+        left = workflow.owed_materials(case)
+        messages.success(
+            request,
+            _("Received. Still to upload: %(materials)s.")
+            % {"materials": "、".join(m.label for m in left)}
+            if left
+            else _("Received: nothing is owed any more; the department can decide."),
+        )
+    return redirect(reverse("cases:detail", args=[case.number]) + "#owed")
+
+
+@login_required
 def receipt(request: HttpRequest, number: str) -> HttpResponse:
     case = _case(request, number)
     if case.is_draft:
@@ -401,6 +454,13 @@ def official_document(request: HttpRequest, number: str, document_id: int) -> Ht
     if document is None:
         raise Http404
     return documents.pdf_response(document=document, request=request)
+
+
+@login_required
+def application_form(request: HttpRequest, number: str) -> HttpResponse:
+    """The application form (申请表) made from the answers: what the applicant would have uploaded."""
+    case = _case(request, number)
+    return documents.application_form_response(case=case, request=request)
 
 
 @login_required

@@ -35,6 +35,10 @@ class EventAction(models.TextChoices):
     CONSULTED = "consulted", _("Opinion asked of another department")
     CONSULTATION_ANSWERED = "consultation_answered", _("Opinion given")
     CONSULTATION_WITHDRAWN = "consultation_withdrawn", _("Request for an opinion withdrawn")
+    COMMITMENT_SIGNED = "commitment_signed", _("Commitment signed (告知承诺)")
+    COMMITMENT_WITHDRAWN = "commitment_withdrawn", _("Commitment taken back before submission")
+    MATERIAL_DELIVERED = "material_delivered", _("Material accepted to follow handed in (容缺补齐)")
+    VERIFIED = "verified", _("Commitment checked (核查)")
     RATED = "rated", _("Service rated")
     RATING_ANSWERED = "rating_answered", _("The department answered the rating")
 

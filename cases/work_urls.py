@@ -8,6 +8,7 @@ app_name = "work"
 urlpatterns = [
     path("", work_views.queue, name="queue"),
     path("rectifications/", rating_views.rectifications, name="rectifications"),
+    path("verifications/", work_views.verifications, name="verifications"),
     path("<str:number>/", work_views.case_page, name="case"),
     path("<str:number>/claim/", work_views.claim, name="claim"),
     path("<str:number>/act/", work_views.act, name="act"),
@@ -16,6 +17,7 @@ urlpatterns = [
     path("<str:number>/opinion/", work_views.opinion, name="opinion"),
     path("<str:number>/repair/", work_views.repair, name="repair"),
     path("<str:number>/documents/<int:attachment_id>/", work_views.document, name="document"),
+    path("<str:number>/application-form.pdf", work_views.application_form, name="application-form"),
     path(
         "<str:number>/documents/<int:attachment_id>/preview.png",
         work_views.preview,

@@ -9,10 +9,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.models import Role
 from accounts.permissions import departments_with_role
+from services.models import MaterialSource
 
 from . import access, keyset, previews, selectors, uploads, workflow
 from .models import Channel, OpinionPhrase
@@ -47,7 +50,69 @@ def queue(request: HttpRequest) -> HttpResponse:
             "next_query": query.urlencode() if following else "",
             "departments": departments_with_role(request.user),
             "rectifications": ratings.open_counts(request.user),
+            "verifications_open": workflow.commitments.verifications_for(request.user)
+            .filter(state="open")
+            .count(),
         },
+    )
+
+
+@login_required
+def verifications(request: HttpRequest) -> HttpResponse:
+    """核查: the commitments (告知承诺) the user's departments check after deciding on them."""
+    from .models import Verification
+    from .workflow import commitments
+
+    _staff_only(request)
+    status = 200
+    if request.method == "POST":
+        verification = (
+            commitments.verifications_for(request.user)
+            .filter(pk=request.POST.get("verification") or None)
+            .first()
+        )
+        if verification is None:
+            raise Http404
+        try:
+            if request.POST.get("do") == "revoke":
+                commitments.revoke_after_false_commitment(
+                    verification=verification,
+                    user=request.user,
+                    reason=request.POST.get("reason", ""),
+                )
+                done = _("The licence is revoked; the applicant is told why.")
+            else:
+                commitments.record_finding(
+                    verification=verification,
+                    user=request.user,
+                    commitment_true=request.POST.get("do") == "true",
+                    finding=request.POST.get("finding", ""),
+                )
+                done = _("The finding is recorded.")
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+            status = 400
+        except (workflow.CaseConflict, PermissionDenied) as exc:
+            messages.error(request, getattr(exc, "message", None) or str(exc))
+            status = 409
+        else:
+            messages.success(request, done)
+            return redirect("work:verifications")
+    rows = list(commitments.verifications_for(request.user)[:200])
+    heads = set(
+        departments_with_role(request.user, Role.DEPARTMENT_HEAD).values_list("pk", flat=True)
+    )
+    return render(
+        request,
+        "work/verifications.html",
+        {
+            "rows": rows,
+            "heads": heads,
+            "today": timezone.localdate(),
+            "State": Verification.State,
+        },
+        status=status,
     )
 
 
@@ -73,7 +138,9 @@ def case_page(request: HttpRequest, number: str) -> HttpResponse:
             "case": case,
             "data": data,
             "phrases": _phrases(case, names),
-            "materials": case.service_version.materials.all(),
+            # What a request for documents may name: not the form made from the answers.
+            "materials": case.service_version.materials.exclude(source=MaterialSource.FORM),
+            "owed": workflow.owed_materials(case),
             "previews": list(case.attachments.all()),
             "stages": case.stage.definition.stages.all() if data["may_repair"] else [],
         },
@@ -215,6 +282,17 @@ def preview(request: HttpRequest, number: str, attachment_id: int) -> HttpRespon
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
+
+
+@login_required
+def application_form(request: HttpRequest, number: str):
+    """The application form (申请表) made from the answers, for staff of the case."""
+    from . import documents
+
+    case = selectors.case_for_staff(request.user, number)
+    if case is None or case.is_draft:
+        raise Http404
+    return documents.application_form_response(case=case, request=request)
 
 
 @login_required

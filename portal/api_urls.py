@@ -42,6 +42,11 @@ urlpatterns = [
         name="api-application-attachments",
     ),
     path(
+        "applications/<str:number>/commitment/",
+        cases_api.CommitmentView.as_view(),
+        name="api-application-commitment",
+    ),
+    path(
         "applications/<str:number>/submit/",
         cases_api.SubmitView.as_view(),
         name="api-application-submit",

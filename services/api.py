@@ -64,6 +64,7 @@ class MaterialOutput(serializers.ModelSerializer):
             "name_en",
             "required",
             "tolerable",
+            "covered_by_commitment",
             "source",
             "form",
             "copies",
@@ -99,6 +100,8 @@ class ServiceDetailOutput(ServiceSummaryOutput):
     delivery = serializers.SerializerMethodField()
     allows_tolerance = serializers.BooleanField(source="current_version.allows_tolerance")
     allows_commitment = serializers.BooleanField(source="current_version.allows_commitment")
+    commitment_text = serializers.CharField(source="current_version.commitment_text")
+    commitment_text_en = serializers.CharField(source="current_version.commitment_text_en")
     handling_location = serializers.CharField(source="current_version.handling_location")
     handling_location_en = serializers.CharField(source="current_version.handling_location_en")
     office_hours = serializers.CharField(source="current_version.office_hours")

@@ -69,6 +69,10 @@ def publication_problems(version: ServiceVersion, *, with_its_workflow: bool = F
         )
     if not version.materials.exists():
         problems.append(_("List at least one material, even if it is only the application form."))
+    if version.allows_commitment and not version.commitment_text.strip():
+        problems.append(
+            _("Write the commitment the applicant signs (告知承诺书), or do not offer 告知承诺.")
+        )
     return problems
 
 

@@ -252,7 +252,18 @@ DELIVERY = [("counter", "窗口领取", "Pick up at the counter"), ("mail", "邮
 # --- Materials -------------------------------------------------------------------------------------
 
 
-def _upload(name, name_en, *, form="electronic", optional=False, copies=1, note="") -> dict:
+def _upload(
+    name,
+    name_en,
+    *,
+    form="electronic",
+    optional=False,
+    copies=1,
+    note="",
+    later=False,
+    promised=False,
+) -> dict:
+    """An upload; `later`: it may follow (容缺); `promised`: a signed commitment replaces it."""
     paper = "A4" if form in ("original", "copy", "both") else ""
     return {
         "name": name,
@@ -262,7 +273,14 @@ def _upload(name, name_en, *, form="electronic", optional=False, copies=1, note=
         "copies": copies,
         "paper_format": paper,
         "note": note,
+        "tolerable": later,
+        "covered_by_commitment": promised,
     }
+
+
+def _filled_in(name, name_en) -> dict:
+    """The application form itself (申请书/申请表): made from the answers, never uploaded."""
+    return {**_upload(name, name_en), "source": "form"}
 
 
 def _licence(name, name_en, licence_type, *, optional=False, note="") -> dict:
@@ -313,9 +331,9 @@ def _services() -> list[dict]:
             "limits": (3, 1), "channels": "online counter", "delivery": "pickup mail electronic",
             "result": ("licence", "营业执照", "business-licence"), "allows_tolerance": True, "events": ["starting-a-business", "employment"],
             "materials": [
-                _upload("个体工商户登记（备案）申请书", "Application form (filled in online)"),
+                _filled_in("个体工商户登记（备案）申请书", "Application form (filled in online)"),
                 _licence("经营者身份证明", "Operator's identity document", ID_CARD[2]),
-                _upload("经营场所使用证明（租赁合同或产权证明）", "Proof of the right to use the premises", form="copy", note="可容缺受理，领照前补交。"),
+                _upload("经营场所使用证明（租赁合同或产权证明）", "Proof of the right to use the premises", form="copy", note="可容缺受理，领照前补交。", later=True),
             ],
             "form": _form(
                 _person("经营者", "Operator"),
@@ -342,11 +360,11 @@ def _services() -> list[dict]:
             "limits": (3, 1), "channels": "online counter", "delivery": "pickup mail electronic",
             "result": ("licence", "营业执照", "business-licence"), "allows_tolerance": True, "allows_commitment": True, "events": ["starting-a-business"],
             "materials": [
-                _upload("公司登记（备案）申请书", "Company registration application form"),
+                _filled_in("公司登记（备案）申请书", "Company registration application form"),
                 _upload("公司章程", "Articles of association", note="可使用系统提供的章程范本。"),
                 _shared("自然人股东身份信息", "Identity data of natural-person shareholders", "city-psb"),
                 _upload("法定代表人、董事、监事和经理的任职文件", "Appointment of the legal representative, directors, supervisors and manager"),
-                _upload("住所使用证明", "Proof of the registered address", form="copy", optional=True, note="选择住所告知承诺的，无需提交。"),
+                _upload("住所使用证明", "Proof of the registered address", form="copy", note="选择住所告知承诺的，无需提交。", promised=True),
             ],
             "form": _form(
                 _person("经办人", "Agent"),
@@ -375,7 +393,6 @@ def _services() -> list[dict]:
                         rules=[_when("kind", "person", require=["id_number"]), _when("kind", "organisation", require=["uscc"])],
                         help=("认缴出资期限不得超过公司成立之日起五年", "Contributions are due within five years"),
                     ),
-                    "address_commitment": _flag("选择住所告知承诺制", "Declare the registered address by signed commitment"),
                 },
                 _consent(),
             ),
@@ -390,11 +407,11 @@ def _services() -> list[dict]:
             "limits": (10, 5), "channels": "online counter", "delivery": "pickup mail electronic",
             "result": ("licence", "食品经营许可证", "food-business-licence"), "allows_tolerance": True, "allows_commitment": True, "events": ["starting-a-business"],
             "materials": [
-                _upload("食品经营许可申请书", "Application form"),
+                _filled_in("食品经营许可申请书", "Application form"),
                 _licence("营业执照", "Business licence", "business-licence"),
                 _shared("法定代表人身份信息", "Identity data of the legal representative", "city-psb"),
-                _upload("主要设备设施布局、操作流程等文件", "Layout of equipment and work flow"),
-                _upload("食品安全管理制度目录", "Food safety rules (list)", optional=True, note="可容缺受理，受理后 5 个工作日内补交。"),
+                _upload("主要设备设施布局、操作流程等文件", "Layout of equipment and work flow", note="选择告知承诺的，无需提交，事后核查。", promised=True),
+                _upload("食品安全管理制度目录", "Food safety rules (list)", note="可容缺受理，受理后 5 个工作日内补交。", later=True),
             ],
             "form": _form(
                 _company(),
@@ -405,7 +422,6 @@ def _services() -> list[dict]:
                     "area": _number("经营场所面积（平方米）", "Floor area (m²)", 100000),
                     "safety_manager": _text("食品安全管理人员", "Food safety manager", 30),
                     "safety_manager_phone": _text("食品安全管理人员电话", "Food safety manager's phone", 11, pattern=MOBILE),
-                    "commitment": _flag("以告知承诺方式申请", "Apply on a signed commitment (告知承诺)", help=("承诺符合许可条件的当场发证，事后监督检查", "Issued at once; inspected afterwards")),
                 },
                 _consent(),
             ),
@@ -420,7 +436,7 @@ def _services() -> list[dict]:
             "limits": (3, 1), "channels": "online counter", "delivery": "pickup mail electronic",
             "result": ("licence", "营业执照", "business-licence"), "events": ["starting-a-business"],
             "materials": [
-                _upload("公司变更登记申请书", "Application form"),
+                _filled_in("公司变更登记申请书", "Application form"),
                 _licence("营业执照", "Business licence", "business-licence"),
                 _upload("股东会决议或者股东决定", "Shareholders' resolution or decision"),
                 _upload("新住所使用证明", "Proof of the new address", form="copy", optional=True, note="变更住所时提交。"),
@@ -446,7 +462,7 @@ def _services() -> list[dict]:
             "limits": (10, 3), "channels": "online counter", "delivery": "pickup electronic",
             "result": ("other", "小餐饮登记证", None), "allows_tolerance": True, "events": ["starting-a-business", "employment"],
             "materials": [
-                _upload("小餐饮登记申请表", "Application form"),
+                _filled_in("小餐饮登记申请表", "Application form"),
                 _licence("营业执照", "Business licence", "business-licence"),
                 _upload("从业人员健康证明", "Health certificates of the staff", form="copy"),
                 _upload("经营场所平面布局图", "Floor plan of the premises"),
@@ -484,7 +500,7 @@ def _services() -> list[dict]:
             "limits": (20, 10), "channels": "online counter", "delivery": "pickup mail electronic",
             "result": ("licence", "药品经营许可证", "drug-business-licence"), "events": ["starting-a-business"],
             "materials": [
-                _upload("药品经营许可证申请表", "Application form"),
+                _filled_in("药品经营许可证申请表", "Application form"),
                 _licence("营业执照", "Business licence", "business-licence"),
                 _upload("执业药师注册证", "Licensed pharmacist's registration certificate", form="copy"),
                 _upload("营业场所和仓库平面布局图", "Floor plan of the shop and storage"),
@@ -513,7 +529,7 @@ def _services() -> list[dict]:
             "limits": (3, 1), "channels": "online", "delivery": "electronic",
             "result": ("approval", "准予简易注销登记通知书", None), "allows_commitment": True, "events": ["starting-a-business"],
             "materials": [
-                _upload("注销登记申请书", "Application form"),
+                _filled_in("注销登记申请书", "Application form"),
                 _upload("全体投资人承诺书", "Commitment signed by all investors"),
                 _licence("营业执照", "Business licence", "business-licence", note="核准注销后电子营业执照同步作废。"),
             ],
@@ -902,7 +918,7 @@ def _services() -> list[dict]:
             "limits": (30, 15), "visits_required": 2, "channels": "counter", "online_depth": 2, "delivery": "pickup mail",
             "result": ("licence", "中华人民共和国残疾人证", "disability-certificate"), "events": ["disability"],
             "materials": [
-                _upload("残疾人证申请表", "Application form", form="original"),
+                _filled_in("残疾人证申请表", "Application form"),
                 _licence(*ID_CARD),
                 _shared(*HOUSEHOLD),
                 _upload("近期二寸免冠彩色照片", "Recent colour photos", form="original", copies=3),
@@ -930,7 +946,7 @@ def _services() -> list[dict]:
             "limits": (20, 10), "channels": "online counter", "delivery": "pickup mail electronic",
             "result": ("licence", "建设工程规划许可证", "planning-permit"), "allows_tolerance": True, "allows_commitment": True, "events": ["starting-a-business", "housing"],
             "materials": [
-                _upload("建设工程规划许可申请表", "Application form"),
+                _filled_in("建设工程规划许可申请表", "Application form"),
                 _licence("营业执照", "Business licence", "business-licence"),
                 _licence("不动产权证书（土地）", "Land title certificate", "real-estate-certificate"),
                 _upload("建设工程设计方案总平面图", "Site plan of the design"),
@@ -1074,6 +1090,39 @@ def _services() -> list[dict]:
     # fmt: on
 
 
+# What applicants sign where a service proceeds on a commitment (告知承诺书), by service code.
+COMMITMENTS = {
+    "330100-AMR-DJ-002": (
+        "本人（本单位）承诺：所申报的公司住所真实存在、可以合法使用，并能通过该住所联系到公司。"
+        "如住所不实，愿承担被列入经营异常名录等法律责任。",
+        "I (we) promise that the registered address declared exists, may lawfully be used and "
+        "reaches the company. If it does not, the company may be listed as abnormal and I bear the "
+        "legal consequences.",
+    ),
+    "330100-AMR-XK-001": (
+        "本单位承诺：经营场所、设备设施、食品安全管理人员和管理制度符合《食品经营许可和备案管理办法》"
+        "规定的许可条件，所填报信息和提交材料真实、准确。本单位知晓行政机关将在作出决定后依法核查，"
+        "承诺不实的，依法撤销许可并承担相应法律责任。",
+        "We promise that our premises, equipment, food safety manager and rules meet the conditions "
+        "of the Food Business Licensing Measures, and that what we declare is true. The department "
+        "checks after deciding; a false commitment means the licence is revoked.",
+    ),
+    "330100-AMR-DJ-005": (
+        "全体投资人承诺：企业不存在未结清的清算费用、职工工资、社会保险费用、法定补偿金和应缴纳税款，"
+        "不存在未了结的债权债务。如承诺不实，愿承担相应法律后果。",
+        "All investors promise that the business owes no liquidation costs, wages, social insurance, "
+        "statutory compensation or taxes and has no unsettled debts. If this is false, we bear the "
+        "legal consequences.",
+    ),
+}
+COMMITMENT_DEFAULT = (
+    "本单位承诺：符合本事项的许可条件，所填报信息和提交材料真实、准确、有效。本单位知晓行政机关将在作出"
+    "决定后依法核查，承诺不实的，依法撤销许可并承担相应法律责任。",
+    "We promise that we meet the conditions of this service and that what we declare and hand in "
+    "is true. The department checks after deciding; a false commitment means the licence is "
+    "revoked.",
+)
+
 # --- Loading ---------------------------------------------------------------------------------------
 
 VERSION_KEYS = {
@@ -1197,6 +1246,17 @@ def load() -> int:
             "licence_type": licences[licence_type] if licence_type else None,
             "form_schema": service["form"],
             "workflow": workflows[department.code, service.get("workflow") == "simple"],
+            **(
+                dict(
+                    zip(
+                        ("commitment_text", "commitment_text_en"),
+                        COMMITMENTS.get(service["code"], COMMITMENT_DEFAULT),
+                        strict=True,
+                    )
+                )
+                if service.get("allows_commitment")
+                else {}
+            ),  # fmt: skip
             **{f"channel_{channel}": channel in channels for channel in CHANNELS},
             **{f"delivery_{way}": way in delivery for way in DELIVERIES},
         }

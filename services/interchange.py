@@ -39,8 +39,8 @@ NOT_GUIDE = {
     "licence_type", "life_events", "form_schema",
 }  # fmt: skip
 MATERIAL_FIELDS = [
-    "name", "name_en", "required", "tolerable", "form", "copies", "paper_format", "source", "note",
-    "note_en",
+    "name", "name_en", "required", "tolerable", "covered_by_commitment", "form", "copies",
+    "paper_format", "source", "note", "note_en",
 ]  # fmt: skip
 STAGE_FIELDS = ["name", "name_en", "kind", "role", "department_rule", "time_share"]
 TRANSITION_FIELDS = ["label", "label_en", "outcome", "opinion_required", "effects", "message",

@@ -551,6 +551,15 @@ class ServiceVersion(models.Model):
     allows_commitment = models.BooleanField(
         _("proceed on a signed commitment (告知承诺)"), default=False
     )
+    commitment_text = models.TextField(
+        _("commitment the applicant signs (告知承诺书)"),
+        blank=True,
+        help_text=_(
+            "What the applicant promises (conditions met, materials true); the materials it "
+            "covers are not asked. Needed when the service proceeds on a signed commitment."
+        ),
+    )
+    commitment_text_en = models.TextField(_("English commitment"), blank=True)
     handling_location = models.CharField(_("where to apply in person"), max_length=200, blank=True)
     handling_location_en = models.CharField(
         _("English: where to apply in person"), max_length=300, blank=True
@@ -660,10 +669,16 @@ class ServiceVersion(models.Model):
             raise ValidationError(errors)
 
 
+# The e-licence type every citizen holds from real-name verification itself (电子身份证照): a
+# material reusing it is satisfied for every applicant, who never uploads their identity card.
+RESIDENT_ID_CARD = "resident-id-card"
+
+
 class MaterialSource(models.TextChoices):
     UPLOAD = "upload", _("uploaded by the applicant")
     LICENCE = "licence", _("an e-licence already issued")
     SHARED = "shared", _("data shared by another department")
+    FORM = "form", _("the application form itself, made from the answers (申请表)")
 
 
 class MaterialForm(models.TextChoices):
@@ -687,6 +702,11 @@ class ServiceMaterial(models.Model):
         help_text=_(
             "Accepted without it when the service allows 容缺受理; it must arrive before the decision."
         ),
+    )
+    covered_by_commitment = models.BooleanField(
+        _("replaced by the signed commitment (告知承诺)"),
+        default=False,
+        help_text=_("Not asked of an applicant who signs the service's commitment."),
     )
     form = models.CharField(
         _("form"), max_length=16, choices=MaterialForm.choices, default=MaterialForm.ELECTRONIC

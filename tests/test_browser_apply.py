@@ -144,7 +144,7 @@ def test_caseworker_requests_documents_citizen_answers_and_receives_the_e_licenc
             "postcode": "310000", "business_scope": "日用百货零售", "staff_count": 2, "consent": True,
         },
     )  # fmt: skip
-    for material in service.current_version.materials.all():
+    for material in service.current_version.materials.filter(source="upload"):
         workflow.add_attachment(
             case=case,
             material_id=material.pk,

@@ -198,6 +198,20 @@ def revoke_for_case(*, case: Case, reason: str, event) -> int:
 # --- Reading ---------------------------------------------------------------------------------------
 
 
+def identity_of(user: User) -> str:
+    """The resident ID e-licence a verified citizen holds from real-name verification (电子身份证照),
+    as the wallet names it ("居民身份证 330***********1239"); "" for others."""
+    from services.models import RESIDENT_ID_CARD, LicenceType
+
+    from ..workflow import licence_shown
+
+    profile = getattr(user, "citizen_profile", None) if user.is_authenticated else None
+    identity = LicenceType.objects.filter(code=RESIDENT_ID_CARD).first()
+    if profile is None or identity is None:
+        return ""
+    return licence_shown(Licence(number=profile.id_number, licence_type=identity, holder=profile))
+
+
 def licences_of(user: User) -> QuerySet[Licence]:
     """The user's wallet: licences held by their citizen profile, newest first."""
     if not user.is_authenticated:

@@ -26,7 +26,11 @@ def wallet(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "licences/licence_list.html",
-        {"page": page, "licences": [_decorate(licence) for licence in page.object_list]},
+        {
+            "page": page,
+            "licences": [_decorate(licence) for licence in page.object_list],
+            "identity": licences.identity_of(request.user),
+        },
     )
 
 

@@ -54,6 +54,10 @@ DEFAULT_TEXTS: dict[str, dict[str, tuple[str, str]]] = {
         "zh-hans": ("补正材料即将到期", "提醒：申请 {{ number }} 的补正材料须在 {{ deadline }} 前提交。"),
         "en": ("Documents due soon", "Reminder: the documents for application {{ number }} are due by {{ deadline }}."),
     },
+    "materials_owed": {
+        "zh-hans": ("请补齐容缺材料", "您的申请 {{ number }}（{{ service }}）已容缺受理，请在 {{ deadline }} 前在办件页面上传：{{ materials }}。材料齐全后方可作出决定。"),
+        "en": ("Materials still owed", "Your application {{ number }} ({{ service }}) was accepted with materials to follow. Upload them on the application's page by {{ deadline }}: {{ materials }}. The decision waits for them."),
+    },
     "suspended": {
         "zh-hans": ("办理进入特别程序", "您的申请 {{ number }} 进入特别程序（{{ opinion }}），期间不计入办理时限。"),
         "en": ("Special procedure", "Your application {{ number }} is in a special procedure ({{ opinion }}); this time does not count."),

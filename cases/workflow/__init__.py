@@ -13,6 +13,7 @@ append-only trail, and runs the transition's effects.
 - `claims`: claims, take-over, repair and consultations.
 """
 
+from . import commitments
 from .claims import (
     claim_case,
     consult,
@@ -30,12 +31,16 @@ from .drafts import (
     display_data,
     documents_on_file,
     held_licences,
+    licence_shown,
     missing_materials,
     next_case_number,
+    outstanding_materials,
+    owed_materials,
     prefill_values,
     prefilled_fields,
     remove_attachment,
     reuse_document,
+    sign_commitment,
     submit_application,
     update_draft,
 )
@@ -85,6 +90,11 @@ __all__ = [
     "effect_handler",
     "give_opinion",
     "held_licences",
+    "licence_shown",
+    "outstanding_materials",
+    "owed_materials",
+    "sign_commitment",
+    "commitments",
     "intake_overdue_cases",
     "is_applicant_side",
     "lock_case",

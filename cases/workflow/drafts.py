@@ -21,10 +21,13 @@ from accounts.models import (
     Role,
     User,
 )
+from accounts.validators import mask_id_number
 from services.calendar import add_working_days_provisional
 from services.models import (
     APPLICANT,
+    RESIDENT_ID_CARD,
     Audience,
+    LicenceType,
     MaterialSource,
     OuterState,
     ServiceItem,
@@ -34,11 +37,13 @@ from services.schema import ordered_properties, validate_data
 
 from .. import uploads
 from ..models import (
+    CLOSED_STATES,
     Attachment,
     Case,
     CaseNumberCounter,
     Channel,
     Licence,
+    OfficialDocument,
     SupplementRequest,
 )
 from ..notifications import services as notifications
@@ -46,6 +51,9 @@ from ..vocabulary import EventAction
 from .clock import INTAKE_LIMIT_WORKING_DAYS
 from .errors import CaseConflict
 from .trail import append_event, intake_stage, locked, move_to_stage
+
+# 容缺受理: materials accepted to follow are due this many working days after submission.
+OWED_WORKING_DAYS = 5
 
 
 def _today() -> dt.date:
@@ -255,16 +263,35 @@ def _material(case: Case, material_id) -> ServiceMaterial:
         ) from None
 
 
-def _may_add_documents(case: Case) -> SupplementRequest | None:
-    """Documents are added to a draft, or to answer an open request for documents."""
+def _may_add_documents(case: Case, material: ServiceMaterial) -> SupplementRequest | None:
+    """Documents are added to a draft, to answer an open request for documents, or to hand in a
+    material accepted to follow (容缺) while the case is open."""
     if case.is_draft:
         return None
     open_request = case.supplement_requests.filter(state=SupplementRequest.State.OPEN).first()
     if case.state == OuterState.SUPPLEMENT_REQUESTED and open_request is not None:
         return open_request
+    if case.state not in CLOSED_STATES and material in owed_materials(case):
+        return None
     raise CaseConflict(
         _("Documents can only be added to a draft or to answer a request for documents.")
     )
+
+
+def _delivered(case: Case, material: ServiceMaterial, user: User) -> None:
+    """A material accepted to follow arrived: in the trail, and the stage's staff are told."""
+    if case.is_draft or case.state == OuterState.SUPPLEMENT_REQUESTED:
+        return
+    event = append_event(
+        case,
+        action=EventAction.MATERIAL_DELIVERED,
+        actor=user,
+        actor_role=APPLICANT,
+        channel=case.channel,
+        details={"material": material.pk, "name": material.name,
+                 "still_owed": [m.name for m in owed_materials(case)]},
+    )  # fmt: skip
+    notifications.tell_stage_staff(case, event)
 
 
 def add_attachment(*, case: Case, material_id, upload, user: User) -> Attachment:
@@ -272,8 +299,16 @@ def add_attachment(*, case: Case, material_id, upload, user: User) -> Attachment
     nothing is written."""
     with transaction.atomic():
         case = locked(case)
-        supplement = _may_add_documents(case)
         material = _material(case, material_id)
+        if material.source == MaterialSource.FORM:
+            raise ValidationError(
+                {
+                    "material": [
+                        _("The application form is made from your answers: nothing to upload.")
+                    ]
+                }
+            )
+        supplement = _may_add_documents(case, material)
         try:
             stored = uploads.store_upload(upload)
         except ValidationError as exc:
@@ -292,6 +327,7 @@ def add_attachment(*, case: Case, material_id, upload, user: User) -> Attachment
             )
             case.row_version += 1
             case.save(update_fields=["row_version", "updated_at"])
+            _delivered(case, material, user)
         except Exception:
             uploads.path_of(stored.stored_name).unlink(missing_ok=True)
             raise
@@ -317,8 +353,8 @@ def reuse_document(*, case: Case, material_id, attachment_id, user: User) -> Att
     """Attach a document already on file instead of uploading it again."""
     with transaction.atomic():
         case = locked(case)
-        supplement = _may_add_documents(case)
         material = _material(case, material_id)
+        supplement = _may_add_documents(case, material)
         source = Attachment.objects.filter(pk=attachment_id, case__applicant=case.applicant).first()
         if source is None:
             raise ValidationError({"document": [_("No such document on file.")]})
@@ -336,6 +372,7 @@ def reuse_document(*, case: Case, material_id, attachment_id, user: User) -> Att
         )
         case.row_version += 1
         case.save(update_fields=["row_version", "updated_at"])
+        _delivered(case, material, user)
     return attachment
 
 
@@ -350,27 +387,54 @@ def remove_attachment(*, case: Case, attachment_id, user: User) -> None:
 
 
 def held_licences(case: Case) -> dict[int, Licence]:
-    """Valid e-licences of the applicant, by licence type: materials they satisfy need no upload."""
+    """Valid e-licences of the applicant, by licence type: materials they satisfy need no upload.
+    Every applicant holds the resident ID e-licence (电子身份证照) from real-name verification
+    itself; unless one was issued, it is the verified ID number (an unsaved Licence)."""
     today = _today()
     licences = Licence.objects.filter(
         holder=case.applicant, revoked_at__isnull=True, valid_from__lte=today
     ).filter(Q(valid_until__isnull=True) | Q(valid_until__gte=today))
-    return {licence.licence_type_id: licence for licence in licences}
+    held = {licence.licence_type_id: licence for licence in licences.select_related("licence_type")}
+    identity = LicenceType.objects.filter(code=RESIDENT_ID_CARD).first()
+    if identity is not None and identity.pk not in held:
+        held[identity.pk] = Licence(
+            number=case.applicant.id_number,
+            licence_type=identity,
+            holder=case.applicant,
+            valid_from=timezone.localdate(case.applicant.created_at),
+        )
+    return held
 
 
-def missing_materials(case: Case) -> list[ServiceMaterial]:
-    """Required materials not yet provided: uploads without a document, licences not held.
-    Data shared by another department is never the applicant's to provide."""
+def licence_shown(licence: Licence) -> str:
+    """A held licence as the materials step names it: its type and number, an ID number masked."""
+    number = licence.number
+    if licence.licence_type.code == RESIDENT_ID_CARD:
+        number = mask_id_number(number)
+    return f"{licence.licence_type.name} {number}"
+
+
+def _provided(case: Case) -> set[int]:
+    attached = set(case.attachments.values_list("material_id", flat=True))
+    return attached | set(case.materials_received or [])  # handed over on paper at a counter
+
+
+def outstanding_materials(case: Case) -> list[ServiceMaterial]:
+    """Required materials not yet provided: uploads without a document, licences not held. Data
+    shared by another department is never the applicant's to provide, the application form is
+    made from the answers, and a signed commitment (告知承诺) replaces the materials it covers."""
+    signed = case.commitment_signed_at is not None
     needed = [
         m
         for m in case.service_version.materials.all()
-        if m.required and m.source != MaterialSource.SHARED
+        if m.required
+        and m.source not in (MaterialSource.SHARED, MaterialSource.FORM)
+        and not (signed and m.covered_by_commitment)
     ]
     if not needed:
         return []
-    attached = set(case.attachments.values_list("material_id", flat=True))
-    attached |= set(case.materials_received or [])  # handed over on paper at a counter
-    needed = [m for m in needed if m.pk not in attached]
+    provided = _provided(case)
+    needed = [m for m in needed if m.pk not in provided]
     if any(m.source == MaterialSource.LICENCE for m in needed):
         licences = held_licences(case)
         needed = [
@@ -379,6 +443,51 @@ def missing_materials(case: Case) -> list[ServiceMaterial]:
             if not (m.source == MaterialSource.LICENCE and m.licence_type_id in licences)
         ]
     return needed
+
+
+def _may_follow(case: Case, material: ServiceMaterial) -> bool:
+    return case.service_version.allows_tolerance and material.tolerable
+
+
+def missing_materials(case: Case) -> list[ServiceMaterial]:
+    """What stops the submission: outstanding materials that may not follow later."""
+    return [m for m in outstanding_materials(case) if not _may_follow(case, m)]
+
+
+def owed_materials(case: Case) -> list[ServiceMaterial]:
+    """Outstanding materials accepted to follow (容缺受理): the case goes on without them, the
+    decision waits for them."""
+    return [m for m in outstanding_materials(case) if _may_follow(case, m)]
+
+
+def sign_commitment(*, case: Case, user: User, signed: bool = True) -> Case:
+    """The applicant signs (or, before submitting, takes back) the service's commitment (告知承诺):
+    their name and the time go in the trail; the materials it covers are no longer asked."""
+    with transaction.atomic():
+        case = locked(case)
+        if not case.is_draft:
+            raise CaseConflict(_("The commitment is signed before the application is handed in."))
+        version = case.service_version
+        if not (version.allows_commitment and version.commitment_text):
+            raise ValidationError(
+                {"commitment": [_("This service does not proceed on a signed commitment.")]}
+            )
+        if signed == (case.commitment_signed_at is not None):
+            return case
+        case.commitment_signed_at = timezone.now() if signed else None
+        case.row_version += 1
+        case.save(update_fields=["commitment_signed_at", "row_version", "updated_at"])
+        append_event(
+            case,
+            action=EventAction.COMMITMENT_SIGNED if signed else EventAction.COMMITMENT_WITHDRAWN,
+            actor=user,
+            actor_role=Role.COUNTER_CLERK if case.channel == Channel.COUNTER else APPLICANT,
+            channel=case.channel,
+            details={"name": case.applicant.real_name, "text": version.commitment_text}
+            if signed
+            else {},
+        )
+    return case
 
 
 # --- Submission ------------------------------------------------------------------------------------
@@ -420,7 +529,12 @@ def submit_application(*, case: Case, user: User, channel: str | None = None) ->
             ]
         if errors:
             raise ValidationError(errors)
+        owed = owed_materials(case)
         now = timezone.now()
+        if owed:
+            case.materials_owed_by, _provisional = add_working_days_provisional(
+                timezone.localdate(now), OWED_WORKING_DAYS
+            )
         from_state = case.state
         case.state = OuterState.SUBMITTED
         stage_fields = move_to_stage(case, intake_stage(case.service_version.workflow_id))
@@ -439,6 +553,7 @@ def submit_application(*, case: Case, user: User, channel: str | None = None) ->
                 "received_at",
                 "intake_due_date",
                 "due_date_provisional",
+                "materials_owed_by",
                 "row_version",
                 "updated_at",
             ]
@@ -450,6 +565,11 @@ def submit_application(*, case: Case, user: User, channel: str | None = None) ->
             actor_role=Role.COUNTER_CLERK if case.channel == Channel.COUNTER else APPLICANT,
             channel=channel or case.channel,
             from_state=from_state,
+            details={"owed": [m.name for m in owed]} if owed else None,
         )
+        if case.commitment_signed_at is not None:
+            from ..documents import issue_document
+
+            issue_document(case=case, kind=OfficialDocument.Kind.COMMITMENT, event=event)
         notifications.tell_of_submission(case, event)
     return case

@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Role, User
 from services.calendar import add_working_days_provisional
-from services.models import Effect, WorkflowTransition
+from services.models import Effect, MaterialSource, WorkflowTransition
 
 from ..models import Case, Event, SupplementRequest
 from . import clock
@@ -133,6 +133,11 @@ def open_request_for_documents(step: Step) -> list[str]:
     materials = list(
         case.service_version.materials.filter(pk__in=step.details.get("materials") or [])
     )
+    if any(m.source == MaterialSource.FORM for m in materials):
+        raise ValidationError(
+            {"materials": [_("The application form is made from the answers: ask about the "
+                             "answers in the note instead.")]}
+        )  # fmt: skip
     if not materials:
         raise ValidationError({"materials": [_("List everything that is missing, in one notice.")]})
     if case.accepted_at is None and case.intake_due_date and step.day > case.intake_due_date:

@@ -179,6 +179,10 @@ def take(step: effects.Step, *, action: str, actor_role: str) -> Case:
     )
     if from_state == OuterState.APPROVED and step.transition.outcome in REVERSING_OUTCOMES:
         licences.revoke_for_case(case=case, reason=step.opinion, event=step.event)
+    if step.transition.outcome == Outcome.APPROVED and case.commitment_signed_at is not None:
+        from .commitments import open_verification
+
+        open_verification(case, step.day)  # 核查 of what was promised, by a deadline
     effects.run(step, effects.Phase.RECORDED)
     if case.acting_department_id != from_department and case.state not in CLOSED_STATES:
         notifications.tell_stage_staff(case, step.event)
@@ -214,6 +218,18 @@ def apply_transition(
             ).first()
             raise _refusal(case, label.localized_label if label else name)
         acting, roles = _check_actor(case, transition, actor)
+        if transition.outcome == Outcome.APPROVED:
+            from .drafts import owed_materials
+
+            if owed := owed_materials(case):
+                raise CaseConflict(
+                    _(
+                        "The decision waits for the materials accepted to follow (容缺): "
+                        "%(materials)s. Approve once they have arrived."
+                    )
+                    % {"materials": "、".join(m.label for m in owed)},
+                    code="materials_owed",
+                )
         opinion = (opinion or "").strip()
         if transition.opinion_required and not opinion:
             raise ValidationError({"opinion": [_("Give the reason; the applicant will read it.")]})

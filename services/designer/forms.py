@@ -33,7 +33,8 @@ GUIDE_GROUPS = [
                                 ("result_type", None), ("result_name", "result_name_en"),
                                 ("licence_type", None), ("delivery_pickup", None),
                                 ("delivery_mail", None), ("delivery_electronic", None),
-                                ("allows_tolerance", None), ("allows_commitment", None)]),
+                                ("allows_tolerance", None), ("allows_commitment", None),
+                                ("commitment_text", "commitment_text_en")]),
     (_("Where and whom to ask"), [("handling_location", "handling_location_en"),
                                   ("office_hours", "office_hours_en"), ("enquiry_phone", None),
                                   ("complaint_phone", None)]),
@@ -41,7 +42,8 @@ GUIDE_GROUPS = [
 ]  # fmt: skip
 GUIDE_FIELDS = [name for _title, rows in GUIDE_GROUPS for pair in rows for name in pair if name]
 TEXTAREAS = {"summary", "summary_en", "legal_basis", "legal_basis_en", "conditions",
-             "conditions_en", "fee_standard", "fee_standard_en", "fee_basis", "fee_basis_en"}  # fmt: skip
+             "conditions_en", "fee_standard", "fee_standard_en", "fee_basis", "fee_basis_en",
+             "commitment_text", "commitment_text_en"}  # fmt: skip
 
 
 class GuideForm(forms.Form):
@@ -107,8 +109,9 @@ class MaterialForm(forms.ModelForm):
 
     class Meta:
         model = ServiceMaterial
-        fields = ["name", "name_en", "required", "tolerable", "form", "copies", "paper_format",
-                  "source", "licence_type", "shared_by", "note", "note_en"]  # fmt: skip
+        fields = ["name", "name_en", "required", "tolerable", "covered_by_commitment", "form",
+                  "copies", "paper_format", "source", "licence_type", "shared_by", "note",
+                  "note_en"]  # fmt: skip
         widgets = {"note": forms.Textarea(attrs={"rows": 2}),
                    "note_en": forms.Textarea(attrs={"rows": 2})}  # fmt: skip
 
