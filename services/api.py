@@ -4,6 +4,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
 from rest_framework.exceptions import NotFound
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny
 
 from accounts.models import Department
@@ -145,10 +146,55 @@ FILTERS = [
 ]
 
 
-@extend_schema(parameters=FILTERS)
+class SearchPagination(PageNumberPagination):
+    """Pages of a search, with what the catalog page shows around them: the query searched instead
+    of the one typed (a typo corrected) and "did you mean" suggestions when few or none matched."""
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.found = queryset
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_paginated_response(self, data):
+        response = super().get_paginated_response(data)
+        response.data["corrected"] = getattr(self.found, "corrected", "")
+        response.data["suggestions"] = [
+            {"label": s.label, "query": s.query, "service": s.code}
+            for s in getattr(self.found, "suggestions", [])
+        ]
+        return response
+
+    def get_paginated_response_schema(self, schema):
+        schema = super().get_paginated_response_schema(schema)
+        schema["properties"]["corrected"] = {
+            "type": "string",
+            "description": "The query searched instead of q (a typo corrected), or empty.",
+        }
+        schema["properties"]["suggestions"] = {
+            "type": "array",
+            "description": "Did you mean: a query to search (query) or a service (service code).",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "label": {"type": "string"},
+                    "query": {"type": "string"},
+                    "service": {"type": "string"},
+                },
+            },
+        }
+        return schema
+
+
+@extend_schema(
+    parameters=FILTERS,
+    description=(
+        "Published services. With q, the services it means, best first: everyday words, keywords "
+        "and aliases, pinyin (shebaoka) and initials (sbk), typos corrected (see corrected)."
+    ),
+)
 class ServiceListView(generics.ListAPIView):
     permission_classes = [AllowAny]
     serializer_class = ServiceSummaryOutput
+    pagination_class = SearchPagination
 
     def get_queryset(self):
         params = self.request.query_params

@@ -3,6 +3,8 @@ selectors. Admin actions, the demo loader and the API call these; nothing else c
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max, Prefetch, Q, QuerySet
@@ -254,6 +256,27 @@ def service_to_apply_for(code: str) -> ServiceItem:
     return service
 
 
+class SearchResults(Sequence):
+    """The services a search found, in rank order, as a sequence that a paginator slices: only the
+    page shown is read with everything a list shows. `corrected`: the query searched instead of
+    the one typed (a typo); `suggestions`: "您是不是要找" when few or none were found."""
+
+    def __init__(self, ranked_ids: list[int], corrected: str = "", suggestions=()):
+        self.ids = ranked_ids
+        self.corrected = corrected
+        self.suggestions = list(suggestions)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice):
+            return self[index : index + 1 or None][0]
+        wanted = self.ids[index]
+        found = {item.pk: item for item in published_services().filter(pk__in=wanted)}
+        return [found[pk] for pk in wanted if pk in found]
+
+
 def search_services(
     *,
     q: str = "",
@@ -261,9 +284,9 @@ def search_services(
     life_event: str = "",
     audience: str = "",
     channel: str = "",
-) -> QuerySet[ServiceItem]:
-    """The public catalog, filtered. `q` matches Chinese and English names, codes, summaries and life
-    events as substrings; on PostgreSQL a trigram index serves it (pg_trgm), on SQLite a plain scan."""
+) -> QuerySet[ServiceItem] | SearchResults:
+    """The public catalog, filtered; with `q`, the services it means in rank order (services.search:
+    everyday words, keywords and aliases, pinyin, typos). Without `q`, by department and code."""
     services = published_services()
     if department:
         services = services.filter(
@@ -275,17 +298,12 @@ def search_services(
         services = services.filter(current_version__audience__in=[audience, "both"])
     if channel in ("online", "counter", "mail"):
         services = services.filter(**{f"current_version__channel_{channel}": True})
-    for term in q.split()[:5]:
-        services = services.filter(
-            Q(current_version__name__icontains=term)
-            | Q(current_version__name_en__icontains=term)
-            | Q(code__icontains=term)
-            | Q(current_version__summary__icontains=term)
-            | Q(current_version__keywords__icontains=term)
-            | Q(department__name__icontains=term)
-            | Q(current_version__life_events__name__icontains=term)
-        )
-    return services.distinct()
+    if not q.strip():
+        return services.distinct()
+    from .search import search
+
+    outcome = search(services.distinct(), q)
+    return SearchResults(outcome.ids, outcome.corrected, outcome.suggestions)
 
 
 def retired_service(code: str) -> ServiceItem | None:

@@ -314,6 +314,37 @@ CHANNELS = ("online", "counter", "mail")
 DELIVERIES = ("pickup", "mail", "electronic")
 
 
+# Everyday words citizens search with (ServiceVersion.keywords: "keywords and aliases"), per service.
+KEYWORDS = {
+    "330100-AMR-DJ-001": "个体户 开店 开个店 开小店 开网店 摆摊 小卖部 便利店 超市 开超市 理发店 做生意 个体营业执照 办执照 办营业执照 个体执照",
+    "330100-AMR-DJ-002": "开公司 注册公司 成立公司 办公司 公司注册 新办企业 开办企业 创业 有限公司 公司营业执照",
+    "330100-AMR-XK-001": "开饭店 开餐馆 饭店 餐馆 餐厅 餐饮 开奶茶店 奶茶店 小吃店 食品许可证 食品经营许可证 卖食品",
+    "330100-AMR-DJ-003": "营业执照变更 执照变更 改名字 换地址 变更法人 换法人 增资 改经营范围",
+    "330100-AMR-DJ-004": "小饭店 小吃店 早餐店 面馆 夫妻店 小餐馆 小餐饮登记证",
+    "330100-AMR-XK-002": "开药店 药店 药房 卖药 药品许可证",
+    "330100-AMR-DJ-005": "公司注销 注销公司 关公司 不做了 企业注销 简易注销",
+    "330100-PSB-QR-001": "生孩子 生小孩 新生儿 宝宝落户 上户口 报户口 新生儿落户 出生落户 小孩上户口 出生证明",
+    "330100-PSB-QR-002": "换身份证 身份证到期 身份证过期 身份证换证 身份证坏了 身份证换领 二代证 补换身份证",
+    "330100-PSB-QR-003": "迁户口 户口迁移 户口转移 挪户口 买房落户 投靠落户 户口迁入",
+    "330100-PSB-XK-001": "驾照 驾照到期 驾照过期 换驾照 驾照换证 驾驶证到期 驾驶证换证 驾驶本 期满换证",
+    "330100-PSB-QR-004": "销户 注销户口 去世 过世 人走了 死亡登记 身后事",
+    "330100-MZ-QR-001": "结婚 领证 结婚证 登记结婚 扯证",
+    "330100-MZ-GG-001": "老年卡 老年证 老人卡 敬老卡 老年优待证 优待证 老年人乘车卡 老人免费坐公交",
+    "330100-RS-GG-001": "社保卡 办社保卡 社保卡申领 新办社保卡 第三代社保卡 电子社保卡 社会保障卡",
+    "330100-RS-GF-001": "失业金 失业保险 失业补助 领失业金 被裁员 下岗 失业了",
+    "330100-RS-GF-002": "丧葬费 丧葬补助 抚恤金 丧葬补贴 遗属",
+    "330100-YB-DJ-001": "医保 交医保 办医保 居民医保 新农合 医疗保险 参保",
+    "330100-YB-GF-001": "生育报销 生孩子报销 生育津贴 生育保险 产检报销 医保报销",
+    "330100-GJJ-GG-001": "提取公积金 公积金提取 取公积金 提公积金 买房提公积金 购房提取 公积金 住房公积金",
+    "330100-CL-QR-001": "残疾证 办残疾证 残疾人证 残疾鉴定 残疾评定",
+    "330100-ZR-XK-001": "规划许可证 建设工程规划许可证 盖房子 建房许可 工程规划",
+    "330100-ZR-DJ-001": "二手房过户 房子过户 过户 房产过户 买二手房 卖房 房产证 房本 不动产证 买房过户",
+    "330108-HQ-GG-001": "居住证 暂住证 办居住证 外地人 新市民",
+    "330108-WH-GF-001": "高龄补贴 高龄津贴 老人补贴 八十岁补贴 长寿金 高龄老人补助",
+    "330110-SL-DJ-001": "养老保险 养老金 交养老保险 居民养老保险 农村养老保险 社保 交社保 养老",
+}
+
+
 def _services() -> list[dict]:
     """Every demo service. Keys beyond ServiceVersion's fields: code, department, limits (statutory,
     promised), channels / delivery (words), result (type, name, licence type), materials, events,
@@ -1238,6 +1269,7 @@ def load() -> int:
             **DEFAULTS,
             "handling_location": location,
             "enquiry_phone": phone,
+            "keywords": KEYWORDS.get(service["code"], ""),
             **{key: value for key, value in service.items() if key not in VERSION_KEYS},
             "statutory_limit_days": statutory,
             "promised_limit_days": promised,

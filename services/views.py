@@ -1,14 +1,19 @@
 """Public catalog pages: browse and search services, read a service guide (办事指南)."""
 
+from urllib.parse import urlencode
+
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.html import format_html
+from django.utils.translation import get_language
 
 from accounts.models import Department
 
 from . import catalog
 from .models import Audience, LifeEvent, ServiceItem
+from .search import CJK
 
 
 def _filters(request: HttpRequest) -> dict[str, str]:
@@ -16,6 +21,14 @@ def _filters(request: HttpRequest) -> dict[str, str]:
         key: request.GET.get(key, "").strip()[:100]
         for key in ("q", "department", "life_event", "audience", "channel")
     }
+
+
+def _marked(text: str):
+    """What a citizen typed, shown inside a sentence: marked as Chinese when it is (an English page
+    reads it with a Chinese voice then)."""
+    if (get_language() or "").startswith("en") and CJK.search(text):
+        return format_html('<span lang="zh-Hans">{}</span>', text)
+    return text
 
 
 def catalog_page(request: HttpRequest) -> HttpResponse:
@@ -38,7 +51,11 @@ def catalog_page(request: HttpRequest) -> HttpResponse:
         "life_events": LifeEvent.objects.order_by("order", "code"),
         "audiences": [(a.value, a.label) for a in Audience if a != Audience.BOTH],
         "filtered": any(filters.values()),
-        "query_string": "&".join(f"{k}={v}" for k, v in filters.items() if v),
+        "facet_count": sum(1 for key, value in filters.items() if value and key != "q"),
+        "corrected": _marked(getattr(services, "corrected", "")),
+        "typed": _marked(filters["q"]),
+        "suggestions": getattr(services, "suggestions", []),
+        "query_string": urlencode({k: v for k, v in filters.items() if v}),
     }
     return render(request, "services/catalog.html", context)
 
