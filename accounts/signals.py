@@ -6,10 +6,11 @@ from django.dispatch import receiver
 
 @receiver(user_logged_in)
 def _remember_preferences(sender, request, user, **kwargs) -> None:
-    """Carry the account's language and elder mode into the session at every sign-in."""
+    """Carry the account's language and elder mode into the session at every sign-in. Elder mode
+    turned on in this visit before signing in stays on: it is not switched off under the person."""
     if request is not None and hasattr(request, "session"):
         request.session["preferred_language"] = user.preferred_language
-        request.session["elder_mode"] = user.elder_mode
+        request.session["elder_mode"] = user.elder_mode or bool(request.session.get("elder_mode"))
 
 
 def ensure_groups(sender, **kwargs) -> None:

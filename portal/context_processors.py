@@ -2,12 +2,18 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
+# High contrast (高对比度) is a display preference of this browser: a cookie, so that it holds
+# before sign-in, after sign-out and on the error pages, which read no session.
+CONTRAST_COOKIE = "portal_contrast"
+
 
 def portal(request: HttpRequest) -> dict:
-    """What every page needs: the portal's name, elder mode (长辈模式), whether to show the queue."""
+    """What every page needs: the portal's name, elder mode (长辈模式), high contrast, whether to show
+    the queue."""
     user = getattr(request, "user", None)
     return {
         "portal_name": settings.PORTAL_NAME,
+        "high_contrast": request.COOKIES.get(CONTRAST_COOKIE) == "1",
         "elder_mode": bool(request.session.get("elder_mode"))
         if hasattr(request, "session")
         else False,

@@ -12,6 +12,7 @@ from . import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("preferences/contrast/", views.toggle_high_contrast, name="high_contrast"),
     path("accounts/", include("accounts.urls")),
     path("services/", include("services.urls")),
     path("manage/", include("services.designer.urls")),
@@ -35,6 +36,10 @@ urlpatterns = [
         name="api-docs",
     ),
 ]
+
+handler404 = "portal.views.page_not_found"
+handler403 = "portal.views.permission_denied"
+handler500 = "portal.views.server_error"
 
 admin.site.site_header = settings.PORTAL_NAME
 admin.site.site_title = settings.PORTAL_NAME
