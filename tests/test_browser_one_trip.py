@@ -1,0 +1,137 @@
+"""最多跑一次, in Chromium on a 390 px phone (issue 15, "Must show"): a new citizen registers with a
+滨江区 ID number (330108, born 1990: the district code is younger than they are), searches "开店",
+applies for 个体工商户设立登记 without uploading their identity (taken from the resident ID held
+from verification) or the application form (made from the answers), submits with the premises
+proof missing (容缺), uploads it later from the case page, and the case is decided. The same in
+elder mode (长辈模式)."""
+
+import pytest
+
+from accounts.models import Role
+
+from .factories import PASSWORD, StaffMembershipFactory
+
+SERVICE = "330100-AMR-DJ-001"
+ID_NUMBER = "330108199003071239"
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+@pytest.fixture
+def demo_catalog(transactional_db, settings, tmp_path):
+    from accounts import demo as accounts_demo
+    from services import demo as services_demo
+
+    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
+    accounts_demo.load("browser-demo-password-1")
+    services_demo.load()
+
+
+def _answer_everything(page) -> None:
+    """Answer what the form asks, as a person would: pick, tick, type."""
+    for name in set(
+        page.eval_on_selector_all("input[type=radio][required]", "els => els.map(e => e.name)")
+    ):
+        page.locator(f"input[type=radio][name='{name}']").first.check()
+    for select in page.locator("select[required]").all():
+        select.select_option(index=1)
+    for box in page.locator("input[type=checkbox][required]").all():
+        box.check()
+    for field in page.locator("input[type=number][required]").all():
+        field.fill("2")
+    for field in page.locator("input[inputmode=numeric][required]").all():
+        if not field.input_value():
+            field.fill("2")
+    for field in page.locator("input[type=text][required], textarea[required]").all():
+        if not field.input_value():
+            name = field.get_attribute("name") or ""
+            field.fill("310000" if "postcode" in name else "示范市滨江区小明便利店")
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.parametrize("elder", [False, True], ids=["standard", "elder"])
+def test_a_new_citizen_gets_a_business_licence_in_one_trip(
+    live_server, demo_catalog, browser_page, tmp_path, elder
+):
+    from cases import workflow
+    from cases.models import Case
+
+    page, base = browser_page, live_server.url
+    page.set_viewport_size({"width": 390, "height": 844})
+    scan = tmp_path / "lease.pdf"
+    scan.write_bytes(PDF)
+    page.goto(f"{base}/")
+    if elder:
+        with page.expect_navigation():
+            page.locator("button[name=elder_mode]").first.click()
+    # Registration with a real-world ID number.
+    page.goto(f"{base}/accounts/register/")
+    page.fill("#id_username", "xiaoming1990")
+    page.fill("#id_real_name", "王小明")
+    page.fill("#id_id_number", ID_NUMBER)
+    page.fill("#id_phone", "13912345678")
+    page.fill("#id_password1", PASSWORD)
+    page.fill("#id_password2", PASSWORD)
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]").click()
+    assert "/accounts/profile/" in page.url, page.locator("main").inner_text()[:500]
+    # Everyday words find the service.
+    page.goto(f"{base}/services/?q=开店")
+    first = page.locator(f"main a[href='/services/{SERVICE}/']").first
+    assert first.is_visible()
+    with page.expect_navigation():
+        first.click()
+    with page.expect_navigation():
+        page.click(f"a[href='/applications/new/{SERVICE}/']")
+    if "/form/" not in page.url:
+        with page.expect_navigation():
+            page.click("main form button[type=submit]")
+    assert "/form/" in page.url
+    assert "王小明" in page.locator(".fixed-facts").inner_text()  # shown, not asked
+    _answer_everything(page)
+    with page.expect_navigation():
+        page.click("button[name=next]")
+    assert "/materials/" in page.url, page.locator("main").inner_text()[:800]
+    materials = page.locator("main").inner_text()
+    assert "已为您调取：居民身份证 330***********1239" in materials
+    assert ID_NUMBER not in page.content()
+    # Nothing to upload for identity or the form: only the premises proof, which may follow.
+    assert page.locator("input[type=file]").count() == 1
+    with page.expect_navigation():
+        page.click("button[name=continue]")
+    review = page.locator("main").inner_text()
+    assert "容缺" in review
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]").last.click()
+    assert "/submitted/" in page.url, page.locator("main").inner_text()[:800]
+    number = page.locator(".case-number").first.inner_text().strip()
+    case = Case.objects.get(number=number)
+    assert [m.name for m in workflow.owed_materials(case)] == [
+        "经营场所使用证明（租赁合同或产权证明）"
+    ]
+    # Later, from the case page: the owed material.
+    page.goto(f"{base}/applications/{number}/")
+    page.locator("#owed input[type=file]").set_input_files(str(scan))
+    with page.expect_navigation():
+        page.locator("#owed button[type=submit]").click()
+    assert workflow.owed_materials(case) == []
+    assert "#owed" in page.url and page.get_by_role("status").count() >= 1
+    # Staff decide; the licence reaches the citizen's wallet.
+    staff = {
+        role: StaffMembershipFactory(department=case.department, role=role).user
+        for role in (Role.CASEWORKER, Role.REVIEWER, Role.APPROVER)
+    }
+    for name, role in (("accept", Role.CASEWORKER), ("pass_review", Role.REVIEWER),
+                       ("approve", Role.APPROVER)):  # fmt: skip
+        case = workflow.apply_transition(case=case, name=name, actor=staff[role], opinion="符合")
+    case.refresh_from_db()
+    assert case.state == "approved"
+    page.goto(f"{base}/applications/{number}/")
+    assert (
+        "准予" in page.locator("main").inner_text() or "批准" in page.locator("main").inner_text()
+    )
+    if elder:
+        size = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
+        assert size >= 24, size
+    overflow = page.evaluate("document.documentElement.scrollWidth > innerWidth + 1")
+    assert not overflow
