@@ -115,6 +115,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.portal",
             ],
+            # `|zh` marks Chinese left in an English page lang="zh-Hans", in every template.
+            "builtins": ["portal.templatetags.zh"],
         },
     },
 ]
