@@ -67,11 +67,18 @@ def test_the_checker_finds_unmarked_chinese_and_accepts_marked_chinese():
 
 def test_every_guide_page_the_catalog_and_the_home_page_are_english(demo):
     client = english(demo)
-    urls = ["/", "/services/", "/services/?q=business", "/services/?q=营业执造", "/services/?q=火星"]
+    urls = [
+        "/",
+        "/services/",
+        "/services/?q=business",
+        "/services/?q=营业执造",
+        "/services/?q=火星",
+    ]
     urls += [f"/services/{code}/" for code in ServiceItem.objects.values_list("code", flat=True)]
     assert len(urls) > 20
     pages = {url: page(client, url) for url in urls}
-    print(report(pages)); assert report(pages) == ""
+    print(report(pages))
+    assert report(pages) == ""
     assert "Demo City Administration for Market Regulation" in pages[f"/services/{SHOP}/"]
 
 
@@ -90,5 +97,6 @@ def test_the_case_pages_a_citizen_sees_are_english(demo):
         "/applications/",
     ):
         pages[url] = page(client, url)
-    print(report(pages)); assert report(pages) == ""
+    print(report(pages))
+    assert report(pages) == ""
     assert "Proof of the right to use the premises" in pages[f"/applications/{case.number}/"]

@@ -58,3 +58,20 @@ def local(obj, field: str):
     from services.models import localized
 
     return localized(obj, field) if obj is not None else ""
+
+
+@register.filter
+def lang_attr(value) -> str:
+    """` lang="zh-Hans"` for an element whose text is `value`, when it is Chinese in an English page:
+    for what cannot hold a span (an <option>)."""
+    if _page_is_english() and value and CHINESE_RUN.search(str(value)):
+        return mark_safe(' lang="zh-Hans"')
+    return ""
+
+
+@register.filter
+def names(values) -> str:
+    """Names as a list in the page's language: 甲、乙 in Chinese, “A, B” in English."""
+    from services.models import join_names
+
+    return join_names(str(value) for value in values)
