@@ -19,7 +19,8 @@ VOID = {
     "track", "wbr",
 }  # fmt: skip
 SPOKEN_ATTRIBUTES = ("alt", "title", "aria-label", "placeholder")
-SKIPPED = {"script", "style", "template"}
+# Scripts and styles are not read; what a person typed into a text area is theirs, in their words.
+SKIPPED = {"script", "style", "template", "textarea"}
 
 
 def _is_chinese(lang: str | None) -> bool:
