@@ -2,8 +2,12 @@
 outside elements marked lang="zh-Hans" (so a screen reader switches voice), the demo catalog is
 filled in English, and what a citizen receives (messages, receipts) is in their language."""
 
+import re
+import subprocess
+
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from accounts import demo as accounts_demo
 from accounts.models import User
@@ -100,3 +104,137 @@ def test_the_case_pages_a_citizen_sees_are_english(demo):
     print(report(pages))
     assert report(pages) == ""
     assert "Proof of the right to use the premises" in pages[f"/applications/{case.number}/"]
+
+
+def _english_fields(version) -> dict[str, str]:
+    """Each filled Chinese field of a guide with its English twin."""
+    pairs = [
+        "name", "summary", "legal_basis", "conditions", "fee_standard", "fee_basis",
+        "result_name", "handling_location", "office_hours", "commitment_text",
+    ]  # fmt: skip
+    return {field: getattr(version, f"{field}_en") for field in pairs if getattr(version, field)}
+
+
+def _labels(schema: dict, path: str = ""):
+    for name, prop in (schema.get("properties") or {}).items():
+        yield f"{path}{name}", (prop.get("x-label") or {}).get("en", "")
+        if prop.get("type") == "array":
+            yield from _labels(prop.get("items") or {}, f"{path}{name}.")
+
+
+def test_the_demo_catalog_is_written_in_english_too(demo):
+    from accounts.models import Department
+    from services.models import LicenceType, LifeEvent, ServiceVersion
+
+    missing = []
+    for department in Department.objects.all():
+        if not department.name_en:
+            missing.append(f"department {department.code}")
+    for model in (LifeEvent, LicenceType):
+        missing += [f"{model.__name__} {o.code}" for o in model.objects.filter(name_en="")]
+    versions = ServiceVersion.objects.filter(state="published").prefetch_related("materials")
+    for version in versions:
+        code = version.service.code
+        missing += [f"{code} {f}_en" for f, en in _english_fields(version).items() if not en]
+        for material in version.materials.all():
+            if not material.name_en or (material.note and not material.note_en):
+                missing.append(f"{code} material {material.name}")
+        missing += [f"{code} field {name}" for name, en in _labels(version.form_schema) if not en]
+    assert len(versions) > 20
+    assert missing == []
+
+
+def _render_all(case):
+    from cases.models import Notification
+    from cases.notifications import services as notifications
+
+    return [
+        (row, *notifications._render(row))
+        for row in Notification.objects.filter(case=case).order_by("pk")
+    ]
+
+
+def _accept(case):
+    caseworker = User.objects.get(username="caseworker")
+    return workflow.apply_transition(case=case, name="accept", actor=caseworker)
+
+
+def test_messages_reach_each_applicant_in_their_own_language(demo):
+    from cases import deadlines
+
+    User.objects.filter(pk=demo.pk).update(preferred_language="en")
+    demo.refresh_from_db()
+    service = ServiceItem.objects.get(code=SHOP)
+    case, _created = workflow.create_draft(service=service, user=demo, data=SHOP_ANSWERS)
+    case = workflow.submit_application(case=case, user=demo)
+    case = _accept(case)
+    deadlines.sweep(today=case.materials_owed_by)
+    rendered = _render_all(case)
+    events = {row.event for row, _subject, _body in rendered}
+    assert {"submitted", "accepted", "materials_owed"} <= events
+    for row, subject, body in rendered:
+        if row.recipient_id == demo.pk or row.person_id == case.applicant_id:
+            assert row.language == "en"
+            assert unmarked_chinese(f"<p lang='en'>{subject} {body}</p>") == [], (row.event, body)
+    owed = next(body for row, _s, body in rendered if row.event == "materials_owed")
+    assert "Registering an individual business" in owed
+    assert "Proof of the right to use the premises" in owed
+    # The inbox in English: the messages in English, nothing Chinese unmarked.
+    assert report({"/messages/": page(english(demo), "/messages/")}) == ""
+
+
+def test_a_chinese_reader_gets_chinese_messages_with_the_chinese_names(demo):
+    service = ServiceItem.objects.get(code=SHOP)
+    case, _created = workflow.create_draft(service=service, user=demo, data=SHOP_ANSWERS)
+    with translation.override("en"):  # whoever acts, the applicant reads Chinese
+        case = workflow.submit_application(case=case, user=demo)
+        case = _accept(case)
+    for row, _subject, body in _render_all(case):
+        if row.recipient_id == demo.pk and row.event in {"submitted", "accepted"}:
+            assert row.language == "zh-hans"
+            assert "个体工商户设立登记" in body and "Registering" not in body
+
+
+def _pdf_text(response, tmp_path) -> str:
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    path = tmp_path / "document.pdf"
+    path.write_bytes(response.content)
+    return subprocess.run(
+        ["pdftotext", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+
+
+def test_the_receipt_follows_the_reader_and_official_documents_stay_chinese(demo, tmp_path):
+    from cases.documents import documents_of
+    from cases.models import Channel
+
+    service = ServiceItem.objects.get(code=SHOP)
+    case, _created = workflow.create_draft(
+        service=service, user=demo, data=SHOP_ANSWERS, channel=Channel.API
+    )
+    case = workflow.submit_application(case=case, user=demo)
+    receipt = f"/applications/{case.number}/receipt.pdf"
+    text = _pdf_text(english(demo).get(receipt), tmp_path)
+    assert "Receipt of application" in text and "through the API" in text
+    assert "Registering an individual business" in text and "收件凭证" not in text
+    chinese = Client()
+    chinese.force_login(demo)
+    text = _pdf_text(chinese.get(receipt), tmp_path)
+    assert "收件凭证" in text and "个体工商户设立登记" in text and "通过数据接口" in text
+    # Nothing English inside the Chinese receipt but the codes, numbers and file names.
+    codes = (case.number, service.code, "12345")
+    leftover = re.sub(r"\s+", "", text)  # a number may wrap across lines
+    for code in codes:
+        leftover = leftover.replace(code, "")
+    assert re.findall(r"[A-Za-z]{2,}", leftover) == [], text
+    # The acceptance notice is an official document: Chinese for an English reader too.
+    case = _accept(case)
+    notice = documents_of(case).get()
+    text = _pdf_text(
+        english(demo).get(f"/applications/{case.number}/official/{notice.pk}.pdf"), tmp_path
+    )
+    assert "受理通知书" in text and "个体工商户设立登记" in text
+    leftover = re.sub(r"\s+", "", text)  # a number may wrap across lines
+    for code in (*codes, notice.number):
+        leftover = leftover.replace(code, "")
+    assert re.findall(r"[A-Za-z]{2,}", leftover) == [], text
