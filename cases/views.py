@@ -212,6 +212,7 @@ def _materials_context(case: Case) -> dict:
     return {
         "rows": rows,
         "commitment": version.commitment_text if version.allows_commitment else "",
+        "commitment_en": version.commitment_text_en if version.allows_commitment else "",
         "covered_names": [m.label for m in version.materials.all() if m.covered_by_commitment],
         "owed": workflow.owed_materials(case),
         "on_file": workflow.documents_on_file(case.applicant, besides=case),

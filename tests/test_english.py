@@ -102,6 +102,14 @@ def test_the_case_pages_a_citizen_sees_are_english(demo):
     ):
         pages[url] = page(client, url)
     print(report(pages))
+    # A service proceeding on a signed commitment (告知承诺): the commitment in English, the
+    # Chinese text that is signed beside it, marked.
+    company = ServiceItem.objects.get(code="330100-AMR-DJ-002")
+    draft, _created = workflow.create_draft(service=company, user=demo, data={})
+    url = f"/applications/{draft.number}/materials/"
+    pages[url] = page(client, url)
+    assert "the registered address declared exists" in pages[url]
+    assert '<blockquote class="commitment-text" lang="zh-Hans">' in pages[url]
     assert report(pages) == ""
     assert "Proof of the right to use the premises" in pages[f"/applications/{case.number}/"]
 
