@@ -106,6 +106,9 @@ def test_the_case_pages_a_citizen_sees_are_english(demo):
     # Chinese text that is signed beside it, marked.
     company = ServiceItem.objects.get(code="330100-AMR-DJ-002")
     draft, _created = workflow.create_draft(service=company, user=demo, data={})
+    pages[f"/applications/{draft.number}/form/"] = page(
+        client, f"/applications/{draft.number}/form/"
+    )  # a hint naming Chinese words (有限公司)
     url = f"/applications/{draft.number}/materials/"
     pages[url] = page(client, url)
     assert "the registered address declared exists" in pages[url]
