@@ -98,8 +98,9 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "portal.urls"
-# Form templates may be overridden in templates/ (the schema-driven application forms are).
-FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
+# Form templates may be overridden in templates/ (the schema-driven application forms are); field
+# groups mark Chinese left in an English page (portal/renderers.py).
+FORM_RENDERER = "portal.renderers.PortalRenderer"
 WSGI_APPLICATION = "portal.wsgi.application"
 
 TEMPLATES = [

@@ -1465,9 +1465,6 @@ class SchemaForm(forms.Form):
                     )
                 group["rows"].append({"number": index + 1, "fields": row_names, "cells": cells})
             self.groups.append(group)
-        for field in self.fields.values():
-            # Django's field group, with a Chinese label, hint or error marked in an English page.
-            field.template_name = "services/schema_field.html"
         self._json: dict | None = None
         self._partial: dict = {}
 

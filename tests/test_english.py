@@ -99,6 +99,7 @@ def test_the_case_pages_a_citizen_sees_are_english(demo):
         f"/applications/{case.number}/submitted/",
         f"/applications/{case.number}/",
         "/applications/",
+        "/accounts/profile/",
     ):
         pages[url] = page(client, url)
     print(report(pages))
