@@ -116,6 +116,8 @@ def test_the_case_pages_a_citizen_sees_are_english(demo):
     assert '<blockquote class="commitment-text" lang="zh-Hans">' in pages[url]
     assert report(pages) == ""
     assert "Proof of the right to use the premises" in pages[f"/applications/{case.number}/"]
+    materials = pages[f"/applications/{case.number}/materials/"]
+    assert "hand it in before you collect the licence" in materials  # the note, in English
 
 
 def _english_fields(version) -> dict[str, str]:
