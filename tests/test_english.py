@@ -69,6 +69,35 @@ def test_the_checker_finds_unmarked_chinese_and_accepts_marked_chinese():
     ]
 
 
+def test_the_filter_marks_chinese_in_english_pages_only_and_escapes_first():
+    from django.template import engines
+
+    template = engines["django"].from_string(
+        "{{ value|zh }}|{{ html|linebreaksbr|zh }}|{{ version|local:'name'|zh }}"
+    )
+
+    class Version:
+        name, name_en = "小餐饮登记", "Registering a small eatery"
+
+    context = {
+        "value": '<b title="x">营业执照</b> 12345 转 1',
+        "html": "受理条件\n《中华人民共和国行政许可法》 Article 32",
+        "version": Version(),
+    }
+    with translation.override("en"):
+        assert template.render(context) == (
+            '&lt;b title=&quot;x&quot;&gt;<span lang="zh-Hans">营业执照</span>&lt;/b&gt; 12345 '
+            '<span lang="zh-Hans">转</span> 1|<span lang="zh-Hans">受理条件</span><br>'
+            '<span lang="zh-Hans">《中华人民共和国行政许可法》</span> Article 32'
+            "|Registering a small eatery"
+        )
+    with translation.override("zh-hans"):
+        assert template.render(context) == (
+            "&lt;b title=&quot;x&quot;&gt;营业执照&lt;/b&gt; 12345 转 1|受理条件<br>"
+            "《中华人民共和国行政许可法》 Article 32|小餐饮登记"
+        )
+
+
 def test_every_guide_page_the_catalog_and_the_home_page_are_english(demo):
     client = english(demo)
     urls = [
