@@ -145,6 +145,10 @@ def test_the_case_pages_a_citizen_sees_are_english(demo):
     assert '<blockquote class="commitment-text" lang="zh-Hans">' in pages[url]
     assert report(pages) == ""
     assert "Proof of the right to use the premises" in pages[f"/applications/{case.number}/"]
+    review = pages[f"/applications/{case.number}/review/"]
+    assert "You may submit now without: Proof of the right to use the premises." in review
+    submitted = pages[f"/applications/{case.number}/submitted/"]
+    assert "Proof of the right to use the premises" in submitted
     materials = pages[f"/applications/{case.number}/materials/"]
     assert "hand it in before you collect the licence" in materials  # the note, in English
 

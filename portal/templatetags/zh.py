@@ -71,7 +71,8 @@ def lang_attr(value) -> str:
 
 @register.filter
 def names(values) -> str:
-    """Names as a list in the page's language: 甲、乙 in Chinese, “A, B” in English."""
+    """Names as a list in the page's language: 甲、乙 in Chinese, “A, B” in English; a material (or
+    anything with a `label`) by its label, its English name in an English page."""
     from services.models import join_names
 
-    return join_names(str(value) for value in values)
+    return join_names(str(getattr(value, "label", value)) for value in values)
