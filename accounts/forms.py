@@ -12,6 +12,15 @@ PASSWORD_ADVICE = _(
 )
 
 
+class LanguageSelect(forms.Select):
+    """Each language named in itself (简体中文, English) and marked so, for a screen reader."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        option["attrs"]["lang"] = "zh-Hans" if value == "zh-hans" else value
+        return option
+
+
 class RegistrationForm(forms.Form):
     """Registration: every problem is shown at once (the view also asks accounts.services what it
     would refuse, for the fields that passed here). Passwords are not sent back to the page."""
@@ -118,7 +127,9 @@ class ProfileForm(forms.Form):
         },
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
-    preferred_language = forms.ChoiceField(label=_("Language"), choices=Language.choices)
+    preferred_language = forms.ChoiceField(
+        label=_("Language"), choices=Language.choices, widget=LanguageSelect
+    )
     elder_mode = forms.BooleanField(
         label=_("Elder mode (长辈模式): larger type and a simpler layout"), required=False
     )

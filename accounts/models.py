@@ -9,6 +9,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from .crypto import EncryptedTextField
@@ -131,6 +132,13 @@ class Department(models.Model):
         ]
 
     def __str__(self) -> str:
+        return self.name
+
+    @property
+    def label(self) -> str:
+        """The name in the page's language: the English name in English pages, when filled in."""
+        if (get_language() or "").startswith("en") and self.name_en:
+            return self.name_en
         return self.name
 
 

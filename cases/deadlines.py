@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from accounts.models import Role, StaffMembership
 from services.calendar import add_working_days_provisional
-from services.models import OuterState
+from services.models import OuterState, ServiceMaterial, join_names
 
 from . import workflow
 from .models import (
@@ -88,7 +88,9 @@ def _staff_messages(
 
 
 def _applicant_messages(
-    warnings: list[DeadlineWarning], event: str, owed: dict[int, list[str]] | None = None
+    warnings: list[DeadlineWarning],
+    event: str,
+    owed: dict[int, list[ServiceMaterial]] | None = None,
 ) -> list[Notification]:
     """The applicant and their proxy, on every channel, each in their own language."""
     rows = []
@@ -98,13 +100,18 @@ def _applicant_messages(
             "number": case.number,
             "service": case.service_version.name,
             "deadline": warning.deadline.isoformat(),
-            "materials": "、".join((owed or {}).get(case.pk, [])),
         }
-        rows += notifications.to_applicants(case, event, context)
+        materials = (owed or {}).get(case.pk, [])
+        rows += notifications.to_applicants(
+            case,
+            event,
+            context,
+            lambda materials=materials: {"materials": join_names(m.label for m in materials)},
+        )
     return rows
 
 
-def _still_owed(today: dt.date, soon: dt.date) -> dict[int, list[str]]:
+def _still_owed(today: dt.date, soon: dt.date) -> dict[int, list[ServiceMaterial]]:
     """Open cases whose materials accepted to follow (容缺) are due by `soon` and not all in."""
     candidates = (
         Case.objects.filter(materials_owed_by__isnull=False, materials_owed_by__lte=soon)
@@ -113,8 +120,8 @@ def _still_owed(today: dt.date, soon: dt.date) -> dict[int, list[str]]:
     )
     result = {}
     for case in candidates:
-        if names := [m.name for m in workflow.owed_materials(case)]:
-            result[case.pk] = names
+        if materials := workflow.owed_materials(case):
+            result[case.pk] = materials
     return result
 
 

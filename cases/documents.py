@@ -6,8 +6,9 @@ department, kind and year, so an accepted case always has one.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db.models import QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from services.models import Effect
 
@@ -51,13 +52,22 @@ TEMPLATES = {
 
 def _pdf(template: str, *, case: Case, request, **context) -> bytes:
     """A case's document as an A4 PDF (fonts: Noto Sans CJK), with the tracking QR code."""
+    from weasyprint import HTML  # heavy import: only when a document is asked for
+
+    # An official document is Chinese throughout, whatever the reader's page language: no
+    # “through the API” or English choice label inside a Chinese 受理通知书.
+    with translation.override(settings.LANGUAGE_CODE):
+        html = _render(template, case=case, request=request, **context)
+    return HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf()
+
+
+def _render(template: str, *, case: Case, request, **context) -> str:
     import segno
     from django.template.loader import render_to_string
-    from weasyprint import HTML  # heavy import: only when a document is asked for
 
     from .receipts import tracking_url
 
-    html = render_to_string(
+    return render_to_string(
         template,
         {
             "case": case,
@@ -67,7 +77,6 @@ def _pdf(template: str, *, case: Case, request, **context) -> bytes:
         },
         request=request,
     )
-    return HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf()
 
 
 def _pdf_response(body: bytes, filename: str):
@@ -102,12 +111,9 @@ def application_form_pdf(*, case: Case, request) -> bytes:
 
     from .workflow import display_data
 
-    return _pdf(
-        "cases/application_form.html",
-        case=case,
-        request=request,
-        answers=answers(case.service_version.form_schema, display_data(case)),
-    )
+    with translation.override(settings.LANGUAGE_CODE):  # the labels of the form, in Chinese
+        given = answers(case.service_version.form_schema, display_data(case))
+    return _pdf("cases/application_form.html", case=case, request=request, answers=given)
 
 
 def application_form_response(*, case: Case, request):

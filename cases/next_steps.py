@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from services.calendar import add_working_days_provisional
-from services.models import localized
+from services.models import join_names, localized
 
 from .models import Attachment, Case, SupplementRequest
 from .workflow.clock import INTAKE_LIMIT_WORKING_DAYS, paused_working_days
@@ -65,7 +65,7 @@ def after_submission(case: Case) -> list[NextStep]:
                     "%(materials)s: upload on the application's page. The department goes on "
                     "without it, and decides once it has arrived."
                 )
-                % {"materials": "、".join(m.label for m in owed)},
+                % {"materials": join_names(m.label for m in owed)},
                 case.materials_owed_by,
             )
         )

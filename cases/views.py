@@ -20,7 +20,7 @@ from accounts import proxies
 from accounts.validators import mask_id_number
 from portal.templatetags.error_summary import error_line
 from services import catalog
-from services.models import MaterialSource, Outcome
+from services.models import MaterialSource, Outcome, join_names
 from services.schema import SchemaForm, answers, label_of, ordered_properties, row_field_name
 
 from . import documents, next_steps, receipts, selectors, uploads, workflow
@@ -212,6 +212,7 @@ def _materials_context(case: Case) -> dict:
     return {
         "rows": rows,
         "commitment": version.commitment_text if version.allows_commitment else "",
+        "commitment_en": version.commitment_text_en if version.allows_commitment else "",
         "covered_names": [m.label for m in version.materials.all() if m.covered_by_commitment],
         "owed": workflow.owed_materials(case),
         "on_file": workflow.documents_on_file(case.applicant, besides=case),
@@ -583,7 +584,7 @@ def owed(request: HttpRequest, number: str) -> HttpResponse:
         messages.success(
             request,
             _("Received. Still to upload: %(materials)s.")
-            % {"materials": "、".join(m.label for m in left)}
+            % {"materials": join_names(m.label for m in left)}
             if left
             else _("Received: nothing is owed any more; the department can decide."),
         )

@@ -98,8 +98,9 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "portal.urls"
-# Form templates may be overridden in templates/ (the schema-driven application forms are).
-FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
+# Form templates may be overridden in templates/ (the schema-driven application forms are); field
+# groups mark Chinese left in an English page (portal/renderers.py).
+FORM_RENDERER = "portal.renderers.PortalRenderer"
 WSGI_APPLICATION = "portal.wsgi.application"
 
 TEMPLATES = [
@@ -115,6 +116,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.portal",
             ],
+            # `|zh` marks Chinese left in an English page lang="zh-Hans", in every template.
+            "builtins": ["portal.templatetags.zh"],
         },
     },
 ]

@@ -273,6 +273,7 @@ def _upload(
         "copies": copies,
         "paper_format": paper,
         "note": note,
+        "note_en": NOTES_EN[note] if note else "",
         "tolerable": later,
         "covered_by_commitment": promised,
     }
@@ -345,6 +346,220 @@ KEYWORDS = {
 }
 
 
+# --- English --------------------------------------------------------------------------------------
+# The guide in English (ServiceVersion.*_en, ServiceMaterial.note_en). A law keeps its Chinese title
+# after the English name, so an English reader can show it at a counter; English pages mark it
+# lang="zh-Hans" (portal.templatetags.zh).
+
+OFFICE_HOURS_EN = "Monday to Friday 9:00–12:00 and 13:30–17:00 (closed on public holidays)"
+CENTRE_EN = "Demo City Government Service Centre (1 Shimin Road, Binjiang District)"
+DESKS_EN = {
+    "city-amr": f"{CENTRE_EN}, ground floor, area A, business registration desk",
+    "city-psb": f"{CENTRE_EN}, first floor, area B, police desk; or the police station where your household is registered",  # noqa: E501
+    "city-civil": "Demo City Marriage Registry (66 Wanghai Road, Binjiang District)",
+    "city-hrss": f"{CENTRE_EN}, first floor, area C, human resources and social security desk",
+    "city-hsa": f"{CENTRE_EN}, first floor, area D, healthcare security desk",
+    "city-hpf": "Demo City Housing Provident Fund Centre, service hall (300 Jiangnan Avenue, Binjiang District)",  # noqa: E501
+    "city-dpf": "Demo City Service Centre for Persons with Disabilities, ground floor (12 Kangle Road, Qingshan District)",  # noqa: E501
+    "city-nrp": f"{CENTRE_EN}, second floor, real estate registration and planning desk",
+    "street-huqiao": "Huqiao Street Service Centre (18 Huqiao Road, Binjiang District)",
+    "street-wanghai": "Wanghai Street Service Centre (120 Wanghai Road, Binjiang District)",
+    "street-songlin": "Songlin Street Service Centre (45 Songlin Road, Qingshan District)",
+}
+
+# Laws and regulations cited below: English name, then the Chinese title.
+_MARKET_ENTITIES = "Regulations on the Administration of the Registration of Market Entities (《中华人民共和国市场主体登记管理条例》)"  # noqa: E501
+_MARKET_RULES = "Implementing Rules of the Regulations on the Registration of Market Entities (《中华人民共和国市场主体登记管理条例实施细则》)"  # noqa: E501
+_COMPANY_LAW = "Company Law of the PRC (《中华人民共和国公司法》)"
+_LICENSING_LAW = "Administrative Licensing Law of the PRC (《中华人民共和国行政许可法》)"
+_FOOD_SAFETY = "Food Safety Law of the PRC (《中华人民共和国食品安全法》)"
+_HOUSEHOLD = "Regulations on Household Registration of the PRC (《中华人民共和国户口登记条例》)"
+_SOCIAL_INSURANCE = "Social Insurance Law of the PRC (《中华人民共和国社会保险法》)"
+_CIVIL_CODE = "Civil Code of the PRC (《中华人民共和国民法典》)"
+_ELDERLY = "Law on the Protection of the Rights and Interests of the Elderly (《中华人民共和国老年人权益保障法》)"  # noqa: E501
+
+ENGLISH = {
+    "330100-AMR-DJ-001": {
+        "legal_basis_en": f"{_MARKET_ENTITIES}, Articles 2, 3 and 19; Regulations on Promoting the Development of Individual Businesses (《促进个体工商户发展条例》), Article 2; {_MARKET_RULES}",  # noqa: E501
+        "conditions_en": "1. The applicant is a natural person able to run a business; for a family business, the family member who runs it is the operator;\n2. The name follows the rules on registering business names;\n3. There are fixed premises, and the activities are not prohibited by law or administrative regulation;\n4. The materials are complete and in the legal form.",  # noqa: E501
+        "result_name_en": "Business licence",
+    },
+    "330100-AMR-DJ-002": {
+        "legal_basis_en": f"{_COMPANY_LAW}, Articles 29, 30 and 47; {_MARKET_ENTITIES}, Articles 3, 9 and 19; {_MARKET_RULES}",  # noqa: E501
+        "conditions_en": "1. One to fifty shareholders;\n2. The capital all shareholders subscribe is paid in full within five years of incorporation;\n3. The shareholders adopt the articles of association together;\n4. The company has a name and the bodies a limited liability company needs;\n5. The company has a registered address (which may be declared on a signed commitment).",  # noqa: E501
+        "result_name_en": "Business licence",
+    },
+    "330100-AMR-XK-001": {
+        "legal_basis_en": f"{_LICENSING_LAW}; {_FOOD_SAFETY}, Article 35; Measures for Food Business Licensing and Filing (《食品经营许可和备案管理办法》, SAMR Order No. 78)",  # noqa: E501
+        "conditions_en": "1. The applicant holds a business licence or another legal status;\n2. Premises for handling, processing, selling and storing food that suit the kinds and quantities of food, at the required distance from toxic, harmful or other polluting places;\n3. Equipment or facilities that suit the kinds and quantities of food;\n4. A food safety manager and rules that keep food safe;\n5. A sensible layout of equipment and work flow.",  # noqa: E501
+        "result_name_en": "Food business licence",
+    },
+    "330100-AMR-DJ-003": {
+        "legal_basis_en": f"{_MARKET_ENTITIES}, Article 24; {_COMPANY_LAW}, Article 34",
+        "conditions_en": "1. The company is registered in this city;\n2. The application is made within 30 days of the resolution, decision or change required by law;\n3. The new particulars comply with laws and administrative regulations.",  # noqa: E501
+        "result_name_en": "Business licence",
+    },
+    "330100-AMR-DJ-004": {
+        "legal_basis_en": f"{_FOOD_SAFETY}, Article 36; the provincial regulations on small food workshops, small eateries and food stalls",  # noqa: E501
+        "conditions_en": "1. The eatery holds a business licence;\n2. The floor area meets the provincial rules, the premises are away from sources of pollution and have water supply, drainage and fume extraction;\n3. The staff hold valid health certificates;\n4. No high-risk food such as raw seafood or decorated cream cakes is made or sold.",  # noqa: E501
+        "result_name_en": "Small eatery registration certificate",
+    },
+    "330100-AMR-XK-002": {
+        "legal_basis_en": f"{_LICENSING_LAW}; Drug Administration Law of the PRC (《中华人民共和国药品管理法》), Articles 51 and 52; Measures for the Supervision of the Quality of Drug Distribution and Use (《药品经营和使用质量监督管理办法》, SAMR Order No. 84)",  # noqa: E501
+        "conditions_en": "1. A licensed pharmacist or other qualified pharmaceutical staff;\n2. Premises, equipment, storage and hygiene that suit the drugs sold;\n3. A quality management unit or staff that suit the drugs sold;\n4. Rules that ensure the quality of drugs and meet Good Supply Practice.",  # noqa: E501
+        "result_name_en": "Drug business licence",
+    },
+    "330100-AMR-DJ-005": {
+        "legal_basis_en": f"{_MARKET_ENTITIES}, Article 33; {_COMPANY_LAW}, Article 240",
+        "conditions_en": "1. The company has no debts or claims, or has settled them all;\n2. Liquidation costs, wages, social insurance, statutory compensation and taxes are paid;\n3. The deregistration was published for 20 days on the National Enterprise Credit Information Publicity System without objection;\n4. The licence has not been revoked, the company has not been ordered to close and is not on the list of serious offenders.",  # noqa: E501
+        "result_name_en": "Notice approving the simplified deregistration",
+    },
+    "330100-PSB-QR-001": {
+        "legal_basis_en": f"{_HOUSEHOLD}, Article 7; {_CIVIL_CODE}, Article 15",
+        "conditions_en": "1. Registered within one month of the birth (a late registration explains why);\n2. One parent is registered in this city; the child is registered where the father or the mother lives;\n3. The Medical Certificate of Birth (《出生医学证明》) is held.",  # noqa: E501
+        "result_name_en": "Household register (the newborn's page)",
+    },
+    "330100-PSB-QR-002": {
+        "legal_basis_en": "Resident Identity Card Law of the PRC (《中华人民共和国居民身份证法》), Articles 8, 11 and 20",  # noqa: E501
+        "conditions_en": "1. The card has expired (apply up to three months before), is too damaged to read, or a registered particular such as the name has changed;\n2. You come in person to have your photo and fingerprints taken;\n3. The legal time limit is 60 days; this city promises 15 working days.",  # noqa: E501
+        "fee_standard_en": "20 yuan per resident identity card; 10 yuan per temporary card.",
+        "fee_basis_en": "Resident Identity Card Law of the PRC (《中华人民共和国居民身份证法》), Article 20; Notice of the NDRC and the Ministry of Finance on the fees for resident identity cards (发改价格〔2003〕2322号)",  # noqa: E501
+        "result_name_en": "Resident identity card",
+    },
+    "330100-PSB-QR-003": {
+        "legal_basis_en": f"{_HOUSEHOLD}, Article 10; the Demo City rules on moving household registration",  # noqa: E501
+        "conditions_en": "1. The person moving is registered in this city;\n2. They have a lawful fixed home where they move to, or the owner of the home agrees to register them;\n3. Only close relatives living together (spouse, minor children) may move with them.",  # noqa: E501
+        "result_name_en": "Notice of approval (new page of the household register)",
+    },
+    "330100-PSB-XK-001": {
+        "legal_basis_en": "Road Traffic Safety Law of the PRC (《中华人民共和国道路交通安全法》), Articles 19 and 23; Provisions on Applying for and Using Motor Vehicle Driving Licences (《机动车驾驶证申领和使用规定》, Ministry of Public Security Order No. 162)",  # noqa: E501
+        "conditions_en": "1. Apply within 90 days before the licence expires;\n2. Your health meets the conditions for driving (from the age of 70 with a certificate of physical condition);\n3. The licence is not seized or suspended, and no traffic offence or accident is outstanding.",  # noqa: E501
+        "fee_standard_en": "10 yuan per driving licence; postage is charged by the postal service at its standard rate.",  # noqa: E501
+        "fee_basis_en": "Notice of the NDRC and the Ministry of Finance on the fees of public security authorities (发改价格〔2004〕2831号)",  # noqa: E501
+        "result_name_en": "Driving licence",
+    },
+    "330100-PSB-QR-004": {
+        "legal_basis_en": f"{_HOUSEHOLD}, Article 8",
+        "conditions_en": "1. The deceased was registered in this city;\n2. Report before the burial in a town, or within one month in the countryside;\n3. A medical certificate of death or another proof of death is held.",  # noqa: E501
+        "result_name_en": "Certificate of cancelled household registration",
+    },
+    "330100-MZ-QR-001": {
+        "legal_basis_en": f"{_CIVIL_CODE}, Articles 1046 to 1049; Regulations on Marriage Registration (《婚姻登记条例》)",  # noqa: E501
+        "conditions_en": "1. Both partners marry of their own free will;\n2. The man is at least 22 and the woman at least 20 years old;\n3. Neither is married;\n4. They are not related by blood in direct line or collaterally within three generations;\n5. Both come in person and sign the declaration for marriage registration.",  # noqa: E501
+        "result_name_en": "Marriage certificate",
+        "office_hours_en": "Monday to Friday 9:00–12:00 and 13:30–17:00; longer hours on special dates such as 20 May and Qixi are announced in advance",  # noqa: E501
+    },
+    "330100-MZ-GG-001": {
+        "legal_basis_en": f"{_ELDERLY}, Chapter 5 “Social preferential treatment”; the provincial and city measures on preferential treatment of older people",  # noqa: E501
+        "conditions_en": "1. Aged 60 or over;\n2. Registered in this city, or living here with a Demo City residence permit.",
+        "result_name_en": "Senior citizen's card",
+    },
+    "330100-RS-GG-001": {
+        "legal_basis_en": f"{_SOCIAL_INSURANCE}, Article 58",
+        "conditions_en": "1. You are insured in this city or about to be;\n2. You hold no valid Demo City social security card;\n3. A guardian applies for a child under 16.",  # noqa: E501
+        "result_name_en": "Social security card",
+    },
+    "330100-RS-GF-001": {
+        "legal_basis_en": f"{_SOCIAL_INSURANCE}, Articles 45 and 50; Regulations on Unemployment Insurance (《失业保险条例》), Article 14; Measures for Claiming and Paying Unemployment Insurance Benefit (《失业保险金申领发放办法》)",  # noqa: E501
+        "conditions_en": "1. You and your employer paid unemployment insurance for at least one year before you lost your job;\n2. You lost your job against your will;\n3. You have registered as unemployed and are looking for work.",  # noqa: E501
+        "result_name_en": "Notice of the unemployment benefit granted",
+    },
+    "330100-RS-GF-002": {
+        "legal_basis_en": f"{_SOCIAL_INSURANCE}, Article 17",
+        "conditions_en": "1. The deceased was insured in the Demo City employees' basic pension insurance;\n2. The death was from illness or not work-related;\n3. The applicant is a close relative of the deceased (spouse, child or parent);\n4. The household registration of the deceased has been cancelled.",  # noqa: E501
+        "result_name_en": "Notice of the funeral grant and survivors' benefit",
+    },
+    "330100-YB-DJ-001": {
+        "legal_basis_en": f"{_SOCIAL_INSURANCE}, Article 25; Opinions of the State Council on integrating the basic medical insurance of urban and rural residents (国发〔2016〕3号)",  # noqa: E501
+        "conditions_en": "1. Registered in this city or holding a Demo City residence permit, and not in the employees' basic medical insurance;\n2. A newborn enrolled within 90 days of birth is covered from the day of birth;\n3. Students may enrol through their school or by themselves.",  # noqa: E501
+        "result_name_en": "Proof of enrolment",
+    },
+    "330100-YB-GF-001": {
+        "legal_basis_en": f"{_SOCIAL_INSURANCE}, Articles 53, 54 and 55",
+        "conditions_en": "1. At the birth you were insured in the Demo City employees' maternity insurance or the residents' basic medical insurance;\n2. The costs could not be settled directly at the hospital;\n3. You apply within 12 months of the birth.",  # noqa: E501
+        "result_name_en": "Statement of reimbursed maternity costs",
+    },
+    "330100-GJJ-GG-001": {
+        "legal_basis_en": "Regulations on the Administration of Housing Provident Funds (《住房公积金管理条例》), Article 24(1)(i) and Article 25",  # noqa: E501
+        "conditions_en": "1. You buy a home to live in, in this city or where your household is registered;\n2. The purchase contract is filed online, or the real estate title certificate has been issued;\n3. The amount does not exceed the price less any loan, nor the balance of your and your spouse's accounts;\n4. You apply within one year of the registration of the title.",  # noqa: E501
+        "result_name_en": "Decision approving the withdrawal",
+    },
+    "330100-CL-QR-001": {
+        "legal_basis_en": "Law on the Protection of Persons with Disabilities (《中华人民共和国残疾人保障法》), Article 2; Measures for the Administration of Disability Certificates (《中华人民共和国残疾人证管理办法》); Classification and Grading of Disabilities (《残疾人残疾分类和分级》, GB/T 26341—2010)",  # noqa: E501
+        "conditions_en": "1. Registered in this city, or holding a Demo City residence permit;\n2. The disability meets the national standard Classification and Grading of Disabilities and is relatively stable;\n3. You (with your guardian if needed) are assessed at a designated hospital.",  # noqa: E501
+        "result_name_en": "Disability certificate of the PRC",
+    },
+    "330100-ZR-XK-001": {
+        "legal_basis_en": "Urban and Rural Planning Law of the PRC (《中华人民共和国城乡规划法》), Article 40; "
+        f"{_LICENSING_LAW}, Article 42",  # noqa: E501
+        "conditions_en": "1. The right to use the construction land has been obtained lawfully;\n2. The design meets the detailed regulatory plan and the planning conditions;\n3. The applicant is the developer.",  # noqa: E501
+        "result_name_en": "Construction planning permit",
+    },
+    "330100-ZR-DJ-001": {
+        "legal_basis_en": f"{_CIVIL_CODE}, Articles 209 and 214; Interim Regulations on Real Estate Registration (《不动产登记暂行条例》), Articles 3, 14 and 20; their Implementing Rules (《不动产登记暂行条例实施细则》)",  # noqa: E501
+        "conditions_en": "1. The home has a real estate title certificate and no seizure, objection or other restriction; a mortgagee has agreed to the sale;\n2. Buyer and seller apply together (an agent may act for them);\n3. The sale contract is filed online and the taxes are paid.",  # noqa: E501
+        "fee_standard_en": "80 yuan per registration of a home (including the first certificate), 10 yuan for each further certificate; 550 yuan for other real estate. Paid by the buyer.",  # noqa: E501
+        "fee_basis_en": "Notice of the NDRC and the Ministry of Finance on the fees for real estate registration (发改价格规〔2016〕2559号); Notice of the Ministry of Finance and the NDRC on policy questions of real estate registration fees (财税〔2016〕79号)",  # noqa: E501
+        "result_name_en": "Real estate title certificate",
+    },
+    "330108-HQ-GG-001": {
+        "legal_basis_en": "Interim Regulations on Residence Permits (《居住证暂行条例》, State Council Order No. 663), Articles 2 and 9",  # noqa: E501
+        "conditions_en": "1. You left the place of your household registration and have lived in this city for more than six months;\n2. You have one of: stable lawful work, a stable lawful home, or continuous study;\n3. You have registered your residence here.",  # noqa: E501
+        "result_name_en": "Residence permit",
+    },
+    "330108-WH-GF-001": {
+        "legal_basis_en": f"{_ELDERLY}, Article 33; the Demo City measures on the old-age allowance",
+        "conditions_en": "1. Registered in this city, in this street office's area;\n2. Aged 80 or over;\n3. You or a family member apply; the allowance is paid from the month after approval.",  # noqa: E501
+        "result_name_en": "Notice of the old-age allowance granted",
+    },
+    "330110-SL-DJ-001": {
+        "legal_basis_en": f"{_SOCIAL_INSURANCE}, Articles 20 and 22; Opinions of the State Council on a unified basic pension insurance for urban and rural residents (国发〔2014〕8号)",  # noqa: E501
+        "conditions_en": "1. Aged 16 or over (students excepted);\n2. Not working for a state organ or public institution, and not covered by the employees' basic pension insurance;\n3. You enrol where your household is registered.",  # noqa: E501
+        "result_name_en": "Proof of enrolment",
+    },
+}
+
+# Notes on materials, by their Chinese text.
+NOTES_EN = {
+    "可容缺受理，领照前补交。": "May follow later (容缺): hand it in before you collect the licence.",
+    "可使用系统提供的章程范本。": "You may use the model articles the portal offers.",
+    "选择住所告知承诺的，无需提交。": "Not needed if you sign the commitment on the address (告知承诺).",
+    "选择告知承诺的，无需提交，事后核查。": "Not needed if you sign the commitment (告知承诺); checked afterwards.",
+    "可容缺受理，受理后 5 个工作日内补交。": "May follow later (容缺): within 5 working days of acceptance.",
+    "变更住所时提交。": "When the address changes.",
+    "核准注销后电子营业执照同步作废。": "The electronic business licence is cancelled with the deregistration.",
+    "非婚生育的无需提交。": "Not needed if the parents are not married.",
+    "核验父母户籍，无需提交户口簿。": "The parents' registration is checked: no household register to hand in.",
+    "遗失的请办理补领。": "If the card is lost, apply for a replacement instead.",
+    "可在受理点现场拍摄。": "The photo can be taken at the desk.",
+    "投靠亲属落户时提交。": "When you register with a relative.",
+    "配偶随迁时调用。": "Taken from the e-licence when the spouse moves too.",
+    "由医疗机构出具，可电子传递。": "Issued by a medical institution, which may send it electronically.",
+    "无法交回的请说明情况。": "If it cannot be returned, explain why.",
+    "核验申报人与死者的关系。": "Checks the relation of the applicant to the deceased.",
+    "现场核验原件。": "The originals are checked at the desk.",
+    "2 寸红底。": "Two-inch photo on a red background.",
+    "不提交的调用身份证照片。": "Without one, the photo of the identity card is used.",
+    "白底，JPG 格式。": "White background, JPEG.",
+    "为未成年人申请时提交。": "When you apply for a child.",
+    "核验失业保险缴费年限。": "Checks the years of unemployment insurance paid.",
+    "非本市户籍人员调用。": "Taken from the e-licence for people registered elsewhere.",
+    "新生儿参保时提交。": "When you enrol a newborn.",
+    "电子票据可直接上传。": "Electronic receipts can be uploaded as they are.",
+    "尚未办证的提交购房合同和发票。": "Without a certificate yet, upload the purchase contract and the invoice.",
+    "同时提取配偶公积金时调用。": "Taken from the e-licence when the spouse's fund is withdrawn too.",
+    "由指定评定机构出具。": "Issued by the designated assessment body.",
+    "可容缺受理，开工前补齐。": "May follow later (容缺): complete before construction starts.",
+    "网签合同系统自动调取。": "The contract filed online is fetched automatically.",
+    "一窗办理的由税务部门推送。": "Sent by the tax office when handled at the same desk.",
+    "以稳定就业为依据时核验。": "Checked when stable work is the ground.",
+    "以连续就读为依据时提交。": "When continuous study is the ground.",
+    "核验年龄和户籍地。": "Checks age and place of registration.",
+    "家属代办时提交。": "When a family member applies for you.",
+    "核验未参加职工基本养老保险。": "Checks that you are not in the employees' basic pension insurance.",
+}
+
+
 def _services() -> list[dict]:
     """Every demo service. Keys beyond ServiceVersion's fields: code, department, limits (statutory,
     promised), channels / delivery (words), result (type, name, licence type), materials, events,
@@ -354,7 +569,7 @@ def _services() -> list[dict]:
         # --- 市场监督管理局 -----------------------------------------------------------------------
         {
             "code": "330100-AMR-DJ-001", "department": "city-amr", "kind": "registration", "audience": "person",
-            "name": "个体工商户设立登记", "name_en": "Registering an individual business (个体工商户)",
+            "name": "个体工商户设立登记", "name_en": "Registering an individual business",
             "summary": "自然人从事工商业经营，依法办理个体工商户设立登记，领取营业执照。全程网办，电子营业执照即时生成。",
             "summary_en": "A natural person who runs a small business registers it and receives a business licence, entirely online with an electronic licence.",
             "legal_basis": "《中华人民共和国市场主体登记管理条例》第二条、第三条、第十九条；《促进个体工商户发展条例》第二条；《中华人民共和国市场主体登记管理条例实施细则》",
@@ -1268,9 +1483,12 @@ def load() -> int:
         fields = {
             **DEFAULTS,
             "handling_location": location,
+            "handling_location_en": DESKS_EN[department.code],
+            "office_hours_en": OFFICE_HOURS_EN,
             "enquiry_phone": phone,
             "keywords": KEYWORDS.get(service["code"], ""),
             **{key: value for key, value in service.items() if key not in VERSION_KEYS},
+            **ENGLISH[service["code"]],
             "statutory_limit_days": statutory,
             "promised_limit_days": promised,
             "result_type": result_type,

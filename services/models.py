@@ -29,6 +29,11 @@ def localized(obj, field: str) -> str:
     return getattr(obj, field)
 
 
+def join_names(names) -> str:
+    """Names listed in the active language: 甲、乙 in Chinese, “A, B” in English."""
+    return (", " if (get_language() or "").startswith("en") else "、").join(names)
+
+
 class ImmutableWhenPublished(ValidationError):
     pass
 

@@ -176,7 +176,8 @@ def receipt(request: HttpRequest, number: str) -> HttpResponse:
     _clerk(request)
     case = _filed_here(request, number)
     response = HttpResponse(
-        receipts.receipt_pdf(case=case, request=request), content_type="application/pdf"
+        receipts.receipt_pdf(case=case, request=request, language=receipts.receipt_language(case)),
+        content_type="application/pdf",
     )
     response["Content-Disposition"] = f'attachment; filename="receipt-{case.number}.pdf"'
     return response

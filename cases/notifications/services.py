@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -28,6 +29,7 @@ from ..models import (
 )
 
 logger = logging.getLogger(__name__)
+CHINESE = re.compile(r"[\u3400-\u9fff]")
 
 MAX_ATTEMPTS = 6
 REQUEUE_AFTER = dt.timedelta(minutes=3)
@@ -147,11 +149,38 @@ def _context(case: Case, event: Event) -> dict:
     }
 
 
-def _rows_for_person(profile, *, case: Case, event: str, context: dict) -> list[Notification]:
+def _without_gloss(label: str) -> str:
+    """“approved (准予)” → “approved”: a plain-text message cannot mark the Chinese gloss."""
+    head, _sep, tail = label.rpartition(" (")
+    return head if head and tail.endswith(")") and CHINESE.search(tail) else label
+
+
+def in_language(case: Case, context: dict, language: str, words=None) -> dict:
+    """`context` with what depends on the reader's language said in `language`: the service's name
+    (its English name for an English reader), the case's state, and `words()` (a callable run in
+    that language, for a caller's own words such as the names of owed materials)."""
+    from services.models import localized
+
+    with translation.override(language):
+        localized_words = {}
+        if "service" in context:
+            localized_words["service"] = localized(case.service_version, "name")
+        if "state" in context:
+            state = str(case.get_state_display())
+            localized_words["state"] = _without_gloss(state) if language.startswith("en") else state
+        if words is not None:
+            localized_words.update(words())
+    return {**context, **localized_words}
+
+
+def _rows_for_person(
+    profile, *, case: Case, event: str, context: dict, words=None
+) -> list[Notification]:
     """Inbox and e-mail for someone with an account; a text message for everyone."""
     rows = []
     user = profile.user if profile.user_id else None
     language = user.preferred_language if user else settings.LANGUAGE_CODE
+    context = in_language(case, context, language, words)
     common = {"case": case, "event": event, "language": language, "context": context}
     if user is not None:
         rows.append(Notification(recipient=user, channel=NotificationChannel.INBOX, **common))
@@ -173,13 +202,14 @@ def _rows_for_person(profile, *, case: Case, event: str, context: dict) -> list[
     return rows
 
 
-def to_applicants(case: Case, event: str, context: dict) -> list[Notification]:
-    """Unsaved rows telling the applicant, and their proxy if any, about `event`."""
+def to_applicants(case: Case, event: str, context: dict, words=None) -> list[Notification]:
+    """Unsaved rows telling the applicant, and their proxy if any, about `event`, each in their own
+    language (`words`: see `in_language`)."""
     people = [case.applicant] + ([case.agent] if case.agent_id else [])
     return [
         row
         for profile in people
-        for row in _rows_for_person(profile, case=case, event=event, context=context)
+        for row in _rows_for_person(profile, case=case, event=event, context=context, words=words)
     ]
 
 
@@ -187,7 +217,8 @@ def to_staff(users, *, case: Case, event: str, context: dict) -> list[Notificati
     """Unsaved in-app messages for staff, each in their own language."""
     return [
         Notification(recipient=user, case=case, event=event, channel=NotificationChannel.INBOX,
-                     language=user.preferred_language, context=context)
+                     language=user.preferred_language,
+                     context=in_language(case, context, user.preferred_language))
         for user in users
     ]  # fmt: skip
 
@@ -283,7 +314,10 @@ def tell_drafts_of_retirement(item, *, replacement=None) -> list[Notification]:
             "date": timezone.localdate(item.retired_at).isoformat(),
             "replacement": replacement.current_version.name if replacement else "",
         }
-        rows += to_applicants(case, NotificationEvent.SERVICE_RETIRED, context)
+        words = (
+            (lambda: {"replacement": replacement.current_version.label}) if replacement else None
+        )
+        rows += to_applicants(case, NotificationEvent.SERVICE_RETIRED, context, words)
     return save_and_enqueue(rows)
 
 

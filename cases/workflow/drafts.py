@@ -32,6 +32,7 @@ from services.models import (
     OuterState,
     ServiceItem,
     ServiceMaterial,
+    localized,
 )
 from services.schema import ordered_properties, validate_data
 
@@ -411,7 +412,7 @@ def licence_shown(licence: Licence) -> str:
     number = licence.number
     if licence.licence_type.code == RESIDENT_ID_CARD:
         number = mask_id_number(number)
-    return f"{licence.licence_type.name} {number}"
+    return f"{localized(licence.licence_type, 'name')} {number}"
 
 
 def _provided(case: Case) -> set[int]:

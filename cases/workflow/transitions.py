@@ -28,6 +28,7 @@ from services.models import (
     OuterState,
     StageKind,
     WorkflowTransition,
+    join_names,
 )
 
 from ..models import CLOSED_STATES, Case, Channel, SupplementRequest
@@ -227,7 +228,7 @@ def apply_transition(
                         "The decision waits for the materials accepted to follow (容缺): "
                         "%(materials)s. Approve once they have arrived."
                     )
-                    % {"materials": "、".join(m.label for m in owed)},
+                    % {"materials": join_names(m.label for m in owed)},
                     code="materials_owed",
                 )
         opinion = (opinion or "").strip()
