@@ -56,3 +56,17 @@ def browser_page():
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     else:
         os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+DEMO_PASSWORD = "browser-demo-password-1"
+
+
+@pytest.fixture
+def demo_data(transactional_db, settings, tmp_path):
+    """The demo city's accounts and catalog, for journeys through the real pages."""
+    from accounts import demo as accounts_demo
+    from services import demo as services_demo
+
+    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
+    accounts_demo.load(DEMO_PASSWORD)
+    services_demo.load()

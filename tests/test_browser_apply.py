@@ -5,18 +5,9 @@ import subprocess
 
 import pytest
 
-DEMO_PASSWORD = "browser-demo-password-1"
+from .conftest import DEMO_PASSWORD
+
 SERVICE = "330100-RS-GG-001"  # 社会保障卡申领: a form, a photo to upload, nothing else
-
-
-@pytest.fixture
-def demo_data(transactional_db, settings, tmp_path):
-    from accounts import demo as accounts_demo
-    from services import demo as services_demo
-
-    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
-    accounts_demo.load(DEMO_PASSWORD)
-    services_demo.load()
 
 
 def _fill_required_fields(page) -> None:

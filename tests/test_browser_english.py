@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 
 from accounts import demo as accounts_demo
 from accounts.models import User
@@ -15,21 +14,12 @@ from services import demo as services_demo
 from services.models import ServiceItem
 
 from .factories import PASSWORD
-from .support.browser import sign_in
+from .support.browser import axe_problems, sign_in
 from .support.lang import report
 from .test_english import SHOP, SHOP_ANSWERS
 
-AXE = Axe()
 SHOTS_DIR = Path("/tmp/shots")  # noqa: S108 - screenshots for a human, never in the repository
 GUIDES = [SHOP, "330100-AMR-XK-001", "330100-ZR-DJ-001", "330100-PSB-QR-002"]
-
-
-def _problems(page, label):
-    return [
-        f"{label}: {v['id']} ({v['impact']}) {[n['target'] for n in v['nodes']]}"
-        for v in AXE.run(page).response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 @pytest.mark.browser
@@ -59,7 +49,7 @@ def test_the_english_pages_are_accessible_and_mark_their_chinese(
         for url in urls:
             page.goto(f"{base}{url}")
             assert page.locator("html").get_attribute("lang") == "en", url
-            problems += _problems(page, f"{width} {url}")
+            problems += axe_problems(page, f"{width} {url}")
             pages[f"{width} {url}"] = page.content()
             if os.environ.get("SHOTS") == "1":
                 SHOTS_DIR.mkdir(parents=True, exist_ok=True)

@@ -16,16 +16,6 @@ ID_NUMBER = "330108199003071239"
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
-@pytest.fixture
-def demo_catalog(transactional_db, settings, tmp_path):
-    from accounts import demo as accounts_demo
-    from services import demo as services_demo
-
-    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
-    accounts_demo.load("browser-demo-password-1")
-    services_demo.load()
-
-
 def _answer_everything(page) -> None:
     """Answer what the form asks, as a person would: pick, tick, type."""
     for name in set(
@@ -51,7 +41,7 @@ def _answer_everything(page) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("elder", [False, True], ids=["standard", "elder"])
 def test_a_new_citizen_gets_a_business_licence_in_one_trip(
-    live_server, demo_catalog, browser_page, tmp_path, elder
+    live_server, demo_data, browser_page, tmp_path, elder
 ):
     from cases import workflow
     from cases.models import Case

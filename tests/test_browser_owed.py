@@ -3,7 +3,6 @@ case page with what is still owed, the staff's 核查 list; axe clean in zh-Hans
 390 px and on a desktop."""
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.models import Role
@@ -16,18 +15,9 @@ from .factories import (
     StaffMembershipFactory,
     make_service,
 )
-from .support.browser import sign_in
+from .support.browser import axe_problems, sign_in
 
-AXE = Axe()
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-
-
-def _problems(page, label):
-    return [
-        f"{label}: {v['id']} ({v['impact']}) {[n['target'] for n in v['nodes']]}"
-        for v in AXE.run(page).response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 @pytest.mark.browser
@@ -82,10 +72,10 @@ def test_commitment_owed_and_verification_pages_are_accessible(
             page.set_viewport_size({"width": width, "height": 900})
             page.goto(f"{base}/applications/{draft.number}/materials/")
             assert page.locator("#commitment").is_visible()
-            problems += _problems(page, f"{language} {width} materials")
+            problems += axe_problems(page, f"{language} {width} materials")
             page.goto(f"{base}/applications/{owing.number}/")
             assert page.locator("#owed input[type=file]").count() == 1
-            problems += _problems(page, f"{language} {width} owed")
+            problems += axe_problems(page, f"{language} {width} owed")
             overflow = page.evaluate("document.documentElement.scrollWidth > innerWidth + 1")
             assert not overflow, f"{language} {width}: the page is wider than the screen"
     page.context.clear_cookies()
@@ -94,8 +84,8 @@ def test_commitment_owed_and_verification_pages_are_accessible(
         page.set_viewport_size({"width": width, "height": 900})
         page.goto(f"{base}/work/verifications/")
         assert decided.number in page.content()
-        problems += _problems(page, f"{width} verifications")
+        problems += axe_problems(page, f"{width} verifications")
         page.goto(f"{base}/work/{owing.number}/")
         assert "食品安全管理制度" in page.locator("#owed-title + p + ul").inner_text()
-        problems += _problems(page, f"{width} staff case with owed materials")
+        problems += axe_problems(page, f"{width} staff case with owed materials")
     assert not problems, "\n".join(problems)

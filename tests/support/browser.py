@@ -2,6 +2,19 @@
 
 from tests.factories import PASSWORD
 
+BLOCKING = ("serious", "critical")
+
+
+def axe_problems(page, label: str) -> list[str]:
+    """The serious and critical axe violations of the page as it is now, each named by `label`."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    return [
+        f"{label}: {v['id']} ({v['impact']}) {[n['target'] for n in v['nodes']]}"
+        for v in Axe().run(page).response["violations"]
+        if v["impact"] in BLOCKING
+    ]
+
 
 def sign_in(page, base: str, username: str) -> None:
     """Sign in through the real form, as a person does, and wait for the profile page."""
