@@ -545,8 +545,8 @@ def supplement(request: HttpRequest, number: str) -> HttpResponse:
 
 
 def _missing_documents(case: Case, materials) -> dict:
-    """ "Send the documents" pressed while something asked for has no upload: each is told beside
-    its file input."""
+    """The answer sent ("提交补正材料") while something asked for has no upload: each missing
+    document is told beside its file input."""
     status = next_steps.supplement_status(
         case,
         next(r for r in case.supplement_requests.all() if r.state == SupplementRequest.State.OPEN),
