@@ -80,12 +80,14 @@ def test_commitment_owed_and_verification_pages_are_accessible(
             assert not overflow, f"{language} {width}: the page is wider than the screen"
     page.context.clear_cookies()
     sign_in(page, base, Role.CASEWORKER)
-    for width in (390, 1280):
-        page.set_viewport_size({"width": width, "height": 900})
-        page.goto(f"{base}/work/verifications/")
-        assert decided.number in page.content()
-        problems += axe_problems(page, f"{width} verifications")
-        page.goto(f"{base}/work/{owing.number}/")
-        assert "食品安全管理制度" in page.locator("#owed-title + p + ul").inner_text()
-        problems += axe_problems(page, f"{width} staff case with owed materials")
+    for language in ("zh-hans", "en"):
+        page.context.add_cookies([{"name": "django_language", "value": language, "url": base}])
+        for width in (390, 1280):
+            page.set_viewport_size({"width": width, "height": 900})
+            page.goto(f"{base}/work/verifications/")
+            assert decided.number in page.content()
+            problems += axe_problems(page, f"{language} {width} verifications")
+            page.goto(f"{base}/work/{owing.number}/")
+            assert "食品安全管理制度" in page.locator("#owed-title + p + ul").inner_text()
+            problems += axe_problems(page, f"{language} {width} staff case with owed materials")
     assert not problems, "\n".join(problems)
