@@ -1,5 +1,3 @@
-import os
-
 import pytest
 from django.db import connections
 from django.test import Client
@@ -7,8 +5,9 @@ from django.test import Client
 from accounts.models import User
 
 from .factories import PASSWORD, CitizenProfileFactory, id_number_for
+from .support.browser import CHROMIUM_ARGS, chromium
 
-__all__ = ["PASSWORD", "id_number_for"]
+__all__ = ["CHROMIUM_ARGS", "PASSWORD", "id_number_for"]
 
 
 @pytest.fixture
@@ -23,39 +22,16 @@ def citizen_client(citizen) -> Client:
     return client
 
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
 @pytest.fixture
 def browser_page():
     """A page in Debian's Chromium (Playwright cannot download browsers here)."""
-    from playwright.sync_api import sync_playwright
-
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    # Playwright's sync API runs an event loop in this thread; the ORM calls here are still sync.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
-        )
+    with chromium() as browser:
         context = browser.new_context(accept_downloads=True, locale="zh-CN")
         yield context.new_page()
         context.close()
-        browser.close()
         # While Playwright's loop runs, the ORM calls of the test body get a connection of their
         # own (connections are per context); close it, or the test database cannot be dropped.
         connections.close_all()
-    if previous is None:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    else:
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 DEMO_PASSWORD = "browser-demo-password-1"

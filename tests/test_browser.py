@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from .conftest import CHROMIUM_ARGS
 from .factories import PASSWORD, CitizenProfileFactory, id_number_for, make_service
+from .support.browser import chromium
 
 pytestmark = [
     pytest.mark.browser,
@@ -23,7 +23,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-CHROMIUM = "/usr/bin/chromium"
 DESKTOP = {"width": 1280, "height": 900}
 MOBILE = {"width": 375, "height": 812}
 SHOTS_DIR = Path("/tmp/shots")  # noqa: S108 - screenshots for a human, never in the repository
@@ -48,12 +47,8 @@ def allow_async_unsafe():
 
 @pytest.fixture(scope="module")
 def browser(allow_async_unsafe) -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

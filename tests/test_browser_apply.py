@@ -6,25 +6,9 @@ import subprocess
 import pytest
 
 from .conftest import DEMO_PASSWORD
+from .support.browser import answer_required_fields
 
 SERVICE = "330100-RS-GG-001"  # 社会保障卡申领: a form, a photo to upload, nothing else
-
-
-def _fill_required_fields(page) -> None:
-    """Answer whatever the form requires, as a person would: pick, tick, type."""
-    for name in set(
-        page.eval_on_selector_all("input[type=radio][required]", "els => els.map(e => e.name)")
-    ):
-        page.locator(f"input[type=radio][name='{name}']").first.check()
-    for select in page.locator("select[required]").all():
-        select.select_option(index=1)
-    for box in page.locator("input[type=checkbox][required]").all():
-        box.check()
-    for field in page.locator(
-        "input[type=text][required]:not([disabled]), textarea[required]"
-    ).all():
-        if not field.input_value():
-            field.fill("测试内容")
 
 
 @pytest.mark.browser
@@ -53,7 +37,7 @@ def test_demo_citizen_applies_online_and_downloads_the_receipt(
 
     assert CITIZEN["id_number"] not in page.content()
     assert CITIZEN["id_number"][:3] + "*" * 11 + CITIZEN["id_number"][-4:] in facts
-    _fill_required_fields(page)
+    answer_required_fields(page)
     page.click("button[name=next]")
     page.wait_for_url("**/materials/")
 

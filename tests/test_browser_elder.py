@@ -4,17 +4,16 @@ Chromium: type size measured with getComputedStyle, axe on every variant in Chin
 
 import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from cases import workflow
 
-from .conftest import CHROMIUM_ARGS
 from .factories import PASSWORD, CitizenProfileFactory, make_service
+from .support.browser import chromium
 
 pytestmark = [
     pytest.mark.browser,
@@ -60,19 +59,9 @@ if ('speechSynthesis' in window) {
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
-    if previous is None:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    else:
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+def browser():
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

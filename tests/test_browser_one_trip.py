@@ -10,31 +10,11 @@ import pytest
 from accounts.models import Role
 
 from .factories import PASSWORD, StaffMembershipFactory
+from .support.browser import answer_required_fields
 
 SERVICE = "330100-AMR-DJ-001"
 ID_NUMBER = "330108199003071239"
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-
-
-def _answer_everything(page) -> None:
-    """Answer what the form asks, as a person would: pick, tick, type."""
-    for name in set(
-        page.eval_on_selector_all("input[type=radio][required]", "els => els.map(e => e.name)")
-    ):
-        page.locator(f"input[type=radio][name='{name}']").first.check()
-    for select in page.locator("select[required]").all():
-        select.select_option(index=1)
-    for box in page.locator("input[type=checkbox][required]").all():
-        box.check()
-    for field in page.locator("input[type=number][required]").all():
-        field.fill("2")
-    for field in page.locator("input[inputmode=numeric][required]").all():
-        if not field.input_value():
-            field.fill("2")
-    for field in page.locator("input[type=text][required], textarea[required]").all():
-        if not field.input_value():
-            name = field.get_attribute("name") or ""
-            field.fill("310000" if "postcode" in name else "示范市滨江区小明便利店")
 
 
 @pytest.mark.browser
@@ -78,7 +58,7 @@ def test_a_new_citizen_gets_a_business_licence_in_one_trip(
             page.click("main form button[type=submit]")
     assert "/form/" in page.url
     assert "王小明" in page.locator(".fixed-facts").inner_text()  # shown, not asked
-    _answer_everything(page)
+    answer_required_fields(page)
     with page.expect_navigation():
         page.click("button[name=next]")
     assert "/materials/" in page.url, page.locator("main").inner_text()[:800]

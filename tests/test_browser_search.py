@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from accounts import demo as accounts_demo
 from services import demo as services_demo
 
-from .conftest import CHROMIUM_ARGS
+from .support.browser import chromium
 
 pytestmark = [
     pytest.mark.browser,
@@ -28,18 +28,8 @@ SHOTS_DIR = Path("/tmp/shots")  # noqa: S108 - screenshots for a human, never in
 
 @pytest.fixture(scope="module")
 def browser():
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
-    if previous is None:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    else:
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

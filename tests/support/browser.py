@@ -1,6 +1,46 @@
 """What the Chromium journeys share."""
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from tests.factories import PASSWORD
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's: Playwright cannot download browsers here
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@contextmanager
+def chromium() -> Iterator:
+    """Debian's Chromium, headless, under Playwright's sync API. That API runs an event loop in the
+    test's thread, which trips Django's async-safety check on the test's own ORM calls: the check is
+    lifted while the browser runs, then restored."""
+    from playwright.sync_api import sync_playwright
+
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+            )
+            try:
+                yield browser
+            finally:
+                browser.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
 
 BLOCKING = ("serious", "critical")
 
@@ -23,3 +63,27 @@ def sign_in(page, base: str, username: str) -> None:
     page.fill("#id_password", PASSWORD)
     with page.expect_navigation():
         page.press("#id_password", "Enter")
+
+
+def answer_required_fields(page, text: str = "测试内容") -> None:
+    """Answer whatever the form requires, as a person would: pick, tick, type (a postcode where one
+    is asked, a small number in number fields)."""
+    for name in set(
+        page.eval_on_selector_all("input[type=radio][required]", "els => els.map(e => e.name)")
+    ):
+        page.locator(f"input[type=radio][name='{name}']").first.check()
+    for select in page.locator("select[required]").all():
+        select.select_option(index=1)
+    for box in page.locator("input[type=checkbox][required]").all():
+        box.check()
+    for field in page.locator(
+        "input[type=number][required], input[inputmode=numeric][required]"
+    ).all():
+        if not field.input_value():
+            field.fill("2")
+    for field in page.locator(
+        "input[type=text][required]:not([disabled]), textarea[required]"
+    ).all():
+        if not field.input_value():
+            name = field.get_attribute("name") or ""
+            field.fill("310000" if "postcode" in name else text)
