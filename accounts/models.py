@@ -115,6 +115,21 @@ class Department(models.Model):
     )
     address = models.CharField(_("address"), max_length=200, blank=True)
     phone = models.CharField(_("enquiry phone"), max_length=32, blank=True)
+    # Named in every decision and notice that can be challenged (行政复议法, 行政诉讼法).
+    review_body = models.CharField(
+        _("administrative review body (复议机关)"),
+        max_length=200,
+        blank=True,
+        help_text=_("Where applicants apply for administrative review, e.g. 杭州市人民政府."),
+    )
+    review_body_en = models.CharField(_("English review body"), max_length=300, blank=True)
+    court = models.CharField(
+        _("court for administrative litigation"),
+        max_length=200,
+        blank=True,
+        help_text=_("The people's court with jurisdiction, e.g. 杭州市西湖区人民法院."),
+    )
+    court_en = models.CharField(_("English court"), max_length=300, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:

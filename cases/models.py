@@ -362,31 +362,87 @@ class SupplementRequest(models.Model):
 
 
 class Licence(models.Model):
-    """An e-licence (电子证照) issued to a holder; reusable as a material in later applications."""
+    """An e-licence (电子证照) issued to a holder; reusable as a material in later applications.
+
+    The holder (持证主体) is a person, or an organisation when a company applied; then `agent` is
+    the person who applied for it (经办人). `content` is what the licence certifies (label and
+    value pairs taken from the form, per licence type). It ends by revocation or annulment with a
+    reason (the department head), or by a later licence that supersedes it (a change application).
+    """
+
+    class Ending(models.TextChoices):
+        REVOKED = "revoked", _("revoked (吊销)")
+        ANNULLED = "annulled", _("annulled (撤销)")
 
     number = models.CharField(_("licence number"), max_length=64, unique=True)
     licence_type = models.ForeignKey(LicenceType, on_delete=models.PROTECT, related_name="licences")
-    holder = models.ForeignKey(CitizenProfile, on_delete=models.PROTECT, related_name="licences")
+    holder = models.ForeignKey(
+        CitizenProfile, on_delete=models.PROTECT, null=True, blank=True, related_name="licences"
+    )
     organisation = models.ForeignKey(
         Organisation, on_delete=models.PROTECT, null=True, blank=True, related_name="licences"
     )
+    agent = models.ForeignKey(
+        CitizenProfile,
+        verbose_name=_("applied for by (经办人)"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="licences_applied_for",
+    )
     case = models.ForeignKey(
         Case, on_delete=models.PROTECT, null=True, blank=True, related_name="licences"
+    )
+    content = models.JSONField(
+        _("what it certifies"),
+        default=list,
+        blank=True,
+        help_text=_('[{"field": ..., "label": ..., "label_en": ..., "value": ...}], in order.'),
     )
     verification_code = models.CharField(max_length=32, unique=True)
     valid_from = models.DateField()
     valid_until = models.DateField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    revocation_kind = models.CharField(  # empty while in force
+        _("how it ended"), max_length=10, choices=Ending.choices, blank=True
+    )
     revocation_reason = models.TextField(_("why it was revoked"), blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    superseded_at = models.DateTimeField(_("superseded"), null=True, blank=True)
+    superseded_by = models.ForeignKey(
+        "self",
+        verbose_name=_("superseded by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="supersedes",
+    )
+    file = models.FileField(_("signed certificate"), upload_to="licences/%Y/", blank=True)
+    sha256 = models.CharField(_("SHA-256 of the signed certificate"), max_length=64, blank=True)
     issued_at = models.DateTimeField(db_default=Now())
 
     class Meta:
         verbose_name = _("e-licence")
         verbose_name_plural = _("e-licences")
         ordering = ["-issued_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(holder__isnull=False) | Q(organisation__isnull=False),
+                name="licence_has_holder",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.number
+
+    @property
+    def holder_name(self) -> str:
+        """The 持证主体's name: the organisation's, else the person's."""
+        if self.organisation_id:
+            return self.organisation.name
+        return self.holder.real_name if self.holder_id else ""
 
 
 class Event(models.Model):
@@ -490,7 +546,13 @@ class OpinionPhrase(models.Model):
 
 class OfficialDocument(models.Model):
     """An official document a legal step produced (受理通知书 ...), numbered by kind and year; the
-    engine's effects write these in the transaction of the step, so none is ever missing."""
+    engine's effects write these in the transaction of the step, so none is ever missing.
+
+    `content` is everything the document says, frozen when it is issued (the recipient, the
+    materials, the deadline, the reason, the article, the rights): the PDF is made from it, signed
+    with the department's seal certificate and stored once, and its SHA-256 is what
+    `verify_document` and /verify/ compare a file with.
+    """
 
     class Kind(models.TextChoices):
         RECEIPT = "receipt", _("receipt (收件凭证)")
@@ -507,6 +569,19 @@ class OfficialDocument(models.Model):
     kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
     number = models.CharField(_("document number"), max_length=64, unique=True)
     event = models.ForeignKey("Event", on_delete=models.PROTECT, null=True, related_name="+")
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("issuing department"),
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+    )
+    language = models.CharField(_("language"), max_length=8, default="zh-hans")
+    title = models.CharField(_("title"), max_length=100, blank=True)
+    content = models.JSONField(_("what it says"), default=dict, blank=True)
+    file = models.FileField(_("signed PDF"), upload_to="documents/%Y/", blank=True)
+    sha256 = models.CharField(_("SHA-256 of the signed PDF"), max_length=64, blank=True)
+    rendered_at = models.DateTimeField(_("made"), null=True, blank=True)
     issued_at = models.DateTimeField(_("issued"), db_default=Now())
 
     class Meta:
@@ -518,9 +593,66 @@ class OfficialDocument(models.Model):
                 fields=["case", "kind", "event"], name="document_once_per_event"
             ),
         ]
+        indexes = [
+            models.Index(
+                fields=["issued_at"], condition=Q(sha256=""), name="document_not_yet_made"
+            ),
+            models.Index(fields=["sha256"], name="document_sha256"),
+        ]
 
     def __str__(self) -> str:
         return self.number
+
+
+class Decision(models.Model):
+    """A decision as a record (DESIGN "Official documents and decisions"): who decided, when, the
+    outcome, the reason, the article applied (chosen from the service's articles, its text copied
+    so later edits of the article do not change what was decided), the dates the result has, and
+    the applicant's rights. Written in the transaction of the deciding transition; taken back
+    (`withdrawn_at`) when the approval is returned for review."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="decisions")
+    event = models.OneToOneField("Event", on_delete=models.PROTECT, related_name="decision")
+    outcome = models.CharField(_("outcome"), max_length=24)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_by_role = models.CharField(_("in the role of"), max_length=20, blank=True)
+    decided_at = models.DateTimeField(_("decided"))
+    reason = models.TextField(_("reason"), blank=True)
+    article = models.ForeignKey(
+        "services.LegalArticle",
+        verbose_name=_("article applied"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    legal_basis = models.TextField(_("legal basis"), blank=True)
+    legal_basis_en = models.TextField(_("English legal basis"), blank=True)
+    effective_from = models.DateField(_("in force from"), null=True, blank=True)
+    valid_until = models.DateField(_("valid until"), null=True, blank=True)
+    automated = models.BooleanField(_("made automatically"), default=False)
+    rights = models.JSONField(
+        _("the applicant's rights"),
+        default=dict,
+        blank=True,
+        help_text=_("Review body and court with their time limits, when the decision refuses."),
+    )
+    withdrawn_at = models.DateTimeField(_("taken back"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("decision")
+        verbose_name_plural = _("decisions")
+        ordering = ["-decided_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.outcome}"
 
 
 class Verification(models.Model):
@@ -603,6 +735,7 @@ class NotificationEvent(models.TextChoices):
     RESUMED = "resumed", _("processing resumed")
     EXTENDED = "extended", _("time limit extended")
     DECIDED = "decided", _("decision made")
+    LICENCE_REVOKED = "licence_revoked", _("e-licence revoked or annulled")
     READY_FOR_PICKUP = "ready_for_pickup", _("result ready")
     DEEMED_WITHDRAWN = "deemed_withdrawn", _("deemed withdrawn")
     WITHDRAWN = "withdrawn", _("application withdrawn")

@@ -361,6 +361,12 @@ class TransitionInput(serializers.Serializer):
     supervisor_reason = serializers.CharField(
         required=False, allow_blank=True, default="", help_text="A second request for documents."
     )
+    legal_basis = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text="A decision: the id of the article of law it applies, one of the case's "
+        "`articles` (required when the service has articles).",
+    )
 
 
 def take_action(*, case: Case, user, data: dict, channel: str) -> Case:
@@ -369,6 +375,7 @@ def take_action(*, case: Case, user, data: dict, channel: str) -> Case:
     details = {
         "materials": data.get("materials") or [],
         "supervisor_reason": data.get("supervisor_reason", ""),
+        "legal_basis": data.get("legal_basis"),
     }
     if data.get("days"):
         details["days"] = data["days"]

@@ -81,6 +81,15 @@ class LicenceType(models.Model):
     validity_years = models.PositiveSmallIntegerField(
         _("validity in years"), null=True, blank=True, help_text=_("Empty: valid indefinitely.")
     )
+    content_fields = models.JSONField(
+        _("what the licence certifies"),
+        default=list,
+        blank=True,
+        help_text=_(
+            "The form fields printed on the licence, in order: a list of "
+            '{"field": "business_name", "label": "名称", "label_en": "Name"}.'
+        ),
+    )
 
     class Meta:
         verbose_name = _("e-licence type")
@@ -547,6 +556,14 @@ class ServiceVersion(models.Model):
         blank=True,
         related_name="+",
     )
+    replaces_licence = models.BooleanField(
+        _("replaces the earlier licence (变更)"),
+        default=False,
+        help_text=_(
+            "A change application: the licence it issues supersedes the holder's valid licence of "
+            "the same type, which then shows as superseded."
+        ),
+    )
     delivery_pickup = models.BooleanField(_("result picked up at the counter"), default=True)
     delivery_mail = models.BooleanField(_("result sent by post"), default=True)
     delivery_electronic = models.BooleanField(_("electronic result"), default=False)
@@ -778,6 +795,52 @@ class ServiceMaterial(models.Model):
 
 
 # --- Working-day calendar --------------------------------------------------------------------------
+
+
+class LegalArticle(models.Model):
+    """An article of law a decider of this service may apply (法律依据): the decision records the one
+    chosen, and the citizen reads it on the decision and its document."""
+
+    service = models.ForeignKey(
+        ServiceItem, verbose_name=_("service"), on_delete=models.CASCADE, related_name="articles"
+    )
+    law = models.CharField(
+        _("law or regulation"), max_length=200, help_text=_("e.g. 《中华人民共和国行政许可法》")
+    )
+    law_en = models.CharField(_("English name of the law"), max_length=300, blank=True)
+    article = models.CharField(_("article"), max_length=64, help_text=_("e.g. 第三十八条第一款"))
+    article_en = models.CharField(_("English article"), max_length=100, blank=True)
+    text = models.TextField(_("text of the article"))
+    text_en = models.TextField(_("English text"), blank=True)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    is_active = models.BooleanField(
+        _("offered to deciders"),
+        default=True,
+        help_text=_("Untick instead of deleting: decisions that applied it keep their record."),
+    )
+
+    class Meta:
+        verbose_name = _("legal article")
+        verbose_name_plural = _("legal articles")
+        ordering = ["service", "order", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "law", "article"], name="legalarticle_unique_per_service"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.law}{self.article}"
+
+    def citation(self, language: str | None = None) -> str:
+        """“《中华人民共和国行政许可法》第三十八条第一款：……” in the active (or given) language."""
+        from django.utils import translation
+
+        with translation.override(language or get_language()):
+            law, article, text = (localized(self, f) for f in ("law", "article", "text"))
+            if (get_language() or "").startswith("en"):
+                return f"{law}, {article}: {text}"
+            return f"{law}{article}：{text}"
 
 
 class CalendarYear(models.Model):

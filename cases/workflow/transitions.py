@@ -120,10 +120,15 @@ def _change(step: effects.Step) -> list[str]:
     if from_state == OuterState.APPROVED and outcome == Outcome.RETURNED:
         # The approval is taken back: the case is under review again, the decision undone.
         case.state, case.decided_at, case.decision_reason = OuterState.ACCEPTED, None, ""
-        fields += ["decided_at", "decision_reason"]
+        case.decision_legal_basis = ""
+        fields += ["decided_at", "decision_reason", "decision_legal_basis"]
     if outcome in DECISION_OUTCOMES:
+        from ..decisions import basis_of
+
         case.decided_at, case.decision_reason = now, step.opinion
-        fields += ["decided_at", "decision_reason", *clock.record_outcome(case, day)]
+        case.decision_legal_basis = basis_of(case, step.details.get("legal_basis"))[0]
+        fields += ["decided_at", "decision_reason", "decision_legal_basis"]
+        fields += clock.record_outcome(case, day)
     if (
         outcome == Outcome.APPROVED
         and transition.target
@@ -156,6 +161,7 @@ def _close_request_for_documents(case: Case) -> None:
 
 def take(step: effects.Step, *, action: str, actor_role: str) -> Case:
     """Steps 2 to 4 for a checked transition; the caller holds the case row lock."""
+    from .. import decisions
     from ..licences import services as licences
     from ..notifications import services as notifications
 
@@ -179,7 +185,9 @@ def take(step: effects.Step, *, action: str, actor_role: str) -> Case:
         details=step.details,
     )
     if from_state == OuterState.APPROVED and step.transition.outcome in REVERSING_OUTCOMES:
+        decisions.take_back(case, step.event.at)
         licences.revoke_for_case(case=case, reason=step.opinion, event=step.event)
+    decisions.record_decision(step)
     if step.transition.outcome == Outcome.APPROVED and case.commitment_signed_at is not None:
         from .commitments import open_verification
 
