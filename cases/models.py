@@ -15,6 +15,7 @@ from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import CitizenProfile, Department, Organisation, ProxyAuthorisation
+from cases.uploads import private_storage
 from services.models import (
     LicenceType,
     OuterState,
@@ -419,7 +420,9 @@ class Licence(models.Model):
         blank=True,
         related_name="supersedes",
     )
-    file = models.FileField(_("signed certificate"), upload_to="licences/%Y/", blank=True)
+    file = models.FileField(
+        _("signed certificate"), upload_to="licences/%Y/", storage=private_storage, blank=True
+    )
     sha256 = models.CharField(_("SHA-256 of the signed certificate"), max_length=64, blank=True)
     issued_at = models.DateTimeField(db_default=Now())
 
@@ -579,7 +582,9 @@ class OfficialDocument(models.Model):
     language = models.CharField(_("language"), max_length=8, default="zh-hans")
     title = models.CharField(_("title"), max_length=100, blank=True)
     content = models.JSONField(_("what it says"), default=dict, blank=True)
-    file = models.FileField(_("signed PDF"), upload_to="documents/%Y/", blank=True)
+    file = models.FileField(
+        _("signed PDF"), upload_to="documents/%Y/", storage=private_storage, blank=True
+    )
     sha256 = models.CharField(_("SHA-256 of the signed PDF"), max_length=64, blank=True)
     rendered_at = models.DateTimeField(_("made"), null=True, blank=True)
     issued_at = models.DateTimeField(_("issued"), db_default=Now())

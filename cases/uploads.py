@@ -42,6 +42,14 @@ def storage_root() -> Path:
     return Path(settings.PRIVATE_MEDIA_ROOT)
 
 
+def private_storage():
+    """Where issued documents and licences are kept: beside the uploads, outside the web root, read
+    only through permission-checked views (a callable, so tests may move PRIVATE_MEDIA_ROOT)."""
+    from django.core.files.storage import FileSystemStorage
+
+    return FileSystemStorage(location=storage_root(), base_url=None)
+
+
 def path_of(stored_name: str) -> Path:
     root = storage_root().resolve()
     path = (root / stored_name).resolve()
