@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -14,8 +14,8 @@ from rest_framework.views import APIView
 from accounts import proxies
 from services import catalog
 
-from . import documents, receipts, selectors, workflow
-from .models import Case, Channel
+from . import decisions, documents, receipts, selectors, workflow
+from .models import Case, Channel, OfficialDocument
 
 
 class TimelineEntry(serializers.Serializer):
@@ -49,6 +49,29 @@ class CaseSummaryOutput(serializers.Serializer):
     due_date_provisional = serializers.BooleanField()
 
 
+class RightsOutput(serializers.Serializer):
+    review_body = serializers.CharField(help_text="Where to apply for administrative review.")
+    review_days = serializers.IntegerField(help_text="Days from receiving the decision (60).")
+    court = serializers.CharField(help_text="Where to bring an administrative lawsuit.")
+    litigation_months = serializers.IntegerField(help_text="Months to bring the lawsuit (6).")
+    text = serializers.CharField(help_text="The same as one sentence, as the documents say it.")
+
+
+class DecisionOutput(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=["approved", "rejected", "not_accepted"])
+    outcome_label = serializers.CharField()
+    decided_at = serializers.DateTimeField()
+    decided_by = serializers.CharField(help_text="The decider's role; empty when automated.")
+    department = serializers.CharField()
+    reason = serializers.CharField()
+    legal_basis = serializers.CharField(help_text="The article the decider applied, with its text.")
+    article = serializers.IntegerField(allow_null=True)
+    effective_from = serializers.DateField(allow_null=True)
+    valid_until = serializers.DateField(allow_null=True)
+    automated = serializers.BooleanField()
+    rights = RightsOutput(allow_null=True)
+
+
 class CaseDetailOutput(CaseSummaryOutput):
     service_version = serializers.IntegerField(source="service_version.number")
     data = serializers.JSONField()
@@ -62,10 +85,16 @@ class CaseDetailOutput(CaseSummaryOutput):
     materials_owed_by = serializers.DateField()
     commitment_signed_at = serializers.DateTimeField()
     timeline = serializers.SerializerMethodField()
+    decision = serializers.SerializerMethodField()
     row_version = serializers.IntegerField()
 
     def get_timeline(self, case: Case) -> list[dict]:
         return TimelineEntry(selectors.timeline(case), many=True).data
+
+    @extend_schema_field(DecisionOutput(allow_null=True))
+    def get_decision(self, case: Case) -> dict | None:
+        data = decisions.as_data(decisions.decision_of(case))
+        return DecisionOutput(data).data if data else None
 
     def get_missing_materials(self, case: Case) -> list[dict]:
         if not case.is_draft:
@@ -285,34 +314,28 @@ class ReceiptView(APIView):
             raise workflow.CaseConflict(
                 "This application has not been submitted yet.", code="draft"
             )
-        response = HttpResponse(
-            receipts.receipt_pdf(case=case, request=request), content_type="application/pdf"
-        )
+        response = HttpResponse(receipts.receipt_pdf(case=case), content_type="application/pdf")
         response["Content-Disposition"] = f'attachment; filename="receipt-{case.number}.pdf"'
         return response
 
 
 class OfficialDocumentOutput(serializers.Serializer):
-    id = serializers.IntegerField()
-    kind = serializers.CharField()
-    title = serializers.CharField(source="get_kind_display")
+    id = serializers.IntegerField(help_text="Unique within its kind (licences count apart).")
+    kind = serializers.ChoiceField(choices=OfficialDocument.Kind.choices)
+    title = serializers.CharField()
     number = serializers.CharField()
     issued_at = serializers.DateTimeField()
-    url = serializers.SerializerMethodField()
-
-    def get_url(self, document) -> str:
-        return self.context["request"].build_absolute_uri(
-            f"/api/v1/applications/{document.case.number}/documents/{document.pk}.pdf"
-        )
+    url = serializers.URLField(help_text="The sealed PDF.")
 
 
 class DocumentListView(APIView):
     @extend_schema(responses=OfficialDocumentOutput(many=True))
     def get(self, request, number: str):
-        """The official documents of the case (受理通知书 ...), oldest first."""
+        """The official documents of the case (收件凭证, 受理通知书, 补正告知书 ..., the decision) and
+        the e-licences it gave, oldest first; each a sealed PDF."""
         case = _case_or_404(request, number)
-        rows = documents.documents_of(case).select_related("case")
-        return Response(OfficialDocumentOutput(rows, many=True, context={"request": request}).data)
+        rows = documents.listing(case, request, api=True)
+        return Response(OfficialDocumentOutput(rows, many=True).data)
 
 
 class DocumentPdfView(APIView):
@@ -323,3 +346,15 @@ class DocumentPdfView(APIView):
         if document is None:
             raise Http404
         return documents.pdf_response(document=document, request=request)
+
+
+class LicencePdfView(APIView):
+    @extend_schema(responses={(200, "application/pdf"): bytes})
+    def get(self, request, number: str):
+        """The sealed certificate of one of my e-licences (or my organisation's)."""
+        from .licences import services as licences
+
+        licence = licences.licences_of(request.user).filter(number=number).first()
+        if licence is None:
+            raise Http404
+        return documents.licence_response(licence=licence, request=request)

@@ -160,3 +160,40 @@ def decision_of(case: Case) -> Decision | None:
 def legal_basis_shown(decision: Decision) -> str:
     """The basis in the reader's language."""
     return localized(decision, "legal_basis")
+
+
+def as_data(decision: Decision | None) -> dict | None:
+    """The decision as the API and pages give it, in the active language."""
+    if decision is None:
+        return None
+    from accounts.models import Role
+
+    from .vocabulary import OUTCOME_LABELS
+
+    english = (translation.get_language() or "").startswith("en")
+    rights = decision.rights or {}
+    roles = dict(Role.choices)
+    return {
+        "outcome": decision.outcome,
+        "outcome_label": str(OUTCOME_LABELS.get(decision.outcome, decision.outcome)),
+        "decided_at": decision.decided_at,
+        "decided_by": str(roles.get(decision.decided_by_role, ""))
+        if not decision.automated
+        else "",
+        "department": decision.case.department.label,
+        "reason": decision.reason,
+        "legal_basis": localized(decision, "legal_basis"),
+        "article": decision.article_id,
+        "effective_from": decision.effective_from,
+        "valid_until": decision.valid_until,
+        "automated": decision.automated,
+        "rights": {
+            "review_body": rights.get("review_body_en" if english else "review_body", ""),
+            "review_days": rights.get("review_days"),
+            "court": rights.get("court_en" if english else "court", ""),
+            "litigation_months": rights.get("litigation_months"),
+            "text": rights_text(rights),
+        }
+        if rights
+        else None,
+    }

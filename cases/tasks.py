@@ -47,3 +47,11 @@ def issue_missing_licences() -> int:
     from .licences.services import issue_missing
 
     return issue_missing()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def make_pending_documents() -> int:
+    """Official documents issued but not yet made (rendered, sealed, stored): made now."""
+    from .documents import make_pending
+
+    return make_pending()

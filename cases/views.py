@@ -23,7 +23,7 @@ from services import catalog
 from services.models import MaterialSource, Outcome, join_names
 from services.schema import SchemaForm, answers, label_of, ordered_properties, row_field_name
 
-from . import documents, next_steps, receipts, selectors, uploads, workflow
+from . import decisions, documents, next_steps, receipts, selectors, uploads, workflow
 from .models import CLOSED_STATES, Attachment, Case, Channel, SupplementRequest
 
 STEPS = ["form", "materials", "review"]
@@ -444,7 +444,8 @@ def _detail_context(request: HttpRequest, case: Case, **extra) -> dict:
         "can_withdraw": Outcome.WITHDRAWN in outcomes,
         "can_supplement": Outcome.SUPPLEMENT_ANSWERED in outcomes and open_request is not None,
         "on_file": workflow.documents_on_file(case.applicant) if open_request else [],
-        "official_documents": list(documents.documents_of(case)),
+        "official_documents": documents.listing(case, request, api=False),
+        "decision": decisions.as_data(decisions.decision_of(case)),
         "owed": [
             {"material": m, "errors": owed_errors.get(m.pk, [])}
             for m in (
@@ -596,9 +597,7 @@ def receipt(request: HttpRequest, number: str) -> HttpResponse:
     case = _case(request, number)
     if case.is_draft:
         raise Http404
-    response = HttpResponse(
-        receipts.receipt_pdf(case=case, request=request), content_type="application/pdf"
-    )
+    response = HttpResponse(receipts.receipt_pdf(case=case), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="receipt-{case.number}.pdf"'
     return response
 

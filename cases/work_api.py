@@ -18,8 +18,8 @@ from services.calendar import CalendarYearMissing, working_days_between
 from services.models import Outcome, WorkflowStage
 from services.schema import answers
 
-from . import access, keyset, selectors, workflow
-from .api import AttachmentOutput
+from . import access, decisions, documents, keyset, selectors, workflow
+from .api import AttachmentOutput, DecisionOutput, OfficialDocumentOutput
 from .models import Case, Channel, Consultation
 
 PAGE_SIZE = 50
@@ -155,6 +155,11 @@ class HolderOutput(serializers.Serializer):
     since = serializers.DateTimeField(allow_null=True)
 
 
+class ArticleOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    citation = serializers.CharField(help_text="Law, article and text, as the decision prints it.")
+
+
 class WorkCaseOutput(serializers.Serializer):
     number = serializers.CharField()
     service = serializers.CharField()
@@ -183,6 +188,11 @@ class WorkCaseOutput(serializers.Serializer):
     consultations = ConsultationOutput(many=True)
     row_version = serializers.IntegerField(help_text="Send it back as `expected_version`.")
     actions = ActionOutput(many=True)
+    articles = ArticleOutput(
+        many=True, help_text="What a decision may apply: send one's id as `legal_basis`."
+    )
+    decision = DecisionOutput(allow_null=True)
+    documents = OfficialDocumentOutput(many=True)
     timeline = StaffTimelineEntry(many=True)
 
 
@@ -198,7 +208,7 @@ def _remaining(case: Case) -> int | None:
         return None
 
 
-def work_case_data(case: Case, user) -> dict:
+def work_case_data(case: Case, user, request=None) -> dict:
     shown = workflow.display_data(case)
     actions = workflow.transitions_for(case, user)
     roles = workflow.roles_for(case, user) - {"applicant"}
@@ -263,6 +273,12 @@ def work_case_data(case: Case, user) -> dict:
             }
             for t in actions
         ],
+        "articles": [
+            {"id": article.pk, "citation": article.citation()}
+            for article in decisions.articles_for(case)
+        ],
+        "decision": decisions.as_data(decisions.decision_of(case)),
+        "documents": documents.listing(case, request, api=True, staff=True) if request else [],
         "timeline": selectors.staff_timeline(case),
     }
 
@@ -286,7 +302,7 @@ def _answer(request, number: str, acted: Case | None = None) -> Response:
             {"number": acted.number, "state": acted.state,
              "stage": acted.stage.code if acted.stage_id else None, "visible": False}
         )  # fmt: skip
-    return Response(WorkCaseOutput(work_case_data(case, request.user)).data)
+    return Response(WorkCaseOutput(work_case_data(case, request.user, request)).data)
 
 
 CASE_RESPONSES = {
@@ -484,3 +500,14 @@ class RepairView(APIView):
             case=case, actor=request.user, stage=stage, reason=data.validated_data["reason"]
         )
         return _answer(request, number, case)
+
+
+class WorkDocumentPdfView(APIView):
+    @extend_schema(responses={(200, "application/pdf"): bytes, **error_responses(404)})
+    def get(self, request, number: str, document_id: int):
+        """An official document of a case you work on, the same sealed PDF the applicant has."""
+        case = selectors.case_for_staff(request.user, number)
+        document = documents.documents_of(case).filter(pk=document_id).first() if case else None
+        if document is None:
+            raise Http404
+        return documents.pdf_response(document=document)

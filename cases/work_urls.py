@@ -19,6 +19,11 @@ urlpatterns = [
     path("<str:number>/documents/<int:attachment_id>/", work_views.document, name="document"),
     path("<str:number>/application-form.pdf", work_views.application_form, name="application-form"),
     path(
+        "<str:number>/official/<int:document_id>.pdf",
+        work_views.official_document,
+        name="official-document",
+    ),
+    path(
         "<str:number>/documents/<int:attachment_id>/preview.png",
         work_views.preview,
         name="preview",

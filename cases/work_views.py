@@ -17,7 +17,7 @@ from accounts.models import Role
 from accounts.permissions import departments_with_role
 from services.models import MaterialSource
 
-from . import access, keyset, previews, selectors, uploads, workflow
+from . import access, documents, keyset, previews, selectors, uploads, workflow
 from .models import Channel, OpinionPhrase
 from .ratings import services as ratings
 from .work_api import take_action, work_case_data
@@ -130,6 +130,7 @@ def case_page(request: HttpRequest, number: str) -> HttpResponse:
     if case is None:
         raise Http404
     data = work_case_data(case, request.user)
+    data["documents"] = documents.listing(case, request, api=False, staff=True)
     names = [a["name"] for a in data["actions"]]
     return render(
         request,
@@ -252,6 +253,7 @@ def act(request: HttpRequest, number: str) -> HttpResponse:
         "expected_version": version,
         "materials": [int(m) for m in request.POST.getlist("materials") if m.isdigit()],
         "supervisor_reason": request.POST.get("supervisor_reason", ""),
+        "legal_basis": request.POST.get("legal_basis") or None,
     }
     if request.POST.get("days", "").isdigit():
         data["days"] = int(request.POST["days"])
@@ -305,3 +307,13 @@ def document(request: HttpRequest, number: str, attachment_id: int):
     if attachment is None:
         raise Http404
     return uploads.download_response(attachment)
+
+
+@login_required
+def official_document(request: HttpRequest, number: str, document_id: int) -> HttpResponse:
+    """An official document of a case this member of staff may see; the counter prints these."""
+    case = selectors.case_for_staff(request.user, number)
+    document = documents.documents_of(case).filter(pk=document_id).first() if case else None
+    if document is None:
+        raise Http404
+    return documents.pdf_response(document=document)

@@ -88,6 +88,11 @@ urlpatterns = [
     ),
     path("licences/", licence_api.LicenceListView.as_view(), name="api-licences"),
     path(
+        "licences/<str:number>/pdf/",
+        cases_api.LicencePdfView.as_view(),
+        name="api-licence-pdf",
+    ),
+    path(
         "manage/services/", manage_api.ManagedServiceListView.as_view(), name="api-manage-services"
     ),
     path(
@@ -123,6 +128,11 @@ urlpatterns = [
     ),
     path("work/cases/<str:number>/", work_api.WorkCaseView.as_view(), name="api-work-case"),
     path("work/cases/<str:number>/claim/", work_api.ClaimView.as_view(), name="api-work-claim"),
+    path(
+        "work/cases/<str:number>/documents/<int:document_id>.pdf",
+        work_api.WorkDocumentPdfView.as_view(),
+        name="api-work-document-pdf",
+    ),
     path(
         "work/cases/<str:number>/transition/",
         work_api.TransitionView.as_view(),

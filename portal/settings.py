@@ -274,6 +274,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "refresh-statistics": {"task": "cases.tasks.refresh_statistics", "schedule": 300.0},
     # An approval whose licence was not issued after commit (a crash, an error) gets it here.
     "issue-missing-licences": {"task": "cases.tasks.issue_missing_licences", "schedule": 300.0},
+    # Official documents are made (rendered, sealed, stored) once; whatever nobody downloaded yet.
+    "make-pending-documents": {"task": "cases.tasks.make_pending_documents", "schedule": 60.0},
 }
 
 # --- E-mail and SMS --------------------------------------------------------------------------------
@@ -377,6 +379,11 @@ LOGGING = {
 }
 
 PORTAL_NAME = _("One-Stop Government Services")
+# Where the portal is reached from outside: links in messages and QR codes on documents.
+PORTAL_BASE_URL = env.str(
+    "PORTAL_BASE_URL",
+    default=f"http://{env.str('PORTAL_HOST', default='127.0.0.1')}:{env.str('PORTAL_PORT', default='8000')}",
+).rstrip("/")
 
 # `make bench` only: serves the bare one-INSERT view it compares the real API with.
 BENCH_ENDPOINTS = env.bool("BENCH_ENDPOINTS", default=False)

@@ -308,16 +308,17 @@ def test_the_acceptance_notice_is_the_applicants_to_read_and_print(setting, clie
         case = workflow.apply_transition(case=case, name="jieshou", actor=people[Role.CASEWORKER])
     client.force_login(applicant.user)
     listed = client.get(f"/api/v1/applications/{case.number}/documents/").json()
-    assert [d["kind"] for d in listed] == ["acceptance_notice"]
-    pdf = client.get(listed[0]["url"])
+    assert [d["kind"] for d in listed] == ["receipt", "acceptance_notice"]
+    notice = listed[1]
+    pdf = client.get(notice["url"])
     assert pdf["Content-Type"] == "application/pdf"
     text = subprocess.run(
         ["pdftotext", "-", "-"], input=pdf.content, capture_output=True, check=True
     ).stdout.decode()
     assert "受理通知书" in text and case.number in text and "2026年11月16日" in text
     page = client.get(f"/applications/{case.number}/").content.decode()
-    assert listed[0]["number"] in page
+    assert notice["number"] in page
     # Nobody else reads it.
     stranger = CitizenProfileFactory().user
     client.force_login(stranger)
-    assert client.get(listed[0]["url"]).status_code == 404
+    assert client.get(notice["url"]).status_code == 404

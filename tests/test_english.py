@@ -33,6 +33,9 @@ SHOP_ANSWERS = {
 }
 
 
+CJK = re.compile(r"[\u3400-\u9fff]")
+
+
 @pytest.fixture
 def demo(settings, tmp_path):
     settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
@@ -251,7 +254,20 @@ def _pdf_text(response, tmp_path) -> str:
     ).stdout
 
 
-def test_the_receipt_follows_the_reader_and_official_documents_stay_chinese(demo, tmp_path):
+def _leftover(text: str, *allowed: str) -> str:
+    """The text without white space, URLs and the given codes, numbers and names."""
+    text = re.sub(r"https?://\S+", "", text)
+    # A number may wrap across lines, where pdftotext drops its hyphen.
+    text = re.sub(r"[\s-]+", "", text)
+    for item in sorted(allowed, key=len, reverse=True):
+        text = text.replace(re.sub(r"[\s-]+", "", item), "")
+    return text
+
+
+def test_documents_are_in_the_applicants_language_each_in_one_language(demo, tmp_path):
+    """收件凭证 and 受理通知书 are made once, in the applicant's language (their account's), whoever
+    downloads them and in whichever page language: all Chinese for a Chinese reader, all English
+    (but the names) for an English one."""
     from cases.documents import documents_of
     from cases.models import Channel
 
@@ -259,29 +275,34 @@ def test_the_receipt_follows_the_reader_and_official_documents_stay_chinese(demo
     case, _created = workflow.create_draft(
         service=service, user=demo, data=SHOP_ANSWERS, channel=Channel.API
     )
-    case = workflow.submit_application(case=case, user=demo)
-    receipt = f"/applications/{case.number}/receipt.pdf"
-    text = _pdf_text(english(demo).get(receipt), tmp_path)
-    assert "Receipt of application" in text and "through the API" in text
-    assert "Registering an individual business" in text and "收件凭证" not in text
-    chinese = Client()
-    chinese.force_login(demo)
-    text = _pdf_text(chinese.get(receipt), tmp_path)
+    case = _accept(workflow.submit_application(case=case, user=demo))
+    receipt, notice = documents_of(case)
+    text = _pdf_text(english(demo).get(f"/applications/{case.number}/receipt.pdf"), tmp_path)
     assert "收件凭证" in text and "个体工商户设立登记" in text and "通过数据接口" in text
-    # Nothing English inside the Chinese receipt but the codes, numbers and file names.
-    codes = (case.number, service.code, "12345")
-    leftover = re.sub(r"\s+", "", text)  # a number may wrap across lines
-    for code in codes:
-        leftover = leftover.replace(code, "")
-    assert re.findall(r"[A-Za-z]{2,}", leftover) == [], text
-    # The acceptance notice is an official document: Chinese for an English reader too.
-    case = _accept(case)
-    notice = documents_of(case).get()
+    assert "不代表已受理" in text
+    codes = (case.number, service.code, receipt.number, "12345")
+    assert re.findall(r"[A-Za-z]{2,}", _leftover(text, *codes)) == [], text
     text = _pdf_text(
         english(demo).get(f"/applications/{case.number}/official/{notice.pk}.pdf"), tmp_path
     )
-    assert "受理通知书" in text and "个体工商户设立登记" in text
-    leftover = re.sub(r"\s+", "", text)  # a number may wrap across lines
-    for code in (*codes, notice.number):
-        leftover = leftover.replace(code, "")
-    assert re.findall(r"[A-Za-z]{2,}", leftover) == [], text
+    assert "受理通知书" in text and "个体工商户设立登记" in text and "第三十二条" in text
+    assert re.findall(r"[A-Za-z]{2,}", _leftover(text, *codes, notice.number)) == [], text
+
+    User.objects.filter(pk=demo.pk).update(preferred_language="en")
+    demo.refresh_from_db()
+    case, _created = workflow.create_draft(
+        service=service, user=demo, data=SHOP_ANSWERS, channel=Channel.API
+    )
+    case = _accept(workflow.submit_application(case=case, user=demo))
+    receipt, notice = documents_of(case)
+    chinese = Client()
+    chinese.force_login(demo)
+    text = _pdf_text(chinese.get(f"/applications/{case.number}/receipt.pdf"), tmp_path)
+    assert "Receipt of application" in text and "through the API" in text
+    assert "Registering an individual business" in text and "收件凭证" not in text
+    # Names as registered: the applicant's, and the department's on its seal.
+    names = (demo.citizen_profile.real_name, case.department.name)
+    assert CJK.findall(_leftover(text, *names)) == [], text
+    text = _pdf_text(chinese.get(f"/applications/{case.number}/official/{notice.pk}.pdf"), tmp_path)
+    assert "Notice of acceptance" in text and "Article 32" in text
+    assert CJK.findall(_leftover(text, *names)) == [], text

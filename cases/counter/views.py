@@ -176,7 +176,7 @@ def receipt(request: HttpRequest, number: str) -> HttpResponse:
     _clerk(request)
     case = _filed_here(request, number)
     response = HttpResponse(
-        receipts.receipt_pdf(case=case, request=request, language=receipts.receipt_language(case)),
+        receipts.receipt_pdf(case=case),
         content_type="application/pdf",
     )
     response["Content-Disposition"] = f'attachment; filename="receipt-{case.number}.pdf"'

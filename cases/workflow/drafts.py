@@ -568,9 +568,10 @@ def submit_application(*, case: Case, user: User, channel: str | None = None) ->
             from_state=from_state,
             details={"owed": [m.name for m in owed]} if owed else None,
         )
-        if case.commitment_signed_at is not None:
-            from ..documents import issue_document
+        from ..documents import issue_document, issue_receipt
 
+        issue_receipt(case, event)
+        if case.commitment_signed_at is not None:
             issue_document(case=case, kind=OfficialDocument.Kind.COMMITMENT, event=event)
         notifications.tell_of_submission(case, event)
     return case

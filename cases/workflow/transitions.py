@@ -161,7 +161,7 @@ def _close_request_for_documents(case: Case) -> None:
 
 def take(step: effects.Step, *, action: str, actor_role: str) -> Case:
     """Steps 2 to 4 for a checked transition; the caller holds the case row lock."""
-    from .. import decisions
+    from .. import decisions, documents
     from ..licences import services as licences
     from ..notifications import services as notifications
 
@@ -188,6 +188,7 @@ def take(step: effects.Step, *, action: str, actor_role: str) -> Case:
         decisions.take_back(case, step.event.at)
         licences.revoke_for_case(case=case, reason=step.opinion, event=step.event)
     decisions.record_decision(step)
+    documents.issue_for_step(step)  # the outcome's document, before the messages that link to it
     if step.transition.outcome == Outcome.APPROVED and case.commitment_signed_at is not None:
         from .commitments import open_verification
 
