@@ -1,3 +1,5 @@
+import io
+
 import pytest
 from django.db import connections
 from django.test import Client
@@ -46,3 +48,24 @@ def demo_data(transactional_db, settings, tmp_path):
     settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
     accounts_demo.load(DEMO_PASSWORD)
     services_demo.load()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def demo_pki(django_db_setup, django_db_blocker, tmp_path_factory):
+    """A demo CA and seals (`manage.py make_demo_pki`) in a temporary directory, with the signing
+    settings pointed at it for the whole run, so nothing ever writes keys into var/. Departments
+    a test makes later get their seal from the demo CA the first time they sign. Cheap (a few
+    EC P-256 keys, well under a second), hence autouse."""
+    from django.core.management import call_command
+    from django.test import override_settings
+
+    directory = tmp_path_factory.mktemp("pki")
+    with override_settings(
+        SIGNING_DIR=directory,
+        SIGNING_CA_CERT=directory / "ca.crt",
+        SIGNING_KEY_PASSWORD="",
+        SIGNING_ISSUE_DEMO_CERTIFICATES=True,
+    ):
+        with django_db_blocker.unblock():
+            call_command("make_demo_pki", dir=str(directory), stdout=io.StringIO())
+        yield directory
