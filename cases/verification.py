@@ -51,15 +51,18 @@ def licence_payload(licence: Licence) -> dict:
 class DocumentUploadForm(forms.Form):
     file = forms.FileField(
         label=gettext_lazy("The PDF file to check"),
-        help_text=gettext_lazy(
-            "The document or e-licence exactly as you received it (PDF, at most 20 MB)."
-        ),
         error_messages={
             "required": gettext_lazy("Choose the PDF file to check."),
             "empty": gettext_lazy("The file is empty: choose the PDF file you received."),
         },
         widget=forms.ClearableFileInput(attrs={"accept": "application/pdf,.pdf"}),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["file"].help_text = _(
+            "The document or e-licence exactly as you received it (PDF, at most %(mb)d MB)."
+        ) % {"mb": settings.VERIFY_UPLOAD_MAX_BYTES // (1024 * 1024)}
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
