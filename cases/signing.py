@@ -190,7 +190,10 @@ def _check_signature(verdict: Verdict, embedded, roots, context) -> None:
         )
         if pki.chains_to_root(chain, roots, at=None):
             verdict._problem(
-                _("The seal's certificate is not valid now (it has expired or was withdrawn).")
+                _(
+                    "The seal's certificate was issued by the portal's certification authority but "
+                    "is not valid now (expired, withdrawn or not meant for seals)."
+                )
             )
         else:
             verdict._problem(

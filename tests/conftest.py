@@ -1,5 +1,3 @@
-import io
-
 import pytest
 from django.db import connections
 from django.test import Client
@@ -51,21 +49,22 @@ def demo_data(transactional_db, settings, tmp_path):
 
 
 @pytest.fixture(scope="session", autouse=True)
-def demo_pki(django_db_setup, django_db_blocker, tmp_path_factory):
-    """A demo CA and seals (`manage.py make_demo_pki`) in a temporary directory, with the signing
-    settings pointed at it for the whole run, so nothing ever writes keys into var/. Departments
-    a test makes later get their seal from the demo CA the first time they sign. Cheap (a few
-    EC P-256 keys, well under a second), hence autouse."""
-    from django.core.management import call_command
+def demo_pki(tmp_path_factory):
+    """The demo CA of `manage.py make_demo_pki` in a temporary directory, with the signing
+    settings pointed at it for the whole run, so no test writes keys into var/ and every
+    department gets its seal from the demo CA the first time it signs (the same issuing code the
+    command runs per department). Cheap (one EC P-256 key, a few milliseconds) and without the
+    database, hence autouse; tests/test_signing.py runs the command itself."""
     from django.test import override_settings
 
+    from cases import pki
+
     directory = tmp_path_factory.mktemp("pki")
+    pki.make_demo_ca(directory)
     with override_settings(
         SIGNING_DIR=directory,
         SIGNING_CA_CERT=directory / "ca.crt",
         SIGNING_KEY_PASSWORD="",
         SIGNING_ISSUE_DEMO_CERTIFICATES=True,
     ):
-        with django_db_blocker.unblock():
-            call_command("make_demo_pki", dir=str(directory), stdout=io.StringIO())
         yield directory

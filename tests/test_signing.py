@@ -297,6 +297,50 @@ def test_a_seal_from_a_foreign_ca_is_not_trusted(unsigned_pdf, case, department)
     assert verdict.signer_department is None
 
 
+def test_a_seal_whose_certificate_has_expired_is_not_valid(
+    unsigned_pdf, case, department, demo_pki
+):
+    """Our CA issued it, but it expired: signed files are refused although nothing changed."""
+    from pyhanko.keys.internal import (
+        translate_pyca_cryptography_cert_to_asn1,
+        translate_pyca_cryptography_key_to_asn1,
+    )
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields, signers
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    ca = x509.load_pem_x509_certificate((demo_pki / "ca.crt").read_bytes())
+    ca_key = serialization.load_pem_private_key((demo_pki / "ca.key").read_bytes(), None)
+    key = ec.generate_private_key(ec.SECP256R1())
+    long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=400)
+    expired = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, department.name),
+                                 x509.NameAttribute(NameOID.SERIAL_NUMBER, department.code)]))
+        .issuer_name(ca.subject).public_key(key.public_key()).serial_number(7)
+        .not_valid_before(long_ago).not_valid_after(long_ago + dt.timedelta(days=30))
+        .add_extension(x509.KeyUsage(True, True, False, False, False, False, False, False, False), True)
+        .sign(ca_key, hashes.SHA256())
+    )  # fmt: skip
+    signer = signers.SimpleSigner(
+        signing_cert=translate_pyca_cryptography_cert_to_asn1(expired),
+        signing_key=translate_pyca_cryptography_key_to_asn1(key),
+        cert_registry=SimpleCertificateStore.from_certs([translate_pyca_cryptography_cert_to_asn1(ca)]),
+    )  # fmt: skip
+    metadata = signers.PdfSignatureMetadata(
+        field_name="Seal", subfilter=fields.SigSeedSubFilter.PADES, md_algorithm="sha256"
+    )
+    signed = (
+        signers.PdfSigner(metadata, signer)
+        .sign_pdf(IncrementalPdfFileWriter(io.BytesIO(unsigned_pdf)))
+        .getvalue()
+    )
+    record(case, signed)
+    verdict = english(verify_pdf, signed)
+    assert verdict.signed and verdict.intact and not verdict.valid
+    assert any("is not valid now" in p for p in verdict.problems), verdict.problems
+
+
 def test_an_unsigned_pdf_is_not_signed(unsigned_pdf, case):
     record(case, unsigned_pdf)
     verdict = english(verify_pdf, unsigned_pdf)
