@@ -36,6 +36,7 @@ run: $(VENV)/.installed
 	@$(BIN)/python manage.py migrate --noinput -v 0
 	@$(BIN)/python manage.py createcachetable
 	@$(BIN)/python manage.py load_demo
+	@$(BIN)/python manage.py make_demo_pki
 	@echo ""
 	@echo "Portal:  http://$(HOST):$(PORT)/    (admin: http://$(HOST):$(PORT)/admin/, API: http://$(HOST):$(PORT)/api/docs/)"
 	@echo "Press Ctrl-C once to stop the web server, the Celery worker and beat."

@@ -232,6 +232,17 @@ RECTIFICATION_WORKING_DAYS = env.int("RECTIFICATION_WORKING_DAYS", default=5)
 EXTENSION_MAX_WORKING_DAYS = env.int("EXTENSION_MAX_WORKING_DAYS", default=10)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
 
+# --- Seals (PAdES signatures of official documents and e-licences; cases/pki.py) --------------------
+# SIGNING_DIR holds ca.crt (the roots we trust) and departments/<code>.crt + <code>.key per
+# department. A demo instance also holds the demo CA's ca.key (made by `manage.py make_demo_pki`),
+# and then issues a seal to a department that has none the first time it signs.
+SIGNING_DIR = Path(env.str("PORTAL_SIGNING_DIR", default=str(VAR_DIR / "pki")))
+SIGNING_CA_CERT = Path(env.str("PORTAL_SIGNING_CA_CERT", default=str(SIGNING_DIR / "ca.crt")))
+SIGNING_KEY_PASSWORD = env.str("PORTAL_SIGNING_KEY_PASSWORD", default="")
+SIGNING_ISSUE_DEMO_CERTIFICATES = env.bool("PORTAL_SIGNING_ISSUE_DEMO_CERTIFICATES", default=DEBUG)
+# The largest PDF /verify/ accepts for checking.
+VERIFY_UPLOAD_MAX_BYTES = env.int("VERIFY_UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)
+
 # --- Celery ----------------------------------------------------------------------------------------
 # Redis when REDIS_URL or CELERY_BROKER_URL is set; otherwise a file-system broker under var/, so that
 # `make run` needs nothing else installed.

@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from cases import verification
 from cases.licences import views as licence_views
 from cases.notifications import inbox
 from cases.transparency import stats_views, tracking
@@ -22,6 +23,8 @@ urlpatterns = [
     path("messages/", inbox.inbox_page, name="inbox"),
     path("messages/<int:notification_id>/read/", inbox.read, name="inbox-read"),
     path("licences/", include("cases.licences.urls")),
+    path("verify/", verification.verify_document, name="verify-document"),
+    path("verify/payload/", verification.verify_payload, name="verify-payload"),
     path("verify/<str:code>/", licence_views.verify, name="verify-licence"),
     path("stats/", stats_views.stats_page, name="stats"),
     path("stats/export.csv", stats_views.export_csv, name="stats-export-csv"),

@@ -46,3 +46,25 @@ def demo_data(transactional_db, settings, tmp_path):
     settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
     accounts_demo.load(DEMO_PASSWORD)
     services_demo.load()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def demo_pki(tmp_path_factory):
+    """The demo CA of `manage.py make_demo_pki` in a temporary directory, with the signing
+    settings pointed at it for the whole run, so no test writes keys into var/ and every
+    department gets its seal from the demo CA the first time it signs (the same issuing code the
+    command runs per department). Cheap (one EC P-256 key, a few milliseconds) and without the
+    database, hence autouse; tests/test_signing.py runs the command itself."""
+    from django.test import override_settings
+
+    from cases import pki
+
+    directory = tmp_path_factory.mktemp("pki")
+    pki.make_demo_ca(directory)
+    with override_settings(
+        SIGNING_DIR=directory,
+        SIGNING_CA_CERT=directory / "ca.crt",
+        SIGNING_KEY_PASSWORD="",
+        SIGNING_ISSUE_DEMO_CERTIFICATES=True,
+    ):
+        yield directory
