@@ -392,13 +392,10 @@ def revoke_licence(*, licence: Licence, user: User, kind: str, reason: str, chan
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
-        if licence.case_id:
-            lock_case(licence.case)
-        licence = (
-            Licence.objects.select_for_update()
-            .select_related("case__stage", "case__service_version", "licence_type")
-            .get(pk=licence.pk)
-        )
+        case = lock_case(licence.case) if licence.case_id else None
+        list(Licence.objects.select_for_update().filter(pk=licence.pk).values_list("pk"))
+        licence = Licence.objects.select_related("licence_type").get(pk=licence.pk)
+        licence.case = case
         if licence.revoked_at is not None or licence.superseded_at is not None:
             raise CaseConflict(_("This licence has ended already."), code="licence_ended")
         return end_licence(
