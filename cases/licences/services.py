@@ -65,14 +65,6 @@ def status_of(licence: Licence, today: dt.date | None = None) -> LicenceStatus:
 ENDED = frozenset({LicenceStatus.REVOKED, LicenceStatus.ANNULLED, LicenceStatus.SUPERSEDED})
 
 
-def in_force(today: dt.date | None = None) -> Q:
-    """Licences neither ended nor outside their period: what a holder holds (cases.workflow)."""
-    today = today or timezone.localdate()
-    return Q(revoked_at__isnull=True, superseded_at__isnull=True, valid_from__lte=today) & (
-        Q(valid_until__isnull=True) | Q(valid_until__gte=today)
-    )
-
-
 def holder_kind(licence: Licence) -> str:
     return "organisation" if licence.organisation_id else "person"
 
