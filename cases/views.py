@@ -455,8 +455,22 @@ def _detail_context(request: HttpRequest, case: Case, **extra) -> dict:
             )
         ],
         **_rating_context(case, request.user),
+        "licences": _licences_given(case, request.user),
         **extra,
     }
+
+
+def _licences_given(case: Case, user) -> list:
+    """The e-licences the case gave; `in_wallet`: the user may download the certificate."""
+    from .licences import services as licences
+
+    rows = [] if case.is_draft else licences.licences_of_case(case)
+    if not rows:
+        return []
+    mine = set(licences.licences_of(user).filter(case=case).values_list("pk", flat=True))
+    for licence in rows:
+        licence.in_wallet = licence.pk in mine
+    return rows
 
 
 def _rating_context(case: Case, user) -> dict:

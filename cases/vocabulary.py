@@ -32,6 +32,8 @@ class EventAction(models.TextChoices):
     )
     REPAIRED = "repaired", _("Moved by the department administrator")
     LICENCE_REVOKED = "licence_revoked", _("E-licence revoked")
+    LICENCE_ANNULLED = "licence_annulled", _("E-licence annulled")
+    LICENCE_SUPERSEDED = "licence_superseded", _("E-licence replaced by a later one")
     CONSULTED = "consulted", _("Opinion asked of another department")
     CONSULTATION_ANSWERED = "consultation_answered", _("Opinion given")
     CONSULTATION_WITHDRAWN = "consultation_withdrawn", _("Request for an opinion withdrawn")
@@ -74,7 +76,13 @@ PUBLIC_OPINION_OUTCOMES = frozenset(
     }
 )
 PUBLIC_OPINION_ACTIONS = frozenset(
-    {EventAction.DEEMED_WITHDRAWN, EventAction.DEEMED_ACCEPTED, EventAction.LICENCE_REVOKED}
+    {
+        EventAction.DEEMED_WITHDRAWN,
+        EventAction.DEEMED_ACCEPTED,
+        EventAction.LICENCE_REVOKED,
+        EventAction.LICENCE_ANNULLED,
+        EventAction.LICENCE_SUPERSEDED,  # its opinion is the number of the licence replacing it
+    }
 )
 
 # Staff bookkeeping that means nothing to the applicant or the public.

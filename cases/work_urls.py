@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import work_views
+from .licences import views as licence_views
 from .ratings import views as rating_views
 
 app_name = "work"
@@ -16,6 +17,16 @@ urlpatterns = [
     path("<str:number>/consult/", work_views.consult, name="consult"),
     path("<str:number>/opinion/", work_views.opinion, name="opinion"),
     path("<str:number>/repair/", work_views.repair, name="repair"),
+    path(
+        "<str:number>/licences/<str:licence_number>/pdf/",
+        licence_views.staff_pdf,
+        name="licence-pdf",
+    ),
+    path(
+        "<str:number>/licences/<str:licence_number>/revoke/",
+        licence_views.staff_revoke,
+        name="licence-revoke",
+    ),
     path("<str:number>/documents/<int:attachment_id>/", work_views.document, name="document"),
     path("<str:number>/application-form.pdf", work_views.application_form, name="application-form"),
     path(

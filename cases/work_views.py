@@ -18,7 +18,7 @@ from accounts.permissions import departments_with_role
 from services.models import MaterialSource
 
 from . import access, documents, keyset, previews, selectors, uploads, workflow
-from .models import Channel, OpinionPhrase
+from .models import Channel, Licence, OpinionPhrase
 from .ratings import services as ratings
 from .work_api import take_action, work_case_data
 
@@ -144,8 +144,25 @@ def case_page(request: HttpRequest, number: str) -> HttpResponse:
             "owed": workflow.owed_materials(case),
             "previews": list(case.attachments.all()),
             "stages": case.stage.definition.stages.all() if data["may_repair"] else [],
+            "licences": _case_licences(case, request.user),
+            "Ending": Licence.Ending,
         },
     )
+
+
+def _case_licences(case, user) -> list:
+    """The licences the case gave; `may_end`: this user (the issuing department's head) may
+    revoke or annul it now."""
+    from .licences import services as licences
+
+    rows = licences.licences_of_case(case)
+    heads = {}
+    for licence in rows:
+        issuer = licence.licence_type.issuer_id
+        if issuer not in heads:
+            heads[issuer] = licences.may_end(user, licence)
+        licence.may_end = heads[issuer] and licence.status not in licences.ENDED
+    return rows
 
 
 def _do(request: HttpRequest, number: str, action, *, done: str = "") -> HttpResponse:

@@ -117,6 +117,11 @@ urlpatterns = [
     ),
     path("work/queue/", work_api.QueueView.as_view(), name="api-work-queue"),
     path(
+        "work/licences/<str:number>/revoke/",
+        licence_api.RevokeView.as_view(),
+        name="api-work-licence-revoke",
+    ),
+    path(
         "work/rectifications/",
         rating_api.RectificationListView.as_view(),
         name="api-work-rectifications",

@@ -62,6 +62,22 @@ class LicenceTypeAdmin(HiddenAnswersNotFoundMixin, admin.ModelAdmin):
     list_select_related = ("issuer",)
     search_fields = ("code", "name", "name_en")
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "content_fields" and field is not None:
+            field.help_text = _(
+                "What the licence certifies, printed on it in this order: a JSON list with one "
+                "object per line of the licence, e.g. "
+                '[{"field": "business_name", "label": "名称", "label_en": "Name"}, '
+                '{"field": "business_scope", "label": "经营范围", "label_en": "Business '
+                "activities\"}]. “field” is the name of a field of the service's form (lower-case "
+                "letters, digits and _), “label” the words printed beside the answer, "
+                "“label_en” the English words (optional). The answer is copied when the licence "
+                "is issued, as the applicant saw it (a choice's words, not its code)."
+            )
+            field.widget.attrs.update(rows=8, cols=80)
+        return field
+
     def has_change_permission(self, request, obj=None) -> bool:
         return super().has_change_permission(request, obj) and (
             obj is None

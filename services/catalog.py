@@ -63,6 +63,8 @@ def publication_problems(version: ServiceVersion, *, with_its_workflow: bool = F
             problems += [f"{label}: {m}" if label else m for m in messages]
     if version.result_type == ResultType.LICENCE and not version.licence_type_id:
         problems.append(_("Name the e-licence type this service issues."))
+    elif version.replaces_licence and version.result_type != ResultType.LICENCE:
+        problems.append(_("A change application replaces a licence: it must issue an e-licence."))
     if not version.form_schema.get("properties"):
         problems.append(_("The form needs at least one field."))
     if not version.workflow.is_published and not with_its_workflow:

@@ -50,6 +50,18 @@ LICENCE_TYPES = [
     ("planning-permit", "建设工程规划许可证", "Construction planning permit", "city-nrp", None),
 ]
 
+# What a licence type certifies: the answers printed on it (LicenceType.content_fields); the names
+# are the fields of the 个体工商户 forms (设立 330100-AMR-DJ-001 and 变更 330100-AMR-DJ-006).
+LICENCE_CONTENT = {
+    "business-licence": [
+        {"field": "business_name", "label": "名称", "label_en": "Name"},
+        {"field": "applicant_name", "label": "经营者", "label_en": "Operator"},
+        {"field": "operation", "label": "组成形式", "label_en": "Form of operation"},
+        {"field": "premises", "label": "经营场所", "label_en": "Business premises"},
+        {"field": "business_scope", "label": "经营范围", "label_en": "Business activities"},
+    ],
+}
+
 OFFICE_HOURS = "周一至周五 9:00—12:00，13:30—17:00（法定节假日除外）"
 CENTRE = "示范市政务服务中心（滨江区市民路 1 号）"
 DESKS = {
@@ -321,6 +333,7 @@ KEYWORDS = {
     "330100-AMR-DJ-002": "开公司 注册公司 成立公司 办公司 公司注册 新办企业 开办企业 创业 有限公司 公司营业执照",
     "330100-AMR-XK-001": "开饭店 开餐馆 饭店 餐馆 餐厅 餐饮 开奶茶店 奶茶店 小吃店 食品许可证 食品经营许可证 卖食品",
     "330100-AMR-DJ-003": "营业执照变更 执照变更 改名字 换地址 变更法人 换法人 增资 改经营范围",
+    "330100-AMR-DJ-006": "个体工商户变更 个体执照变更 换经营场所 换经营者 个体改名",
     "330100-AMR-DJ-004": "小饭店 小吃店 早餐店 面馆 夫妻店 小餐馆 小餐饮登记证",
     "330100-AMR-XK-002": "开药店 药店 药房 卖药 药品许可证",
     "330100-AMR-DJ-005": "公司注销 注销公司 关公司 不做了 企业注销 简易注销",
@@ -393,6 +406,11 @@ ENGLISH = {
         "legal_basis_en": f"{_LICENSING_LAW}; {_FOOD_SAFETY}, Article 35; Measures for Food Business Licensing and Filing (《食品经营许可和备案管理办法》, SAMR Order No. 78)",  # noqa: E501
         "conditions_en": "1. The applicant holds a business licence or another legal status;\n2. Premises for handling, processing, selling and storing food that suit the kinds and quantities of food, at the required distance from toxic, harmful or other polluting places;\n3. Equipment or facilities that suit the kinds and quantities of food;\n4. A food safety manager and rules that keep food safe;\n5. A sensible layout of equipment and work flow.",  # noqa: E501
         "result_name_en": "Food business licence",
+    },
+    "330100-AMR-DJ-006": {
+        "legal_basis_en": f"{_MARKET_ENTITIES}, Article 24; Regulations on Promoting the Development of Individual Businesses (《促进个体工商户发展条例》), Article 11; {_MARKET_RULES}",  # noqa: E501
+        "conditions_en": "1. A registered individual business holding a valid business licence;\n2. The application is made within 30 days of the change;\n3. The new particulars comply with laws and administrative regulations.",  # noqa: E501
+        "result_name_en": "Business licence (replacing the earlier one)",
     },
     "330100-AMR-DJ-003": {
         "legal_basis_en": f"{_MARKET_ENTITIES}, Article 24; {_COMPANY_LAW}, Article 34",
@@ -592,6 +610,35 @@ def _services() -> list[dict]:
                     "business_scope": _text("经营范围", "Business activities", 500, textarea=True),
                     "staff_count": _int("从业人数", "Number of workers", 1, 999),
                     "capital": _number("资金数额（万元）", "Capital (10,000 yuan)", 100000, optional=True),
+                },
+                _consent(),
+            ),
+        },
+        {
+            "code": "330100-AMR-DJ-006", "department": "city-amr", "kind": "registration", "audience": "person",
+            "name": "个体工商户变更登记", "name_en": "Changing the registration of an individual business",
+            "summary": "个体工商户的名称、经营者、组成形式、经营场所或经营范围发生变化的，应当申请变更登记，换发营业执照；原营业执照同时作废。",
+            "summary_en": "When an individual business changes its name, operator, form of operation, premises or activities, it registers the change and gets a new licence, which replaces the old one.",
+            "legal_basis": "《中华人民共和国市场主体登记管理条例》第二十四条；《促进个体工商户发展条例》第十一条；《中华人民共和国市场主体登记管理条例实施细则》",
+            "conditions": "1. 已登记的个体工商户，持有有效的营业执照；\n2. 自登记事项变化之日起 30 日内申请；\n3. 变更后的事项符合法律、行政法规的规定。",
+            "limits": (3, 1), "channels": "online counter", "delivery": "pickup mail electronic",
+            "result": ("licence", "营业执照", "business-licence"), "replaces_licence": True, "events": ["starting-a-business"],
+            "materials": [
+                _filled_in("个体工商户变更登记申请书", "Application form (filled in online)"),
+                _licence("营业执照", "Business licence", "business-licence"),
+                _licence("经营者身份证明", "Operator's identity document", ID_CARD[2]),
+                _upload("新经营场所使用证明", "Proof of the right to use the new premises", form="copy", optional=True, note="变更住所时提交。"),
+            ],
+            "form": _form(
+                _person("经营者", "Operator"),
+                {
+                    "business_name": _text("个体工商户名称（变更后）", "Business name (after the change)", 60),
+                    "operation": _choice("组成形式（变更后）", "Form of operation (after the change)", [("personal", "个人经营", "Run by one person"), ("family", "家庭经营", "Run by a family")]),
+                },
+                _address("premises", "经营场所（变更后）", "Business premises (after the change)", postcode=True),
+                {
+                    "business_scope": _text("经营范围（变更后）", "Business activities (after the change)", 500, textarea=True),
+                    "change_reason": _text("变更事项及原因", "What changes, and why", 300, textarea=True),
                 },
                 _consent(),
             ),
@@ -1460,6 +1507,7 @@ def load() -> int:
                 "name_en": name_en,
                 "issuer": departments[issuer],
                 "validity_years": years,
+                "content_fields": LICENCE_CONTENT.get(code, []),
             },
         )
 

@@ -9,6 +9,8 @@ Workflow definitions follow the same rule: a published definition never changes,
 always finds the stages and transitions it started with.
 """
 
+import re
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -98,6 +100,67 @@ class LicenceType(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        problems = content_fields_problems(self.content_fields)
+        if problems:
+            raise ValidationError({"content_fields": problems})
+
+
+FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")  # a form field's name, as services.schema.NAME
+
+
+def content_fields_problems(value) -> list[str]:
+    """What is wrong with a licence type's `content_fields`: a list of objects, each with `field`
+    (a form field's name: lower-case letters, digits and _) and `label`, `label_en` optional; no field
+    twice. One message per problem, naming the entry."""
+    if value in (None, ""):
+        return []
+    if not isinstance(value, list):
+        return [
+            _('Write a list: [{"field": "business_name", "label": "名称", "label_en": "Name"}].')
+        ]
+    problems, seen = [], set()
+    for number, entry in enumerate(value, start=1):
+        if not isinstance(entry, dict):
+            problems.append(
+                _("Entry %(number)s: write an object with “field” and “label”.")
+                % {"number": number}
+            )
+            continue
+        unknown = sorted(set(entry) - {"field", "label", "label_en"})
+        if unknown:
+            problems.append(
+                _("Entry %(number)s: unknown keys %(keys)s; use field, label and label_en.")
+                % {"number": number, "keys": ", ".join(unknown)}
+            )
+        field = entry.get("field")
+        if not isinstance(field, str) or not FIELD_NAME.match(field):
+            problems.append(
+                _(
+                    "Entry %(number)s: “field” is the form field's name: lower-case letters, "
+                    "digits and _ (e.g. business_name)."
+                )
+                % {"number": number}
+            )
+        elif field in seen:
+            problems.append(
+                _("Entry %(number)s: the field %(field)s is listed twice.")
+                % {"number": number, "field": field}
+            )
+        else:
+            seen.add(field)
+        for key in ("label", "label_en"):
+            text = entry.get(key, "")
+            if not isinstance(text, str) or (key == "label" and not text.strip()):
+                problems.append(
+                    _("Entry %(number)s: give “label”, the words printed on the licence.")
+                    % {"number": number}
+                    if key == "label"
+                    else _("Entry %(number)s: “label_en” is text.") % {"number": number}
+                )
+    return problems
 
 
 # --- Workflow definitions --------------------------------------------------------------------------

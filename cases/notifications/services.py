@@ -120,6 +120,12 @@ DEFAULT_TEXTS: dict[str, dict[str, tuple[str, str]]] = {
         "zh-hans": ("差评待整改", "办件 {{ number }} 收到差评，请在 {{ deadline }} 前整改并回复。"),
         "en": ("Bad rating to rectify", "Application {{ number }} was rated badly; rectify and answer by {{ deadline }}."),
     },
+    # E-licences (cases.licences.services.end_licence): licence, licence_type, kind (revoked or
+    # annulled), reason, date; number is the application that gave the licence.
+    "licence_revoked": {
+        "zh-hans": ("电子证照已{% if kind == 'annulled' %}撤销{% else %}吊销{% endif %}", "您的电子证照“{{ licence_type }}”（证照编号 {{ licence }}）已于 {{ date }} 被依法{% if kind == 'annulled' %}撤销{% else %}吊销{% endif %}，自即日起不再有效。理由：{{ reason }}。如不服，可依法申请行政复议或提起行政诉讼。"),
+        "en": ("E-licence {% if kind == 'annulled' %}annulled{% else %}revoked{% endif %}", "Your e-licence “{{ licence_type }}” (number {{ licence }}) was {% if kind == 'annulled' %}annulled{% else %}revoked{% endif %} on {{ date }} and is no longer valid. Reason: {{ reason }}. You may apply for administrative review or bring a lawsuit."),
+    },
 }  # fmt: skip
 
 

@@ -388,12 +388,18 @@ def remove_attachment(*, case: Case, attachment_id, user: User) -> None:
 
 
 def held_licences(case: Case) -> dict[int, Licence]:
-    """Valid e-licences of the applicant, by licence type: materials they satisfy need no upload.
-    Every applicant holds the resident ID e-licence (电子身份证照) from real-name verification
-    itself; unless one was issued, it is the verified ID number (an unsaved Licence)."""
+    """Valid e-licences of the case's holder, by licence type: materials they satisfy need no
+    upload. A company's case uses the company's licences, a personal case the person's; revoked,
+    annulled, superseded and expired ones do not count. Every applicant holds the resident ID
+    e-licence (电子身份证照) from real-name verification itself; unless one was issued, it is the
+    verified ID number (an unsaved Licence)."""
     today = _today()
+    if case.organisation_id:
+        owner = Q(organisation_id=case.organisation_id)
+    else:
+        owner = Q(holder=case.applicant, organisation__isnull=True)
     licences = Licence.objects.filter(
-        holder=case.applicant, revoked_at__isnull=True, valid_from__lte=today
+        owner, revoked_at__isnull=True, superseded_at__isnull=True, valid_from__lte=today
     ).filter(Q(valid_until__isnull=True) | Q(valid_until__gte=today))
     held = {licence.licence_type_id: licence for licence in licences.select_related("licence_type")}
     identity = LicenceType.objects.filter(code=RESIDENT_ID_CARD).first()
