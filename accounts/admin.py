@@ -8,6 +8,7 @@ and every grant goes through accounts.services.
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.utils import flatten_fieldsets
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm
 from django.core.exceptions import ValidationError
@@ -298,11 +299,45 @@ class CitizenProfileAdmin(admin.ModelAdmin):
 
 @admin.register(Department)
 class DepartmentAdmin(admin.ModelAdmin):
+    """The tree is a system admin's; a department admin names their own departments' review body
+    and court, which every refusal tells the applicant (行政复议法, 行政诉讼法)."""
+
     list_display = ("code", "name", "kind", "parent", "is_active")
     list_filter = ("kind", "is_active")
     list_select_related = ("parent",)
     search_fields = ("code", "name", "name_en")
     autocomplete_fields = ("parent",)
+    fieldsets = (
+        (None, {"fields": ("code", ("name", "name_en"), "kind", "parent", "address", "phone",
+                           "is_active")}),
+        (_("Review and litigation"), {
+            "description": _(
+                "Named in every refusal with the applicant's rights: administrative review within "
+                "60 days, a lawsuit within 6 months. Left empty, the people's government above "
+                "the department and the people's court with jurisdiction are named."
+            ),
+            "fields": (("review_body", "review_body_en"), ("court", "court_en")),
+        }),
+    )  # fmt: skip
+    REVIEW_FIELDS = ("review_body", "review_body_en", "court", "court_en")
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = super().get_readonly_fields(request, obj)
+        if request.user.is_superuser or obj is None:
+            return readonly
+        fixed = [
+            name
+            for name in flatten_fieldsets(self.fieldsets)
+            if name not in self.REVIEW_FIELDS and name not in readonly
+        ]
+        return (*readonly, *fixed)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return super().has_change_permission(request, obj) and (
+            obj is None
+            or request.user.is_superuser
+            or departments_administered_by(request.user).filter(pk=obj.pk).exists()
+        )
 
 
 @admin.register(StaffMembership)

@@ -110,6 +110,67 @@ DEPARTMENTS = [
 ]
 
 
+# Where each demo department's refusals are challenged (行政复议法 §24, 行政诉讼法 §§15, 18): a
+# city bureau's acts at the city government and the basic court where the bureaus sit (滨江区); a
+# government's acts at the government above it and, being a government at county level or above,
+# at the intermediate court; a street office's or township's at the district government and the
+# district's basic court. code → (review body, English, court, English).
+_CITY_GOVERNMENT = ("示范市人民政府", "Demo City People's Government")
+_BINJIANG_COURT = ("示范市滨江区人民法院", "Binjiang District People's Court, Demo City")
+_QINGSHAN_COURT = ("示范市青山区人民法院", "Qingshan District People's Court, Demo City")
+_INTERMEDIATE_COURT = ("示范市中级人民法院", "Demo City Intermediate People's Court")
+REVIEW_AND_COURT = {
+    DEMO_CITY: ("示范省人民政府", "Demo Province People's Government", *_INTERMEDIATE_COURT),
+    **dict.fromkeys(
+        (
+            "city-centre",
+            "city-psb",
+            "city-amr",
+            "city-hrss",
+            "city-civil",
+            "city-hsa",
+            "city-nrp",
+            "city-hpf",
+            "city-dpf",
+        ),
+        (*_CITY_GOVERNMENT, *_BINJIANG_COURT),
+    ),
+    "district-binjiang": (*_CITY_GOVERNMENT, *_INTERMEDIATE_COURT),
+    "district-qingshan": (*_CITY_GOVERNMENT, *_INTERMEDIATE_COURT),
+    "street-huqiao": (
+        "示范市滨江区人民政府",
+        "Binjiang District People's Government",
+        *_BINJIANG_COURT,
+    ),
+    "street-wanghai": (
+        "示范市滨江区人民政府",
+        "Binjiang District People's Government",
+        *_BINJIANG_COURT,
+    ),
+    "street-songlin": (
+        "示范市青山区人民政府",
+        "Qingshan District People's Government",
+        *_QINGSHAN_COURT,
+    ),
+    "street-shiqiao": (
+        "示范市青山区人民政府",
+        "Qingshan District People's Government",
+        *_QINGSHAN_COURT,
+    ),
+}
+
+
+def _name_review_bodies(departments: dict[str, Department]) -> None:
+    """Name each demo department's review body and court, unless an admin has named them."""
+    for code, (review_body, review_body_en, court, court_en) in REVIEW_AND_COURT.items():
+        department = departments[code]
+        if department.review_body or department.court:
+            continue
+        department.review_body, department.review_body_en = review_body, review_body_en
+        department.court, department.court_en = court, court_en
+        department.save(update_fields=["review_body", "review_body_en", "court", "court_en"])
+
+
 def _id_number(first17: str) -> str:
     return first17 + ric.calc_check_digit(first17 + "0")
 
@@ -206,6 +267,7 @@ def load(password: str, *, reset_passwords: bool = False) -> list[tuple[str, str
                 "parent": by_code.get(parent),
             },
         )
+    _name_review_bodies(by_code)
     department = by_code[DEMO_DEPARTMENT]
     admins_group = ensure_department_admin_group()
 

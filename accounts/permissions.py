@@ -52,12 +52,14 @@ DEPARTMENT_ADMINS_GROUP = "department admins"
 # row to the departments they administer.
 DEPARTMENT_ADMIN_PERMISSIONS = [
     ("accounts", "staffmembership", ("view", "add", "change", "delete")),
-    ("accounts", "department", ("view",)),
+    # Change is scoped to their own departments' review body and court (DepartmentAdmin).
+    ("accounts", "department", ("view", "change")),
     # Add and change are scoped to the staff accounts of their departments (staff_managed_by).
     ("accounts", "user", ("view", "add", "change")),
     ("services", "serviceitem", ("view", "add", "change")),
     ("services", "serviceversion", ("view", "add", "change", "delete")),
     ("services", "servicematerial", ("view", "add", "change", "delete")),
+    ("services", "legalarticle", ("view", "add", "change")),
     ("services", "workflowdefinition", ("view", "add", "change", "delete")),
     ("services", "workflowstage", ("view", "add", "change", "delete")),
     ("services", "workflowtransition", ("view", "add", "change", "delete")),

@@ -20,6 +20,7 @@ from . import (
 from .models import (
     ACTOR_CHOICES,
     Effect,
+    LegalArticle,
     LicenceType,
     LifeEvent,
     ServiceItem,
@@ -112,13 +113,45 @@ class VersionInline(admin.TabularInline):
         return False
 
 
+class LegalArticleForm(forms.ModelForm):
+    class Meta:
+        help_texts = {
+            "law": _(
+                "e.g. 《中华人民共和国行政许可法》. Articles belong to the service, not to a "
+                "version: a change applies to the next decisions, no new version is needed."
+            ),
+            "text": _("As the law words it: the decision and its document quote it."),
+            "order": _("Deciders and the guide list smaller numbers first."),
+        }
+
+
+class LegalArticleInline(admin.StackedInline):
+    """The articles of law deciders of this service choose from (法律依据). Rows belong to the
+    item, so they are scoped with it; they are deactivated, not deleted, since decisions name
+    them."""
+
+    model = LegalArticle
+    form = LegalArticleForm
+    extra = 0
+    ordering = ("order", "pk")
+    fields = (
+        ("order", "is_active"),
+        ("law", "law_en"),
+        ("article", "article_en"),
+        ("text", "text_en"),
+    )
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(ServiceItem)
 class ServiceItemAdmin(HiddenAnswersNotFoundMixin, CreationTimesNotAskedMixin, admin.ModelAdmin):
     list_display = ("code", "name", "department", "status")
     list_filter = ("status", "department")
     list_select_related = ("department", "current_version")
     search_fields = ("code", "current_version__name")
-    inlines = [VersionInline]
+    inlines = [LegalArticleInline, VersionInline]
     actions = ["start_new_draft", "retire"]
 
     @admin.display(description=_("name"))

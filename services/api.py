@@ -10,7 +10,7 @@ from rest_framework.permissions import AllowAny
 from accounts.models import Department
 
 from . import catalog
-from .models import ServiceItem, ServiceMaterial
+from .models import LegalArticle, ServiceItem, ServiceMaterial, localized
 from .schema import published_schema
 
 
@@ -77,6 +77,24 @@ class MaterialOutput(serializers.ModelSerializer):
         ]
 
 
+class GuideArticleOutput(serializers.Serializer):
+    """An article of law the service is decided under, in the reader's language."""
+
+    id = serializers.IntegerField()
+    law = serializers.SerializerMethodField()
+    article = serializers.SerializerMethodField()
+    text = serializers.SerializerMethodField()
+
+    def get_law(self, article: LegalArticle) -> str:
+        return localized(article, "law")
+
+    def get_article(self, article: LegalArticle) -> str:
+        return localized(article, "article")
+
+    def get_text(self, article: LegalArticle) -> str:
+        return localized(article, "text")
+
+
 class ServiceDetailOutput(ServiceSummaryOutput):
     summary = serializers.CharField(source="current_version.summary")
     summary_en = serializers.CharField(source="current_version.summary_en")
@@ -111,6 +129,13 @@ class ServiceDetailOutput(ServiceSummaryOutput):
     complaint_phone = serializers.CharField(source="current_version.complaint_phone")
     published_at = serializers.DateTimeField(source="current_version.published_at")
     materials = MaterialOutput(source="current_version.materials", many=True)
+    legal_articles = GuideArticleOutput(
+        source="active_articles",
+        many=True,
+        read_only=True,
+        help_text="The articles of law a decision applies (法律依据), active ones, in the "
+        "language of Accept-Language (Chinese unless English is asked and given).",
+    )
     form_schema = serializers.SerializerMethodField()
 
     def get_delivery(self, item: ServiceItem) -> list[str]:

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Department
 
 from .models import (
+    LegalArticle,
     LifeEvent,
     ResultType,
     ServiceItem,
@@ -319,7 +320,8 @@ def retired_service(code: str) -> ServiceItem | None:
 
 
 def service_for_guide(code: str) -> ServiceItem | None:
-    """A published service with everything its guide page shows, in a constant number of queries."""
+    """A published service with everything its guide page shows, in a constant number of queries;
+    `active_articles`: the articles of law it is decided under, in order."""
     return (
         ServiceItem.objects.filter(code=code, status=ServiceItem.Status.PUBLISHED)
         .select_related(
@@ -332,6 +334,11 @@ def service_for_guide(code: str) -> ServiceItem | None:
             Prefetch(
                 "current_version__materials",
                 queryset=ServiceMaterial.objects.select_related("licence_type", "shared_by"),
+            ),
+            Prefetch(
+                "articles",
+                queryset=LegalArticle.objects.filter(is_active=True).order_by("order", "pk"),
+                to_attr="active_articles",
             ),
         )
         .first()

@@ -1566,4 +1566,8 @@ def load() -> int:
             **fields,
         )
         publish_version(version=version)
+    # The articles of law each service is decided under (法律依据): their own module.
+    from .demo_articles import load_articles
+
+    load_articles()
     return ServiceItem.objects.count()

@@ -1,7 +1,8 @@
 """A service item as one JSON document, to share a catalog between cities (DESIGN "API", `manage/`).
 
 `export_service` writes the guide fields, the materials, the form schema and the workflow (stages and
-transitions, by key) of a service's published version (or its draft, before the first publication).
+transitions, by key) of a service's published version (or its draft, before the first publication),
+and the item's articles of law (`legal_articles`, which belong to no version).
 `import_service` reads such a document into a new draft under a new code in the importer's
 department: everything is checked first and every problem is named by its path in the document
 (`guide.legal_basis`, `materials[2].licence_type`, `workflow.transitions[4].to` ...); nothing is
@@ -20,8 +21,10 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Department
 
+from . import articles as legal_articles
 from . import catalog, workflows
 from .models import (
+    LegalArticle,
     LicenceType,
     LifeEvent,
     ServiceItem,
@@ -42,6 +45,8 @@ MATERIAL_FIELDS = [
     "name", "name_en", "required", "tolerable", "covered_by_commitment", "form", "copies",
     "paper_format", "source", "note", "note_en",
 ]  # fmt: skip
+# The articles of law deciders apply (the item's, not the version's); `active` is is_active.
+ARTICLE_FIELDS = ["law", "law_en", "article", "article_en", "text", "text_en"]
 STAGE_FIELDS = ["name", "name_en", "kind", "role", "department_rule", "time_share"]
 TRANSITION_FIELDS = ["label", "label_en", "outcome", "opinion_required", "effects", "message",
                      "message_en"]  # fmt: skip
@@ -85,6 +90,13 @@ def export_service(item: ServiceItem, version: ServiceVersion | None = None) -> 
             for material in version.materials.select_related("licence_type", "shared_by")
         ],
         "form_schema": version.form_schema,
+        "legal_articles": [
+            {
+                **{name: getattr(article, name) for name in ARTICLE_FIELDS},
+                "active": article.is_active,
+            }
+            for article in legal_articles.articles_of(item)
+        ],
         "workflow": {
             "code": workflow.code,
             "name": workflow.name,
@@ -222,6 +234,7 @@ def import_service(*, document, code: str, department: Department, actor=None) -
             problems.add_validation(path, exc)
         materials.append(material)
 
+    articles = _article_rows(problems, document.get("legal_articles", []))
     flow = _mapping(problems, document.get("workflow"), "workflow")
     stages, transitions = _workflow_rows(problems, flow)
     problems.raise_if_any()
@@ -267,7 +280,47 @@ def import_service(*, document, code: str, department: Department, actor=None) -
     except ValidationError as exc:
         problems.add_validation("guide", exc)
         problems.raise_if_any()
+    legal_articles.add_articles(
+        service=version.service,
+        rows=[
+            {name: getattr(a, name) for name in [*ARTICLE_FIELDS, "is_active"]} for a in articles
+        ],
+    )
     return version
+
+
+def _article_rows(problems: Problems, rows) -> list[LegalArticle]:
+    """Unsaved articles of law from `legal_articles` (optional), each checked as the designer
+    checks them: a missing text or a law and article given twice is named by its path."""
+    articles, paths = [], []
+    for index, row in enumerate(_list(problems, rows, "legal_articles")):
+        path = f"legal_articles[{index}]"
+        if not isinstance(row, dict):
+            problems.add(path, _("Expected an object."))
+            continue
+        _unknown_keys(problems, row, [*ARTICLE_FIELDS, "active"], path)
+        if not isinstance(row.get("active", True), bool):
+            problems.add(f"{path}.active", _("Expected true or false."))
+        texts = {}
+        for name in ARTICLE_FIELDS:
+            value = row.get(name)
+            if value is not None and not isinstance(value, str):
+                problems.add(f"{path}.{name}", _("Expected a text."))
+            else:
+                texts[name] = (value or "").strip()
+        article = LegalArticle(
+            **texts, order=10 * (index + 1), is_active=row.get("active", True) is not False
+        )
+        articles.append(article)
+        paths.append((path, set(texts)))
+    for position, fields in legal_articles.article_problems(articles).items():
+        path, given = paths[position]
+        for field, messages in fields.items():
+            if field in ARTICLE_FIELDS and field not in given:
+                continue  # said already: not a text
+            for message in messages:
+                problems.add(f"{path}.{'active' if field == 'is_active' else field}", message)
+    return articles
 
 
 def _check_guide(problems: Problems, guide: dict, licence_type, schema) -> None:

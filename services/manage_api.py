@@ -100,8 +100,9 @@ class ManagedServiceListView(APIView):
 class ExportView(APIView):
     @extend_schema(responses={200: OpenApiTypes.OBJECT, **error_responses(403, 404)})
     def get(self, request, code: str):
-        """One JSON document: the guide fields, `materials`, `form_schema`, and `workflow` with its
-        stages and transitions."""
+        """One JSON document: the guide fields, `materials`, `form_schema`, `legal_articles` (the
+        articles of law deciders apply: `[{law, law_en, article, article_en, text, text_en,
+        active}]`), and `workflow` with its stages and transitions."""
         return Response(interchange.export_service(_item_or_404(request, code)))
 
 

@@ -11,6 +11,7 @@ from accounts.models import Department, Role
 from ..models import (
     ACTOR_CHOICES,
     Effect,
+    LegalArticle,
     LicenceType,
     LifeEvent,
     Outcome,
@@ -124,6 +125,29 @@ class MaterialForm(forms.ModelForm):
 MaterialFormSet = forms.modelformset_factory(
     ServiceMaterial, form=MaterialForm, extra=1, can_delete=True
 )
+
+
+class ArticleForm(forms.ModelForm):
+    """One article of law (法律依据). Its duplicates are found by services.articles, which knows
+    the service; the message lands on the article field."""
+
+    class Meta:
+        model = LegalArticle
+        fields = ["law", "law_en", "article", "article_en", "text", "text_en", "order",
+                  "is_active"]  # fmt: skip
+        widgets = {"text": forms.Textarea(attrs={"rows": 3}),
+                   "text_en": forms.Textarea(attrs={"rows": 3})}  # fmt: skip
+        help_texts = {
+            "text": _("As the law words it: the decision and its document quote it."),
+            "order": _("Deciders and the guide list smaller numbers first."),
+            "is_active": _(
+                "Untick to stop offering it to deciders; decisions that applied it keep their "
+                "record."
+            ),
+        }
+
+
+ArticleFormSet = forms.modelformset_factory(LegalArticle, form=ArticleForm, extra=1)
 
 
 # --- Workflow editor -----------------------------------------------------------------------------

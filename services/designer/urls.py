@@ -12,6 +12,7 @@ urlpatterns = [
     path("<str:code>/new-draft/", views.new_draft, name="new-draft"),
     path("<str:code>/guide/", views.guide, name="guide"),
     path("<str:code>/materials/", views.materials, name="materials"),
+    path("<str:code>/articles/", views.articles, name="articles"),
     path("<str:code>/form/", views.form_page, name="form"),
     path("<str:code>/form/preview/", views.form_preview, name="form-preview"),
     path("<str:code>/form/preview/frame/", views.form_preview_frame, name="form-preview-frame"),

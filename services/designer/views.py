@@ -18,11 +18,13 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from .. import articles as legal_articles
 from .. import catalog, diagram, interchange, workflows
 from ..changes import changes_to_publish
 from ..models import ServiceItem, ServiceMaterial, ServiceVersion, WorkflowDefinition
 from . import access, formbuilder
 from .forms import (
+    ArticleFormSet,
     FieldForm,
     GuideForm,
     MaterialFormSet,
@@ -146,6 +148,7 @@ def item_page(request: HttpRequest, code: str) -> HttpResponse:
             "version": draft or item.current_version,
             "problems": problems,
             "changes": changes_to_publish(item) if draft else [],
+            "articles": list(legal_articles.articles_of(item)),
             "warnings": workflows.workflow_warnings(
                 (draft or item.current_version).workflow, department=item.department
             ),
@@ -233,6 +236,47 @@ def materials(request: HttpRequest, code: str) -> HttpResponse:
         request,
         "designer/materials.html",
         {"item": item, "draft": draft, "formset": formset},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+def articles(request: HttpRequest, code: str) -> HttpResponse:
+    """The articles of law deciders apply (法律依据): the item's own, edited with or without a draft;
+    a change applies to the next decisions, no new version is published."""
+    _designer(request)
+    item = _item(request, code)
+    queryset = legal_articles.articles_of(item)
+    next_order = max(queryset.values_list("order", flat=True), default=0) + 10
+    formset = ArticleFormSet(
+        request.POST or None, queryset=queryset, prefix="a", initial=[{"order": next_order}]
+    )
+    if request.method == "POST" and formset.is_valid():
+        rows, shown = [], []
+        for form in formset.forms:
+            if not form.has_changed() and not form.instance.pk:
+                continue  # the empty row offered for a new article
+            fields = {
+                k: v for k, v in form.cleaned_data.items() if k in legal_articles.ARTICLE_FIELDS
+            }
+            rows.append((form.instance if form.instance.pk else None, fields))
+            shown.append(form)
+        try:
+            legal_articles.save_articles(service=item, rows=rows)
+        except legal_articles.ArticleProblems as exc:
+            for index, fields in exc.rows.items():
+                form = shown[index]
+                for field, problems in fields.items():
+                    form.add_error(field if field in form.fields else None, problems)
+        else:
+            messages.success(request, _("Articles of law saved."))
+            if "add" in request.POST:
+                return redirect("designer:articles", code=code)
+            return redirect("designer:item", code=code)
+    return render(
+        request,
+        "designer/articles.html",
+        {"item": item, "draft": _draft_of(item), "formset": formset},
         status=400 if request.method == "POST" else 200,
     )
 
