@@ -4,6 +4,11 @@ The `tell_*` functions run inside the engine's transaction, next to the event th
 the rows commit or roll back with the change. After commit each row is handed to Celery; if the broker
 is down that hand-over fails quietly (robust on_commit) and the periodic `requeue_pending` picks the row
 up later. `deliver` sends a row only from the pending state, so a repeated task sends nothing twice.
+
+Every channel says the same thing (DESIGN "Official documents and decisions"): the message about a
+step carries the facts of its record (the request for documents' deadline, materials and note; the
+decision's reason, basis and rights), and every message ends with the link to the case, and on e-mail
+and inbox to the step's official document. A text message says it in fewer words (SMS_TEXTS).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -19,7 +25,6 @@ from django.template import Context, Template
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
 from django.utils.module_loading import import_string
-from django.utils.translation import gettext as _
 
 from services.models import DECISION_OUTCOMES, Outcome, join_names, localized
 
@@ -134,12 +139,12 @@ DEFAULT_TEXTS: dict[str, dict[str, tuple[str, str]]] = {
 # signature and the link): the same facts in fewer words. Events not listed send their text as is.
 SMS_TEXTS: dict[str, dict[str, str]] = {
     "accepted": {
-        "zh-hans": "您的申请{{ number }}已受理，承诺办结日期{{ due_date }}。",
-        "en": "Application {{ number }} accepted; decision due by {{ due_date }}.",
+        "zh-hans": "您的申请“{{ service }}”（{{ number }}）已受理，承诺办结日期{{ due_date }}。",
+        "en": "Application {{ number }} ({{ service }}) accepted; decision due by {{ due_date }}.",
     },
     "not_accepted": {
-        "zh-hans": "您的申请{{ number }}不予受理。{{ rights_short }}",
-        "en": "Application {{ number }} not accepted. {{ rights_short }}",
+        "zh-hans": "申请{{ number }}不予受理。如不服可于{{ review_days }}日内向{{ review_body }}申请行政复议或{{ litigation_months }}个月内向{{ court }}提起行政诉讼。",
+        "en": "Application {{ number }} not accepted. To challenge it: administrative review at {{ review_body }} within {{ review_days }} days, or a lawsuit at {{ court }} within {{ litigation_months }} months.",
     },
     "supplement_requested": {
         "zh-hans": "您的申请{{ number }}需补正：{{ materials }}{% if note %}（{{ note }}）{% endif %}，请于{{ deadline }}前提交，逾期视为撤回。",
@@ -158,8 +163,8 @@ SMS_TEXTS: dict[str, dict[str, str]] = {
         "en": "Application {{ number }}: decision now due by {{ due_date }}{% if reason %} ({{ reason }}){% endif %}.",
     },
     "decided": {
-        "zh-hans": "{% if refused %}您的申请{{ number }}决定不予许可。{{ rights_short }}{% else %}您的申请{{ number }}已准予许可。{% endif %}",
-        "en": "{% if refused %}Application {{ number }} refused. {{ rights_short }}{% else %}Application {{ number }} approved.{% endif %}",
+        "zh-hans": "{% if refused %}申请{{ number }}不予许可。如不服可于{{ review_days }}日内向{{ review_body }}申请行政复议或{{ litigation_months }}个月内向{{ court }}提起行政诉讼。{% else %}您的申请{{ number }}已准予许可。{% endif %}",
+        "en": "{% if refused %}Application {{ number }} refused. To challenge it: administrative review at {{ review_body }} within {{ review_days }} days, or a lawsuit at {{ court }} within {{ litigation_months }} months.{% else %}Application {{ number }} approved.{% endif %}",
     },
 }  # fmt: skip
 
@@ -231,21 +236,6 @@ def _clause(text: str) -> str:
     return (text or "").strip().rstrip("。.；;，, ")
 
 
-def rights_short(rights: dict, language: str) -> str:
-    """The rights in one short sentence, for a text message (the full one: decisions.rights_text)."""
-    with translation.override(language):
-        english = language.startswith("en")
-        return _(
-            "To challenge it: administrative review at %(review_body)s within %(review_days)s "
-            "days, or a lawsuit at %(court)s within %(litigation_months)s months."
-        ) % {
-            "review_body": rights["review_body_en" if english else "review_body"],
-            "review_days": rights["review_days"],
-            "court": rights["court_en" if english else "court"],
-            "litigation_months": rights["litigation_months"],
-        }
-
-
 def _context(case: Case, event: Event) -> dict:
     return {
         "number": case.number,
@@ -268,7 +258,7 @@ def supplement_context(request: SupplementRequest) -> dict:
     return {"deadline": request.deadline.isoformat(), "note": _clause(request.note)}
 
 
-def _event_context(case: Case, event: Event) -> tuple[dict, object]:
+def _event_context(case: Case, event: Event) -> tuple[dict, Callable[[], dict] | None]:
     """The facts of the message about `event` and the words that depend on the reader's language
     (`in_language`): the deadline and materials of a request for documents (from the request
     itself: its deadline is the one deem_withdrawn enforces), the reason, basis and rights of a
@@ -293,15 +283,19 @@ def _event_context(case: Case, event: Event) -> tuple[dict, object]:
         rights = (decision.rights if decision else {}) or rights_for(case.department)
         context["refused"] = refused
         context["reason"] = _clause(decision.reason if decision else event.opinion)
+        context["review_days"] = rights["review_days"]
+        context["litigation_months"] = rights["litigation_months"]
 
         def words():
             language = translation.get_language()
             basis = localized(decision, "legal_basis") if decision else case.decision_legal_basis
-            said = {"legal_basis": _clause(basis)}
-            if refused:
-                said["rights"] = rights_text(rights, language)
-                said["rights_short"] = rights_short(rights, language)
-            return said
+            english = language.startswith("en")
+            return {
+                "legal_basis": _clause(basis),
+                "rights": rights_text(rights, language) if refused else "",
+                "review_body": rights["review_body_en" if english else "review_body"],
+                "court": rights["court_en" if english else "court"],
+            }
 
     if url := document_url(case, event):
         context["document_url"] = url
