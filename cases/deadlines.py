@@ -87,12 +87,28 @@ def _staff_messages(
     return rows
 
 
+def _names(materials: list[ServiceMaterial]):
+    """The materials' names, said by `in_language` in the reader's language."""
+    return lambda: {"materials": join_names(m.label for m in materials)}
+
+
 def _applicant_messages(
     warnings: list[DeadlineWarning],
     event: str,
     owed: dict[int, list[ServiceMaterial]] | None = None,
 ) -> list[Notification]:
-    """The applicant and their proxy, on every channel, each in their own language."""
+    """The applicant and their proxy, on every channel, each in their own language. A reminder of
+    documents says what the request said: the materials, the note, the deadline."""
+    requests = (
+        {
+            request.case_id: request
+            for request in SupplementRequest.objects.filter(
+                case_id__in=[w.case_id for w in warnings], state=SupplementRequest.State.OPEN
+            ).prefetch_related("materials")
+        }
+        if event == NotificationEvent.SUPPLEMENT_REMINDER and warnings
+        else {}
+    )
     rows = []
     for warning in warnings:
         case = warning.case
@@ -101,13 +117,12 @@ def _applicant_messages(
             "service": case.service_version.name,
             "deadline": warning.deadline.isoformat(),
         }
-        materials = (owed or {}).get(case.pk, [])
-        rows += notifications.to_applicants(
-            case,
-            event,
-            context,
-            lambda materials=materials: {"materials": join_names(m.label for m in materials)},
-        )
+        if request := requests.get(case.pk):
+            context.update(notifications.supplement_context(request))
+            words = notifications.supplement_words(request)
+        else:
+            words = _names((owed or {}).get(case.pk, []))
+        rows += notifications.to_applicants(case, event, context, words)
     return rows
 
 

@@ -4,6 +4,11 @@ The `tell_*` functions run inside the engine's transaction, next to the event th
 the rows commit or roll back with the change. After commit each row is handed to Celery; if the broker
 is down that hand-over fails quietly (robust on_commit) and the periodic `requeue_pending` picks the row
 up later. `deliver` sends a row only from the pending state, so a repeated task sends nothing twice.
+
+Every channel says the same thing (DESIGN "Official documents and decisions"): the message about a
+step carries the facts of its record (the request for documents' deadline, materials and note; the
+decision's reason, basis and rights), and every message ends with the link to the case, and on e-mail
+and inbox to the step's official document. A text message says it in fewer words (SMS_TEXTS).
 """
 
 from __future__ import annotations
@@ -11,21 +16,29 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template import Context, Template
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
 from django.utils.module_loading import import_string
 
+from services.models import DECISION_OUTCOMES, Outcome, join_names, localized
+
+from ..decisions import REFUSING_OUTCOMES, rights_for, rights_text
 from ..models import (
     Case,
+    Decision,
     Event,
     Notification,
     NotificationChannel,
     NotificationEvent,
     NotificationTemplate,
+    OfficialDocument,
+    SupplementRequest,
 )
 
 logger = logging.getLogger(__name__)
@@ -41,40 +54,40 @@ DEFAULT_TEXTS: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("Application received", "Your application “{{ service }}” ({{ number }}) has been received. The department will accept it or tell you what is missing by {{ intake_due_date }}."),
     },
     "accepted": {
-        "zh-hans": ("申请已受理", "您的申请 {{ number }}（{{ service }}）已受理，承诺办结日期 {{ due_date }}。"),
-        "en": ("Application accepted", "Your application {{ number }} ({{ service }}) has been accepted; decision due by {{ due_date }}."),
+        "zh-hans": ("申请已受理", "您的申请 {{ number }}（{{ service }}）已受理，承诺于 {{ due_date }} 前作出决定。受理通知书可在办件页面查看和下载。"),
+        "en": ("Application accepted", "Your application {{ number }} ({{ service }}) has been accepted; the decision is due by {{ due_date }}. The acceptance notice is on the application's page."),
     },
     "not_accepted": {
-        "zh-hans": ("申请不予受理", "您的申请 {{ number }} 不予受理。理由：{{ opinion }}。如不服，可依法申请行政复议或提起行政诉讼。"),
-        "en": ("Application not accepted", "Your application {{ number }} was not accepted. Reason: {{ opinion }}. You may apply for administrative review or bring a lawsuit."),
+        "zh-hans": ("申请不予受理", "您的申请 {{ number }}（{{ service }}）不予受理。{% if reason %}理由：{{ reason }}。{% endif %}{% if legal_basis %}依据：{{ legal_basis }}。{% endif %}{{ rights }}"),
+        "en": ("Application not accepted", "Your application {{ number }} ({{ service }}) was not accepted.{% if reason %} Reason: {{ reason }}.{% endif %}{% if legal_basis %} Legal basis: {{ legal_basis }}.{% endif %} {{ rights }}"),
     },
     "supplement_requested": {
-        "zh-hans": ("请补正材料", "您的申请 {{ number }} 需要补正材料：{{ opinion }}。请在 {{ deadline }} 前提交，逾期视为撤回。"),
-        "en": ("Documents needed", "Your application {{ number }} needs more documents: {{ opinion }}. Please send them by {{ deadline }}, or it is deemed withdrawn."),
+        "zh-hans": ("请补正材料", "您的申请 {{ number }}（{{ service }}）需要补正以下材料：{{ materials }}。{% if note %}说明：{{ note }}。{% endif %}请在 {{ deadline }} 前在办件页面提交，逾期未提交视为撤回申请。"),
+        "en": ("Documents needed", "Your application {{ number }} ({{ service }}) needs these documents: {{ materials }}.{% if note %} Note: {{ note }}.{% endif %} Please upload them on the application's page by {{ deadline }}; otherwise the application is deemed withdrawn."),
     },
     "supplement_reminder": {
-        "zh-hans": ("补正材料即将到期", "提醒：申请 {{ number }} 的补正材料须在 {{ deadline }} 前提交。"),
-        "en": ("Documents due soon", "Reminder: the documents for application {{ number }} are due by {{ deadline }}."),
+        "zh-hans": ("补正材料即将到期", "提醒：您的申请 {{ number }}（{{ service }}）须在 {{ deadline }} 前补正以下材料：{{ materials }}。{% if note %}说明：{{ note }}。{% endif %}逾期未提交视为撤回申请。"),
+        "en": ("Documents due soon", "Reminder: the documents for your application {{ number }} ({{ service }}) are due by {{ deadline }}: {{ materials }}.{% if note %} Note: {{ note }}.{% endif %} Otherwise the application is deemed withdrawn."),
     },
     "materials_owed": {
         "zh-hans": ("请补齐容缺材料", "您的申请 {{ number }}（{{ service }}）已容缺受理，请在 {{ deadline }} 前在办件页面上传：{{ materials }}。材料齐全后方可作出决定。"),
         "en": ("Materials still owed", "Your application {{ number }} ({{ service }}) was accepted with materials to follow. Upload them on the application's page by {{ deadline }}: {{ materials }}. The decision waits for them."),
     },
     "suspended": {
-        "zh-hans": ("办理进入特别程序", "您的申请 {{ number }} 进入特别程序（{{ opinion }}），期间不计入办理时限。"),
-        "en": ("Special procedure", "Your application {{ number }} is in a special procedure ({{ opinion }}); this time does not count."),
+        "zh-hans": ("办理进入特别程序", "您的申请 {{ number }}（{{ service }}）进入特别程序{% if reason %}：{{ reason }}{% endif %}。特别程序是指听证、招标、拍卖、检验、检测、检疫、鉴定或专家评审等，所需时间不计入办理时限（《行政许可法》第四十五条）；恢复办理时将告知新的办结日期。"),
+        "en": ("Special procedure", "Your application {{ number }} ({{ service }}) is in a special procedure{% if reason %}: {{ reason }}{% endif %}. A special procedure is a hearing, tender, auction, inspection, test, quarantine, appraisal or expert review; the time it takes does not count towards the time limit (Administrative Licensing Law, Article 45). You will be told the new due date when processing resumes."),
     },
     "resumed": {
         "zh-hans": ("恢复办理", "您的申请 {{ number }} 已恢复办理，办结日期调整为 {{ due_date }}。"),
         "en": ("Processing resumed", "Your application {{ number }} is being processed again; decision due by {{ due_date }}."),
     },
     "extended": {
-        "zh-hans": ("办理时限延长", "经部门负责人批准，您的申请 {{ number }} 办理时限延长至 {{ due_date }}。理由：{{ opinion }}。"),
-        "en": ("Time limit extended", "With the department head's approval, the decision on {{ number }} is now due by {{ due_date }}. Reason: {{ opinion }}."),
+        "zh-hans": ("办理时限延长", "经部门负责人批准，您的申请 {{ number }}（{{ service }}）办理时限延长至 {{ due_date }}。{% if reason %}理由：{{ reason }}。{% endif %}"),
+        "en": ("Time limit extended", "With the department head's approval, the decision on your application {{ number }} ({{ service }}) is now due by {{ due_date }}.{% if reason %} Reason: {{ reason }}.{% endif %}"),
     },
     "decided": {
-        "zh-hans": ("审批结果：{{ state }}", "您的申请 {{ number }} 已作出决定：{{ state }}。{{ opinion }}"),
-        "en": ("Decision: {{ state }}", "A decision was made on your application {{ number }}: {{ state }}. {{ opinion }}"),
+        "zh-hans": ("审批结果：{{ state }}", "{% if refused %}您的申请 {{ number }}（{{ service }}）经审查，决定不予许可。{% if reason %}理由：{{ reason }}。{% endif %}{% if legal_basis %}依据：{{ legal_basis }}。{% endif %}{{ rights }}{% else %}您的申请 {{ number }}（{{ service }}）已作出准予决定。{% if reason %}意见：{{ reason }}。{% endif %}{% if legal_basis %}依据：{{ legal_basis }}。{% endif %}{% endif %}"),
+        "en": ("Decision: {{ state }}", "{% if refused %}Your application {{ number }} ({{ service }}) has been refused.{% if reason %} Reason: {{ reason }}.{% endif %}{% if legal_basis %} Legal basis: {{ legal_basis }}.{% endif %} {{ rights }}{% else %}Your application {{ number }} ({{ service }}) has been approved.{% if reason %} Opinion: {{ reason }}.{% endif %}{% if legal_basis %} Legal basis: {{ legal_basis }}.{% endif %}{% endif %}"),
     },
     "ready_for_pickup": {
         "zh-hans": ("办结", "您的申请 {{ number }} 已办结，结果可领取或已寄出。"),
@@ -128,6 +141,58 @@ DEFAULT_TEXTS: dict[str, dict[str, tuple[str, str]]] = {
     },
 }  # fmt: skip
 
+# A text message is short (two segments: about 130 Chinese characters or 300 Latin ones, with the
+# signature and the link): the same facts in fewer words. Events not listed send their text as is.
+SMS_TEXTS: dict[str, dict[str, str]] = {
+    "accepted": {
+        "zh-hans": "您的申请“{{ service }}”（{{ number }}）已受理，承诺办结日期{{ due_date }}。",
+        "en": "Application {{ number }} ({{ service }}) accepted; decision due by {{ due_date }}.",
+    },
+    "not_accepted": {
+        "zh-hans": "申请{{ number }}不予受理。如不服可于{{ review_days }}日内向{{ review_body }}申请行政复议或{{ litigation_months }}个月内向{{ court }}提起行政诉讼。",
+        "en": "Application {{ number }} not accepted. To challenge it: administrative review at {{ review_body }} within {{ review_days }} days, or a lawsuit at {{ court }} within {{ litigation_months }} months.",
+    },
+    "supplement_requested": {
+        "zh-hans": "您的申请{{ number }}需补正：{{ materials }}{% if note %}（{{ note }}）{% endif %}，请于{{ deadline }}前提交，逾期视为撤回。",
+        "en": "Application {{ number }}: send {{ materials }}{% if note %} ({{ note }}){% endif %} by {{ deadline }}, or it is deemed withdrawn.",
+    },
+    "supplement_reminder": {
+        "zh-hans": "提醒：申请{{ number }}须于{{ deadline }}前补正：{{ materials }}{% if note %}（{{ note }}）{% endif %}，逾期视为撤回。",
+        "en": "Reminder: application {{ number }} needs {{ materials }}{% if note %} ({{ note }}){% endif %} by {{ deadline }}, or it is deemed withdrawn.",
+    },
+    "suspended": {
+        "zh-hans": "您的申请{{ number }}进入特别程序{% if reason %}（{{ reason }}）{% endif %}，期间不计入办理时限，恢复办理时另行告知办结日期。",
+        "en": "Application {{ number }} is in a special procedure{% if reason %} ({{ reason }}){% endif %}; this time does not count. You will be told the new due date.",
+    },
+    "extended": {
+        "zh-hans": "您的申请{{ number }}办理时限经批准延长至{{ due_date }}{% if reason %}，理由：{{ reason }}{% endif %}。",
+        "en": "Application {{ number }}: decision now due by {{ due_date }}{% if reason %} ({{ reason }}){% endif %}.",
+    },
+    "decided": {
+        "zh-hans": "{% if refused %}申请{{ number }}不予许可。如不服可于{{ review_days }}日内向{{ review_body }}申请行政复议或{{ litigation_months }}个月内向{{ court }}提起行政诉讼。{% else %}您的申请{{ number }}已准予许可。{% endif %}",
+        "en": "{% if refused %}Application {{ number }} refused. To challenge it: administrative review at {{ review_body }} within {{ review_days }} days, or a lawsuit at {{ court }} within {{ litigation_months }} months.{% else %}Application {{ number }} approved.{% endif %}",
+    },
+}  # fmt: skip
+
+# The links every message ends with (the case; the step's official document on e-mail and inbox).
+LINK_WORDS = {
+    "zh-hans": {"case": "办件：{url}", "document": "文书：{url}", "sms": "详见 {url}"},
+    "en": {"case": "Application: {url}", "document": "Document: {url}", "sms": " See {url}"},
+}
+# The download of an official document: the name the documents work gives it, else today's.
+DOCUMENT_URL_NAMES = ("case-document", "cases:official-document")
+
+
+def default_text(event: str, channel: str, language: str) -> tuple[str, str] | None:
+    """The built-in (subject, body) of `event` on `channel` in `language`, or None."""
+    texts = DEFAULT_TEXTS.get(event, {})
+    if language not in texts:
+        return None
+    subject, body = texts[language]
+    if channel == NotificationChannel.SMS:
+        body = SMS_TEXTS.get(event, {}).get(language, body)
+    return subject, body
+
 
 def ensure_default_templates(template_model=NotificationTemplate) -> int:
     """Template rows for every event, channel and language that has none yet (admins edit them)."""
@@ -135,12 +200,46 @@ def ensure_default_templates(template_model=NotificationTemplate) -> int:
     rows = [
         template_model(event=event, channel=channel, language=language, subject=subject, body=body)
         for event, texts in DEFAULT_TEXTS.items()
-        for language, (subject, body) in texts.items()
+        for language in texts
         for channel in NotificationChannel.values
         if (event, channel, language) not in existing
+        for subject, body in [default_text(event, channel, language)]
     ]
     template_model.objects.bulk_create(rows)
     return len(rows)
+
+
+def absolute_url(path: str) -> str:
+    """`path` under the portal's public address (messages are read outside any request)."""
+    return settings.PORTAL_BASE_URL.rstrip("/") + path
+
+
+def case_url(case: Case) -> str:
+    """The applicant's page of the case (the proxy's account opens the same page)."""
+    return absolute_url(reverse("cases:detail", args=[case.number]))
+
+
+def staff_case_url(case: Case) -> str:
+    return absolute_url(reverse("work:case", args=[case.number]))
+
+
+def document_url(case: Case, event: Event) -> str:
+    """The download of the official document issued with `event` (受理通知书, 补正告知书 ...: the
+    effects write it in the same transaction, before the message), or "" when there is none."""
+    document = OfficialDocument.objects.filter(case=case, event=event).first()
+    if document is None:
+        return ""
+    for name in DOCUMENT_URL_NAMES:
+        try:
+            return absolute_url(reverse(name, args=[case.number, document.pk]))
+        except NoReverseMatch:
+            continue
+    return ""
+
+
+def _clause(text: str) -> str:
+    """A reason written as a sentence, fitted into the message's own sentence (no “。。”)."""
+    return (text or "").strip().rstrip("。.；;，, ")
 
 
 def _context(case: Case, event: Event) -> dict:
@@ -153,6 +252,60 @@ def _context(case: Case, event: Event) -> dict:
         "intake_due_date": case.intake_due_date.isoformat() if case.intake_due_date else "",
         "deadline": (event.details or {}).get("deadline", ""),
     }
+
+
+def supplement_words(request: SupplementRequest):
+    """What a request for documents asks, in words of the reader's language: run by `in_language`."""
+    materials = list(request.materials.all())
+    return lambda: {"materials": join_names(m.label for m in materials)}
+
+
+def supplement_context(request: SupplementRequest) -> dict:
+    return {"deadline": request.deadline.isoformat(), "note": _clause(request.note)}
+
+
+def _event_context(case: Case, event: Event) -> tuple[dict, Callable[[], dict] | None]:
+    """The facts of the message about `event` and the words that depend on the reader's language
+    (`in_language`): the deadline and materials of a request for documents (from the request
+    itself: its deadline is the one deem_withdrawn enforces), the reason, basis and rights of a
+    decision (from its record, written by transitions.take before the message), the document."""
+    context = _context(case, event)
+    outcome = event.outcome
+    words = None
+    if outcome in (Outcome.EXTENDED, Outcome.SUSPENDED, Outcome.RESUMED):
+        context["reason"] = _clause(event.opinion)
+    if outcome == Outcome.SUPPLEMENT_REQUESTED:
+        request = (
+            case.supplement_requests.filter(state=SupplementRequest.State.OPEN)
+            .prefetch_related("materials")
+            .first()
+        )
+        if request is not None:
+            context.update(supplement_context(request))
+            words = supplement_words(request)
+    if outcome in DECISION_OUTCOMES:
+        decision = Decision.objects.filter(event=event).first()
+        refused = outcome in REFUSING_OUTCOMES
+        rights = (decision.rights if decision else {}) or rights_for(case.department)
+        context["refused"] = refused
+        context["reason"] = _clause(decision.reason if decision else event.opinion)
+        context["review_days"] = rights["review_days"]
+        context["litigation_months"] = rights["litigation_months"]
+
+        def words():
+            language = translation.get_language()
+            basis = localized(decision, "legal_basis") if decision else case.decision_legal_basis
+            english = language.startswith("en")
+            return {
+                "legal_basis": _clause(basis),
+                "rights": rights_text(rights, language) if refused else "",
+                "review_body": rights["review_body_en" if english else "review_body"],
+                "court": rights["court_en" if english else "court"],
+            }
+
+    if url := document_url(case, event):
+        context["document_url"] = url
+    return context, words
 
 
 def _without_gloss(label: str) -> str:
@@ -212,6 +365,7 @@ def to_applicants(case: Case, event: str, context: dict, words=None) -> list[Not
     """Unsaved rows telling the applicant, and their proxy if any, about `event`, each in their own
     language (`words`: see `in_language`)."""
     people = [case.applicant] + ([case.agent] if case.agent_id else [])
+    context = {**context, "case_url": case_url(case)}
     return [
         row
         for profile in people
@@ -220,7 +374,8 @@ def to_applicants(case: Case, event: str, context: dict, words=None) -> list[Not
 
 
 def to_staff(users, *, case: Case, event: str, context: dict) -> list[Notification]:
-    """Unsaved in-app messages for staff, each in their own language."""
+    """Unsaved in-app messages for staff, each in their own language, linking the staff case page."""
+    context = {**context, "case_url": staff_case_url(case)}
     return [
         Notification(recipient=user, case=case, event=event, channel=NotificationChannel.INBOX,
                      language=user.preferred_language,
@@ -244,8 +399,8 @@ def tell_applicant(
 ) -> list[Notification]:
     """The applicant, and the proxy who applied for them (帮办代办): both follow the case, on
     every channel, in their own language. `texts`: a transition's own words by language."""
-    context = _context(case, event)
-    rows = to_applicants(case, event_kind, context)
+    context, words = _event_context(case, event)
+    rows = to_applicants(case, event_kind, context, words)
     for row in rows:
         text = (texts or {}).get(row.language) or (texts or {}).get(settings.LANGUAGE_CODE)
         if text:
@@ -263,7 +418,8 @@ def tell_applicant_of_transition(case: Case, transition, event: Event) -> list[N
     texts = {settings.LANGUAGE_CODE: transition.message} if transition.message else {}
     if transition.message_en:
         texts["en"] = transition.message_en
-    rows = to_applicants(case, OUTCOME_MESSAGES[transition.outcome], _context(case, event))
+    context, words = _event_context(case, event)
+    rows = to_applicants(case, OUTCOME_MESSAGES[transition.outcome], context, words)
     for row in rows:
         with translation.override(row.language):
             step = str(OUTCOME_LABELS[transition.outcome])
@@ -369,14 +525,35 @@ def _render(notification: Notification) -> tuple[str, str]:
     if template is not None:
         subject, body = template.subject, template.body
     else:
-        texts = DEFAULT_TEXTS.get(notification.event, {})
-        subject, body = texts.get(notification.language) or texts.get(
-            settings.LANGUAGE_CODE, ("", "")
+        subject, body = (
+            default_text(notification.event, notification.channel, notification.language)
+            or default_text(notification.event, notification.channel, settings.LANGUAGE_CODE)
+            or ("", "")
         )
     if notification.context.get("text"):
         body = notification.context["text"]  # the transition's own message, written by an admin
     context = Context(notification.context, autoescape=False)
-    return Template(subject).render(context).strip(), Template(body).render(context).strip()
+    subject, body = (
+        Template(subject).render(context).strip(),
+        Template(body).render(context).strip(),
+    )
+    return subject, with_links(body, notification)
+
+
+def with_links(body: str, notification: Notification) -> str:
+    """Every message ends with its links, whatever words an admin wrote: the case's page (all
+    channels) and the step's official document (e-mail and inbox), unless the text has them."""
+    words = LINK_WORDS.get(notification.language) or LINK_WORDS[settings.LANGUAGE_CODE]
+    context = notification.context
+    url = context.get("case_url")
+    if notification.channel == NotificationChannel.SMS:
+        return f"{body}{words['sms'].format(url=url)}" if url and url not in body else body
+    lines = [
+        words[key].format(url=context[name])
+        for key, name in (("case", "case_url"), ("document", "document_url"))
+        if context.get(name) and context[name] not in body
+    ]
+    return "\n".join([body, "", *lines]) if lines else body
 
 
 def sms_backend():
