@@ -306,8 +306,6 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="一网通办 <norepl
 # Text messages: a class with send(phone, text); the console backend logs them.
 SMS_BACKEND = env.str("SMS_BACKEND", default="cases.notifications.sms.ConsoleSMSBackend")
 SMS_SIGNATURE = env.str("SMS_SIGNATURE", default="一网通办")
-# Where the portal is reached: the links in messages (e-mail, inbox, SMS) are absolute URLs under it.
-PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
 # First retry of a failed message after this many seconds, doubling up to 30 minutes.
 NOTIFICATION_RETRY_BASE_SECONDS = env.int("NOTIFICATION_RETRY_BASE_SECONDS", default=30)
 SERVER_EMAIL = DEFAULT_FROM_EMAIL

@@ -264,7 +264,7 @@ def test_a_reversed_approval_revokes_the_licence_and_verify_says_so(
     assert licence.revoked_at is not None and licence.revocation_reason == "核查发现虚假材料"
     page = client.get(reverse("verify-licence", args=[licence.verification_code]))
     assert "核查发现虚假材料" in page.content.decode()
-    assert Event.objects.filter(case=case, action="licence_revoked").count() == 1
+    assert Event.objects.filter(case=case, action="licence_annulled").count() == 1
     # Decided again: a new licence; the revoked one stays revoked.
     with django_capture_on_commit_callbacks(execute=True):
         case = workflow.apply_transition(case=case, name="tongyi", actor=people[Role.APPROVER])

@@ -297,9 +297,9 @@ def test_a_signed_commitment_replaces_materials_and_is_checked_after_the_decisio
     )
     licence.refresh_from_db()
     assert licence.revoked_at is not None and licence.revocation_reason == "告知承诺不实，依法撤销"
-    assert case.events.filter(action="licence_revoked", opinion="告知承诺不实，依法撤销").exists()
+    assert case.events.filter(action="licence_annulled", opinion="告知承诺不实，依法撤销").exists()
     verify = Client().get(f"/verify/{licence.verification_code}/").content.decode()
-    assert "该证照已注销。" in verify  # anyone checking the licence sees it revoked
+    assert "该证照已撤销。" in verify  # anyone checking the licence sees it annulled (撤销, §69)
 
 
 def test_a_service_offering_a_commitment_needs_its_text_to_be_published(department):

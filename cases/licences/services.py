@@ -400,7 +400,7 @@ def revoke_licence(*, licence: Licence, user: User, kind: str, reason: str, chan
         )
 
 
-def revoke_for_case(*, case: Case, reason: str, event, kind: str = Licence.Ending.REVOKED) -> int:
+def revoke_for_case(*, case: Case, reason: str, event, kind: str = Licence.Ending.ANNULLED) -> int:
     """An approval taken back (or found to rest on a false commitment): the licences it gave that
     have not ended are revoked with the reason (`kind`), and /verify/ says so. Runs inside the
     caller's transaction, with the case row locked; `event` gives actor, role and channel."""

@@ -180,7 +180,7 @@ LINK_WORDS = {
     "en": {"case": "Application: {url}", "document": "Document: {url}", "sms": " See {url}"},
 }
 # The download of an official document: the name the documents work gives it, else today's.
-DOCUMENT_URL_NAMES = ("case-document", "cases:official-document")
+DOCUMENT_URL_NAMES = ("cases:official-document",)
 
 
 def default_text(event: str, channel: str, language: str) -> tuple[str, str] | None:
