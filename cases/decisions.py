@@ -75,6 +75,17 @@ def rights_text(rights: dict, language: str | None = None) -> str:
         }
 
 
+def rights_words(rights: dict) -> dict:
+    """The parts of the rights a short message names, in the active language."""
+    english = (translation.get_language() or "").startswith("en")
+    return {
+        "review_body": rights["review_body_en" if english else "review_body"],
+        "court": rights["court_en" if english else "court"],
+        "review_days": rights["review_days"],
+        "litigation_months": rights["litigation_months"],
+    }
+
+
 def articles_for(case: Case):
     """The articles a decider of this case chooses from."""
     return LegalArticle.objects.filter(service_id=case.service_id, is_active=True)

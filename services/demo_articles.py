@@ -111,6 +111,21 @@ ARTICLES = {
             "as individual businesses according to law.",
         ),
     ],
+    # 个体工商户变更登记
+    "330100-AMR-DJ-006": [
+        MARKET_REVIEW,
+        MARKET_REFUSE,
+        (
+            "market",
+            "第二十四条第一款",
+            "Article 24(1)",
+            "市场主体变更登记事项，应当自作出变更决议、决定或者法定变更事项发生之日起30日内向登记机关"
+            "申请变更登记。",
+            "A market entity shall apply to the registration authority for the registration of a "
+            "change within 30 days of the resolution or decision on the change, or of the change "
+            "required by law taking place.",
+        ),
+    ],
     # 有限责任公司设立登记
     "330100-AMR-DJ-002": [
         (

@@ -92,6 +92,9 @@ def _take(page, name: str, opinion: str = "") -> None:
     form = page.locator(f"form.action-form:has(input[name=transition][value={name}])")
     if opinion:
         form.locator("textarea[name=opinion]").fill(opinion)
+    basis = form.locator("select[name=legal_basis]")
+    if basis.count():  # a decision names the article it applies: the first the service offers
+        basis.select_option(index=1)
     with page.expect_navigation():
         form.locator("button[type=submit]").click()
 

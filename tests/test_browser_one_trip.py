@@ -93,7 +93,11 @@ def test_a_new_citizen_gets_a_business_licence_in_one_trip(
     }
     for name, role in (("accept", Role.CASEWORKER), ("pass_review", Role.REVIEWER),
                        ("approve", Role.APPROVER)):  # fmt: skip
-        case = workflow.apply_transition(case=case, name=name, actor=staff[role], opinion="符合")
+        article = case.service.articles.first() if name == "approve" else None
+        details = {"legal_basis": article.pk} if article else None
+        case = workflow.apply_transition(
+            case=case, name=name, actor=staff[role], opinion="符合", details=details
+        )
     case.refresh_from_db()
     assert case.state == "approved"
     page.goto(f"{base}/applications/{number}/")

@@ -171,7 +171,7 @@ def test_a_custom_workflow_runs_end_to_end(setting, django_capture_on_commit_cal
         assert case.state == OuterState.SUBMITTED and case.paused_since is None
         case = workflow.apply_transition(case=case, name="jieshou", actor=people[Role.CASEWORKER])
     assert case.due_date == dt.date(2026, 11, 16)  # ten working days from the day after
-    notice = OfficialDocument.objects.get(case=case)
+    notice = OfficialDocument.objects.get(case=case, kind="acceptance_notice")
     assert notice.kind == "acceptance_notice" and notice.number.startswith("AMR-SL-2026-")
 
     with at("2026-11-03"):

@@ -44,7 +44,7 @@ def unsigned_pdf() -> bytes:
 
 @pytest.fixture
 def department(db):
-    return DepartmentFactory(code="amr", name="示范市市场监督管理局")
+    return DepartmentFactory(code="seal-amr", name="示范市市场监督管理局")
 
 
 @pytest.fixture
@@ -180,7 +180,7 @@ def test_a_department_without_a_seal_cannot_sign_in_production(
 def test_a_seal_that_would_not_verify_is_never_used(db, unsigned_pdf, settings, tmp_path):
     """Production with the department's files in place but a different trusted root: signing
     stops rather than issue documents that would fail verification."""
-    department = DepartmentFactory(code="amr", name="示范市市场监督管理局")
+    department = DepartmentFactory(code="seal-amr", name="示范市市场监督管理局")
     signing.sign_pdf(unsigned_pdf, department=department)  # its demo seal exists now
     pki.make_demo_ca(tmp_path)  # another root
     settings.SIGNING_CA_CERT = tmp_path / "ca.crt"
@@ -407,7 +407,7 @@ def test_a_licence_payload_round_trips_and_fits_a_qr_code(department):
         "t": "food-ops",
         "h": "张*明",
         "u": licence.valid_until.isoformat(),
-        "d": "amr",
+        "d": "seal-amr",
     }
 
 

@@ -348,11 +348,18 @@ def _tell_holder(licence: Licence, event: Event) -> None:
         "reason": licence.revocation_reason,
         "date": timezone.localdate(licence.revoked_at).isoformat(),
     }
+    from .. import decisions
+
+    rights = decisions.rights_for(licence.licence_type.issuer)  # the issuer's act is challenged
     rows = notifications.to_applicants(
         licence.case,
         NotificationEvent.LICENCE_REVOKED,
         context,
-        words=lambda: {"licence_type": localized(licence.licence_type, "name")},
+        words=lambda: {
+            "licence_type": localized(licence.licence_type, "name"),
+            "rights": decisions.rights_text(rights),
+            **decisions.rights_words(rights),
+        },
     )
     notifications.save_and_enqueue(rows)
 

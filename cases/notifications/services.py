@@ -136,8 +136,8 @@ DEFAULT_TEXTS: dict[str, dict[str, tuple[str, str]]] = {
     # E-licences (cases.licences.services.end_licence): licence, licence_type, kind (revoked or
     # annulled), reason, date; number is the application that gave the licence.
     "licence_revoked": {
-        "zh-hans": ("电子证照已{% if kind == 'annulled' %}撤销{% else %}吊销{% endif %}", "您的电子证照“{{ licence_type }}”（证照编号 {{ licence }}）已于 {{ date }} 被依法{% if kind == 'annulled' %}撤销{% else %}吊销{% endif %}，自即日起不再有效。理由：{{ reason }}。如不服，可依法申请行政复议或提起行政诉讼。"),
-        "en": ("E-licence {% if kind == 'annulled' %}annulled{% else %}revoked{% endif %}", "Your e-licence “{{ licence_type }}” (number {{ licence }}) was {% if kind == 'annulled' %}annulled{% else %}revoked{% endif %} on {{ date }} and is no longer valid. Reason: {{ reason }}. You may apply for administrative review or bring a lawsuit."),
+        "zh-hans": ("电子证照已{% if kind == 'annulled' %}撤销{% else %}吊销{% endif %}", "您的电子证照“{{ licence_type }}”（证照编号 {{ licence }}）已于 {{ date }} 被依法{% if kind == 'annulled' %}撤销{% else %}吊销{% endif %}，自即日起不再有效。理由：{{ reason }}。{{ rights }}"),
+        "en": ("E-licence {% if kind == 'annulled' %}annulled{% else %}revoked{% endif %}", "Your e-licence “{{ licence_type }}” (number {{ licence }}) was {% if kind == 'annulled' %}annulled{% else %}revoked{% endif %} on {{ date }} and is no longer valid. Reason: {{ reason }}. {{ rights }}"),
     },
 }  # fmt: skip
 
@@ -171,6 +171,10 @@ SMS_TEXTS: dict[str, dict[str, str]] = {
     "decided": {
         "zh-hans": "{% if refused %}申请{{ number }}不予许可。如不服可于{{ review_days }}日内向{{ review_body }}申请行政复议或{{ litigation_months }}个月内向{{ court }}提起行政诉讼。{% else %}您的申请{{ number }}已准予许可。{% endif %}",
         "en": "{% if refused %}Application {{ number }} refused. To challenge it: administrative review at {{ review_body }} within {{ review_days }} days, or a lawsuit at {{ court }} within {{ litigation_months }} months.{% else %}Application {{ number }} approved.{% endif %}",
+    },
+    "licence_revoked": {
+        "zh-hans": "您的电子证照{{ licence }}已于{{ date }}被依法{% if kind == 'annulled' %}撤销{% else %}吊销{% endif %}。如不服可于{{ review_days }}日内向{{ review_body }}申请行政复议或{{ litigation_months }}个月内向{{ court }}提起行政诉讼。",
+        "en": "Your e-licence {{ licence }} was {% if kind == 'annulled' %}annulled{% else %}revoked{% endif %} on {{ date }}. To challenge it: administrative review at {{ review_body }} within {{ review_days }} days, or a lawsuit at {{ court }} within {{ litigation_months }} months.",
     },
 }  # fmt: skip
 
