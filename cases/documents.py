@@ -12,6 +12,7 @@ compare a file with. Made when first downloaded or by the beat task `make_pendin
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import logging
 from urllib.parse import urlencode
@@ -77,7 +78,7 @@ TEMPLATES = {
 }
 DATE_KEYS = (
     "received_on", "issued_on", "accepted_on", "due_date", "deadline", "owed_by", "paused_since",
-    "effective_from", "valid_until", "decided_on", "previous_due_date", "signed_on",
+    "effective_from", "valid_until", "decided_on", "previous_due_date", "signed_on", "intake_due_date",
 )  # fmt: skip
 
 
@@ -318,7 +319,10 @@ def _decision_content(case: Case, event) -> dict:
         "result_name": localized(version, "result_name"),
         "licence": bool(version.licence_type_id),
         "automated": decision.automated,
-        "rights": decisions.rights_text(decision.rights),
+        # Where to challenge it, on the refusals (行政许可法 §38); the record keeps them for all.
+        "rights": decisions.rights_text(decision.rights)
+        if outcome in decisions.REFUSING_OUTCOMES
+        else "",
     }
 
 
@@ -345,7 +349,7 @@ def _context(document: OfficialDocument) -> dict:
         "c": content,
         "title": content.get("title") or title_of(document),
         # The seal bears the department's registered (Chinese) name, as on paper.
-        "seal": seal_svg(document.case.department.name),
+        "seal": seal_img(document.case.department.name),
         "qr_svg": segno.make(tracking_url(document.case), error="m").svg_inline(scale=3),
         "lang": document.language,
         "verify_url": f"{settings.PORTAL_BASE_URL}/verify/",
@@ -462,22 +466,57 @@ def licence_response(*, licence, request):
     return _pdf_response(make_licence(licence, request), f"licence-{licence.number}.pdf")
 
 
-def seal_svg(department_name: str) -> str:
-    """The department's electronic seal as drawn on paper: a red ring, the name along its top arc
-    and a star in the middle (the image; the legal seal is the PAdES signature)."""
+SEAL_FONT = "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc"  # Debian fonts-noto-cjk
+
+
+@functools.lru_cache(maxsize=64)
+def seal_png(department_name: str) -> bytes:
+    """The department's electronic seal as stamped on paper: a red ring, the name round its top
+    (each character set on the arc and turned, as a seal cutter does) and a star in the middle.
+    A picture, so the text of the document reads on without it; the legal seal is the PAdES
+    signature."""
+    import io
+    import math
+
+    from PIL import Image, ImageDraw, ImageFont
+
+    size, red = 480, (200, 16, 46, 255)
+    seal = Image.new("RGBA", (size, size), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(seal)
+    centre = size / 2
+    draw.ellipse((8, 8, size - 8, size - 8), outline=red, width=12)
+    points = []
+    for corner in range(10):  # a five-pointed star
+        radius = 62 if corner % 2 == 0 else 25
+        angle = math.radians(-90 + corner * 36)
+        points.append((centre + radius * math.cos(angle), centre + 10 + radius * math.sin(angle)))
+    draw.polygon(points, fill=red)
+    name = department_name.strip()
+    font = ImageFont.truetype(SEAL_FONT, 50)
+    spread = min(250.0, 24.0 * max(len(name) - 1, 1))
+    for index, char in enumerate(name):
+        angle = -spread / 2 + (spread * index / (len(name) - 1) if len(name) > 1 else 0)
+        glyph = Image.new("RGBA", (64, 64), (0, 0, 0, 0))
+        ImageDraw.Draw(glyph).text((32, 32), char, font=font, fill=red, anchor="mm")
+        glyph = glyph.rotate(-angle, resample=Image.Resampling.BICUBIC)
+        x = centre + 168 * math.sin(math.radians(angle)) - 32
+        y = centre - 168 * math.cos(math.radians(angle)) - 32
+        seal.alpha_composite(glyph, (round(x), round(y)))
+    out = io.BytesIO()
+    seal.save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+def seal_img(department_name: str) -> str:
+    """The seal as an <img> for the document's HTML, named for screen readers."""
+    import base64
+
     from django.utils.html import escape
 
-    name = escape(department_name)
+    data = base64.b64encode(seal_png(department_name)).decode()
     return (
-        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 200 200" width="42mm" height="42mm" '
-        f'role="img" aria-label="{name}">'
-        '<defs><path id="arc" d="M 32 118 A 70 70 0 1 1 168 118"/></defs>'
-        '<circle cx="100" cy="100" r="92" fill="none" stroke="#c8102e" stroke-width="6"/>'
-        '<text fill="#c8102e" font-size="19" font-family="Noto Sans CJK SC, sans-serif" '
-        'font-weight="bold" letter-spacing="2">'
-        f'<textPath href="#arc" startOffset="50%" text-anchor="middle">{name}</textPath></text>'
-        '<polygon fill="#c8102e" points="100,62 109,89 138,89 115,106 123,133 100,117 77,133 '
-        '85,106 62,89 91,89"/></svg>'
+        f'<img src="data:image/png;base64,{data}" width="151" height="151" '
+        f'alt="{escape(department_name)}（电子印章）">'
     )
 
 

@@ -131,7 +131,7 @@ def test_every_step_has_its_document_with_number_basis_and_rights(office):
 
     receipt, text = made(asked, Kind.RECEIPT)
     assert receipt.number.startswith("AMR-SJ-2026-") and "收件凭证" in text
-    assert "不代表已受理" in text
+    assert "不代表已受理" in text and "2026年11月9日前作出受理或补正决定" in text  # 5 working days
     _notice, text = made(asked, Kind.SUPPLEMENT_NOTICE)
     assert "补正材料告知书" in text and "第三十二条" in text and "一次性告知" in text
     assert "营业执照复印件" in text and "场地证明" in text and "请提供清晰的复印件" in text

@@ -12,4 +12,9 @@ urlpatterns = [
     path("rate/", rating_views.counter_rate, name="rate"),
     path("done/<str:number>/", counter_views.done, name="done"),
     path("done/<str:number>/receipt.pdf", counter_views.receipt, name="receipt"),
+    path(
+        "done/<str:number>/documents/<int:document_id>.pdf",
+        counter_views.document,
+        name="document",
+    ),
 ]

@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from accounts.services import find_citizen_by_id_number
@@ -16,8 +17,8 @@ from accounts.validators import mask_id_number, mask_phone
 from services import catalog
 from services.models import MaterialSource
 
-from .. import access, receipts, workflow
-from ..models import Case, Channel
+from .. import access, documents, receipts, workflow
+from ..models import Case, Channel, OfficialDocument
 from . import picker
 from . import services as counter
 from .forms import CounterApplicationForm, DeskForm, PickupForm
@@ -166,9 +167,28 @@ def _filed_here(request: HttpRequest, number: str) -> Case:
 def done(request: HttpRequest, number: str) -> HttpResponse:
     _clerk(request)
     case = _filed_here(request, number)
+    printable = [
+        {**row, "url": reverse("counter:document", args=[case.number, row["id"]])}
+        for row in documents.listing(case, request, api=False)
+        if row["kind"] != OfficialDocument.Kind.LICENCE
+    ]
     return render(
-        request, "counter/done.html", {"case": case, "owed": workflow.owed_materials(case)}
+        request,
+        "counter/done.html",
+        {"case": case, "owed": workflow.owed_materials(case), "documents": printable},
     )
+
+
+@login_required
+def document(request: HttpRequest, number: str, document_id: int) -> HttpResponse:
+    """Any official document of a case filed here (the receipt, a 受理通知书 of an item decided
+    on the spot ...): the same sealed file the citizen finds online, printed for them."""
+    _clerk(request)
+    case = _filed_here(request, number)
+    found = documents.documents_of(case).filter(pk=document_id).first()
+    if found is None:
+        raise Http404
+    return documents.pdf_response(document=found)
 
 
 @login_required
