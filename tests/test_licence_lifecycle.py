@@ -8,11 +8,13 @@ import datetime as dt
 import subprocess
 
 import pytest
-from django.test import Client
+from django.core.management import call_command
+from django.test import Client, RequestFactory
 from django.utils import timezone
 
 from accounts.models import Organisation, OrganisationAgent, Role
 from cases import workflow
+from cases.licences import services as licences
 from cases.models import Case, Event, Licence, Notification
 from cases.notifications import services as notifications
 from services.models import LicenceType
@@ -238,7 +240,7 @@ def test_content_fields_are_checked_in_the_admin(department, db):
 
 
 def test_a_companys_licence_is_the_companys_and_its_agent_is_the_jingbanren(
-    registration, holder, company, staff, django_capture_on_commit_callbacks
+    registration, holder, company, staff, django_capture_on_commit_callbacks, tmp_path
 ):
     agency = OrganisationAgent.objects.create(
         organisation=company, user=holder.user, valid_from=dt.date(2020, 1, 1)
@@ -280,6 +282,31 @@ def test_a_companys_licence_is_the_companys_and_its_agent_is_the_jingbanren(
     assert "示范市小明餐饮有限公司" in html and "91330100MA2B3C4D5E" in html
     assert "王小明" not in html and "王*明" not in html
     assert holder.id_number not in html
+
+    # What it certifies is on it; the sealed certificate verifies as issued.
+    assert [row["label"] for row in licence.content][:1] == ["名称"]
+    licence.refresh_from_db()
+    assert len(licence.sha256) == 64  # made and stored when first downloaded
+    path = tmp_path / "licence.pdf"
+    with licence.file.open("rb") as handle:
+        path.write_bytes(handle.read())
+    call_command("verify_document", str(path))
+    # The head revokes it: /verify/ and the signed QR code say so, with the date and reason.
+    head = client_for(staff[Role.DEPARTMENT_HEAD])
+    reason = "以欺骗手段取得，依法撤销"
+    done = head.post(
+        f"/api/v1/work/licences/{licence.number}/revoke/",
+        {"kind": "annulled", "reason": reason},
+        "application/json",
+    )
+    assert done.status_code == 200 and done.json()["status"] == "annulled"
+    today = timezone.localdate().isoformat()
+    html = public("zh-hans").get(f"/verify/{licence.verification_code}/").content.decode()
+    assert "该证照已撤销" in html and reason in html and today in html
+    qr = licences.qr_url(RequestFactory().get("/"), licence)
+    page = public().get(qr[qr.index("/verify/") :]).content.decode()
+    assert "Genuine, but this licence has been annulled." in page
+    assert licence.number in page and reason in page and today in page
 
 
 def test_a_company_case_uses_the_companys_licences_and_a_personal_case_the_persons(

@@ -15,6 +15,7 @@ import logging
 import secrets
 
 import segno
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
@@ -491,7 +492,9 @@ def licence_for_verification(code: str) -> Licence | None:
 
 
 def verify_url(request, licence: Licence) -> str:
-    return request.build_absolute_uri(reverse("verify-licence", args=[licence.verification_code]))
+    """The public address that verifies it, under the portal's own address (never the host a
+    request happened to use: a certificate is made once and printed)."""
+    return settings.PORTAL_BASE_URL + reverse("verify-licence", args=[licence.verification_code])
 
 
 def qr_url(request, licence: Licence) -> str:
@@ -511,12 +514,14 @@ def qr_url(request, licence: Licence) -> str:
     except NoReverseMatch:
         return verify_url(request, licence)
     token = signing.sign_payload(payload, department=licence.licence_type.issuer)
-    return request.build_absolute_uri(f"{path}?t={token}")
+    return f"{settings.PORTAL_BASE_URL}{path}?t={token}"
 
 
 def licence_pdf(*, licence: Licence, request) -> bytes:
     """The licence as an A4 certificate; fonts: Noto Sans CJK, as for the receipt."""
     from weasyprint import HTML  # heavy import: only when a certificate is asked for
+
+    from .. import documents
 
     url = verify_url(request, licence)
     html = render_to_string(
@@ -531,6 +536,7 @@ def licence_pdf(*, licence: Licence, request) -> bytes:
                 scale=3, dark="#000"
             ),
             "verify_url": url,
+            "seal": documents.seal_img(licence.licence_type.issuer.name),
             "printed_at": timezone.localtime(),
         },
         request=request,
