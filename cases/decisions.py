@@ -62,17 +62,11 @@ def rights_text(rights: dict, language: str | None = None) -> str:
     if not rights:
         return ""
     with translation.override(language or translation.get_language()):
-        english = (translation.get_language() or "").startswith("en")
         return _(
             "If you disagree, you may apply for administrative review to %(review_body)s within "
             "%(review_days)s days of receiving this decision, or bring an administrative lawsuit "
             "before %(court)s within %(litigation_months)s months."
-        ) % {
-            "review_body": rights["review_body_en" if english else "review_body"],
-            "review_days": rights["review_days"],
-            "court": rights["court_en" if english else "court"],
-            "litigation_months": rights["litigation_months"],
-        }
+        ) % rights_words(rights)
 
 
 def rights_words(rights: dict) -> dict:
@@ -181,7 +175,6 @@ def as_data(decision: Decision | None) -> dict | None:
 
     from .vocabulary import OUTCOME_LABELS
 
-    english = (translation.get_language() or "").startswith("en")
     rights = decision.rights or {}
     roles = dict(Role.choices)
     return {
@@ -198,13 +191,5 @@ def as_data(decision: Decision | None) -> dict | None:
         "effective_from": decision.effective_from,
         "valid_until": decision.valid_until,
         "automated": decision.automated,
-        "rights": {
-            "review_body": rights.get("review_body_en" if english else "review_body", ""),
-            "review_days": rights.get("review_days"),
-            "court": rights.get("court_en" if english else "court", ""),
-            "litigation_months": rights.get("litigation_months"),
-            "text": rights_text(rights),
-        }
-        if rights
-        else None,
+        "rights": {**rights_words(rights), "text": rights_text(rights)} if rights else None,
     }

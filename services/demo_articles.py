@@ -95,6 +95,19 @@ MARKET_LICENCE = (
     "the market entity is established.",
 )  # fmt: skip
 
+# 《民法典》第十五条: the time of birth and death (出生登记, 死亡注销).
+CIVIL_BIRTH_AND_DEATH = (
+    "civil",
+    "第十五条",
+    "Article 15",
+    "自然人的出生时间和死亡时间，以出生证明、死亡证明记载的时间为准；没有出生证明、死亡证明的，以户籍登记或者其他有效身份登记"
+    "记载的时间为准。有其他证据足以推翻以上记载时间的，以该证据证明的时间为准。",
+    "The time of a natural person's birth and death is that recorded in the birth or death "
+    "certificate; without one, that recorded in the household registration or another valid "
+    "identity registration. Where other evidence suffices to overturn the recorded time, the "
+    "time that evidence proves prevails.",
+)
+
 ARTICLES = {
     # 个体工商户设立登记
     "330100-AMR-DJ-001": [
@@ -307,17 +320,7 @@ ARTICLES = {
             "Citizens are registered as permanent residents where they usually live, and a citizen "
             "may be so registered in one place only.",
         ),
-        (
-            "civil",
-            "第十五条",
-            "Article 15",
-            "自然人的出生时间和死亡时间，以出生证明、死亡证明记载的时间为准；没有出生证明、死亡证明的，以户籍登记或者其他有效身份登记"
-            "记载的时间为准。有其他证据足以推翻以上记载时间的，以该证据证明的时间为准。",
-            "The time of a natural person's birth and death is that recorded in the birth or death "
-            "certificate; without one, that recorded in the household registration or another valid "
-            "identity registration. Where other evidence suffices to overturn the recorded time, the "
-            "time that evidence proves prevails.",
-        ),
+        CIVIL_BIRTH_AND_DEATH,
     ],
     # 居民身份证换领
     "330100-PSB-QR-002": [
@@ -408,17 +411,7 @@ ARTICLES = {
             "citizen dies at a place of temporary stay, the authority there tells the authority of "
             "the permanent residence to cancel the registration.",
         ),
-        (
-            "civil",
-            "第十五条",
-            "Article 15",
-            "自然人的出生时间和死亡时间，以出生证明、死亡证明记载的时间为准；没有出生证明、死亡证明的，以户籍登记或者其他有效身份登记"
-            "记载的时间为准。有其他证据足以推翻以上记载时间的，以该证据证明的时间为准。",
-            "The time of a natural person's birth and death is that recorded in the birth or death "
-            "certificate; without one, that recorded in the household registration or another valid "
-            "identity registration. Where other evidence suffices to overturn the recorded time, the "
-            "time that evidence proves prevails.",
-        ),
+        CIVIL_BIRTH_AND_DEATH,
     ],
     # 结婚登记（内地居民）
     "330100-MZ-QR-001": [

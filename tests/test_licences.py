@@ -6,6 +6,7 @@ import datetime as dt
 import subprocess
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
@@ -155,7 +156,8 @@ def test_wallet_page_and_api_list_the_licence_for_its_holder_only(issued, holder
     assert entry["valid_from"] == issued.valid_from.isoformat()
     assert entry["valid_until"] == issued.valid_until.isoformat()
     assert entry["status"] == "valid"
-    assert entry["verify_url"] == f"http://testserver/verify/{issued.verification_code}/"
+    # Under the portal's own address, as printed in the certificate's QR code.
+    assert entry["verify_url"] == f"{settings.PORTAL_BASE_URL}/verify/{issued.verification_code}/"
 
     stranger = client_for(CitizenProfileFactory(real_name="李四").user)
     assert stranger.get("/api/v1/licences/").json()["results"] == []
