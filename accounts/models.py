@@ -257,21 +257,38 @@ class OrganisationAgent(models.Model):
 
 
 class PersonalDataAccess(models.Model):
-    """One row each time someone sees a person's full, unmasked data, and why (查询留痕)."""
+    """One row each time a member of staff sees a person's data, and why (查询留痕): a case opened
+    on the work page or through the API, a document downloaded or previewed, a look-up at a
+    counter, a full number revealed. The person reads them on “谁查看了我的信息” (staff named by
+    department and role, never by name)."""
+
+    class Action(models.TextChoices):
+        VIEWED = "viewed", _("viewed the application")
+        DOCUMENT = "document", _("opened a document of the application")
+        LOOKED_UP = "looked_up", _("looked you up at a counter")
+        REVEALED = "revealed", _("revealed a full number")
 
     viewer = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     profile = models.ForeignKey(CitizenProfile, on_delete=models.PROTECT, related_name="+")
-    field = models.CharField(max_length=32)
-    purpose = models.CharField(max_length=200)
+    action = models.CharField(
+        _("what was done"), max_length=16, choices=Action.choices, default=Action.REVEALED
+    )
+    role = models.CharField(_("in the role of"), max_length=20, blank=True)
+    department = models.ForeignKey(
+        Department, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    case_number = models.CharField(_("application"), max_length=64, blank=True)
+    field = models.CharField(max_length=32, blank=True)
+    purpose = models.CharField(max_length=200, blank=True)
     at = models.DateTimeField(db_default=Now())
 
     class Meta:
         verbose_name = _("personal data access")
         verbose_name_plural = _("personal data accesses")
-        indexes = [models.Index(fields=["profile", "at"])]
+        indexes = [models.Index(fields=["profile", "-at"], name="personaldataaccess_profile_at")]
 
     def __str__(self) -> str:
-        return f"{self.viewer_id} saw {self.field} of {self.profile_id}"
+        return f"{self.viewer_id} {self.action} {self.field} of {self.profile_id}"
 
 
 class ProxyAuthorisation(models.Model):

@@ -1,5 +1,7 @@
 from django.urls import path
 
+from cases import access_log_views
+
 from . import views
 
 app_name = "accounts"
@@ -10,6 +12,7 @@ urlpatterns = [
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("profile/", views.profile, name="profile"),
     path("authorisations/", views.authorisations, name="authorisations"),
+    path("access-log/", access_log_views.page, name="access_log"),
     path("password/change/", views.PasswordChangeView.as_view(), name="password_change"),
     path(
         "password/change/done/",

@@ -18,7 +18,7 @@ from services.calendar import CalendarYearMissing, working_days_between
 from services.models import Outcome, WorkflowStage
 from services.schema import answers
 
-from . import access, decisions, documents, keyset, selectors, workflow
+from . import access, access_log, decisions, documents, keyset, selectors, workflow
 from .api import AttachmentOutput, DecisionOutput, OfficialDocumentOutput
 from .models import Case, Channel, Consultation
 
@@ -323,7 +323,37 @@ class WorkCaseView(APIView):
         "the transitions this user may take now, each `{name, label, opinion_required, outcome}`.",
     )
     def get(self, request, number: str):
+        case = selectors.case_for_staff(request.user, number)
+        if case is not None:
+            access_log.staff_saw(request.user, case, action=access_log.Action.VIEWED)
         return _answer(request, number)
+
+
+class RevealInput(serializers.Serializer):
+    field = serializers.ChoiceField(choices=access_log.REVEALABLE)
+    reason = serializers.CharField(max_length=200, help_text="Why; the citizen reads it.")
+
+
+class RevealOutput(serializers.Serializer):
+    field = serializers.CharField()
+    value = serializers.CharField()
+
+
+class RevealView(APIView):
+    @extend_schema(
+        request=RevealInput,
+        responses={200: RevealOutput, **error_responses(400, 403, 404)},
+        description="查看完整号码: the applicant's full ID number or phone, for staff who work the "
+        "case, with the reason; written into the access log the citizen reads before it is shown.",
+    )
+    def post(self, request, number: str):
+        case = _case_or_404(request, number)
+        data = RevealInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        value = access_log.reveal(request.user, case, **data.validated_data)
+        response = Response({"field": data.validated_data["field"], "value": value})
+        response["Cache-Control"] = "no-store"
+        return response
 
 
 class ClaimInput(serializers.Serializer):
@@ -510,4 +540,7 @@ class WorkDocumentPdfView(APIView):
         document = documents.documents_of(case).filter(pk=document_id).first() if case else None
         if document is None:
             raise Http404
+        access_log.staff_saw(
+            request.user, case, action=access_log.Action.DOCUMENT, field=document.kind
+        )
         return documents.pdf_response(document=document)

@@ -13,6 +13,7 @@ urlpatterns = [
     path("<str:number>/", work_views.case_page, name="case"),
     path("<str:number>/claim/", work_views.claim, name="claim"),
     path("<str:number>/act/", work_views.act, name="act"),
+    path("<str:number>/reveal/", work_views.reveal, name="reveal"),
     path("<str:number>/take-over/", work_views.take_over, name="take-over"),
     path("<str:number>/consult/", work_views.consult, name="consult"),
     path("<str:number>/opinion/", work_views.opinion, name="opinion"),

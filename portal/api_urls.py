@@ -3,8 +3,8 @@
 from django.urls import path
 
 from accounts import api as accounts_api
+from cases import access_log_views, work_api
 from cases import api as cases_api
-from cases import work_api
 from cases.counter import api as counter_api
 from cases.licences import api as licence_api
 from cases.notifications import inbox
@@ -17,6 +17,7 @@ urlpatterns = [
     path("auth/register/", accounts_api.RegisterView.as_view(), name="api-register"),
     path("auth/token/", accounts_api.TokenView.as_view(), name="api-token"),
     path("me/", accounts_api.MeView.as_view(), name="api-me"),
+    path("me/access-log/", access_log_views.AccessLogView.as_view(), name="api-me-access-log"),
     path(
         "authorisations/",
         accounts_api.AuthorisationListView.as_view(),
@@ -133,6 +134,7 @@ urlpatterns = [
     ),
     path("work/cases/<str:number>/", work_api.WorkCaseView.as_view(), name="api-work-case"),
     path("work/cases/<str:number>/claim/", work_api.ClaimView.as_view(), name="api-work-claim"),
+    path("work/cases/<str:number>/reveal/", work_api.RevealView.as_view(), name="api-work-reveal"),
     path(
         "work/cases/<str:number>/documents/<int:document_id>.pdf",
         work_api.WorkDocumentPdfView.as_view(),

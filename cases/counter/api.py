@@ -13,6 +13,7 @@ from accounts.services import find_citizen_by_id_number
 from accounts.validators import validate_id_number
 from services import catalog
 
+from .. import access_log
 from ..api import ActedOutput
 from . import services as counter
 
@@ -53,6 +54,7 @@ class LookupView(APIView):
         profile = find_citizen_by_id_number(data.validated_data["id_number"])
         if profile is None:
             return Response({"found": False, "citizen": None})
+        access_log.clerk_looked_up(request.user, profile)
         return Response({"found": True, "citizen": CitizenOutput(profile).data})
 
 

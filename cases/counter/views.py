@@ -17,7 +17,7 @@ from accounts.validators import mask_id_number, mask_phone
 from services import catalog
 from services.models import MaterialSource
 
-from .. import access, documents, receipts, workflow
+from .. import access, access_log, documents, receipts, workflow
 from ..models import Case, Channel, OfficialDocument
 from . import picker
 from . import services as counter
@@ -44,6 +44,9 @@ def desk(request: HttpRequest) -> HttpResponse:
     )
     status = 200
     if form.is_bound:
+        found = form.is_valid() and getattr(form, "found", None)
+        if found and "continue" not in request.POST:  # the look-up, written down once
+            access_log.clerk_looked_up(request.user, found)
         if form.ready:
             request.session[SESSION_KEY] = form.citizen()
             request.session["counter_service"] = form.service_item.code

@@ -93,7 +93,13 @@ def _staff_licence(request: HttpRequest, number: str, licence_number: str) -> Li
 @login_required
 def staff_pdf(request: HttpRequest, number: str, licence_number: str) -> HttpResponse:
     """The certificate of a licence a case gave, for staff who may see the case."""
-    return _certificate(request, _staff_licence(request, number, licence_number))
+    from .. import access_log
+
+    licence = _staff_licence(request, number, licence_number)
+    access_log.staff_saw(
+        request.user, licence.case, action=access_log.Action.DOCUMENT, field="licence"
+    )
+    return _certificate(request, licence)
 
 
 @login_required

@@ -118,13 +118,16 @@ def prefilled_fields(schema: dict) -> dict[str, str]:
 
 
 def display_data(case: Case) -> dict:
-    """The form data as shown on a page: ID numbers masked (DESIGN "Data protection")."""
-    from accounts.validators import mask_id_number
+    """The form data as shown on a page: ID numbers and phones masked (DESIGN "Data protection");
+    staff see the full number only by revealing it, with a reason (cases.access_log.reveal)."""
+    from accounts.validators import mask_id_number, mask_phone
 
     data = dict(case.data)
     for name, source in prefilled_fields(case.service_version.form_schema).items():
         if source == "id_number" and data.get(name):
             data[name] = mask_id_number(data[name])
+        elif source == "phone" and data.get(name):
+            data[name] = mask_phone(str(data[name]))
     return data
 
 
