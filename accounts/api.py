@@ -144,6 +144,7 @@ class AuthorisationOutput(serializers.Serializer):
     valid_from = serializers.DateField()
     valid_until = serializers.DateField()
     channel = serializers.CharField()
+    shares_documents = serializers.BooleanField()
     revoked_at = serializers.DateTimeField(allow_null=True)
 
 
@@ -157,6 +158,11 @@ class GrantInput(serializers.Serializer):
     agent_id_number = serializers.CharField(max_length=20)
     relationship = serializers.ChoiceField(choices=ProxyAuthorisation.Relationship.choices)
     valid_until = serializers.DateField(required=False, allow_null=True, default=None)
+    shares_documents = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="The proxy may reuse my documents and e-licences on file (default: no).",
+    )
 
 
 class AuthorisationListView(APIView):

@@ -174,6 +174,14 @@ class AuthorisationForm(forms.Form):
         },
         widget=forms.DateInput(attrs={"type": "date"}),
     )
+    shares_documents = forms.BooleanField(
+        label=_("They may reuse my documents and e-licences on file"),
+        required=False,
+        help_text=_(
+            "Unticked, they see only the applications they file for you, and upload what each "
+            "needs. They never see your full ID number or phone."
+        ),
+    )
 
     def __init__(self, *args, **kwargs):
         from .models import ProxyAuthorisation

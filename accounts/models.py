@@ -327,6 +327,14 @@ class ProxyAuthorisation(models.Model):
     valid_from = models.DateField(_("valid from"))
     valid_until = models.DateField(_("valid until"))
     channel = models.CharField(_("recorded"), max_length=8, choices=Channel.choices)
+    shares_documents = models.BooleanField(
+        _("the proxy may reuse my documents and e-licences on file"),
+        default=False,
+        help_text=_(
+            "Off: the proxy sees only the applications they file for you and their documents, "
+            "and uploads what an application needs."
+        ),
+    )
     recorded_by = models.ForeignKey(
         User, verbose_name=_("recorded by"), on_delete=models.PROTECT, related_name="+"
     )

@@ -88,9 +88,11 @@ def grant(
     agent_real_name: str,
     relationship: str,
     valid_until: dt.date | None = None,
+    shares_documents: bool = False,
 ) -> ProxyAuthorisation:
     """The principal authorises a registered person, named by ID number and real name, to apply for
-    them. Both must match one person, so a typo never authorises a stranger."""
+    them. Both must match one person, so a typo never authorises a stranger. `shares_documents`:
+    the proxy may reuse the principal's documents and e-licences on file (off by default)."""
     principal = getattr(principal_user, "citizen_profile", None)
     if principal is None:
         raise ValidationError(
@@ -123,6 +125,7 @@ def grant(
         valid_from=_today(),
         valid_until=valid_until,
         channel=ProxyAuthorisation.Channel.ONLINE,
+        shares_documents=bool(shares_documents),
         recorded_by=principal_user,
     )
 

@@ -254,6 +254,7 @@ def authorisations(request: HttpRequest) -> HttpResponse:
                 agent_real_name=data["agent_real_name"],
                 relationship=data["relationship"],
                 valid_until=data["valid_until"],
+                shares_documents=data["shares_documents"],
             )
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():

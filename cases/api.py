@@ -74,7 +74,9 @@ class DecisionOutput(serializers.Serializer):
 
 class CaseDetailOutput(CaseSummaryOutput):
     service_version = serializers.IntegerField(source="service_version.number")
-    data = serializers.JSONField()
+    data = serializers.SerializerMethodField(
+        help_text="The answers; for a proxy, the applicant's ID number and phone masked."
+    )
     decision_reason = serializers.CharField()
     attachments = AttachmentOutput(many=True)
     missing_materials = serializers.SerializerMethodField()
@@ -90,6 +92,13 @@ class CaseDetailOutput(CaseSummaryOutput):
 
     def get_timeline(self, case: Case) -> list[dict]:
         return TimelineEntry(selectors.timeline(case), many=True).data
+
+    @extend_schema_field(serializers.JSONField())
+    def get_data(self, case: Case) -> dict:
+        user = self.context.get("user")
+        if user is not None and case.applicant.user_id != user.pk:  # a proxy: never in full
+            return workflow.display_data(case)
+        return case.data
 
     @extend_schema_field(DecisionOutput(allow_null=True))
     def get_decision(self, case: Case) -> dict | None:
@@ -107,7 +116,7 @@ class CaseDetailOutput(CaseSummaryOutput):
 
 def _detail(case: Case, request) -> dict:
     case = selectors.application_for_applicant(request.user, case.number)
-    return CaseDetailOutput(case).data
+    return CaseDetailOutput(case, context={"user": request.user}).data
 
 
 class CreatedOutput(CaseSummaryOutput):
@@ -188,7 +197,8 @@ class ApplicationListCreateView(ListAPIView):
 class ApplicationDetailView(APIView):
     @extend_schema(responses=CaseDetailOutput)
     def get(self, request, number: str):
-        return Response(CaseDetailOutput(_case_or_404(request, number)).data)
+        case = _case_or_404(request, number)
+        return Response(CaseDetailOutput(case, context={"user": request.user}).data)
 
     @extend_schema(
         request=CreateInput, responses=CaseDetailOutput, operation_id="applications_update"

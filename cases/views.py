@@ -215,7 +215,10 @@ def _materials_context(case: Case) -> dict:
         "commitment_en": version.commitment_text_en if version.allows_commitment else "",
         "covered_names": [m.label for m in version.materials.all() if m.covered_by_commitment],
         "owed": workflow.owed_materials(case),
-        "on_file": workflow.documents_on_file(case.applicant, besides=case),
+        # Who fills it in: the proxy when one applies (帮办代办), else the applicant.
+        "on_file": workflow.documents_on_file(
+            case.applicant, besides=case, user=case.agent.user if case.agent_id else None
+        ),
         "max_mb": uploads.settings.UPLOAD_MAX_BYTES // (1024 * 1024),
     }
 
@@ -443,7 +446,9 @@ def _detail_context(request: HttpRequest, case: Case, **extra) -> dict:
         "supplement": supplement,
         "can_withdraw": Outcome.WITHDRAWN in outcomes,
         "can_supplement": Outcome.SUPPLEMENT_ANSWERED in outcomes and open_request is not None,
-        "on_file": workflow.documents_on_file(case.applicant) if open_request else [],
+        "on_file": workflow.documents_on_file(case.applicant, besides=case, user=request.user)
+        if open_request
+        else [],
         "official_documents": documents.listing(case, request, api=False),
         "decision": decisions.as_data(decisions.decision_of(case)),
         "owed": [

@@ -338,12 +338,34 @@ def add_attachment(*, case: Case, material_id, upload, user: User) -> Attachment
     return attachment
 
 
-def documents_on_file(profile: CitizenProfile, *, besides: Case | None = None) -> list[Attachment]:
+def _documents_offered(case: Case, user: User | None):
+    """The earlier documents `user` may reuse in `case`: all of the applicant's own when they
+    apply themselves; for a proxy (帮办代办), those of the submitted applications they filed for
+    this person, or all the person's submitted ones if the authorisation shares them. Never
+    another person's drafts."""
+    earlier = Attachment.objects.filter(case__applicant=case.applicant, reused_from__isnull=True)
+    if user is None and case.agent_id:
+        user = case.agent.user
+    if user is None or case.applicant.user_id == getattr(user, "pk", None):
+        return earlier
+    earlier = earlier.exclude(case__state=OuterState.DRAFT)
+    if case.authorisation_id and case.authorisation.shares_documents:
+        return earlier
+    return earlier.filter(case__agent__user=user)
+
+
+def documents_on_file(
+    profile: CitizenProfile, *, besides: Case | None = None, user: User | None = None
+) -> list[Attachment]:
     """Documents this person gave in earlier applications, newest first and one per content, for
-    reuse (those of the application `besides` are already in it)."""
+    reuse (those of the application `besides` are already in it). With `user` (who is acting in
+    `besides`): only what they may see, see `_documents_offered`."""
     seen: set[str] = set()
     result = []
-    earlier = Attachment.objects.filter(case__applicant=profile, reused_from__isnull=True)
+    if besides is not None:
+        earlier = _documents_offered(besides, user)
+    else:
+        earlier = Attachment.objects.filter(case__applicant=profile, reused_from__isnull=True)
     if besides is not None:
         earlier = earlier.exclude(case=besides)
     for attachment in earlier.select_related("material").order_by("-created_at")[:200]:
@@ -359,7 +381,7 @@ def reuse_document(*, case: Case, material_id, attachment_id, user: User) -> Att
         case = locked(case)
         material = _material(case, material_id)
         supplement = _may_add_documents(case, material)
-        source = Attachment.objects.filter(pk=attachment_id, case__applicant=case.applicant).first()
+        source = _documents_offered(case, user).filter(pk=attachment_id).first()
         if source is None:
             raise ValidationError({"document": [_("No such document on file.")]})
         attachment = Attachment.objects.create(
@@ -404,6 +426,8 @@ def held_licences(case: Case) -> dict[int, Licence]:
     licences = Licence.objects.filter(
         owner, revoked_at__isnull=True, superseded_at__isnull=True, valid_from__lte=today
     ).filter(Q(valid_until__isnull=True) | Q(valid_until__gte=today))
+    if case.authorisation_id and not case.authorisation.shares_documents:
+        licences = licences.none()  # a proxy does not open the principal's wallet unless shared
     held = {licence.licence_type_id: licence for licence in licences.select_related("licence_type")}
     identity = LicenceType.objects.filter(code=RESIDENT_ID_CARD).first()
     if identity is not None and identity.pk not in held:
