@@ -1,9 +1,13 @@
 """Counter intake (issue 8, first part): lookup by ID number, walk-in registration, filing through
 the engine with channel `counter`, same-day acceptance, claiming counter cases online."""
 
+import json
+
 import pytest
+from django.contrib.sessions.models import Session
 from django.test import Client
 
+from accounts import crypto
 from accounts.models import CitizenProfile, Role, User
 from cases.models import Case, Notification
 
@@ -279,9 +283,13 @@ def test_a_corrected_number_is_looked_up_again_and_nothing_typed_is_lost(counter
     )
     done = desk(client, id_number=first, looked_up=first, **typed, **{"continue": "1"})
     assert done.status_code == 302 and done["Location"] == "/counter/apply/"
-    assert client.session["counter_citizen"] == {
+    # Kept for the next step encrypted: the session row holds neither the number nor the phone.
+    kept = client.session["counter_citizen"]
+    assert json.loads(crypto.decrypt(kept)) == {
         "id_number": first, "real_name": "王大爷", "phone": "13512345678"}  # fmt: skip
     assert client.session["counter_service"] == "C-1"
+    stored = json.dumps(Session.objects.get(session_key=client.session.session_key).get_decoded())
+    assert first not in stored and "13512345678" not in stored
 
 
 @pytest.mark.django_db

@@ -4,14 +4,17 @@ materials, file, print the receipt. Personal data travels in POST bodies and the
 
 from __future__ import annotations
 
+import json
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from accounts import crypto
 from accounts.services import find_citizen_by_id_number
 from accounts.validators import mask_id_number, mask_phone
 from services import catalog
@@ -31,6 +34,23 @@ def _clerk(request: HttpRequest) -> None:
         raise Http404
 
 
+def _keep_citizen(request: HttpRequest, citizen: dict) -> None:
+    """The citizen being served, between the desk and the form: encrypted in the session row
+    (accounts.crypto, the key that guards ID numbers at rest), never the ID number or phone in
+    clear."""
+    request.session[SESSION_KEY] = crypto.encrypt(json.dumps(citizen, ensure_ascii=False))
+
+
+def _kept_citizen(request: HttpRequest) -> dict | None:
+    token = request.session.get(SESSION_KEY)
+    if not isinstance(token, str):
+        return None  # nothing kept, or a session from before encryption: start at the desk
+    try:
+        return json.loads(crypto.decrypt(token))
+    except (ValueError, TypeError, ImproperlyConfigured):  # e.g. the key was rotated away
+        return None
+
+
 @login_required
 def desk(request: HttpRequest) -> HttpResponse:
     """Step 1: the citizen (by ID number) and the service. A mistyped number is refused at lookup,
@@ -48,7 +68,7 @@ def desk(request: HttpRequest) -> HttpResponse:
         if found and "continue" not in request.POST:  # the look-up, written down once
             access_log.clerk_looked_up(request.user, found)
         if form.ready:
-            request.session[SESSION_KEY] = form.citizen()
+            _keep_citizen(request, form.citizen())
             request.session["counter_service"] = form.service_item.code
             return redirect("counter:apply")
         status = 400 if form.errors else 200
@@ -72,7 +92,7 @@ def apply(request: HttpRequest) -> HttpResponse:
     and now can have their number, name and phone corrected on this page; on any error everything
     typed and ticked stays (a browser keeps no chosen file: scans are chosen again)."""
     _clerk(request)
-    citizen = request.session.get(SESSION_KEY)
+    citizen = _kept_citizen(request)
     item = catalog.service_for_guide(request.session.get("counter_service", ""))
     if not citizen or item is None:
         return redirect("counter:desk")
@@ -110,7 +130,7 @@ def apply(request: HttpRequest) -> HttpResponse:
     if form.is_bound:
         # A correction that holds is kept for the next try, and named at the top of the page.
         citizen = form.citizen(citizen)
-        request.session[SESSION_KEY] = citizen
+        _keep_citizen(request, citizen)
     first = next((name for name in form.fields if "-" not in name), None)
     if first and not form.errors:
         form.fields[first].widget.attrs["autofocus"] = True
