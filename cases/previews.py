@@ -1,11 +1,56 @@
-"""Previews for the workbench: images as they are, the first page of a PDF as a PNG (pdftoppm)."""
+"""Previews for the workbench: images as they are, the first page of a PDF as a PNG (pdftoppm).
+
+Only documents that can be shown within limits get an inline preview: pictures whose header
+declares at most UPLOAD_MAX_IMAGE_PIXELS, PDFs whose first page opens and holds no larger picture.
+Files stored before uploads were checked may be anything; they get a link, never a 500.
+"""
 
 from __future__ import annotations
 
+import logging
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+
+from . import uploads
+
+logger = logging.getLogger(__name__)
+
+
+def previewable(attachment) -> bool:
+    """May the staff page show this attachment inline? Reads headers only (a few milliseconds)."""
+    try:
+        path = uploads.path_of(attachment.stored_name)
+        if not path.is_file():
+            return False
+        if attachment.content_type.startswith("image/"):
+            return uploads.image_within_limit(path)
+        if attachment.content_type == "application/pdf":
+            return _first_page_within_limit(path)
+    except Exception:  # noqa: BLE001 - stored data that cannot be shown never takes the page down
+        logger.warning("no preview for attachment %s", attachment.pk, exc_info=True)
+    return False
+
+
+def _first_page_within_limit(path: Path) -> bool:
+    """The PDF opens, has a first page of a sane size, and no picture on it declares more pixels
+    than the limit (poppler decodes pictures at full size before scaling them down)."""
+    import pikepdf
+
+    limit = uploads.image_pixel_limit()
+    with pikepdf.open(path) as pdf:
+        if not len(pdf.pages):
+            return False
+        page = pdf.pages[0]
+        left, bottom, right, top = (float(v) for v in page.mediabox)
+        if not (0 < right - left <= 14400 and 0 < top - bottom <= 14400):  # PDF's 200-inch limit
+            return False
+        for image in page.get_images().values():
+            width, height = int(image.get("/Width", 0)), int(image.get("/Height", 0))
+            if width * height > limit:
+                return False
+    return True
 
 
 def pdf_first_page_png(path: Path, width: int = 900) -> bytes | None:

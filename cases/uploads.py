@@ -1,10 +1,17 @@
-"""Uploaded documents: size-capped, type sniffed from the bytes, stored outside the web root under a
-random name, read back only through permission-checked views."""
+"""Uploaded documents: size-capped, type sniffed from the bytes, parsed once at upload (PDFs by
+pikepdf, images by Pillow under a pixel limit), within per-case and per-person quotas, stored
+outside the web root under a random name, read back only through permission-checked views, and
+deleted from storage when no record points to them any more."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import io
+import logging
 import secrets
+import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +19,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.http import FileResponse
+from django.utils import timezone
 from django.utils.translation import gettext as _
+
+logger = logging.getLogger(__name__)
 
 SIGNATURES = [
     (b"%PDF-", "application/pdf", ".pdf"),
@@ -84,7 +94,259 @@ def check_upload(upload: UploadedFile) -> str:
             ),
             code="wrong_type",
         )
+    upload.seek(0)
+    data = upload.read()
+    upload.seek(0)
+    if content_type == "application/pdf":
+        check_pdf(data)
+    else:
+        check_image(data)
     return content_type
+
+
+# Bytes that make a document also a web page (or, inside an image, also a PDF): a browser or PDF
+# reader that sniffs would run them. Lower case; the file is lowered before the search.
+HTML_MARKERS = (b"<html", b"<script", b"<!doctype", b"<body", b"<iframe", b"<svg", b"<?php")
+PDF_HEAD_SCAN = 4096  # PDF readers look for %PDF- within the first 1 KiB; browsers sniff ~1 KiB
+
+
+def _refuse(message: str, code: str):
+    raise ValidationError(message, code=code)
+
+
+def _print_again() -> str:
+    return _(
+        "Open the document and print it to PDF again (or scan the paper), then upload the new file."
+    )
+
+
+def check_pdf(data: bytes) -> None:
+    """Refuse a PDF that is also a web page, cannot be parsed or opened, or carries active content:
+    JavaScript, launch actions, embedded files or an XFA form. Walks every object once (the
+    happy path costs a few milliseconds per megabyte)."""
+    import pikepdf
+
+    head = data[:PDF_HEAD_SCAN].lower()
+    if any(marker in head for marker in HTML_MARKERS):
+        _refuse(
+            _("This file is a PDF and a web page at once, which is refused. ") + _print_again(),
+            "polyglot",
+        )
+    try:
+        pdf = pikepdf.open(io.BytesIO(data))
+    except pikepdf.PasswordError:
+        _refuse(
+            _("This PDF is protected by a password. Remove the password, or print it to PDF "
+              "again without one, then upload the new file."),
+            "encrypted_pdf",
+        )  # fmt: skip
+    except Exception:  # noqa: BLE001 - qpdf raises many kinds for damaged files
+        _refuse(_("This PDF is damaged and cannot be read. ") + _print_again(), "broken_pdf")
+    with pdf:
+        try:
+            problem = _active_content(pdf)
+            pages = len(pdf.pages)
+        except Exception:  # noqa: BLE001 - a damaged object deep inside
+            _refuse(_("This PDF is damaged and cannot be read. ") + _print_again(), "broken_pdf")
+    if problem is not None:
+        _refuse(_PDF_PROBLEMS[problem]() + " " + _print_again(), problem)
+    if pages == 0:
+        _refuse(_("This PDF has no pages. ") + _print_again(), "empty_pdf")
+
+
+_PDF_PROBLEMS = {
+    "pdf_javascript": lambda: _("This PDF contains JavaScript (a program), which is refused."),
+    "pdf_launch": lambda: _("This PDF tries to start a program on opening, which is refused."),
+    "pdf_embedded_file": lambda: _("This PDF carries other files inside it, which is refused."),
+    "pdf_xfa": lambda: _("This PDF is an XFA form, which cannot be checked and is refused."),
+}
+
+
+def _active_content(pdf) -> str | None:
+    """The first kind of active content found, as a code of _PDF_PROBLEMS, or None."""
+    import pikepdf
+
+    root = pdf.Root
+    names = root.get("/Names")
+    if isinstance(names, pikepdf.Dictionary):
+        if "/JavaScript" in names:
+            return "pdf_javascript"
+        if "/EmbeddedFiles" in names:
+            return "pdf_embedded_file"
+    acroform = root.get("/AcroForm")
+    if isinstance(acroform, pikepdf.Dictionary) and "/XFA" in acroform:
+        return "pdf_xfa"
+    # Every object, with the direct objects inside it (indirect ones come in their own turn):
+    # actions may hide in /OpenAction, /AA, annotations' /A, outlines or name trees.
+    for obj in pdf.objects:
+        stack = [obj]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, pikepdf.Stream):
+                item = item.stream_dict
+            if isinstance(item, pikepdf.Dictionary):
+                kind = item.get("/S")
+                if "/JS" in item or kind == pikepdf.Name.JavaScript:
+                    return "pdf_javascript"
+                if kind == pikepdf.Name.Launch:
+                    return "pdf_launch"
+                if "/EF" in item or item.get("/Type") == pikepdf.Name.EmbeddedFile:
+                    return "pdf_embedded_file"
+                children = item.values()
+            elif isinstance(item, pikepdf.Array):
+                children = item
+            else:
+                continue
+            stack.extend(
+                child
+                for child in children
+                if isinstance(child, pikepdf.Dictionary | pikepdf.Array | pikepdf.Stream)
+                and not child.is_indirect
+            )
+    return None
+
+
+def image_pixel_limit() -> int:
+    return settings.UPLOAD_MAX_IMAGE_PIXELS
+
+
+def check_image(data: bytes) -> None:
+    """Refuse an image that is also a PDF or a web page, declares more pixels than
+    UPLOAD_MAX_IMAGE_PIXELS (checked from the header, before anything is decoded), or does not
+    decode. JPEGs are decoded at 1/8 scale: every byte is still read, in a fraction of the time."""
+    from PIL import Image
+
+    lowered = data.lower()
+    if b"%pdf-" in lowered or any(marker in lowered for marker in HTML_MARKERS):
+        _refuse(
+            _("This picture also contains a PDF or a web page, which is refused. Photograph or "
+              "scan the document again and upload the new file."),
+            "polyglot",
+        )  # fmt: skip
+    limit = image_pixel_limit()
+    too_many = _(
+        "This picture has more than %(mp)s megapixels. Save it at a smaller size (or take the "
+        "photo at a lower resolution) and upload it again."
+    ) % {"mp": f"{limit / 1_000_000:.3g}"}
+    broken = _(
+        "This picture is damaged and cannot be shown. Photograph or scan the document again and "
+        "upload the new file."
+    )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size
+                if width * height > limit:
+                    _refuse(too_many, "too_many_pixels")
+                image.verify()
+            with Image.open(io.BytesIO(data)) as image:
+                if image.format == "JPEG":
+                    image.draft("RGB", (max(1, width // 8), max(1, height // 8)))
+                image.load()
+    except Image.DecompressionBombError:
+        _refuse(too_many, "too_many_pixels")
+    except ValidationError:
+        raise
+    except Exception:  # noqa: BLE001 - Pillow raises OSError, SyntaxError, ValueError ...
+        _refuse(broken, "broken_image")
+
+
+def image_within_limit(path: Path) -> bool:
+    """The stored picture's header declares at most UPLOAD_MAX_IMAGE_PIXELS (read without
+    decoding); False for anything unreadable. For files stored before uploads were checked."""
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                width, height = image.size
+    except Exception:  # noqa: BLE001
+        return False
+    return width * height <= image_pixel_limit()
+
+
+def check_quotas(*, case, user, size: int, stores_bytes: bool = True) -> None:
+    """Refuse one more document of `size` bytes for `case` by `user` beyond the settings'
+    quotas: UPLOAD_MAX_FILES_PER_CASE, UPLOAD_MAX_BYTES_PER_CASE and (for new files, not documents
+    reused from file) UPLOAD_MAX_BYTES_PER_PERSON_PER_DAY, counted from the stored records
+    (one aggregate query each). Call it with the case locked."""
+    from django.db.models import Count, Sum
+
+    from .models import Attachment
+
+    held = Attachment.objects.filter(case=case).aggregate(n=Count("pk"), total=Sum("size"))
+    max_files = settings.UPLOAD_MAX_FILES_PER_CASE
+    if held["n"] >= max_files:
+        _refuse(
+            _("An application may hold at most %(limit)d documents, and this one has them all. "
+              "Remove a document you no longer need, or put several pages into one PDF.")
+            % {"limit": max_files},
+            "case_file_quota",
+        )  # fmt: skip
+    max_bytes = settings.UPLOAD_MAX_BYTES_PER_CASE
+    if (held["total"] or 0) + size > max_bytes:
+        _refuse(
+            _("The documents of one application may come to at most %(mb)d MB, and this file "
+              "would go beyond that. Remove a document, or scan at a lower resolution.")
+            % {"mb": max_bytes // (1024 * 1024)},
+            "case_byte_quota",
+        )  # fmt: skip
+    if not stores_bytes:
+        return
+    day_start = timezone.make_aware(dt.datetime.combine(timezone.localdate(), dt.time.min))
+    today = Attachment.objects.filter(
+        uploaded_by=user, reused_from__isnull=True, created_at__gte=day_start
+    ).aggregate(total=Sum("size"))["total"]
+    per_day = settings.UPLOAD_MAX_BYTES_PER_PERSON_PER_DAY
+    if (today or 0) + size > per_day:
+        _refuse(
+            _("One person may upload at most %(mb)d MB a day, and this file would go beyond "
+              "that. Upload it tomorrow, or pick a document already on file.")
+            % {"mb": per_day // (1024 * 1024)},
+            "daily_byte_quota",
+        )  # fmt: skip
+
+
+def stored_names_in_use(names: Iterable[str]) -> set[str]:
+    """Of `names`, those a record still points to: an attachment (documents reused from file share
+    the stored file), a proxy's authorisation letter or a service's sample form."""
+    from accounts.models import ProxyAuthorisation
+    from services.models import ServiceMaterial
+
+    from .models import Attachment
+
+    names = [n for n in names if n]
+    used: set[str] = set()
+    for model, field in (
+        (Attachment, "stored_name"),
+        (ProxyAuthorisation, "letter_stored_name"),
+        (ServiceMaterial, "sample_stored_name"),
+    ):
+        used.update(model.objects.filter(**{f"{field}__in": names}).values_list(field, flat=True))
+    return used
+
+
+def delete_stored(names: Iterable[str]) -> list[str]:
+    """Delete the stored files of `names` that no record points to any more; return those deleted.
+    Safe to call twice and for names already gone. Call it after the deleting transaction has
+    committed (`transaction.on_commit`), so a rollback never leaves a record without its file."""
+    names = list(dict.fromkeys(n for n in names if n))
+    used = stored_names_in_use(names)
+    deleted = []
+    for name in names:
+        if name in used:
+            continue
+        try:
+            path = path_of(name)
+        except ValueError:
+            logger.warning("not deleting %r: outside the storage folder", name)
+            continue
+        if path.is_file():
+            path.unlink(missing_ok=True)
+            deleted.append(name)
+    return deleted
 
 
 def store_upload(upload: UploadedFile) -> StoredFile:

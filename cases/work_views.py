@@ -144,7 +144,7 @@ def case_page(request: HttpRequest, number: str, revealed: dict | None = None) -
             # What a request for documents may name: not the form made from the answers.
             "materials": case.service_version.materials.exclude(source=MaterialSource.FORM),
             "owed": workflow.owed_materials(case),
-            "previews": list(case.attachments.all()),
+            "previews": [a for a in case.attachments.all() if previews.previewable(a)],
             "stages": case.stage.definition.stages.all() if data["may_repair"] else [],
             "licences": _case_licences(case, request.user),
             "Ending": Licence.Ending,
@@ -286,12 +286,13 @@ def act(request: HttpRequest, number: str) -> HttpResponse:
 
 @login_required
 def preview(request: HttpRequest, number: str, attachment_id: int) -> HttpResponse:
-    """An inline picture of a document: images themselves, PDFs as their first page."""
+    """An inline picture of a document: images themselves, PDFs as their first page; 404 for one
+    that cannot be shown within limits (see previews.previewable)."""
     case = selectors.case_for_staff(request.user, number)
     attachment = (
         next((a for a in case.attachments.all() if a.pk == attachment_id), None) if case else None
     )
-    if attachment is None:
+    if attachment is None or not previews.previewable(attachment):
         raise Http404
     access_log.staff_saw(request.user, case, action=access_log.Action.DOCUMENT, field="preview")
     path = uploads.path_of(attachment.stored_name)

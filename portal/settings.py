@@ -224,6 +224,15 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # Uploads are stored outside the web root and served only through permission-checked views.
 PRIVATE_MEDIA_ROOT = Path(env.str("PRIVATE_MEDIA_ROOT", default=str(VAR_DIR / "private")))
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
+# Quotas (cases/uploads.py check_quotas): documents per application, their bytes, and the bytes one
+# person uploads a day (documents reused from file and counter scans do not count towards the last).
+UPLOAD_MAX_FILES_PER_CASE = env.int("UPLOAD_MAX_FILES_PER_CASE", default=30)
+UPLOAD_MAX_BYTES_PER_CASE = env.int("UPLOAD_MAX_BYTES_PER_CASE", default=100 * 1024 * 1024)
+UPLOAD_MAX_BYTES_PER_PERSON_PER_DAY = env.int(
+    "UPLOAD_MAX_BYTES_PER_PERSON_PER_DAY", default=300 * 1024 * 1024
+)
+# Pictures declaring more pixels are refused at upload and never previewed inline for staff.
+UPLOAD_MAX_IMAGE_PIXELS = env.int("UPLOAD_MAX_IMAGE_PIXELS", default=40_000_000)
 # Working days an applicant has to answer a request for documents (补正) before it is deemed withdrawn.
 SUPPLEMENT_ANSWER_WORKING_DAYS = env.int("SUPPLEMENT_ANSWER_WORKING_DAYS", default=10)
 # Working days a department has to answer a bad rating (差评整改, DESIGN "Evaluation").

@@ -16,6 +16,7 @@ from cases import workflow
 from cases.models import Attachment, Case, Event
 from services.models import ServiceMaterial
 
+from . import files
 from .factories import (
     CitizenProfileFactory,
     DepartmentFactory,
@@ -23,8 +24,8 @@ from .factories import (
     make_service,
 )
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PDF = files.PDF
+PNG = files.PNG
 EXE = b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 64
 
 

@@ -5,6 +5,7 @@ import subprocess
 
 import pytest
 
+from . import files
 from .conftest import DEMO_PASSWORD
 from .support.browser import answer_required_fields
 
@@ -18,7 +19,7 @@ def test_demo_citizen_applies_online_and_downloads_the_receipt(
 ):
     page = browser_page
     scan = tmp_path / "photo.pdf"
-    scan.write_bytes(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+    scan.write_bytes(files.PDF)
 
     page.goto(f"{live_server.url}/accounts/login/")
     page.fill("#id_username", "citizen")
@@ -111,7 +112,7 @@ def test_caseworker_requests_documents_citizen_answers_and_receives_the_e_licenc
     from cases.models import Case
     from services.models import ServiceItem
 
-    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    pdf = files.PDF
     citizen = User.objects.get(username="citizen")
     service = ServiceItem.objects.get(code="330100-AMR-DJ-001")  # 个体工商户设立登记 → 营业执照
     case, _ = workflow.create_draft(

@@ -8,6 +8,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
+from . import files
 from .factories import (
     PASSWORD,
     DepartmentFactory,
@@ -70,7 +71,7 @@ def test_clerk_serves_a_walk_in_citizen_with_the_keyboard_only(
     keys.press("Space")  # tick 身份证复印件 received on paper
     keys.press("Tab")  # its scan: the file chooser opens from the keyboard too
     scan = tmp_path / "id-copy.pdf"
-    scan.write_bytes(b"%PDF-1.4\n% scanned at the counter\n%%EOF\n")
+    scan.write_bytes(files.PDF)
     # As a person does, wait for the cursor to land on the file input before pressing Space.
     page.wait_for_function("document.activeElement && document.activeElement.type === 'file'")
     with page.expect_file_chooser() as chooser:

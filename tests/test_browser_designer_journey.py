@@ -9,6 +9,7 @@ from django.utils import timezone
 from accounts.models import Role
 from services.models import LicenceType, ServiceItem
 
+from . import files
 from .factories import DepartmentFactory, StaffMembershipFactory
 from .support.browser import sign_in
 
@@ -246,7 +247,7 @@ def apply_and_decide(page, base, item, schema, dogs, household):
     assert "居民户口簿" in page.content()  # reused from the e-licence: nothing to upload
     scan = "/tmp/vaccination.pdf"  # noqa: S108 - a throwaway upload
     with open(scan, "wb") as handle:
-        handle.write(b"%PDF-1.4\n%vaccinated\n")
+        handle.write(files.PDF)
     section = page.locator("section.material", has_text="犬只免疫证明")
     section.locator("input[type=file]").set_input_files(scan)
     with page.expect_navigation():

@@ -9,12 +9,13 @@ import pytest
 
 from accounts.models import Role
 
+from . import files
 from .factories import PASSWORD, StaffMembershipFactory
 from .support.browser import answer_required_fields
 
 SERVICE = "330100-AMR-DJ-001"
 ID_NUMBER = "330108199003071239"
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = files.PDF
 
 
 @pytest.mark.browser

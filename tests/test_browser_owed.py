@@ -9,6 +9,7 @@ from accounts.models import Role
 from cases import workflow
 from services.models import RESIDENT_ID_CARD, LicenceType
 
+from . import files
 from .factories import (
     CitizenProfileFactory,
     DepartmentFactory,
@@ -17,7 +18,7 @@ from .factories import (
 )
 from .support.browser import axe_problems, sign_in
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = files.PDF
 
 
 @pytest.mark.browser

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from accounts.models import Role
 from services.models import LicenceType, ServiceItem
 
+from . import files
 from .factories import (
     CitizenProfileFactory,
     DepartmentFactory,
@@ -267,7 +268,7 @@ def test_a_material_carries_a_blank_form_that_applicants_download(
     assert refused.status_code in (302, 400)
     material.refresh_from_db()
     assert material.sample_stored_name == ""
-    blank = SimpleUploadedFile("养犬登记申请表（空表）.pdf", b"%PDF-1.4\n%blank\n")
+    blank = SimpleUploadedFile("养犬登记申请表（空表）.pdf", files.PDF)
     assert client.post("/manage/POL-4/materials/", {**base, "m-0-sample": blank}).status_code == 302
     material.refresh_from_db()
     assert material.sample_file_name == "养犬登记申请表（空表）.pdf"

@@ -28,6 +28,7 @@ from services.models import (
 )
 from services.workflows import publish_workflow, workflow_problems, workflow_warnings
 
+from . import files
 from .factories import (
     CitizenProfileFactory,
     DepartmentFactory,
@@ -234,7 +235,7 @@ def test_a_custom_workflow_runs_end_to_end(setting, django_capture_on_commit_cal
 def _pdf(name):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    return SimpleUploadedFile(name, b"%PDF-1.4\n%test\n", content_type="application/pdf")
+    return SimpleUploadedFile(name, files.PDF, content_type="application/pdf")
 
 
 @pytest.mark.django_db

@@ -22,6 +22,7 @@ from cases.models import Case
 from services.calendar import add_working_days_provisional
 from services.schema import normalize_schema
 
+from . import files
 from .factories import (
     PASSWORD,
     CitizenProfileFactory,
@@ -31,7 +32,7 @@ from .factories import (
     make_service,
 )
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = files.PDF
 EXE = b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 64
 CONSENT = "本人承诺所填信息真实、有效"
 

@@ -24,6 +24,7 @@ from cases.models import Case, Licence, Notification, OfficialDocument, Verifica
 from cases.notifications import services as notifications
 from services.models import RESIDENT_ID_CARD, LicenceType
 
+from . import files
 from .factories import (
     CitizenProfileFactory,
     DepartmentFactory,
@@ -33,7 +34,7 @@ from .factories import (
 
 pytestmark = pytest.mark.django_db
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = files.PDF
 
 
 @pytest.fixture(autouse=True)

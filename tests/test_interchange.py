@@ -13,6 +13,7 @@ from cases import workflow
 from cases.models import Case, Licence
 from services.models import LicenceType, ServiceItem
 
+from . import files
 from .factories import (
     CitizenProfileFactory,
     DepartmentFactory,
@@ -102,7 +103,7 @@ def test_export_import_publish_apply_decide(setting, client, django_capture_on_c
 
     client.post(
         f"/api/v1/applications/{number}/attachments/",
-        {"material": required.pk, "file": SimpleUploadedFile("a.pdf", b"%PDF-1.4\n%x\n")},
+        {"material": required.pk, "file": SimpleUploadedFile("a.pdf", files.PDF)},
     )
     assert client.post(f"/api/v1/applications/{number}/submit/").status_code == 200
     steps = [("jieshou", staff[Role.CASEWORKER]), ("songshen", staff[Role.REVIEWER]),

@@ -30,6 +30,7 @@ from cases import workflow
 from cases.models import Attachment, Case, Event
 from services.models import ServiceItem
 
+from . import files
 from .factories import (
     CitizenProfileFactory,
     DepartmentFactory,
@@ -40,7 +41,7 @@ from .factories import (
 
 pytestmark = pytest.mark.django_db
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = files.PDF
 OWNER_NAME = "业主甲"  # the owner's real name: shown only where the owner's case may be seen
 OTHER_NAME = "路人乙"
 

@@ -13,6 +13,7 @@ from accounts.models import CitizenProfile, ProxyAuthorisation, Role, User
 from cases.models import Attachment, Case, Notification
 from services.models import ServiceItem
 
+from . import files
 from .factories import (
     PASSWORD,
     CitizenProfileFactory,
@@ -23,7 +24,7 @@ from .factories import (
     make_service,
 )
 
-PDF = b"%PDF-1.4\n% a scanned page\n%%EOF\n"
+PDF = files.PDF
 
 
 @pytest.fixture

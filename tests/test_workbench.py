@@ -15,6 +15,7 @@ from cases import workflow
 from cases.models import Case, Event
 from services.models import OuterState
 
+from . import files
 from .factories import (
     CitizenProfileFactory,
     DepartmentFactory,
@@ -114,7 +115,7 @@ def test_answered_request_for_documents_restarts_the_five_intake_days(service, s
         workflow.add_attachment(
             case=case,
             material_id=material.pk,
-            upload=SimpleUploadedFile("a.pdf", b"%PDF-1.4 x"),
+            upload=SimpleUploadedFile("a.pdf", files.PDF),
             user=upload_owner,
         )
         case = workflow.answer_supplement(case=case, user=upload_owner)
@@ -404,7 +405,7 @@ def test_every_transition_of_the_standard_workflow(service, staff, department):
                 workflow.add_attachment(
                     case=case,
                     material_id=material.pk,
-                    upload=SimpleUploadedFile("a.pdf", b"%PDF-1.4"),
+                    upload=SimpleUploadedFile("a.pdf", files.PDF),
                     user=actor,
                 )
                 case = workflow.answer_supplement(case=case, user=actor)

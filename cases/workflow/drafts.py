@@ -299,8 +299,8 @@ def _delivered(case: Case, material: ServiceMaterial, user: User) -> None:
 
 
 def add_attachment(*, case: Case, material_id, upload, user: User) -> Attachment:
-    """Store an uploaded document for one material. Oversized or disguised files are refused and
-    nothing is written."""
+    """Store an uploaded document for one material. Oversized, disguised, active (PDF JavaScript
+    ...) or over-quota files are refused under `file` and nothing is written."""
     with transaction.atomic():
         case = locked(case)
         material = _material(case, material_id)
@@ -314,9 +314,16 @@ def add_attachment(*, case: Case, material_id, upload, user: User) -> Attachment
             )
         supplement = _may_add_documents(case, material)
         try:
+            # Counter scans are the clerk's work, not the clerk's own uploads: no daily quota.
+            uploads.check_quotas(
+                case=case,
+                user=user,
+                size=upload.size or 0,
+                stores_bytes=case.channel != Channel.COUNTER,
+            )
             stored = uploads.store_upload(upload)
         except ValidationError as exc:
-            raise ValidationError({"file": exc.messages}) from exc
+            raise ValidationError({"file": exc.error_list}) from exc
         try:
             attachment = Attachment.objects.create(
                 case=case,
@@ -384,6 +391,10 @@ def reuse_document(*, case: Case, material_id, attachment_id, user: User) -> Att
         source = _documents_offered(case, user).filter(pk=attachment_id).first()
         if source is None:
             raise ValidationError({"document": [_("No such document on file.")]})
+        try:  # the same stored file: counts towards the case's quotas, not the daily one
+            uploads.check_quotas(case=case, user=user, size=source.size, stores_bytes=False)
+        except ValidationError as exc:
+            raise ValidationError({"file": exc.error_list}) from exc
         attachment = Attachment.objects.create(
             case=case,
             material=material,
@@ -403,13 +414,21 @@ def reuse_document(*, case: Case, material_id, attachment_id, user: User) -> Att
 
 
 def remove_attachment(*, case: Case, attachment_id, user: User) -> None:
+    """Remove a document from a draft; once that commits, its stored file is deleted unless another
+    record (a reuse of it in another application) still points to it."""
     with transaction.atomic():
         case = locked(case)
         if not case.is_draft:
             raise CaseConflict(_("Documents of a submitted application cannot be removed."))
+        names = list(
+            Attachment.objects.filter(case=case, pk=attachment_id).values_list(
+                "stored_name", flat=True
+            )
+        )
         deleted, _rows = Attachment.objects.filter(case=case, pk=attachment_id).delete()
         if not deleted:
             raise ValidationError({"attachment": [_("No such document in this application.")]})
+        transaction.on_commit(lambda: uploads.delete_stored(names), robust=True)
 
 
 def held_licences(case: Case) -> dict[int, Licence]:
