@@ -114,10 +114,16 @@ def _refuse(message: str, code: str):
     raise ValidationError(message, code=code)
 
 
-def _print_again() -> str:
-    return _(
+def _print_again(problem: str) -> str:
+    """The problem, then what to do: two sentences, joined as the language writes them (no space
+    after a Chinese full stop)."""
+    from django.utils.translation import get_language
+
+    advice = _(
         "Open the document and print it to PDF again (or scan the paper), then upload the new file."
     )
+    joiner = "" if (get_language() or "").startswith("zh") else " "
+    return f"{problem}{joiner}{advice}"
 
 
 def check_pdf(data: bytes) -> None:
@@ -129,7 +135,7 @@ def check_pdf(data: bytes) -> None:
     head = data[:PDF_HEAD_SCAN].lower()
     if any(marker in head for marker in HTML_MARKERS):
         _refuse(
-            _("This file is a PDF and a web page at once, which is refused. ") + _print_again(),
+            _print_again(_("This file is a PDF and a web page at once, which is refused.")),
             "polyglot",
         )
     try:
@@ -141,17 +147,17 @@ def check_pdf(data: bytes) -> None:
             "encrypted_pdf",
         )  # fmt: skip
     except Exception:  # noqa: BLE001 - qpdf raises many kinds for damaged files
-        _refuse(_("This PDF is damaged and cannot be read. ") + _print_again(), "broken_pdf")
+        _refuse(_print_again(_("This PDF is damaged and cannot be read.")), "broken_pdf")
     with pdf:
         try:
             problem = _active_content(pdf)
             pages = len(pdf.pages)
         except Exception:  # noqa: BLE001 - a damaged object deep inside
-            _refuse(_("This PDF is damaged and cannot be read. ") + _print_again(), "broken_pdf")
+            _refuse(_print_again(_("This PDF is damaged and cannot be read.")), "broken_pdf")
     if problem is not None:
-        _refuse(_PDF_PROBLEMS[problem]() + " " + _print_again(), problem)
+        _refuse(_print_again(_PDF_PROBLEMS[problem]()), problem)
     if pages == 0:
-        _refuse(_("This PDF has no pages. ") + _print_again(), "empty_pdf")
+        _refuse(_print_again(_("This PDF has no pages.")), "empty_pdf")
 
 
 _PDF_PROBLEMS = {
