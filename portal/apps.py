@@ -7,4 +7,6 @@ class PortalConfig(AppConfig):
     verbose_name = _("Portal")
 
     def ready(self) -> None:
-        from . import audit  # noqa: F401  (names the actor of audit log entries)
+        from . import audit  # names the actor of audit log entries
+
+        audit.leave_out_reverse_relations()

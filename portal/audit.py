@@ -25,7 +25,7 @@ _request: ContextVar[HttpRequest | None] = ContextVar("audit_request", default=N
 
 def mask(value: str) -> str:
     """A masked field's value in the log: nothing of it (not half, as auditlog's default keeps)."""
-    return MASK if value else value
+    return value if value in ("", "None") else MASK  # auditlog passes an empty value as "None"
 
 
 class AuditActorMiddleware(AuditlogMiddleware):
@@ -42,6 +42,15 @@ class AuditActorMiddleware(AuditlogMiddleware):
             return super().__call__(request)
         finally:
             _request.reset(token)
+
+
+def leave_out_reverse_relations() -> None:
+    """auditlog lists a model's reverse relations in every creation ("cases.Case.None"): noise."""
+    from auditlog.registry import auditlog
+
+    for model, options in auditlog._registry.items():
+        reverse = [f.name for f in model._meta.get_fields() if f.auto_created and not f.concrete]
+        options["exclude_fields"] = [*options["exclude_fields"], *reverse]
 
 
 @receiver(pre_save, sender=LogEntry, dispatch_uid="portal.audit.name_the_actor")

@@ -1,4 +1,4 @@
-"""Public case tracking (DESIGN "API": `POST track/{number}/` with `{"name": …}`, and the page /track/).
+"""Public case tracking (DESIGN "API": `POST track/` with `{number, name}`, and the page /track/).
 
 Anyone holding a case number and the applicant's real name (or the applying organisation's name)
 sees how far the case has got: its outer state, what happened when in plain words, the service, the
@@ -285,6 +285,7 @@ def track_page(request: HttpRequest) -> HttpResponse:
 
 
 class TrackQuery(serializers.Serializer):
+    number = serializers.CharField(max_length=100, help_text="The application number")
     name = serializers.CharField(
         max_length=200,
         help_text="The applicant's real name, or the applying organisation's name",
@@ -340,14 +341,16 @@ class TrackView(APIView):
         "URL (a `name` query parameter is refused with 400). A wrong name, an unknown number and a "
         "draft all answer 404. Lookups are limited per client address (429 with Retry-After).",
     )
-    def post(self, request, number: str):
+    def post(self, request):
         if "name" in request.query_params:
             raise exceptions.ValidationError({"name": [name_in_url_message()]})
         query = TrackQuery(data=request.data)
         query.is_valid(raise_exception=True)
         try:
             case = track_case(
-                number=number, name=query.validated_data["name"], request=request._request
+                number=query.validated_data["number"],
+                name=query.validated_data["name"],
+                request=request._request,
             )
         except TooManyLookups as exc:
             raise exceptions.Throttled(
