@@ -520,6 +520,50 @@ class Event(models.Model):
         return hashlib.sha256(body.encode()).hexdigest()
 
 
+class CaseChainHead(models.Model):
+    """Where a case's trail ends: the sequence and hash of its last event, written by
+    `append_event` in the same transaction. Events removed from the end of a trail leave a head
+    that points past them, so `verify_trail` sees the cut (a chain alone cannot show a lost tail).
+    The database refuses TRUNCATE here and a head that moves backwards (migration 0015)."""
+
+    case = models.OneToOneField(
+        Case, on_delete=models.CASCADE, primary_key=True, related_name="chain_head"
+    )
+    sequence = models.PositiveIntegerField()
+    hash = models.CharField(max_length=64)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("chain head")
+        verbose_name_plural = _("chain heads")
+
+    def __str__(self) -> str:
+        return f"{self.case_id}#{self.sequence}"
+
+
+class TrailDigest(models.Model):
+    """A day's signed digest of every case's chain head (cases/trail.py, `manage.py trail_digest`).
+
+    `digest` is SHA-256 over the sorted (case id, sequence, hash) of each case's last event at or
+    before `as_of`; `signature` is HMAC-SHA256 of the date, `as_of`, the count and the digest under
+    TRAIL_DIGEST_KEY. Printed and kept elsewhere, it shows any history rewritten since."""
+
+    date = models.DateField(_("date"), unique=True)
+    as_of = models.DateTimeField(_("heads as of"))
+    case_count = models.PositiveIntegerField(_("cases covered"))
+    digest = models.CharField(_("digest"), max_length=64)
+    signature = models.CharField(_("signature"), max_length=64)
+    created_at = models.DateTimeField(_("created"), db_default=Now())
+
+    class Meta:
+        verbose_name = _("trail digest")
+        verbose_name_plural = _("trail digests")
+        ordering = ["-date"]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.digest[:12]}"
+
+
 class OpinionPhrase(models.Model):
     """A reusable opinion text (常用意见) for a department, optionally for one service or transition."""
 

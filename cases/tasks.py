@@ -55,3 +55,12 @@ def make_pending_documents() -> int:
     from .documents import make_pending
 
     return make_pending()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def make_trail_digest() -> str:
+    """Today's signed digest of the chain heads, once (cases/trail.py); hourly runs catch up."""
+    from .trail import make_digest
+
+    record, _made = make_digest()
+    return record.digest

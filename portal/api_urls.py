@@ -169,6 +169,6 @@ urlpatterns = [
         counter_api.CounterApplicationView.as_view(),
         name="api-counter-applications",
     ),
-    path("track/<str:number>/", tracking.TrackView.as_view(), name="api-track"),
+    path("track/", tracking.TrackView.as_view(), name="api-track"),
     path("stats/", stats_views.StatsView.as_view(), name="api-stats"),
 ]

@@ -67,6 +67,8 @@ INSTALLED_APPS = [
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    # Before "portal": portal/admin.py replaces its log's admin with a system-admin-only one.
+    "auditlog",
     "portal",
     "accounts",
     "services",
@@ -91,6 +93,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "accounts.second_factor.StaffSecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After authentication: the audit log names the signed-in user (portal/audit.py).
+    "portal.audit.AuditActorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "portal.middleware.NoStoreForAuthenticatedMiddleware",
     # Last, as django-axes asks: it turns a lockout raised by authenticate() into its lockout response.
@@ -252,6 +256,38 @@ SIGNING_ISSUE_DEMO_CERTIFICATES = env.bool("PORTAL_SIGNING_ISSUE_DEMO_CERTIFICAT
 # The largest PDF /verify/ accepts for checking.
 VERIFY_UPLOAD_MAX_BYTES = env.int("VERIFY_UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)
 
+# --- The audit trail (cases/trail.py) -----------------------------------------------------------------
+# The key signing the daily digest of the chain heads (HMAC-SHA256). Unset, it is derived from
+# SECRET_KEY; set it in production to a key of its own, so whoever holds SECRET_KEY cannot forge a digest.
+TRAIL_DIGEST_KEY = env.str("PORTAL_TRAIL_DIGEST_KEY", default="")
+
+# --- Audit log of catalog, workflow, calendar, staff-role and account changes (django-auditlog) ------
+# Every save and delete of these models, in admin, the designer, the API or a command, is logged with
+# the signed-in user (portal/audit.py); the log is read-only in admin, for system admins only.
+_AUDIT_MASK = "portal.audit.mask"
+AUDITLOG_INCLUDE_TRACKING_MODELS = (
+    "services.serviceitem",
+    {"model": "services.serviceversion", "m2m_fields": ["life_events"]},
+    "services.servicematerial",
+    "services.legalarticle",
+    "services.licencetype",
+    "services.workflowdefinition",
+    "services.workflowstage",
+    "services.workflowtransition",
+    "services.calendaryear",
+    "services.calendarday",
+    "accounts.department",
+    "accounts.staffmembership",
+    {
+        "model": "accounts.user",
+        "exclude_fields": ["password", "last_login"],
+        "mask_fields": ["email"],
+        "mask_callable": _AUDIT_MASK,
+        "m2m_fields": ["groups", "user_permissions"],
+    },
+)
+AUDITLOG_MASK_CALLABLE = _AUDIT_MASK
+
 # --- Celery ----------------------------------------------------------------------------------------
 # Redis when REDIS_URL or CELERY_BROKER_URL is set; otherwise a file-system broker under var/, so that
 # `make run` needs nothing else installed.
@@ -296,6 +332,9 @@ CELERY_BEAT_SCHEDULE: dict = {
     "issue-missing-licences": {"task": "cases.tasks.issue_missing_licences", "schedule": 300.0},
     # Official documents are made (rendered, sealed, stored) once; whatever nobody downloaded yet.
     "make-pending-documents": {"task": "cases.tasks.make_pending_documents", "schedule": 60.0},
+    # The day's signed digest of every case's chain head, made once a day: hourly runs catch up
+    # after an outage (cases/trail.py).
+    "make-trail-digest": {"task": "cases.tasks.make_trail_digest", "schedule": 3600.0},
 }
 
 # --- E-mail and SMS --------------------------------------------------------------------------------

@@ -81,7 +81,9 @@ def anonymous(ip: str = "10.1.1.1") -> Client:
 
 
 def track(client: Client, number: str, name: str = NAME):
-    return client.get(f"/api/v1/track/{number}/", {"name": name})
+    return client.post(
+        "/api/v1/track/", {"number": number, "name": name}, content_type="application/json"
+    )
 
 
 def track_page(client: Client, number: str, name: str = NAME, **extra):
@@ -205,7 +207,9 @@ def test_the_organisations_name_is_accepted_too(service, profile):
 
 @pytest.mark.django_db
 def test_missing_name_is_a_field_error(case):
-    response = anonymous().get(f"/api/v1/track/{case.number}/")
+    response = anonymous().post(
+        "/api/v1/track/", {"number": case.number}, content_type="application/json"
+    )
     assert response.status_code == 400
     assert "name" in response.json()["errors"]
     page = anonymous().post("/track/", {"number": case.number, "name": " "})
@@ -323,6 +327,47 @@ def test_receipt_qr_code_leads_to_the_tracking_page_with_the_number_filled_in(ca
 def test_the_api_is_in_the_schema():
     response = Client().get("/api/schema/", {"format": "json"})
     assert response.status_code == 200
-    operation = response.json()["paths"]["/api/v1/track/{number}/"]["get"]
-    assert {p["name"] for p in operation["parameters"]} == {"number", "name"}
+    paths = response.json()["paths"]
+    operation = paths["/api/v1/track/"]["post"]
+    assert not operation.get("parameters")  # nothing in the URL
+    body = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    assert body.endswith("/TrackQuery")
+    query = response.json()["components"]["schemas"]["TrackQuery"]
+    assert set(query["required"]) == {"number", "name"}
+    assert "get" not in paths["/api/v1/track/"]
+    assert not any("track/{" in path for path in paths)
     assert {"200", "404", "429"} <= set(operation["responses"])
+
+
+@pytest.mark.django_db
+def test_a_name_in_a_url_is_refused_unread_and_the_form_posts_it(case):
+    """A name in a query string ends up in access logs: neither the API nor the page looks it up."""
+    client = anonymous()
+    for url in (f"/api/v1/track/?number={case.number}", f"/api/v1/track/{case.number}/"):
+        api_get = client.get(url, {"name": NAME})
+        assert api_get.status_code in (404, 405)
+        assert "Accepted" not in api_get.content.decode()
+    api_query = client.post(
+        f"/api/v1/track/?name={NAME}",
+        {"number": case.number, "name": NAME},
+        content_type="application/json",
+    )
+    assert api_query.status_code == 400
+    assert api_query.json()["errors"]["name"] == [
+        "Send the name in the request body (POST), never in the address."
+    ]
+
+    page = client.get("/track/", {"number": case.number, "name": NAME})
+    html = page.content.decode()
+    assert page.status_code == 400
+    assert "Accepted by the department" not in html and "食品经营许可" not in html
+    assert "nothing was looked up" in html
+    assert NAME not in html  # not even echoed into the form
+    form = re.search(r'<form method="post" action="/track/"[^>]*>(.*?)</form>', html, re.S)
+    assert form and 'name="csrfmiddlewaretoken"' in form.group(1) and 'name="name"' in form.group(1)
+    posted_to_a_url_with_the_name = client.post(f"/track/?name={NAME}", {"number": case.number})
+    assert posted_to_a_url_with_the_name.status_code == 400
+    assert "Accepted by the department" not in posted_to_a_url_with_the_name.content.decode()
+    # Through the body it works, from the page and from the API.
+    assert track_page(client, case.number).status_code == 200
+    assert track(client, case.number).status_code == 200

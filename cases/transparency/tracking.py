@@ -1,10 +1,15 @@
-"""Public case tracking (DESIGN "API": `GET track/{number}/?name=…`, and the page /track/).
+"""Public case tracking (DESIGN "API": `POST track/` with `{number, name}`, and the page /track/).
 
 Anyone holding a case number and the applicant's real name (or the applying organisation's name)
 sees how far the case has got: its outer state, what happened when in plain words, the service, the
 department and the dates it is due. Nothing personal is shown: no names, ID numbers, phones, form
 data, opinions, staff or documents. A wrong name, an unknown number and a draft get the same 404,
 so the answer never tells whether a number exists.
+
+The name travels in a POST body only, never in a URL (URLs end up in access logs, browser histories
+and Referer headers): the page's form posts it, the API takes it as JSON, and a `name` in a query
+string is refused unread (400) without a lookup. The number may be in a URL: the receipt's QR code
+links to /track/?number=….
 
 Guessing is rate-limited per client address. The counters live in the database (the `ratelimit`
 cache, a DatabaseCache table) so that the limit holds across web processes and does not depend on
@@ -35,7 +40,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -244,6 +249,12 @@ def _fixed_number(data) -> str:
 @require_http_methods(["GET", "POST"])
 def track_page(request: HttpRequest) -> HttpResponse:
     """The form (number, name; the name is POSTed so it never appears in a URL), then the case."""
+    if "name" in request.GET:
+        # Never a lookup from a URL: the name would sit in access logs. The form asks again.
+        fixed = _fixed_number(request.GET)
+        form = TrackForm(initial={"number": fixed})
+        context = {"form": form, "fixed_number": fixed, "name_in_url": True}
+        return render(request, "track/form.html", context, status=400)
     if request.method == "GET":
         fixed = _fixed_number(request.GET)
         form = TrackForm(initial={"number": fixed})
@@ -274,7 +285,15 @@ def track_page(request: HttpRequest) -> HttpResponse:
 
 
 class TrackQuery(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
+    number = serializers.CharField(max_length=100, help_text="The application number")
+    name = serializers.CharField(
+        max_length=200,
+        help_text="The applicant's real name, or the applying organisation's name",
+    )
+
+
+def name_in_url_message() -> str:
+    return _("Send the name in the request body (POST), never in the address.")
 
 
 class PublicTimelineEntry(serializers.Serializer):
@@ -315,25 +334,23 @@ class TrackView(APIView):
     authentication_classes: list = []
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter(
-                "name",
-                str,
-                required=True,
-                description="The applicant's real name, or the applying organisation's name",
-            )
-        ],
+        request=TrackQuery,
         responses={200: TrackOutput, 400: ERROR, 404: ERROR, 429: ERROR},
         description="The state, dates and timeline labels of a submitted application, for anyone "
-        "who knows its number and the applicant's name. A wrong name, an unknown number and a "
+        "who knows its number and the applicant's name. The name goes in the body, never in the "
+        "URL (a `name` query parameter is refused with 400). A wrong name, an unknown number and a "
         "draft all answer 404. Lookups are limited per client address (429 with Retry-After).",
     )
-    def get(self, request, number: str):
-        query = TrackQuery(data=request.query_params)
+    def post(self, request):
+        if "name" in request.query_params:
+            raise exceptions.ValidationError({"name": [name_in_url_message()]})
+        query = TrackQuery(data=request.data)
         query.is_valid(raise_exception=True)
         try:
             case = track_case(
-                number=number, name=query.validated_data["name"], request=request._request
+                number=query.validated_data["number"],
+                name=query.validated_data["name"],
+                request=request._request,
             )
         except TooManyLookups as exc:
             raise exceptions.Throttled(

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
 from services.models import StageKind, WorkflowStage
 
-from ..models import Case, Event
+from ..models import Case, CaseChainHead, Event
 from .rules import acting_department_id
 
 
@@ -39,7 +40,8 @@ def append_event(
     opinion: str = "",
     details: dict | None = None,
 ) -> Event:
-    """Append one event with the hash of the one before; the caller holds the case row lock."""
+    """Append one event with the hash of the one before, and move the case's chain head to it;
+    the caller holds the case row lock (and so the head's) until its transaction ends."""
     last = (
         None
         if first
@@ -66,7 +68,13 @@ def append_event(
         previous_hash=last["hash"] if last else "0" * 64,
     )
     event.hash = event.compute_hash()
-    event.save()
+    with transaction.atomic(savepoint=False):  # the event and its head, or neither
+        event.save()
+        moved = CaseChainHead.objects.filter(case=case).update(
+            sequence=event.sequence, hash=event.hash, updated_at=event.at
+        )
+        if not moved:
+            CaseChainHead.objects.create(case=case, sequence=event.sequence, hash=event.hash)
     return event
 
 
