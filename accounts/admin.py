@@ -7,12 +7,15 @@ and every grant goes through accounts.services.
 """
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.utils import flatten_fieldsets
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
+from django.template.response import TemplateResponse
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext_lazy as _
 
 from portal.admin_mixins import (
@@ -21,10 +24,11 @@ from portal.admin_mixins import (
     ReadOnlyAdminMixin,
 )
 
-from . import services
+from . import second_factor, services
 from .models import (
     CitizenProfile,
     Department,
+    EnrolmentCode,
     Organisation,
     OrganisationAgent,
     PersonalDataAccess,
@@ -194,6 +198,7 @@ class StaffAccountCreationForm(AdminUserCreationForm):
 @admin.register(User)
 class UserAdmin(HiddenAnswersNotFoundMixin, BaseUserAdmin):
     inlines = [CitizenProfileInline, StaffMembershipInline]
+    actions = ["issue_enrolment_codes"]
     list_display = ("username", "first_name", "email", "is_staff", "is_active", "last_login")
     readonly_fields = ("last_login", "date_joined")
     fieldsets = (
@@ -249,6 +254,34 @@ class UserAdmin(HiddenAnswersNotFoundMixin, BaseUserAdmin):
         return super().has_change_permission(request, obj) and (
             obj is None or may_change_account(request.user, obj)
         )
+
+    @admin.action(description=_("Issue an authenticator enrolment code"), permissions=["change"])
+    def issue_enrolment_codes(self, request, queryset):
+        """One new code per selected staff account, shown on this page only (never stored in
+        clear, never put in a message or the session); hand each to its holder in person."""
+        issued, skipped = [], []
+        for account in queryset.order_by("username"):
+            if not second_factor.is_staff_account(account) or not may_change_account(
+                request.user, account
+            ):
+                skipped.append(account)
+                continue
+            code = second_factor.issue_enrolment_code(user=account, issued_by=request.user)
+            issued.append((account, code))
+        response = TemplateResponse(
+            request,
+            "admin/accounts/enrolment_codes.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Authenticator enrolment codes"),
+                "issued": issued,
+                "skipped": skipped,
+                "valid_hours": settings.ENROLMENT_CODE_VALID_HOURS,
+                "opts": self.model._meta,
+            },
+        )
+        add_never_cache_headers(response)
+        return response
 
     def save_model(self, request, obj, form, change):
         if change or request.user.is_superuser:
@@ -399,6 +432,21 @@ class OrganisationAdmin(CreationTimesNotAskedMixin, admin.ModelAdmin):
     list_display = ("name", "uscc", "legal_representative")
     search_fields = ("name", "uscc")
     inlines = [OrganisationAgentInline]
+
+
+@admin.register(EnrolmentCode)
+class EnrolmentCodeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Which codes were issued, by whom, and whether used: never the codes themselves."""
+
+    list_display = ("user", "issued_by", "created_at", "expires_at", "used_at")
+    list_select_related = ("user", "issued_by")
+    fields = ("user", "issued_by", "created_at", "expires_at", "used_at")
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(user__in=staff_managed_by(request.user))
 
 
 @admin.register(PersonalDataAccess)

@@ -6,13 +6,11 @@ from django.utils.translation import gettext as _
 from django_otp import match_token
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
-from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from . import proxies, second_factor, services
+from . import proxies, second_factor, services, sign_in_limit, tokens
 from .models import Language, ProxyAuthorisation, User
 
 
@@ -72,7 +70,7 @@ def _me(user: User) -> dict:
 class RegisterView(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [sign_in_limit.SignInRateThrottle]
     throttle_scope = "auth"
 
     @extend_schema(request=RegisterInput, responses={201: MeOutput}, operation_id="auth_register")
@@ -90,16 +88,24 @@ class TokenInput(serializers.Serializer):
 
 
 class TokenView(APIView):
-    """Exchange a username and password for an API token; failures count towards the lockout."""
+    """Exchange a username and password (and, for staff, an authenticator code) for a new API token.
+
+    Every call issues a new token, never an old one; it expires at `expiry`. Failures count towards
+    the lockout of the account at this address and towards this address's sign-in limit."""
 
     permission_classes = [AllowAny]
     authentication_classes: list = []
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [sign_in_limit.SignInRateThrottle]
     throttle_scope = "auth"
 
     @extend_schema(
         request=TokenInput,
-        responses={200: inline_serializer("TokenOutput", {"token": serializers.CharField()})},
+        responses={
+            200: inline_serializer(
+                "TokenOutput",
+                {"token": serializers.CharField(), "expiry": serializers.DateTimeField()},
+            )
+        },
         operation_id="auth_token",
     )
     def post(self, request):
@@ -111,6 +117,9 @@ class TokenView(APIView):
             username=data.validated_data["username"],
             password=data.validated_data["password"],
         )
+        wait = getattr(http_request, sign_in_limit.REQUEST_FLAG, None)
+        if wait is not None:
+            raise exceptions.Throttled(wait=wait, detail=sign_in_limit.message(wait))
         if getattr(http_request, "axes_locked_out", False):
             # AxesMiddleware answers with accounts.lockout.lockout_response (429).
             raise exceptions.Throttled()
@@ -118,14 +127,28 @@ class TokenView(APIView):
             raise exceptions.ValidationError(
                 {"non_field_errors": [_("The username or password is wrong.")]}
             )
+        verified = False
         if second_factor.needs_second_factor(user):
-            code = (data.validated_data.get("otp") or "").strip()
+            code = (data.validated_data.get("otp") or "").strip().replace(" ", "")
             if not code or match_token(user, code) is None:
                 raise exceptions.ValidationError(
                     {"otp": [_("Staff need the current code of their authenticator app.")]}
                 )
-        token, _created = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+            verified = True
+        token, expiry = tokens.issue_token(user=user, second_factor_verified=verified)
+        return Response({"token": token, "expiry": expiry})
+
+
+class TokenRevokeView(APIView):
+    """End the token this request is made with (signing out a client)."""
+
+    authentication_classes = [tokens.TokenAuthentication]
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={204: None}, operation_id="auth_token_revoke")
+    def post(self, request):
+        request.auth.delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class MeView(APIView):

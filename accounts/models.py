@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.db.models.functions import Now
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+from knox.models import AbstractAuthToken
 
 from .crypto import EncryptedTextField
 from .validators import mask_id_number, mask_phone, validate_uscc
@@ -41,6 +42,17 @@ class User(AbstractUser):
         verbose_name = _("user")
         verbose_name_plural = _("users")
         swappable = "AUTH_USER_MODEL"
+
+    def save(self, *args, **kwargs) -> None:
+        """A new password ends every API token of the account, whichever path set it (the
+        password change and reset pages, Django admin, `changepassword`): a leaked token must not
+        outlive the password it was issued for. Django's set_password() keeps the new raw password
+        in `_password` until the next save, which is how a change is told from any other save."""
+        password_changed = self._password is not None and not self._state.adding
+        super().save(*args, **kwargs)
+        if password_changed:
+            # In the same transaction: a change rolled back keeps its tokens.
+            ApiToken.objects.filter(user_id=self.pk).delete()
 
 
 class CitizenProfile(models.Model):
@@ -376,3 +388,53 @@ class ProxyAuthorisation(models.Model):
     @property
     def content_type(self) -> str:
         return self.letter_content_type
+
+
+class ApiToken(AbstractAuthToken):
+    """An API token (django-rest-knox, KNOX_TOKEN_MODEL): only its hash is stored, it expires, and
+    it records whether it was issued with a second factor. A token issued without one is refused
+    whenever its holder must use 2FA (accounts.tokens.TokenAuthentication), so tokens from before
+    STAFF_2FA was switched on, or from before the account became staff, stop working."""
+
+    second_factor = models.BooleanField(_("issued with an authenticator code"), default=False)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+
+class EnrolmentCode(models.Model):
+    """The second proof a staff member needs to set up an authenticator app (绑定验证器), besides
+    their password: issued by an admin, shown once, stored only as a keyed hash, single use and
+    short-lived. A few wrong codes void the account's outstanding codes."""
+
+    user = models.ForeignKey(
+        User, verbose_name=_("account"), on_delete=models.CASCADE, related_name="enrolment_codes"
+    )
+    code_hash = models.CharField(max_length=64, unique=True, editable=False)
+    issued_by = models.ForeignKey(
+        User,
+        verbose_name=_("issued by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("issued"), db_default=Now())
+    expires_at = models.DateTimeField(_("expires"))
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+    failed_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+
+    class Meta:
+        verbose_name = _("authenticator enrolment code")
+        verbose_name_plural = _("authenticator enrolment codes")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["user", "expires_at"],
+                condition=Q(used_at__isnull=True),
+                name="enrolmentcode_open",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.created_at:%Y-%m-%d %H:%M})"

@@ -3,33 +3,59 @@ protection"): pages, Django admin, the browsable API and API tokens alike.
 
 A staff member who has not yet set up an authenticator app is signed in but can reach only the setup
 page; one who has must enter a current code before anything else. Citizens are never asked.
+
+Setting up an authenticator takes a second proof besides the password: an enrolment code an admin
+issued to the account (EnrolmentCode: hashed, expiring, single use). Only after it is given is a
+fresh secret made and shown (as a QR code and as the base32 key authenticator apps accept), so
+someone holding only the password never sees a secret that would later be confirmed.
 """
 
 from __future__ import annotations
 
+import base64
+import secrets
 from collections.abc import Callable
+from datetime import timedelta
 
 import segno
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 from django_otp import login as otp_login
 from django_otp import match_token, user_has_device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from .models import User
+from .models import ApiToken, EnrolmentCode, User
 
 DEVICE_NAME = "authenticator"
+ENROLMENT_SESSION_KEY = "2fa_enrolment_code"
+# Wrong enrolment codes an account may give before its outstanding codes are void.
+ENROLMENT_MAX_FAILURES = 5
+# 32 letters and digits without the look-alikes 0/O and 1/I: 5 bits a character, 50 in a code.
+ENROLMENT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 OPEN_PATHS = ("/accounts/2fa/", "/accounts/logout/", "/static/", "/healthz", "/accounts/language/")
 
 
-def needs_second_factor(user: User) -> bool:
+def is_staff_account(user: User) -> bool:
     """Staff: anyone with a role in a department, Django admin access or superuser rights."""
-    if not settings.STAFF_2FA or not user.is_authenticated:
+    if not user.is_authenticated:
         return False
-    return user.is_staff or user.is_superuser or user.memberships.exists()
+    if user.is_staff or user.is_superuser:
+        return True
+    # Asked by several middlewares in one request: the answer is kept on the user object.
+    known = getattr(user, "_is_staff_account", None)
+    if known is None:
+        known = user._is_staff_account = user.memberships.exists()
+    return known
+
+
+def needs_second_factor(user: User) -> bool:
+    return bool(settings.STAFF_2FA) and is_staff_account(user)
 
 
 def verify_code(*, request: HttpRequest, user: User, code: str) -> bool:
@@ -41,24 +67,99 @@ def verify_code(*, request: HttpRequest, user: User, code: str) -> bool:
     return True
 
 
+# --- Enrolment codes -------------------------------------------------------------------------------
+
+
+def _normalised(code: str) -> str:
+    return "".join(ch for ch in (code or "").upper() if ch.isalnum())
+
+
+def _hash(code: str) -> str:
+    return salted_hmac("accounts.enrolment-code", _normalised(code)).hexdigest()
+
+
+def _open_codes(user: User):
+    return EnrolmentCode.objects.filter(
+        user=user,
+        used_at__isnull=True,
+        expires_at__gt=timezone.now(),
+        failed_attempts__lt=ENROLMENT_MAX_FAILURES,
+    )
+
+
 @transaction.atomic
-def start_setup(user: User) -> TOTPDevice:
-    """The unconfirmed device being set up (made once, reused until confirmed)."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
-    return device or TOTPDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=False)
+def issue_enrolment_code(*, user: User, issued_by: User | None) -> str:
+    """A new enrolment code for `user`, returned only here (show it once); earlier open codes of the
+    account stay valid until used or expired."""
+    raw = "".join(secrets.choice(ENROLMENT_ALPHABET) for _ in range(10))
+    EnrolmentCode.objects.create(
+        user=user,
+        code_hash=_hash(raw),
+        issued_by=issued_by,
+        expires_at=timezone.now() + timedelta(hours=settings.ENROLMENT_CODE_VALID_HOURS),
+    )
+    return f"{raw[:5]}-{raw[5:]}"
+
+
+def start_setup(*, request: HttpRequest, user: User, enrolment_code: str) -> TOTPDevice | None:
+    """Check the enrolment code; if it holds, make a fresh unconfirmed device (any earlier one is
+    dropped, its secret possibly seen) and remember the code in the session until confirmation.
+    A wrong code counts against the account's open codes."""
+    given = _normalised(enrolment_code)
+    with transaction.atomic():
+        # The hash is keyed (SECRET_KEY): looking it up says nothing about other codes.
+        match = (
+            _open_codes(user).select_for_update().filter(code_hash=_hash(given)).first()
+            if given
+            else None
+        )
+        if match is None:
+            _open_codes(user).update(failed_attempts=F("failed_attempts") + 1)
+            return None
+        TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+        device = TOTPDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=False)
+    request.session[ENROLMENT_SESSION_KEY] = match.pk
+    return device
+
+
+def pending_setup(*, request: HttpRequest, user: User) -> TOTPDevice | None:
+    """The device this session is setting up, while its enrolment code is still open."""
+    code_id = request.session.get(ENROLMENT_SESSION_KEY)
+    if code_id is None or not _open_codes(user).filter(pk=code_id).exists():
+        return None
+    return TOTPDevice.objects.filter(user=user, confirmed=False).first()
 
 
 def confirm_setup(*, request: HttpRequest, user: User, code: str) -> bool:
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
-    if device is None or not device.verify_token((code or "").strip().replace(" ", "")):
-        return False
-    device.confirmed = True
-    device.save(update_fields=["confirmed"])
+    """Confirm the pending device with its first code. Uses up the enrolment code, and ends the
+    account's API tokens: from now on a token needs an authenticator code."""
+    code_id = request.session.get(ENROLMENT_SESSION_KEY)
+    with transaction.atomic():
+        enrolment = _open_codes(user).select_for_update().filter(pk=code_id).first()
+        device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+        if enrolment is None or device is None:
+            return False
+        if not device.verify_token((code or "").strip().replace(" ", "")):
+            return False
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        enrolment.used_at = timezone.now()
+        enrolment.save(update_fields=["used_at"])
+        ApiToken.objects.filter(user=user).delete()
+    request.session.pop(ENROLMENT_SESSION_KEY, None)
     otp_login(request, device)
     return True
 
 
+def manual_key(device: TOTPDevice) -> str:
+    """The secret as authenticator apps take it typed in: base32 (RFC 4648, as in the QR code's
+    otpauth URI), in groups of four for reading."""
+    key = base64.b32encode(device.bin_key).decode().rstrip("=")
+    return " ".join(key[i : i + 4] for i in range(0, len(key), 4))
+
+
 def setup_qr_svg(device: TOTPDevice) -> str:
+    """The otpauth:// URI of django-otp (secret in base32, issuer OTP_TOTP_ISSUER) as a QR code."""
     return segno.make(device.config_url, error="m").svg_inline(scale=4)
 
 

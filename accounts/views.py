@@ -193,25 +193,38 @@ def _safe_next(request: HttpRequest, default: str = "/") -> str:
 
 @login_required
 def second_factor_setup(request: HttpRequest) -> HttpResponse:
-    """Staff set up an authenticator app: scan the code, confirm with the first code it shows."""
-    if second_factor.has_authenticator(request.user):
+    """Staff set up an authenticator app: first the enrolment code an admin gave them, then scan
+    the QR code (or type the key) and confirm with the first code the app shows."""
+    user = request.user
+    if second_factor.has_authenticator(user):
         return redirect(f"{reverse('accounts:2fa_verify')}?next={_safe_next(request)}")
-    device = second_factor.start_setup(request.user)
+    device = second_factor.pending_setup(request=request, user=user)
     error = ""
-    if request.method == "POST":
+    if request.method == "POST" and "enrolment_code" in request.POST:
+        device = second_factor.start_setup(
+            request=request, user=user, enrolment_code=request.POST["enrolment_code"]
+        )
+        if device is None:
+            error = _(
+                "That enrolment code is not valid: it may be mistyped, used or expired. "
+                "Ask your administrator for a new one."
+            )
+    elif request.method == "POST" and device is not None:
         if second_factor.confirm_setup(
-            request=request, user=request.user, code=request.POST.get("code", "")
+            request=request, user=user, code=request.POST.get("code", "")
         ):
             messages.success(request, _("Your authenticator is set up."))
             return redirect(_safe_next(request))
         error = _("That code is not right. Enter the 6 digits the app shows now.")
-    return render(
-        request,
-        "accounts/2fa_setup.html",
-        {"qr": second_factor.setup_qr_svg(device), "secret": device.bin_key.hex(), "error": error,
-         "next": _safe_next(request)},
-        status=400 if error else 200,
-    )  # fmt: skip
+    elif request.method == "POST":
+        error = _("Enter the enrolment code from your administrator first.")
+    context = {"error": error, "next": _safe_next(request), "device": device}
+    if device is not None:
+        context |= {
+            "qr": second_factor.setup_qr_svg(device),
+            "secret": second_factor.manual_key(device),
+        }
+    return render(request, "accounts/2fa_setup.html", context, status=400 if error else 200)
 
 
 @login_required

@@ -32,7 +32,7 @@ WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))
 SETUP = """
 import json
 from django.db import connection
-from rest_framework.authtoken.models import Token
+from accounts.tokens import issue_token
 from accounts.crypto import keyed_hash
 from accounts.models import CitizenProfile, Department, User
 from services.catalog import create_service, publish_version
@@ -59,7 +59,7 @@ for n in range(64):
     number = first17 + ric.calc_check_digit(first17 + "0")
     CitizenProfile.objects.create(user=user, real_name=f"基准{n}", id_number=number,
         id_number_hash=keyed_hash(number), phone="13800138000")
-    tokens.append(Token.objects.create(user=user).key)
+    tokens.append(issue_token(user=user, second_factor_verified=False)[0])
 print(json.dumps(tokens))
 """
 

@@ -60,7 +60,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "django.forms",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "guardian",
@@ -93,10 +93,13 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "accounts.second_factor.StaffSecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "accounts.staff_sessions.StaffIdleTimeoutMiddleware",
     # After authentication: the audit log names the signed-in user (portal/audit.py).
     "portal.audit.AuditActorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "portal.middleware.NoStoreForAuthenticatedMiddleware",
+    # Turns a sign-in refused for its address (too many failures across usernames) into a 429.
+    "accounts.sign_in_limit.SignInThrottleMiddleware",
     # Last, as django-axes asks: it turns a lockout raised by authenticate() into its lockout response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -157,6 +160,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Accounts, sessions and sign-in ---------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
+    # First: an address with too many failed sign-ins across usernames is refused before any
+    # password is checked (password spraying), on every path that calls authenticate().
+    "accounts.sign_in_limit.AddressThrottleBackend",
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
@@ -189,6 +195,16 @@ SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
 
 # Staff sign in with a second factor (TOTP) wherever this is on: on by default in production.
 STAFF_2FA = env.bool("STAFF_2FA", default=not DEBUG)
+# Setting up an authenticator takes an enrolment code issued by an admin; it is valid this long.
+ENROLMENT_CODE_VALID_HOURS = env.int("ENROLMENT_CODE_VALID_HOURS", default=72)
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="一网通办")
+# A staff session unused for this long is signed out (citizens keep SESSION_COOKIE_AGE).
+STAFF_SESSION_IDLE_SECONDS = env.int("STAFF_SESSION_IDLE_SECONDS", default=30 * 60)
+# Password spraying: failed sign-ins from one client address, whatever the usernames, before every
+# sign-in from it (pages, API, admin) answers 429 for the rest of the window. Counted in the
+# `ratelimit` database cache, so the limit holds across web processes.
+SIGN_IN_ADDRESS_FAILURE_LIMIT = env.int("SIGN_IN_ADDRESS_FAILURE_LIMIT", default=20)
+SIGN_IN_ADDRESS_WINDOW_SECONDS = env.int("SIGN_IN_ADDRESS_WINDOW_MINUTES", default=15) * 60
 
 # django-axes: lock out by username and address together, so one person's typos never lock out a whole
 # counter hall behind one address, and one address cannot lock a citizen out of their account.
@@ -198,12 +214,12 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 # Proxies in front of Django that append to X-Forwarded-For (nginx: 1; nginx behind a load balancer: 2).
+# The client is the entry that many places from the right of X-Forwarded-For (what the outermost
+# trusted proxy saw), as DRF's NUM_PROXIES reads it; entries further left are the client's own claims.
 # With none, the client address is REMOTE_ADDR and X-Forwarded-For is ignored, so it cannot be forged.
+# Lockouts, sign-in and tracking limits all key on portal.client_address.client_address.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
-AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT or None
-AXES_IPWARE_META_PRECEDENCE_ORDER = (
-    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if TRUSTED_PROXY_COUNT else ["REMOTE_ADDR"]
-)
+AXES_CLIENT_IP_CALLABLE = "portal.client_address.client_address"
 AXES_VERBOSE = False
 
 # django-guardian: object permissions for cases and catalog objects.
@@ -359,10 +375,24 @@ NOTIFICATION_RETRY_BASE_SECONDS = env.int("NOTIFICATION_RETRY_BASE_SECONDS", def
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- REST API --------------------------------------------------------------------------------------
+# API tokens (django-rest-knox): hashed, expiring, revoked by a password change and refused once
+# their holder must use 2FA without having given a code for them. Staff tokens live shorter.
+KNOX_TOKEN_MODEL = "accounts.ApiToken"  # noqa: S105 (a model name)
+# knox's own migrations would still make its unused knox_authtoken table (they predate swapping):
+# with the model swapped out, the app needs no table at all.
+MIGRATION_MODULES = {"knox": None}
+API_TOKEN_TTL_STAFF = timedelta(hours=env.int("API_TOKEN_TTL_STAFF_HOURS", default=10))
+API_TOKEN_TTL_CITIZEN = timedelta(days=env.int("API_TOKEN_TTL_CITIZEN_DAYS", default=30))
+REST_KNOX = {"TOKEN_TTL": API_TOKEN_TTL_STAFF, "AUTH_HEADER_PREFIX": "Token", "AUTO_REFRESH": False}
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.tokens.TokenAuthentication",
+    ],
+    # The browsable API only in development: in production the API speaks JSON alone.
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        *(["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",

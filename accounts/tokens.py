@@ -1,0 +1,52 @@
+"""API tokens (`Authorization: Token …`) that honour 2FA (DESIGN "Data protection").
+
+Tokens are django-rest-knox tokens (accounts.ApiToken): only a hash is stored, each expires
+(API_TOKEN_TTL_STAFF for staff, API_TOKEN_TTL_CITIZEN for everyone else), every sign-in issues a new
+one, and a password change revokes them all (User.save). A token records whether its sign-in gave
+an authenticator code; one that did not is refused, and deleted, as soon as its holder must use 2FA
+(STAFF_2FA switched on, a role granted, an authenticator set up), so no token outlives the policy.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+from knox.auth import TokenAuthentication as KnoxTokenAuthentication
+from rest_framework import exceptions
+
+from . import second_factor
+from .models import ApiToken, User
+
+
+def issue_token(*, user: User, second_factor_verified: bool) -> tuple[str, datetime]:
+    """A new token for `user` and its expiry; the token itself is returned only here, once."""
+    ttl = (
+        settings.API_TOKEN_TTL_STAFF
+        if second_factor.is_staff_account(user)
+        else settings.API_TOKEN_TTL_CITIZEN
+    )
+    instance, token = ApiToken.objects.create(
+        user=user, expiry=ttl, second_factor=second_factor_verified
+    )
+    return token, instance.expiry
+
+
+def revoke_tokens(*, user: User) -> int:
+    """End every API token of `user`; returns how many there were."""
+    deleted, _per_model = ApiToken.objects.filter(user=user).delete()
+    return deleted
+
+
+class TokenAuthentication(KnoxTokenAuthentication):
+    """knox's token check (hash, expiry), and the 2FA rule above."""
+
+    def validate_user(self, auth_token: ApiToken):
+        user, token = super().validate_user(auth_token)
+        if not token.second_factor and second_factor.needs_second_factor(user):
+            token.delete()
+            raise exceptions.AuthenticationFailed(
+                _("This token was issued without an authenticator code. Sign in again with one.")
+            )
+        return user, token
