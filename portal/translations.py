@@ -22,3 +22,32 @@ DJANGO_STRINGS = [
     gettext_lazy("Forgotten your login credentials?"),
     gettext_lazy("In case you’ve forgotten, you are:"),
 ]
+
+# django-auditlog ships no Chinese: the words of its admin pages and log entries (portal/audit.py).
+AUDITLOG_STRINGS = [
+    gettext_lazy("Audit log"),
+    gettext_lazy("Audit log: %s"),
+    gettext_lazy("log entry"),
+    gettext_lazy("log entries"),
+    gettext_lazy("Changes"),
+    gettext_lazy("Created"),
+    gettext_lazy("Resource"),
+    gettext_lazy("Resource Type"),
+    gettext_lazy("Action"),
+    gettext_lazy("Field"),
+    gettext_lazy("From"),
+    gettext_lazy("To"),
+    gettext_lazy("No field changes"),
+    gettext_lazy("No log entries found."),
+    gettext_lazy("actor"),
+    gettext_lazy("action"),
+    gettext_lazy("timestamp"),
+    gettext_lazy("remote address"),
+    gettext_lazy("object representation"),
+    gettext_lazy("content type"),
+    gettext_lazy("create"),
+    gettext_lazy("update"),
+    gettext_lazy("delete"),
+    gettext_lazy("access"),
+    gettext_lazy("system"),
+]
