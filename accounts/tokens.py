@@ -13,6 +13,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.utils.translation import gettext as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from knox.auth import TokenAuthentication as KnoxTokenAuthentication
 from rest_framework import exceptions
 
@@ -50,3 +51,18 @@ class TokenAuthentication(KnoxTokenAuthentication):
                 _("This token was issued without an authenticator code. Sign in again with one.")
             )
         return user, token
+
+
+class TokenScheme(OpenApiAuthenticationExtension):
+    """The OpenAPI description of the token (the API docs' "Authorize" box): `Token <key>`."""
+
+    target_class = "accounts.tokens.TokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Token <key>` from POST /api/v1/auth/token/; it expires (`expiry`).",
+        }

@@ -22,10 +22,20 @@ def portal(request: HttpRequest) -> dict:
         "is_counter_clerk": SimpleLazyObject(lambda: _is_clerk(user)),
         "portal_degraded": SimpleLazyObject(_degraded),
         "designs_services": SimpleLazyObject(lambda: _designs(user)),
-        "works_on_cases": SimpleLazyObject(
-            lambda: bool(user and user.is_authenticated and user.memberships.exists())
-        ),
+        "works_on_cases": SimpleLazyObject(lambda: _works_on_cases(user)),
     }
+
+
+def _works_on_cases(user) -> bool:
+    """A role in a department. For everyone but admins that is what the middlewares already
+    asked (accounts.second_factor.is_staff_account, kept on the user for the request)."""
+    if not (user and user.is_authenticated):
+        return False
+    if user.is_staff or user.is_superuser:
+        return user.memberships.exists()
+    from accounts.second_factor import is_staff_account
+
+    return is_staff_account(user)
 
 
 def _designs(user) -> bool:

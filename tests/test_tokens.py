@@ -81,7 +81,7 @@ def test_a_token_from_before_2fa_was_switched_on_is_refused(caseworker, settings
     settings.STAFF_2FA = True
     refused = me(token)
     assert refused.status_code in (401, 403)
-    assert "authenticator" in refused.json()["detail"]
+    assert "动态码" in refused.json()["detail"]  # issued without an authenticator code
     assert not ApiToken.objects.filter(user=caseworker).exists()
     # Switching it off again does not bring the token back.
     settings.STAFF_2FA = False
