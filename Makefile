@@ -13,11 +13,12 @@ export PORTAL_HOST := $(HOST)
 # Debian packages: for the tests (real servers, the browser, PDF tools and CJK fonts).
 TEST_DEBS := postgresql redis-server chromium fonts-noto-cjk poppler-utils gettext
 
-.PHONY: help run test lint format check messages bench bench-sweep bench-stats clean system-test-packages
+.PHONY: help run test fuzz lint format check messages bench bench-sweep bench-stats clean system-test-packages
 
 help:
 	@echo "make run    set up and serve the portal with a Celery worker and beat (SQLite, no services)"
 	@echo "make test   set up PostgreSQL, Redis and the browser, then run the whole suite"
+	@echo "make fuzz   schemathesis against the live test server (part of make test too)"
 	@echo "make lint   ruff format --check and ruff check"
 	@echo "make check  makemigrations --check and check --deploy under production settings"
 	@echo "make bench  API submissions per second on PostgreSQL + gunicorn, against a bare INSERT"
@@ -64,6 +65,11 @@ system-test-packages:
 
 test: system-test-packages $(VENV)/.installed
 	$(BIN)/python -m pytest
+
+# schemathesis over the whole OpenAPI schema with a citizen's and a caseworker's token: 0 server errors
+# and 0 schema violations (tests/test_fuzz.py, which `make test` runs too). FUZZ_MAX_EXAMPLES=20 for more.
+fuzz: system-test-packages $(VENV)/.installed
+	$(BIN)/python -m pytest tests/test_fuzz.py -s -ra
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff format --check .

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import proxies
+from portal.parsers import JSONParser
 from services import catalog
 
 from . import decisions, documents, receipts, selectors, workflow
@@ -161,6 +165,27 @@ def _ref_or_404(request, number: str) -> Case:
     return case
 
 
+IDEMPOTENCY_KEY = re.compile(
+    r"[\x21-\x7e]{1,100}"
+)  # printable ASCII, as Case.idempotency_key keeps
+
+
+def _idempotency_key(request) -> str | None:
+    """The `Idempotency-Key` header (at most 100 printable characters), or None when not sent."""
+    key = request.headers.get("Idempotency-Key")
+    if not key:
+        return None
+    if not IDEMPOTENCY_KEY.fullmatch(key):
+        raise ValidationError(
+            {
+                "Idempotency-Key": _(
+                    "An Idempotency-Key has 1 to 100 printable ASCII characters and no spaces."
+                )
+            }
+        )
+    return key
+
+
 def _held_authorisation(request, authorisation_id):
     if authorisation_id is None:
         return None
@@ -176,7 +201,15 @@ class ApplicationListCreateView(ListAPIView):
     @extend_schema(
         request=CreateInput,
         responses={201: CreatedOutput},
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                description="1 to 100 printable ASCII characters: a repeat returns the same case.",
+                pattern=r"^[\x21-\x7e]{1,100}$",
+            )
+        ],
     )
     def post(self, request):
         data = CreateInput(data=request.data)
@@ -187,7 +220,7 @@ class ApplicationListCreateView(ListAPIView):
             user=request.user,
             data=data.validated_data["data"],
             channel=Channel.API,
-            idempotency_key=request.headers.get("Idempotency-Key") or None,
+            idempotency_key=_idempotency_key(request),
             organisation_id=data.validated_data.get("agent_for"),
             authorisation=_held_authorisation(request, data.validated_data.get("on_behalf_of")),
         )

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import CitizenProfile, Department, Organisation, ProxyAuthorisation
 from cases.uploads import private_storage
+from portal.parsers import displayable
 from services.models import (
     LicenceType,
     OuterState,
@@ -250,6 +251,15 @@ class Case(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        """Form data that cannot be shown (a lone surrogate kept by SQLite before the API refused it:
+        portal.parsers) is read with U+FFFD in its place, so no page, PDF or answer fails on it."""
+        case = super().from_db(db, field_names, values)
+        if "data" in case.__dict__:
+            case.data = displayable(case.data)
+        return case
 
     @property
     def is_open(self) -> bool:

@@ -85,12 +85,13 @@ def toggle_high_contrast(request: HttpRequest) -> HttpResponse:
 
 
 def _wants_json(request: HttpRequest) -> bool:
+    """Under /api/ errors answer in the API's shape, `{"detail": ..., "errors": {}}` (DESIGN "API")."""
     return request.path.startswith("/api/")
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _wants_json(request):
-        return JsonResponse({"detail": _("Not found.")}, status=404)
+        return JsonResponse({"detail": _("Not found."), "errors": {}}, status=404)
     # `error_page`: no form and nothing of the address asked for, so that a refused case looks
     # exactly like a missing one (DESIGN "Data protection"), byte for byte.
     return render(request, "404.html", {"error_page": True}, status=404)
@@ -99,7 +100,8 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _wants_json(request):
         return JsonResponse(
-            {"detail": _("You do not have permission to perform this action.")}, status=403
+            {"detail": _("You do not have permission to perform this action."), "errors": {}},
+            status=403,
         )
     return render(request, "403.html", {"error_page": True}, status=403)
 
@@ -114,7 +116,7 @@ def _plain_page(request: HttpRequest, template: str) -> str:
 
 def server_error(request: HttpRequest) -> HttpResponse:
     if _wants_json(request):
-        return JsonResponse({"detail": _("A server error occurred.")}, status=500)
+        return JsonResponse({"detail": _("A server error occurred."), "errors": {}}, status=500)
     return HttpResponseServerError(_plain_page(request, "500.html"))
 
 

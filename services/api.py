@@ -15,7 +15,7 @@ from .schema import published_schema
 
 
 class DepartmentOutput(serializers.ModelSerializer):
-    parent = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    parent = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
 
     class Meta:
         model = Department
@@ -54,8 +54,8 @@ class ServiceSummaryOutput(serializers.Serializer):
 
 
 class MaterialOutput(serializers.ModelSerializer):
-    licence_type = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    shared_by = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    licence_type = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    shared_by = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
 
     class Meta:
         model = ServiceMaterial

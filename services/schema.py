@@ -73,12 +73,15 @@ false` on every object; required text with `minLength` 1 and `"not": {"pattern":
 space that Python's and ECMAScript's \s both match, spelt out as a class, so either engine refuses
 exactly that), other text with
 `"not": {"pattern": "\\x00"}`, a pattern of the field's own kept as it is; each format as a
-pattern (the date pattern knows month lengths, leap years and the field's bounds); required lists with `minItems` 1;
+pattern (the date pattern knows month lengths, leap years and the field's bounds); numbers with
+`minimum` and `maximum` within a 64-bit whole number (what the databases keep: `stored_bounds`);
+required lists with `minItems` 1;
 boxes with const true required; conditional requirements inside their rules; fields filled from
 the profile `readOnly` and out of `required` (the server fills them; a value sent is checked, then
 replaced). A pattern cannot compute an ID number's check digit:
 `FORMAT_CHECKER` asserts format "id_number" for a validator that wants that too. An integer written
-3.0 is the integer 3, as JSON Schema has it. Text is stored as sent: pages trim what people type,
+3.0 is the integer 3, as JSON Schema has it. Text with a lone surrogate (\ud800 unpaired) is no
+Unicode text at all: refused here and at the edge (portal.parsers), whatever a pattern would say. Text is stored as sent: pages trim what people type,
 the API keeps what a program sends. The stored schema stays as its author wrote it; the published
 one is derived when served, so versions published earlier keep to the contract as well.
 """
@@ -106,6 +109,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
 
 from accounts.validators import normalize_id_number, validate_id_number
+from portal.parsers import INT_MAX, INT_MIN, text_problem
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SCALAR_TYPES = {"string", "integer", "number", "boolean"}
@@ -812,6 +816,8 @@ def _published_property(prop: dict, *, required: bool, read_only: bool) -> dict:
             result["pattern"] = FORMAT_PATTERNS[prop["format"]]
         else:  # what text may not be; a pattern of the field's own stays as it is
             result["not"] = {"pattern": BLANK_OR_NUL if required else NUL}
+    if prop["type"] in ("integer", "number") and "enum" not in prop:
+        result.update(stored_bounds(prop))
     if prop["type"] == "array":
         result["items"] = _published_object(prop["items"], top=False)
         if required:
@@ -1110,6 +1116,7 @@ def scalar_field(prop: dict, *, name: str, required: bool, strict: bool = False)
     if kind == "boolean":
         return forms.BooleanField(**common)
     if kind == "integer" or kind == "number":
+        prop = {**prop, **stored_bounds(prop)}
         bounds = {
             "min_value": None if prop.get("minimum") is None else _bound(prop["minimum"]),
             "max_value": None if prop.get("maximum") is None else _bound(prop["maximum"]),
@@ -1178,8 +1185,19 @@ def _exclusive(bound, *, above: bool):
     return check
 
 
+def stored_bounds(prop: dict) -> dict:
+    """A number field's `minimum` and `maximum` within what databases keep: a whole number of 64
+    bits (portal.parsers). The published schema carries them; pages and the API check them."""
+    low, high = prop.get("minimum"), prop.get("maximum")
+    return {
+        "minimum": INT_MIN if low is None else min(max(low, INT_MIN), INT_MAX),
+        "maximum": INT_MAX if high is None else max(min(high, INT_MAX), INT_MIN),
+    }
+
+
 def _number_validators(prop: dict, name: str = "") -> list:
     """Bounds on a JSON number, compared as JSON Schema compares them (no rounding to decimals)."""
+    prop = {**prop, **stored_bounds(prop)}
     checks = []
     messages = field_error_messages(prop, name)
     if prop.get("minimum") is not None:
@@ -1235,13 +1253,8 @@ def _clean_json(prop: dict, name: str, value: Any) -> Any:
         return value
     if kind == "string" and _BLANK.fullmatch(value):
         return _NO_ANSWER
-    if kind == "string" and "\x00" in value:
-        raise ValidationError(
-            _(
-                "The text holds an invisible NUL character (\\x00); type it again instead of pasting it."
-            ),
-            code="null_characters_not_allowed",
-        )
+    if kind == "string" and (problem := text_problem(value)):
+        raise ValidationError(problem, code="null_characters_not_allowed")
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if kind in ("integer", "number") and "enum" not in prop:

@@ -291,9 +291,12 @@ def test_error_pages_in_chinese_and_english(settings):
     assert "We cannot find that page" in text(client.get("/services/NO-SUCH/"))
     # API clients get JSON, not a page.
     api = client.get("/api/v1/no-such-endpoint/")
-    assert api.status_code == 404 and api.json() == {"detail": "Not found."}
+    assert api.status_code == 404 and api.json() == {"detail": "Not found.", "errors": {}}
     api = client.get("/api/v1/test-broken/")
-    assert api.status_code == 500 and api.json() == {"detail": "A server error occurred."}
+    assert api.status_code == 500 and api.json() == {
+        "detail": "A server error occurred.",
+        "errors": {},
+    }
 
 
 @pytest.mark.django_db
