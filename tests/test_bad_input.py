@@ -7,6 +7,7 @@ import json
 import pytest
 from django.db import connection
 from django.test import Client
+from django.utils import translation
 from jsonschema import Draft202012Validator
 
 from accounts.models import Role
@@ -140,7 +141,7 @@ def test_an_idempotency_key_of_100_still_returns_the_same_case(api, service):
 def test_the_form_schema_refuses_surrogates_and_numbers_past_64_bits_as_the_server_does():
     from django.core.exceptions import ValidationError
 
-    with pytest.raises(ValidationError) as refused:
+    with translation.override("en"), pytest.raises(ValidationError) as refused:
         validate_data(SCHEMA, {"shop_name": "\ud800", "seats": 2**63})
     assert refused.value.message_dict["shop_name"] == [SURROGATE_MESSAGE]
     assert "9223372036854775807" in refused.value.message_dict["seats"][0]
