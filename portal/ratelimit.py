@@ -26,7 +26,7 @@ def key_for(scope: str, value: str) -> str:
     return f"{scope}:" + salted_hmac(f"portal.ratelimit.{scope}", value).hexdigest()[:40]
 
 
-def _lock(key: str) -> None:
+def lock(key: str) -> None:
     """Serialise the writers of one key until the transaction ends. SQLite needs nothing: the
     project's IMMEDIATE transactions already take the database's write lock."""
     if connection.vendor == "postgresql":
@@ -60,7 +60,7 @@ def hit(key: str, window_seconds: int) -> int:
     now = time.time()
     try:
         with transaction.atomic():
-            _lock(key)
+            lock(key)
             stored = cache.get(key)
             count, ends = stored if stored and stored[1] > now else (0, now + window_seconds)
             count += 1

@@ -19,7 +19,6 @@ past the limit.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import math
@@ -46,6 +45,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from portal.ratelimit import lock
 from services.models import OuterState, localized
 
 from .. import access, selectors
@@ -144,22 +144,11 @@ def _client_key(request: HttpRequest) -> str:
     return "track:" + salted_hmac("cases.tracking", address).hexdigest()[:40]
 
 
-def _lock(key: str) -> None:
-    """Serialise the lookups of one address until the transaction ends. SQLite needs nothing: the
-    project's IMMEDIATE transactions already take the database's write lock."""
-    if connection.vendor == "postgresql":
-        lock_id = int.from_bytes(
-            hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True
-        )
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock_id])
-
-
 def _limited_lookup(number: str, name: str, key: str) -> Case | None:
     cache = caches[CACHE_ALIAS]
     now = time.time()
     with transaction.atomic():
-        _lock(key)
+        lock(key)
         stored = cache.get(key) or {}
         windows = {kind: _Window(*w) for kind, w in stored.items() if w[1] > now}
         for kind, limit in (("failed", FAILURE_LIMIT), ("lookups", LOOKUP_LIMIT)):
