@@ -25,6 +25,7 @@ from portal.admin_mixins import (
 )
 
 from . import second_factor, services
+from .crypto import lookup_hash
 from .models import (
     CitizenProfile,
     Department,
@@ -200,6 +201,9 @@ class UserAdmin(HiddenAnswersNotFoundMixin, BaseUserAdmin):
     inlines = [CitizenProfileInline, StaffMembershipInline]
     actions = ["issue_enrolment_codes"]
     list_display = ("username", "first_name", "email", "is_staff", "is_active", "last_login")
+    # E-mail addresses are encrypted: an address typed in the search box is matched exactly, by
+    # its keyed hash (get_search_results), not by a substring.
+    search_fields = ("username", "first_name", "last_name")
     readonly_fields = ("last_login", "date_joined")
     fieldsets = (
         *BaseUserAdmin.fieldsets,
@@ -228,6 +232,12 @@ class UserAdmin(HiddenAnswersNotFoundMixin, BaseUserAdmin):
 
     def get_list_filter(self, request):
         return self.list_filter if request.user.is_superuser else ("is_active",)
+
+    def get_search_results(self, request, queryset, search_term):
+        found, duplicates = super().get_search_results(request, queryset, search_term)
+        if "@" in search_term:
+            found |= queryset.filter(email_hash=lookup_hash(search_term))
+        return found, duplicates
 
     def get_fieldsets(self, request, obj=None):
         if request.user.is_superuser:

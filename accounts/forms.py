@@ -1,6 +1,7 @@
 """Forms for the citizen's account pages. Validation of meaning lives in accounts.services."""
 
 from django import forms
+from django.contrib.auth import forms as auth_forms
 from django.utils.translation import gettext_lazy as _
 
 from .models import Language
@@ -191,3 +192,19 @@ class AuthorisationForm(forms.Form):
             ("", _("Choose")),
             *ProxyAuthorisation.Relationship.choices,
         ]
+
+
+class PasswordResetForm(auth_forms.PasswordResetForm):
+    """Django's form, finding the account through the keyed hash of the address: e-mail
+    addresses are encrypted at rest (accounts.crypto) and cannot be compared in the database."""
+
+    def get_users(self, email):
+        from .crypto import lookup_hash
+        from .models import User
+
+        candidates = User._default_manager.filter(email_hash=lookup_hash(email), is_active=True)
+        return (
+            user
+            for user in candidates
+            if user.has_usable_password() and user.email.strip().lower() == email.strip().lower()
+        )

@@ -13,8 +13,8 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from knox.models import AbstractAuthToken
 
-from .crypto import EncryptedTextField
-from .validators import mask_id_number, mask_phone, validate_uscc
+from .crypto import EncryptedEmailField, EncryptedTextField, lookup_hash
+from .validators import mask_id_number, mask_phone, validate_phone, validate_uscc
 
 
 class Language(models.TextChoices):
@@ -29,6 +29,10 @@ class User(AbstractUser):
     staff have them too (notifications are rendered in the recipient's language).
     """
 
+    # Encrypted at rest like every personal identifier; `email_hash` finds an account by it
+    # (the password reset), computed on save.
+    email = EncryptedEmailField(_("email address"), blank=True)
+    email_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
     preferred_language = models.CharField(
         _("preferred language"), max_length=8, choices=Language.choices, default=Language.ZH_HANS
     )
@@ -49,10 +53,19 @@ class User(AbstractUser):
         outlive the password it was issued for. Django's set_password() keeps the new raw password
         in `_password` until the next save, which is how a change is told from any other save."""
         password_changed = self._password is not None and not self._state.adding
+        self.email_hash = lookup_hash(self.email)
+        kwargs["update_fields"] = with_hash(kwargs.get("update_fields"), "email")
         super().save(*args, **kwargs)
         if password_changed:
             # In the same transaction: a change rolled back keeps its tokens.
             ApiToken.objects.filter(user_id=self.pk).delete()
+
+
+def with_hash(update_fields, field: str):
+    """`save(update_fields=[...])` naming an encrypted field saves its lookup hash too."""
+    if update_fields is None or field not in update_fields:
+        return update_fields
+    return [*update_fields, f"{field}_hash"]
 
 
 class CitizenProfile(models.Model):
@@ -74,7 +87,9 @@ class CitizenProfile(models.Model):
     real_name = models.CharField(_("real name"), max_length=64)
     id_number = EncryptedTextField(_("ID number"))
     id_number_hash = models.CharField(max_length=64, unique=True, editable=False)
-    phone = models.CharField(_("mobile phone"), max_length=11)
+    # Encrypted at rest; `phone_hash` is the keyed hash of the normalised number, computed on save.
+    phone = EncryptedTextField(_("mobile phone"), validators=[validate_phone])
+    phone_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
     registered_at_counter = models.BooleanField(_("registered at a counter"), default=False)
     created_at = models.DateTimeField(_("created"), db_default=Now())
 
@@ -86,13 +101,18 @@ class CitizenProfile(models.Model):
                 condition=Q(id_number_hash__regex=r"^[0-9a-f]{64}$"),
                 name="citizenprofile_id_hash_is_hex",
             ),
-            models.CheckConstraint(
-                condition=Q(phone__regex=r"^1[3-9][0-9]{9}$"), name="citizenprofile_phone_format"
-            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.real_name} ({self.masked_id_number})"
+
+    def save(self, *args, **kwargs) -> None:
+        # The database cannot check an encrypted column's format any more; every save does.
+        if self.phone:  # empty once a closed account's data is cleared (cases.retention)
+            validate_phone(self.phone)
+        self.phone_hash = lookup_hash(self.phone)
+        kwargs["update_fields"] = with_hash(kwargs.get("update_fields"), "phone")
+        super().save(*args, **kwargs)
 
     @property
     def masked_id_number(self) -> str:

@@ -16,7 +16,13 @@ from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
 from . import proxies, second_factor, services
-from .forms import PASSWORD_ADVICE, AuthorisationForm, ProfileForm, RegistrationForm
+from .forms import (
+    PASSWORD_ADVICE,
+    AuthorisationForm,
+    PasswordResetForm,
+    ProfileForm,
+    RegistrationForm,
+)
 from .models import Language
 
 
@@ -80,6 +86,7 @@ class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
 
 
 class PasswordResetView(auth_views.PasswordResetView):
+    form_class = PasswordResetForm
     template_name = "accounts/password_reset.html"
     email_template_name = "accounts/email/password_reset.txt"
     subject_template_name = "accounts/email/password_reset_subject.txt"

@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
+from accounts.crypto import EncryptedJSONField, EncryptedTextField
 from accounts.models import CitizenProfile, Department, Organisation, ProxyAuthorisation
 from cases.uploads import private_storage
 from portal.parsers import displayable
@@ -112,7 +113,8 @@ class Case(models.Model):
         related_name="cases",
     )
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
-    data = models.JSONField(_("form data"), default=dict, blank=True)
+    # Encrypted at rest as a whole: prefilled ID numbers and phones, and whatever else the form asks.
+    data = EncryptedJSONField(_("form data"), default=dict, blank=True)
     state = models.CharField(
         _("state"), max_length=24, choices=OuterState.choices, default=OuterState.DRAFT
     )
@@ -867,7 +869,7 @@ class Notification(models.Model):
     channel = models.CharField(max_length=8, choices=NotificationChannel.choices)
     language = models.CharField(max_length=8, default="zh-hans")
     context = models.JSONField(default=dict, blank=True)
-    address = models.CharField(max_length=254, blank=True, help_text=_("E-mail address or phone."))
+    address = EncryptedTextField(blank=True, help_text=_("E-mail address or phone."))
     state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)

@@ -7,6 +7,7 @@ Files stored before uploads were checked may be anything; they get a link, never
 
 from __future__ import annotations
 
+import io
 import logging
 import shutil
 import subprocess
@@ -21,25 +22,25 @@ logger = logging.getLogger(__name__)
 def previewable(attachment) -> bool:
     """May the staff page show this attachment inline? Reads headers only (a few milliseconds)."""
     try:
-        path = uploads.path_of(attachment.stored_name)
-        if not path.is_file():
+        if not uploads.path_of(attachment.stored_name).is_file():
             return False
+        data = uploads.read_stored(attachment.stored_name)
         if attachment.content_type.startswith("image/"):
-            return uploads.image_within_limit(path)
+            return uploads.image_within_limit(data)
         if attachment.content_type == "application/pdf":
-            return _first_page_within_limit(path)
+            return _first_page_within_limit(data)
     except Exception:  # noqa: BLE001 - stored data that cannot be shown never takes the page down
         logger.warning("no preview for attachment %s", attachment.pk, exc_info=True)
     return False
 
 
-def _first_page_within_limit(path: Path) -> bool:
+def _first_page_within_limit(data: bytes) -> bool:
     """The PDF opens, has a first page of a sane size, and no picture on it declares more pixels
     than the limit (poppler decodes pictures at full size before scaling them down)."""
     import pikepdf
 
     limit = uploads.image_pixel_limit()
-    with pikepdf.open(path) as pdf:
+    with pikepdf.open(io.BytesIO(data)) as pdf:
         if not len(pdf.pages):
             return False
         page = pdf.pages[0]
@@ -53,10 +54,10 @@ def _first_page_within_limit(path: Path) -> bool:
     return True
 
 
-def pdf_first_page_png(path: Path, width: int = 900) -> bytes | None:
-    """The first page rendered by poppler's pdftoppm, or None if it is missing or the PDF is bad.
-    pdftoppm reads the file in a separate process with a time limit, so a hostile PDF cannot hang
-    or crash the web worker."""
+def pdf_first_page_png(data: bytes, width: int = 900) -> bytes | None:
+    """The first page rendered by poppler's pdftoppm, or None if the PDF is bad. pdftoppm reads
+    the decrypted file from its standard input (no clear copy on disk) in a separate process with
+    a time limit, so a hostile PDF cannot hang or crash the web worker."""
     binary = shutil.which("pdftoppm")
     if binary is None:
         return None
@@ -74,9 +75,10 @@ def pdf_first_page_png(path: Path, width: int = 900) -> bytes | None:
                     "-singlefile",
                     "-scale-to",
                     str(width),
-                    str(path),
+                    "-",
                     str(target),
                 ],
+                input=data,
                 check=True,
                 capture_output=True,
                 timeout=15,

@@ -1,11 +1,16 @@
 """Uploaded documents: size-capped, type sniffed from the bytes, parsed once at upload (PDFs by
 pikepdf, images by Pillow under a pixel limit), within per-case and per-person quotas, stored
-outside the web root under a random name, read back only through permission-checked views, and
-deleted from storage when no record points to them any more."""
+outside the web root under a random name and encrypted (AES-256-GCM under FILE_ENCRYPTION_KEY),
+read back decrypted only through permission-checked views, and deleted from storage when no record
+points to them any more. Issued documents and licences are kept the same way (EncryptedStorage).
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
+import functools
 import hashlib
 import io
 import logging
@@ -15,8 +20,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import UploadedFile
 from django.http import FileResponse
 from django.utils import timezone
@@ -52,12 +62,124 @@ def storage_root() -> Path:
     return Path(settings.PRIVATE_MEDIA_ROOT)
 
 
-def private_storage():
-    """Where issued documents and licences are kept: beside the uploads, outside the web root, read
-    only through permission-checked views (a callable, so tests may move PRIVATE_MEDIA_ROOT)."""
-    from django.core.files.storage import FileSystemStorage
+# --- Encryption at rest of every stored file ---------------------------------------------------------
+# A sealed file is MAGIC, the 8-byte id of the key, a 12-byte nonce, then AES-256-GCM ciphertext and
+# tag; the magic and key id are authenticated too. The first key of FILE_ENCRYPTION_KEY seals, all
+# of them open (rotation: put a new key first, run `manage.py encrypt_files`). A file without the
+# magic was stored before files were encrypted and is read as it is until that command seals it.
+MAGIC = b"PORTAL-SEALED-1\n"
 
-    return FileSystemStorage(location=storage_root(), base_url=None)
+
+@functools.cache
+def _file_keys(configured: str, field_key: str) -> tuple[tuple[bytes, AESGCM], ...]:
+    if configured:
+        try:
+            raw = [base64.urlsafe_b64decode(k.strip()) for k in configured.split(",") if k.strip()]
+        except (binascii.Error, ValueError) as exc:
+            raise ImproperlyConfigured(_KEY_HELP) from exc
+        if not raw or any(len(key) != 32 for key in raw):
+            raise ImproperlyConfigured(_KEY_HELP)
+    else:  # derived from the field key, so a development instance needs no second key
+        first = base64.urlsafe_b64decode(field_key.split(",")[0].strip())
+        raw = [
+            HKDF(
+                algorithm=hashes.SHA256(), length=32, salt=None, info=b"portal-stored-files"
+            ).derive(first)
+        ]
+    return tuple((hashlib.sha256(key).digest()[:8], AESGCM(key)) for key in raw)
+
+
+_KEY_HELP = (
+    "FILE_ENCRYPTION_KEY must be one or more comma-separated url-safe base64 keys of 32 bytes "
+    "(generate one with `python -c 'import base64, os; print(base64.urlsafe_b64encode("
+    "os.urandom(32)).decode())'`)."
+)
+
+
+def _keys():
+    return _file_keys(settings.FILE_ENCRYPTION_KEY, settings.FIELD_ENCRYPTION_KEY)
+
+
+def seal(data: bytes) -> bytes:
+    key_id, cipher = _keys()[0]
+    nonce = secrets.token_bytes(12)
+    return MAGIC + key_id + nonce + cipher.encrypt(nonce, data, MAGIC + key_id)
+
+
+def is_sealed(blob: bytes) -> bool:
+    return blob.startswith(MAGIC)
+
+
+def unseal(blob: bytes) -> bytes:
+    if not is_sealed(blob):
+        return blob  # stored before files were encrypted
+    start = len(MAGIC)
+    key_id, nonce, body = blob[start : start + 8], blob[start + 8 : start + 20], blob[start + 20 :]
+    for candidate_id, cipher in _keys():
+        if candidate_id == key_id:
+            return cipher.decrypt(nonce, body, MAGIC + key_id)
+    raise ImproperlyConfigured(
+        "A stored file cannot be decrypted with FILE_ENCRYPTION_KEY: was a key removed?"
+    )
+
+
+def read_stored(stored_name: str) -> bytes:
+    """The clear bytes of a stored file (raises FileNotFoundError when it is gone)."""
+    return unseal(path_of(stored_name).read_bytes())
+
+
+def write_stored(stored_name: str, data: bytes) -> None:
+    path = path_of(stored_name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("xb") as out:
+        out.write(seal(data))
+
+
+class EncryptedStorage(FileSystemStorage):
+    """The file system under PRIVATE_MEDIA_ROOT, every file sealed on the way in and opened on
+    the way out, for the FileFields of issued documents and licences. The folder is read from the
+    settings at each use (a FileField evaluates its storage once, at import)."""
+
+    @property
+    def base_location(self):
+        return str(storage_root())
+
+    @property
+    def location(self):
+        return str(storage_root().resolve())
+
+    def _save(self, name, content):
+        content.seek(0)
+        return super()._save(name, ContentFile(seal(content.read())))
+
+    def _open(self, name, mode="rb"):
+        with super()._open(name, "rb") as handle:
+            return ContentFile(unseal(handle.read()), name=name)
+
+
+def private_storage():
+    """Where issued documents and licences are kept: beside the uploads, outside the web root,
+    encrypted, read only through permission-checked views (a callable, so tests may move
+    PRIVATE_MEDIA_ROOT)."""
+    return EncryptedStorage(base_url=None)
+
+
+def encrypt_existing(root: Path | None = None) -> tuple[int, int]:
+    """Seal every stored file under the first key: files stored in clear before encryption, and
+    files sealed under an older key. Returns (sealed, already current). Idempotent."""
+    root = root or storage_root()
+    sealed = current = 0
+    first_id = _keys()[0][0]
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        blob = path.read_bytes()
+        if is_sealed(blob) and blob[len(MAGIC) : len(MAGIC) + 8] == first_id:
+            current += 1
+            continue
+        temporary = path.with_name(path.name + ".sealing")
+        temporary.write_bytes(seal(unseal(blob)))
+        temporary.replace(path)  # atomic: a reader sees the old or the new file, never half
+        sealed += 1
+    return sealed, current
 
 
 def path_of(stored_name: str) -> Path:
@@ -258,7 +380,7 @@ def check_image(data: bytes) -> None:
         _refuse(broken, "broken_image")
 
 
-def image_within_limit(path: Path) -> bool:
+def image_within_limit(data: bytes) -> bool:
     """The stored picture's header declares at most UPLOAD_MAX_IMAGE_PIXELS (read without
     decoding); False for anything unreadable. For files stored before uploads were checked."""
     from PIL import Image
@@ -266,7 +388,7 @@ def image_within_limit(path: Path) -> bool:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
+            with Image.open(io.BytesIO(data)) as image:
                 width, height = image.size
     except Exception:  # noqa: BLE001
         return False
@@ -361,20 +483,14 @@ def store_upload(upload: UploadedFile) -> StoredFile:
     suffix = next(s for _sig, ct, s in SIGNATURES if ct == content_type)
     token = secrets.token_hex(16)
     stored_name = f"{token[:2]}/{token}{suffix}"
-    path = path_of(stored_name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("xb") as out:
-        for chunk in upload.chunks():
-            digest.update(chunk)
-            size += len(chunk)
-            out.write(chunk)
+    upload.seek(0)
+    data = upload.read()  # at most UPLOAD_MAX_BYTES (check_upload)
+    write_stored(stored_name, data)
     return StoredFile(
         stored_name=stored_name,
         original_name=Path(upload.name or "document").name[:255],
-        size=size,
-        sha256=digest.hexdigest(),
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
         content_type=content_type,
     )
 
@@ -387,12 +503,11 @@ def download_response(attachment) -> FileResponse:
 
 
 def stored_download(stored_name: str, file_name: str, content_type: str | None = None):
-    path = path_of(stored_name)
+    data = read_stored(stored_name)
     if content_type is None:
-        with path.open("rb") as handle:
-            content_type = sniff_content_type(handle.read(16)) or "application/octet-stream"
+        content_type = sniff_content_type(data[:16]) or "application/octet-stream"
     response = FileResponse(
-        path.open("rb"), as_attachment=True, filename=file_name, content_type=content_type
+        io.BytesIO(data), as_attachment=True, filename=file_name, content_type=content_type
     )
     response["X-Content-Type-Options"] = "nosniff"
     return response

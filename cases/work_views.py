@@ -295,11 +295,11 @@ def preview(request: HttpRequest, number: str, attachment_id: int) -> HttpRespon
     if attachment is None or not previews.previewable(attachment):
         raise Http404
     access_log.staff_saw(request.user, case, action=access_log.Action.DOCUMENT, field="preview")
-    path = uploads.path_of(attachment.stored_name)
+    data = uploads.read_stored(attachment.stored_name)
     if attachment.content_type.startswith("image/"):
-        body, content_type = path.read_bytes(), attachment.content_type
+        body, content_type = data, attachment.content_type
     else:
-        body, content_type = previews.pdf_first_page_png(path), "image/png"
+        body, content_type = previews.pdf_first_page_png(data), "image/png"
         if body is None:
             raise Http404
     response = HttpResponse(body, content_type=content_type)

@@ -40,8 +40,11 @@ SECRET_KEY = _required("SECRET_KEY", _DEV_SECRET_KEY)
 # Comma-separated Fernet keys: the first encrypts, all decrypt (rotate by putting a new key first).
 FIELD_ENCRYPTION_KEY = _required("FIELD_ENCRYPTION_KEY", _DEV_FIELD_KEY)
 # Key for the keyed hashes used to look up encrypted values; defaults to one derived from the first
-# encryption key. Changing it requires `manage.py rehash_personal_data`.
+# encryption key. After changing either, run `manage.py rotate_keys`.
 FIELD_HASH_KEY = env.str("FIELD_HASH_KEY", default="")
+# Comma-separated url-safe base64 32-byte keys sealing stored files (uploads, issued documents):
+# the first seals, all open. Defaults to one derived from the first FIELD_ENCRYPTION_KEY.
+FILE_ENCRYPTION_KEY = env.str("FILE_ENCRYPTION_KEY", default="")
 
 ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"] if DEBUG else []

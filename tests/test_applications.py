@@ -12,7 +12,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Role
-from cases import workflow
+from cases import uploads, workflow
 from cases.models import Attachment, Case, Event
 from services.models import ServiceMaterial
 
@@ -189,9 +189,11 @@ def test_upload_is_stored_outside_the_web_root_and_served_only_to_its_owner(api,
     assert attachment.content_type == "image/png"
     assert attachment.stored_name.endswith(".png") and "shop" not in attachment.stored_name
     path = settings.PRIVATE_MEDIA_ROOT / attachment.stored_name
-    assert path.read_bytes() == PNG
+    assert path.is_file() and PNG[:64] not in path.read_bytes()  # encrypted at rest
+    assert uploads.read_stored(attachment.stored_name) == PNG
     download = api.get(f"/applications/{number}/documents/{attachment_id}/")
     assert download.status_code == 200
+    assert b"".join(download.streaming_content) == PNG  # served decrypted
     assert download["Content-Disposition"].startswith("attachment")
     assert download["X-Content-Type-Options"] == "nosniff"
     stranger = Client()

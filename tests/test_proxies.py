@@ -271,5 +271,5 @@ def test_the_counter_page_keeps_scans_and_the_letter_and_refuses_a_disguised_fil
         "page2.pdf",
     ]
     assert case.authorisation.letter_original_name == "letter.pdf"
-    assert uploads.path_of(case.authorisation.letter_stored_name).read_bytes() == PDF
+    assert uploads.read_stored(case.authorisation.letter_stored_name) == PDF
     assert case.agent.real_name == "吴邻居"
