@@ -37,6 +37,13 @@ class User(AbstractUser):
         default=False,
         help_text=_("Larger type and a simpler layout on every page."),
     )
+    closed_at = models.DateTimeField(
+        _("account closed (注销)"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("Closed by its holder: it cannot sign in and keeps no personal data."),
+    )
 
     class Meta(AbstractUser.Meta):
         verbose_name = _("user")
@@ -86,8 +93,10 @@ class CitizenProfile(models.Model):
                 condition=Q(id_number_hash__regex=r"^[0-9a-f]{64}$"),
                 name="citizenprofile_id_hash_is_hex",
             ),
+            # Empty once the account is closed or nothing needs the person any more (retention).
             models.CheckConstraint(
-                condition=Q(phone__regex=r"^1[3-9][0-9]{9}$"), name="citizenprofile_phone_format"
+                condition=Q(phone="") | Q(phone__regex=r"^1[3-9][0-9]{9}$"),
+                name="citizenprofile_phone_format",
             ),
         ]
 
