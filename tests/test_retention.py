@@ -131,7 +131,9 @@ def test_a_stale_draft_is_warned_once_then_purged_with_its_file(
     inbox.refresh_from_db()
     assert (inbox.body, inbox.subject, inbox.state) == ("", "", "sent")
     # Running again finds nothing to do.
-    assert retention.purge(now=now + dt.timedelta(days=32)).as_dict() == dict.fromkeys(report.as_dict(), 0)
+    assert retention.purge(now=now + dt.timedelta(days=32)).as_dict() == dict.fromkeys(
+        report.as_dict(), 0
+    )
 
 
 @pytest.mark.django_db
