@@ -17,6 +17,8 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from portal.api import error_responses
+
 from . import closure, second_factor
 
 
@@ -73,12 +75,12 @@ class CloseAccountView(APIView):
         request=CloseAccountInput,
         responses={
             204: OpenApiResponse(description="Closed; the token used is refused from now on."),
-            400: OpenApiResponse(description="Wrong password (`password`) or applications in "
-                                 "progress (`account`)."),
-            403: OpenApiResponse(description="Staff accounts are not closed here."),
+            **error_responses(400, 403),
         },
+        description="400: a wrong password (`errors.password`) or applications in progress "
+        "(`errors.account`, naming them). 403: a staff account.",
         operation_id="me_close",
-    )  # fmt: skip
+    )
     def post(self, request):
         data = CloseAccountInput(data=request.data)
         data.is_valid(raise_exception=True)

@@ -187,7 +187,7 @@ def test_notification_bodies_are_purged_after_their_period_and_the_row_stays(
 
 @pytest.mark.django_db
 def test_a_closed_case_is_archived_after_its_services_period_and_the_figures_stay(
-    service, citizen, citizen_client, django_capture_on_commit_callbacks
+    service, citizen, citizen_client, django_capture_on_commit_callbacks, settings
 ):
     service.retention_years = RetentionPeriod.TEN_YEARS
     service.save(update_fields=["retention_years"])
@@ -227,6 +227,15 @@ def test_a_closed_case_is_archived_after_its_services_period_and_the_figures_sta
     assert Client().get("/api/v1/stats/").json() == figures_before
     assert check_trail().intact
     assert Event.objects.filter(case=case).last().action == "archived"
+    # The shell still shows, to the applicant and to staff, without a 500 on the missing data.
+    page = citizen_client.get(f"/applications/{number}/")
+    assert page.status_code == 200 and "保管期限" in page.content.decode()
+    assert citizen_client.get(f"/api/v1/applications/{number}/").json()["data"] == {}
+    settings.STAFF_2FA = False
+    caseworker = case.department.memberships.filter(role=Role.CASEWORKER).first().user
+    staff_client = Client()
+    staff_client.force_login(caseworker)
+    assert staff_client.get(f"/work/{number}/").status_code == 200
     # A permanent service's cases are never archived.
     service.retention_years = RetentionPeriod.PERMANENT
     service.save(update_fields=["retention_years"])
@@ -335,3 +344,44 @@ def test_purge_dry_run_prints_the_counts_and_changes_nothing(service, citizen, c
     with time_machine.travel(later, tick=False):
         call_command("purge", stdout=io.StringIO())
     assert Case.objects.get(pk=case.pk).purged_at is not None
+
+
+@pytest.mark.django_db
+def test_the_retention_period_is_set_in_the_designer_and_travels_in_the_interchange_document(
+    service, client
+):
+    import json
+
+    from services.models import ServiceItem
+
+    admin = StaffMembershipFactory(department=service.department, role=Role.DEPARTMENT_ADMIN).user
+    client.force_login(admin)
+    page = client.get(f"/manage/{service.code}/").content.decode()
+    assert "保管期限" in page and 'name="retention_years"' in page
+    saved = client.post(f"/manage/{service.code}/retention/", {"retention_years": "10"})
+    assert saved.status_code == 302
+    service.refresh_from_db()
+    assert service.retention_years == RetentionPeriod.TEN_YEARS
+    refused = client.post(
+        f"/manage/{service.code}/retention/", {"retention_years": "7"}, follow=True
+    )
+    assert "Choose a retention period" in refused.content.decode()  # msgid until translated
+    service.refresh_from_db()
+    assert service.retention_years == RetentionPeriod.TEN_YEARS
+
+    document = client.get(f"/api/v1/manage/services/{service.code}/export/").json()
+    assert document["retention_years"] == 10
+    bad = {**document, "retention_years": "forever"}
+    response = client.post(
+        "/api/v1/manage/services/?code=AMR-COPY", json.dumps(bad), content_type="application/json"
+    )
+    assert response.status_code == 400 and "retention_years" in response.json()["errors"]
+    assert not ServiceItem.objects.filter(code="AMR-COPY").exists()
+    permanent = {**document, "retention_years": 0}
+    response = client.post(
+        "/api/v1/manage/services/?code=AMR-COPY",
+        json.dumps(permanent),
+        content_type="application/json",
+    )
+    assert response.status_code == 201, response.json()
+    assert ServiceItem.objects.get(code="AMR-COPY").retention_years == RetentionPeriod.PERMANENT
