@@ -341,8 +341,14 @@ def test_purge_dry_run_prints_the_counts_and_changes_nothing(service, citizen, c
     text = out.getvalue()
     assert "dry run" in text
     assert "     1  drafts purged" in text and "     1  uploaded documents" in text
+    # The daily beat task runs the same purge.
+    from django.conf import settings
+
+    from cases.tasks import purge as purge_task
+
+    assert settings.CELERY_BEAT_SCHEDULE["purge"]["task"] == "cases.tasks.purge"
     with time_machine.travel(later, tick=False):
-        call_command("purge", stdout=io.StringIO())
+        assert purge_task()["drafts_purged"] == 1
     assert Case.objects.get(pk=case.pk).purged_at is not None
 
 
