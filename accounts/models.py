@@ -41,6 +41,13 @@ class User(AbstractUser):
         default=False,
         help_text=_("Larger type and a simpler layout on every page."),
     )
+    closed_at = models.DateTimeField(
+        _("account closed (注销)"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("Closed by its holder: it cannot sign in and keeps no personal data."),
+    )
 
     class Meta(AbstractUser.Meta):
         verbose_name = _("user")

@@ -2,7 +2,7 @@ from django.urls import path
 
 from cases import access_log_views
 
-from . import views
+from . import closure_views, views
 
 app_name = "accounts"
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("profile/", views.profile, name="profile"),
     path("authorisations/", views.authorisations, name="authorisations"),
+    path("close/", closure_views.close_page, name="close"),
     path("access-log/", access_log_views.page, name="access_log"),
     path("password/change/", views.PasswordChangeView.as_view(), name="password_change"),
     path(

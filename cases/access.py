@@ -47,15 +47,17 @@ __all__ = [
 
 
 def cases_visible_to_applicant(user: User) -> QuerySet[Case]:
-    """The applicant's own cases, and those they applied for as someone's proxy (帮办代办)."""
+    """The applicant's own cases, and those they applied for as someone's proxy (帮办代办); not
+    purged drafts."""
     if not user.is_authenticated:
         return Case.objects.none()
-    # A clerk who filed a walk-in citizen's case at a counter does not keep it as their own.
+    # A clerk who filed a walk-in citizen's case at a counter does not keep it as their own. A
+    # purged draft (cases.retention) is gone for everyone: only its trail remains.
     return Case.objects.filter(
         Q(applicant__user=user)
         | Q(agent__user=user)
         | (Q(filed_by=user) & ~Q(channel=Channel.COUNTER))
-    )
+    ).exclude(state=OuterState.DRAFT, purged_at__isnull=False)
 
 
 def consulted_cases(user: User) -> QuerySet[Case]:

@@ -188,6 +188,21 @@ class Case(models.Model):
         editable=False,
         help_text=_("Trips the applicant made: filing or collecting at a counter (最多跑一次)."),
     )
+    # Retention (cases/retention.py). The row itself stays: its trail cannot be cut.
+    draft_warned_at = models.DateTimeField(
+        _("told the draft will be removed"), null=True, blank=True, editable=False
+    )
+    purged_at = models.DateTimeField(
+        _("personal data removed"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_(
+            "A draft left untouched (then hidden everywhere), or a closed case past its service's "
+            "retention period (archived): form data, documents and copies of the applicant's data "
+            "are gone; the figures and the trail stay."
+        ),
+    )
     idempotency_key = models.CharField(max_length=100, null=True, blank=True, editable=False)  # noqa: DJ001
     row_version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(_("created"), db_default=Now())
@@ -218,6 +233,17 @@ class Case(models.Model):
             # The statistics refresh reads recent months by these two.
             models.Index(fields=["received_at"], name="case_received_at"),
             models.Index(fields=["decided_at"], name="case_decided_at"),
+            # The retention sweeps: drafts by when they were last touched, closed cases by when.
+            models.Index(
+                fields=["updated_at"],
+                condition=Q(state="draft", purged_at__isnull=True),
+                name="case_draft_retention",
+            ),
+            models.Index(
+                fields=["closed_at"],
+                condition=Q(closed_at__isnull=False, purged_at__isnull=True),
+                name="case_closed_retention",
+            ),
             models.Index(
                 fields=["agent", "-created_at"],
                 condition=Q(agent__isnull=False),
@@ -270,6 +296,11 @@ class Case(models.Model):
     @property
     def is_draft(self) -> bool:
         return self.state == OuterState.DRAFT
+
+    @property
+    def is_archived(self) -> bool:
+        """A closed case whose personal data was removed after its retention period."""
+        return self.purged_at is not None and not self.is_draft
 
 
 class CaseNumberCounter(models.Model):
@@ -808,6 +839,7 @@ class NotificationEvent(models.TextChoices):
     DUE_SOON = "due_soon", _("application due soon")
     OVERDUE = "overdue", _("application overdue")
     BAD_RATING = "bad_rating", _("bad rating to rectify")
+    DRAFT_EXPIRING = "draft_expiring", _("your draft will be removed")
 
 
 class NotificationChannel(models.TextChoices):
@@ -879,6 +911,12 @@ class Notification(models.Model):
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     read_at = models.DateTimeField(null=True, blank=True)
+    purged_at = models.DateTimeField(
+        _("words and address removed"),
+        null=True,
+        blank=True,
+        help_text=_("After NOTIFICATION_BODY_RETENTION_DAYS; the row stays for the figures."),
+    )
 
     class Meta:
         verbose_name = _("notification")
@@ -892,6 +930,11 @@ class Notification(models.Model):
                 fields=["recipient", "-created_at"],
                 condition=Q(channel="inbox"),
                 name="notification_inbox",
+            ),
+            models.Index(
+                fields=["created_at"],
+                condition=Q(purged_at__isnull=True) & ~Q(state="pending"),
+                name="notification_body_retention",
             ),
         ]
 

@@ -64,3 +64,12 @@ def make_trail_digest() -> str:
 
     record, _made = make_digest()
     return record.digest
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def purge() -> dict:
+    """Retention (cases/retention.py): drafts warned and purged, message bodies emptied, closed
+    cases archived; set-based and idempotent, so a repeated or late run does only what is due."""
+    from .retention import purge as run_purge
+
+    return run_purge().as_dict()

@@ -43,6 +43,11 @@ class EventAction(models.TextChoices):
     VERIFIED = "verified", _("Commitment checked (核查)")
     RATED = "rated", _("Service rated")
     RATING_ANSWERED = "rating_answered", _("The department answered the rating")
+    DRAFT_PURGED = "draft_purged", _("Draft removed with its documents: left untouched too long")
+    ARCHIVED = (
+        "archived",
+        _("Archived: personal data removed after the retention period (保管期限)"),
+    )
 
 
 # In words an applicant understands, per outcome (whatever the transition is called).

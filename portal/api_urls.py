@@ -3,6 +3,7 @@
 from django.urls import path
 
 from accounts import api as accounts_api
+from accounts import closure_views
 from cases import access_log_views, work_api
 from cases import api as cases_api
 from cases.counter import api as counter_api
@@ -18,6 +19,7 @@ urlpatterns = [
     path("auth/token/", accounts_api.TokenView.as_view(), name="api-token"),
     path("auth/token/revoke/", accounts_api.TokenRevokeView.as_view(), name="api-token-revoke"),
     path("me/", accounts_api.MeView.as_view(), name="api-me"),
+    path("me/close/", closure_views.CloseAccountView.as_view(), name="api-me-close"),
     path("me/access-log/", access_log_views.AccessLogView.as_view(), name="api-me-access-log"),
     path(
         "authorisations/",

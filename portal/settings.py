@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -280,6 +281,15 @@ VERIFY_UPLOAD_MAX_BYTES = env.int("VERIFY_UPLOAD_MAX_BYTES", default=20 * 1024 *
 # SECRET_KEY; set it in production to a key of its own, so whoever holds SECRET_KEY cannot forge a digest.
 TRAIL_DIGEST_KEY = env.str("PORTAL_TRAIL_DIGEST_KEY", default="")
 
+# --- Retention and purge (cases/retention.py; `manage.py purge` and the daily beat task) ---------------
+# A draft nobody touched for DRAFT_RETENTION_DAYS is purged (its data and documents removed, its trail
+# kept); its applicant is told DRAFT_RETENTION_WARNING_DAYS before, once.
+DRAFT_RETENTION_DAYS = env.int("DRAFT_RETENTION_DAYS", default=30)
+DRAFT_RETENTION_WARNING_DAYS = env.int("DRAFT_RETENTION_WARNING_DAYS", default=7)
+# The words and the address of a delivered message are removed after this many days; the row stays
+# (event, channel, state and times) for the figures.
+NOTIFICATION_BODY_RETENTION_DAYS = env.int("NOTIFICATION_BODY_RETENTION_DAYS", default=180)
+
 # --- Audit log of catalog, workflow, calendar, staff-role and account changes (django-auditlog) ------
 # Every save and delete of these models, in admin, the designer, the API or a command, is logged with
 # the signed-in user (portal/audit.py); the log is read-only in admin, for system admins only.
@@ -354,6 +364,9 @@ CELERY_BEAT_SCHEDULE: dict = {
     # The day's signed digest of every case's chain head, made once a day: hourly runs catch up
     # after an outage (cases/trail.py).
     "make-trail-digest": {"task": "cases.tasks.make_trail_digest", "schedule": 3600.0},
+    # Retention (cases/retention.py): drafts warned and purged, message bodies emptied, closed cases
+    # archived after their service's retention period. Set-based and idempotent; daily at night.
+    "purge": {"task": "cases.tasks.purge", "schedule": crontab(hour=3, minute=30)},
 }
 
 # --- E-mail and SMS --------------------------------------------------------------------------------

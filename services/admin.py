@@ -147,8 +147,8 @@ class LegalArticleInline(admin.StackedInline):
 
 @admin.register(ServiceItem)
 class ServiceItemAdmin(HiddenAnswersNotFoundMixin, CreationTimesNotAskedMixin, admin.ModelAdmin):
-    list_display = ("code", "name", "department", "status")
-    list_filter = ("status", "department")
+    list_display = ("code", "name", "department", "status", "retention_years")
+    list_filter = ("status", "department", "retention_years")
     list_select_related = ("department", "current_version")
     search_fields = ("code", "current_version__name")
     inlines = [LegalArticleInline, VersionInline]

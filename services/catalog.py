@@ -18,6 +18,7 @@ from .models import (
     LegalArticle,
     LifeEvent,
     ResultType,
+    RetentionPeriod,
     ServiceItem,
     ServiceMaterial,
     ServiceVersion,
@@ -225,6 +226,29 @@ def retire_service(*, service: ServiceItem) -> ServiceItem:
     item.status = ServiceItem.Status.RETIRED
     item.save(update_fields=["status"])
     return item
+
+
+def set_retention_period(*, service: ServiceItem, years) -> ServiceItem:
+    """The retention period (保管期限) of the service's case files: one of RetentionPeriod. It is the
+    item's, not a version's, so it changes without a new version and applies to every case of the
+    service (cases.retention archives closed cases once it has passed)."""
+    try:
+        years = int(years)
+    except (TypeError, ValueError):
+        years = None
+    if years not in RetentionPeriod.values:
+        raise ValidationError(
+            {
+                "retention_years": [
+                    _("Choose a retention period: %(choices)s.")
+                    % {"choices": ", ".join(str(label) for label in RetentionPeriod.labels)}
+                ]
+            }
+        )
+    if service.retention_years != years:
+        service.retention_years = years
+        service.save(update_fields=["retention_years"])
+    return service
 
 
 def validate_form_schema(schema) -> dict:

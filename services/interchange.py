@@ -2,7 +2,8 @@
 
 `export_service` writes the guide fields, the materials, the form schema and the workflow (stages and
 transitions, by key) of a service's published version (or its draft, before the first publication),
-and the item's articles of law (`legal_articles`, which belong to no version).
+and the item's articles of law (`legal_articles`) and retention period (`retention_years`, 保管期限),
+which belong to no version.
 `import_service` reads such a document into a new draft under a new code in the importer's
 department: everything is checked first and every problem is named by its path in the document
 (`guide.legal_basis`, `materials[2].licence_type`, `workflow.transitions[4].to` ...); nothing is
@@ -27,6 +28,7 @@ from .models import (
     LegalArticle,
     LicenceType,
     LifeEvent,
+    RetentionPeriod,
     ServiceItem,
     ServiceMaterial,
     ServiceVersion,
@@ -76,6 +78,8 @@ def export_service(item: ServiceItem, version: ServiceVersion | None = None) -> 
         "format": FORMAT,
         "code": item.code,
         "department": item.department.code,
+        # 保管期限 of the case files (RetentionPeriod: 10, 30, or 0 for permanent): the item's.
+        "retention_years": item.retention_years,
         "version": version.number,
         "state": version.state,
         "guide": {name: getattr(version, name) for name in guide_fields()},
@@ -200,6 +204,14 @@ def import_service(*, document, code: str, department: Department, actor=None) -
     elif ServiceItem.objects.filter(code=code).exists():
         problems.add("code", _("A service with this code exists already; choose a new code."))
 
+    retention_years = document.get("retention_years", RetentionPeriod.THIRTY_YEARS)
+    if isinstance(retention_years, bool) or retention_years not in RetentionPeriod.values:
+        problems.add(
+            "retention_years",
+            _("Expected one of %(choices)s (0: permanent).")
+            % {"choices": ", ".join(str(v) for v in RetentionPeriod.values)},
+        )
+
     guide = _mapping(problems, document.get("guide"), "guide")
     _unknown_keys(problems, guide, guide_fields(), "guide")
     licence_type = _by_code(
@@ -280,6 +292,7 @@ def import_service(*, document, code: str, department: Department, actor=None) -
     except ValidationError as exc:
         problems.add_validation("guide", exc)
         problems.raise_if_any()
+    catalog.set_retention_period(service=version.service, years=retention_years)
     legal_articles.add_articles(
         service=version.service,
         rows=[

@@ -102,7 +102,8 @@ class ExportView(APIView):
     def get(self, request, code: str):
         """One JSON document: the guide fields, `materials`, `form_schema`, `legal_articles` (the
         articles of law deciders apply: `[{law, law_en, article, article_en, text, text_en,
-        active}]`), and `workflow` with its stages and transitions."""
+        active}]`), `retention_years` (保管期限 of the case files: 10, 30, or 0 for permanent),
+        and `workflow` with its stages and transitions."""
         return Response(interchange.export_service(_item_or_404(request, code)))
 
 

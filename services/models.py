@@ -499,6 +499,16 @@ class ResultType(models.TextChoices):
     OTHER = "other", _("other result")
 
 
+class RetentionPeriod(models.IntegerChoices):
+    """保管期限 of a service's case files, as the archive rules give them (机关文件材料归档范围和文书档案
+    保管期限规定: 永久, 定期30年, 定期10年). When it has passed since a case closed, the case is archived:
+    its personal data removed, its figures kept (cases/retention.py). 永久 files are never archived."""
+
+    TEN_YEARS = 10, _("10 years (定期10年)")
+    THIRTY_YEARS = 30, _("30 years (定期30年)")
+    PERMANENT = 0, _("permanent (永久)")
+
+
 class ServiceItem(models.Model):
     """A service (事项) the portal offers, identified by its code; its content lives in versions."""
 
@@ -532,6 +542,16 @@ class ServiceItem(models.Model):
         blank=True,
         related_name="replaces",
         editable=False,
+    )
+    # The item's, not a version's: an archive rule applies to every case file of the service.
+    retention_years = models.PositiveSmallIntegerField(
+        _("retention period (保管期限)"),
+        choices=RetentionPeriod.choices,
+        default=RetentionPeriod.THIRTY_YEARS,
+        help_text=_(
+            "How long the case files are kept after a case is closed; then the applicant's "
+            "personal data is removed and only the figures stay. Permanent files are never removed."
+        ),
     )
     created_at = models.DateTimeField(_("created"), db_default=Now())
 

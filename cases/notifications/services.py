@@ -133,6 +133,11 @@ DEFAULT_TEXTS: dict[str, dict[str, tuple[str, str]]] = {
         "zh-hans": ("差评待整改", "办件 {{ number }} 收到差评，请在 {{ deadline }} 前整改并回复。"),
         "en": ("Bad rating to rectify", "Application {{ number }} was rated badly; rectify and answer by {{ deadline }}."),
     },
+    # Retention (cases.retention.warn_drafts): date is the day the draft will be removed.
+    "draft_expiring": {
+        "zh-hans": ("草稿即将删除", "您的申请草稿 {{ number }}（{{ service }}）长期未修改，将于 {{ date }} 连同已上传的材料一并删除。如需继续办理，请在此之前打开草稿修改或提交。"),
+        "en": ("Your draft will be removed", "Your draft application {{ number }} ({{ service }}) has not been changed for a long time and will be removed, with the documents uploaded to it, on {{ date }}. To keep it, open it and change or submit it before then."),
+    },
     # E-licences (cases.licences.services.end_licence): licence, licence_type, kind (revoked or
     # annulled), reason, date; number is the application that gave the licence.
     "licence_revoked": {
@@ -353,15 +358,16 @@ def _rows_for_person(
                     recipient=user, channel=NotificationChannel.EMAIL, address=user.email, **common
                 )
             )
-    rows.append(
-        Notification(
-            person=profile,
-            recipient=user,
-            channel=NotificationChannel.SMS,
-            address=profile.phone,
-            **common,
+    if profile.phone:  # none once an account is closed (accounts.closure)
+        rows.append(
+            Notification(
+                person=profile,
+                recipient=user,
+                channel=NotificationChannel.SMS,
+                address=profile.phone,
+                **common,
+            )
         )
-    )
     return rows
 
 
@@ -468,9 +474,9 @@ def tell_drafts_of_retirement(item, *, replacement=None) -> list[Notification]:
     it; in the transaction that retires it."""
     from services.models import OuterState
 
-    drafts = Case.objects.filter(service=item, state=OuterState.DRAFT).select_related(
-        "service_version", "applicant__user", "agent__user"
-    )
+    drafts = Case.objects.filter(
+        service=item, state=OuterState.DRAFT, purged_at__isnull=True
+    ).select_related("service_version", "applicant__user", "agent__user")
     rows = []
     for case in drafts:
         context = {

@@ -21,7 +21,13 @@ from django.views.decorators.http import require_POST
 from .. import articles as legal_articles
 from .. import catalog, diagram, interchange, workflows
 from ..changes import changes_to_publish
-from ..models import ServiceItem, ServiceMaterial, ServiceVersion, WorkflowDefinition
+from ..models import (
+    RetentionPeriod,
+    ServiceItem,
+    ServiceMaterial,
+    ServiceVersion,
+    WorkflowDefinition,
+)
 from . import access, formbuilder
 from .forms import (
     ArticleFormSet,
@@ -149,6 +155,7 @@ def item_page(request: HttpRequest, code: str) -> HttpResponse:
             "problems": problems,
             "changes": changes_to_publish(item) if draft else [],
             "articles": list(legal_articles.articles_of(item)),
+            "retention_periods": RetentionPeriod.choices,
             "warnings": workflows.workflow_warnings(
                 (draft or item.current_version).workflow, department=item.department
             ),
@@ -299,6 +306,25 @@ def publish(request: HttpRequest, code: str) -> HttpResponse:
         )
         for warning in warnings:
             messages.warning(request, warning)
+    return redirect("designer:item", code=code)
+
+
+@login_required
+@require_POST
+def retention(request: HttpRequest, code: str) -> HttpResponse:
+    """The retention period (保管期限) of the item's case files: the item's own, no new version."""
+    _designer(request)
+    item = _item(request, code)
+    try:
+        catalog.set_retention_period(service=item, years=request.POST.get("retention_years"))
+    except ValidationError as exc:
+        _errors_to_messages(request, exc)
+    else:
+        messages.success(
+            request,
+            _("Retention period saved: %(period)s.")
+            % {"period": item.get_retention_years_display()},
+        )
     return redirect("designer:item", code=code)
 
 
