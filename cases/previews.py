@@ -20,7 +20,20 @@ logger = logging.getLogger(__name__)
 
 
 def previewable(attachment) -> bool:
-    """May the staff page show this attachment inline? Reads headers only (a few milliseconds)."""
+    """May the staff page show this attachment inline? The verdict is kept in the process's cache
+    under the stored name (a stored file never changes under its random name), so a page lists
+    its documents without decrypting each of them at every view."""
+    from django.core.cache import cache
+
+    key = f"previewable:{attachment.stored_name}"
+    verdict = cache.get(key)
+    if verdict is None:
+        verdict = _previewable(attachment)
+        cache.set(key, verdict, timeout=24 * 3600)
+    return verdict
+
+
+def _previewable(attachment) -> bool:
     try:
         if not uploads.path_of(attachment.stored_name).is_file():
             return False

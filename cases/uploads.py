@@ -503,7 +503,12 @@ def download_response(attachment) -> FileResponse:
 
 
 def stored_download(stored_name: str, file_name: str, content_type: str | None = None):
-    data = read_stored(stored_name)
+    from django.http import Http404
+
+    try:
+        data = read_stored(stored_name)
+    except FileNotFoundError:  # removed (purged) since the link was shown
+        raise Http404 from None
     if content_type is None:
         content_type = sniff_content_type(data[:16]) or "application/octet-stream"
     response = FileResponse(

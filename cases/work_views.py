@@ -295,7 +295,10 @@ def preview(request: HttpRequest, number: str, attachment_id: int) -> HttpRespon
     if attachment is None or not previews.previewable(attachment):
         raise Http404
     access_log.staff_saw(request.user, case, action=access_log.Action.DOCUMENT, field="preview")
-    data = uploads.read_stored(attachment.stored_name)
+    try:
+        data = uploads.read_stored(attachment.stored_name)
+    except FileNotFoundError:  # purged since the page was shown
+        raise Http404 from None
     if attachment.content_type.startswith("image/"):
         body, content_type = data, attachment.content_type
     else:
