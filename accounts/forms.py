@@ -73,6 +73,21 @@ class RegistrationForm(forms.Form):
         },
         widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
     )
+    sms_code = forms.CharField(
+        label=_("Code from the text message"),
+        max_length=12,
+        help_text=_(
+            "Press “Send code” and type the 6 digits we send to this mobile number; "
+            "the code is valid for 5 minutes."
+        ),
+        error_messages={
+            "required": _("Enter the 6-digit code we sent to your mobile phone."),
+            "max_length": _("The code has 6 digits."),
+        },
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "maxlength": "6"}
+        ),
+    )
     email = forms.EmailField(
         label=_("E-mail (optional)"),
         required=False,
@@ -118,6 +133,19 @@ class ProfileForm(forms.Form):
             "max_length": _("Enter your mobile phone number of 11 digits, e.g. 13800138000."),
         },
         widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+    )
+    sms_code = forms.CharField(
+        label=_("Code from the text message (only for a new number)"),
+        max_length=12,
+        required=False,
+        help_text=_(
+            "To change your number, type the new one, press “Send code” and type the 6 digits "
+            "we send to it."
+        ),
+        error_messages={"max_length": _("The code has 6 digits.")},
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "maxlength": "6"}
+        ),
     )
     email = forms.EmailField(
         label=_("E-mail"),

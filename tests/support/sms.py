@@ -24,3 +24,26 @@ class FileSMS:
                 raise ConnectionError("SMS provider unreachable")
         with open(os.environ["TEST_SMS_LOG"], "a", encoding="utf-8") as log:
             log.write(f"{phone}\t{text}\n")
+
+
+def code_sent_to(phone: str) -> str:
+    """The code of the last text message the console backend sent to `phone` (accounts.sms_codes)."""
+    import re
+
+    from cases.notifications.sms import ConsoleSMSBackend
+
+    for to, text in reversed(ConsoleSMSBackend.sent):
+        if to == phone and (found := re.search(r"(?<!\d)(\d{6})(?!\d)", text)):
+            return found.group(1)
+    raise AssertionError(f"No code was sent to {phone}")
+
+
+def send_code(client, phone: str, purpose: str = "register") -> str:
+    """Ask for a code through the API, as a client would, and read it from the text message."""
+    response = client.post(
+        "/api/v1/auth/sms-codes/",
+        {"phone": phone, "purpose": purpose},
+        content_type="application/json",
+    )
+    assert response.status_code == 202, response.content
+    return code_sent_to(phone)
