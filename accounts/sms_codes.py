@@ -43,7 +43,7 @@ class CodeThrottled(Exception):
     def __init__(self, retry_after: int):
         self.retry_after = retry_after
         minutes = max(1, math.ceil(retry_after / 60))
-        if retry_after < 60:
+        if retry_after <= 60:
             self.message = _(
                 "A code was sent a moment ago. Wait %(seconds)d seconds before asking for another."
             ) % {"seconds": retry_after}

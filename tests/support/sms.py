@@ -47,3 +47,35 @@ def send_code(client, phone: str, purpose: str = "register") -> str:
     )
     assert response.status_code == 202, response.content
     return code_sent_to(phone)
+
+
+def register(client, *, in_register: bool = True, **body):
+    """Register through the API as a person does: in the demo population register (unless told
+    otherwise) with the phone they give, a code asked for and read from the text message."""
+    from accounts.identity import enter_in_demo_register
+
+    if in_register:
+        enter_in_demo_register(
+            real_name=body["real_name"], id_number=body["id_number"], phone=body["phone"]
+        )
+    code = send_code(client, body["phone"])
+    return client.post(
+        "/api/v1/auth/register/", {**body, "sms_code": code}, content_type="application/json"
+    )
+
+
+def register_in_page(client, *, in_register: bool = True, **fields):
+    """Register through the page without JavaScript: "Send code" first, then the form with the
+    code read from the text message."""
+    from django.urls import reverse
+
+    from accounts.identity import enter_in_demo_register
+
+    if in_register:
+        enter_in_demo_register(
+            real_name=fields["real_name"], id_number=fields["id_number"], phone=fields["phone"]
+        )
+    sent = client.post(reverse("accounts:register"), {**fields, "send_code": "1"})
+    assert sent.status_code == 200, sent.content
+    code = code_sent_to(fields["phone"].replace(" ", ""))
+    return client.post(reverse("accounts:register"), {**fields, "sms_code": code})
