@@ -7,7 +7,7 @@ leaves nothing half-created.
 import logging
 
 from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -76,7 +76,7 @@ def _identity_refusal(result: identity.VerificationResult) -> ValidationError:
     Outcome = identity.Outcome
     if result.outcome == Outcome.UNAVAILABLE:
         return _field_error(
-            NON_FIELD_ERRORS,
+            "non_field_errors",  # the API's name; a page shows it above the form
             _("The identity check is not available just now. Try again in a few minutes."),
             "identity_unavailable",
         )

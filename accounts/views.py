@@ -41,6 +41,7 @@ def _send_code_round(
     if "elder_mode" in form_class.base_fields:
         kept["elder_mode"] = request.POST.get("elder_mode") == "on"
     form = form_class(initial={**(initial or {}), **kept})
+    form.cleaned_data = {}  # an unbound form (nothing is validated in this round) takes add_error
     phone = request.POST.get("phone", "")
     try:
         sms_codes.send_code(phone=phone, purpose=purpose, address=client_address(request))
