@@ -219,3 +219,48 @@ class AuthorisationForm(forms.Form):
             ("", _("Choose")),
             *ProxyAuthorisation.Relationship.choices,
         ]
+
+
+class OrganisationAgentForm(forms.Form):
+    """法人授权: the legal representative names an agent by account, for a period."""
+
+    agent_username = forms.CharField(
+        label=_("The agent's username"),
+        max_length=150,
+        required=False,
+        help_text=_("Or leave it empty and give their ID number and real name below."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "none"}),
+    )
+    agent_id_number = forms.CharField(
+        label=_("The agent's ID number"),
+        max_length=20,
+        required=False,
+        help_text=_("They must have registered on the portal with this ID number."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    agent_real_name = forms.CharField(
+        label=_("The agent's real name"),
+        max_length=64,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    valid_from = forms.DateField(
+        label=_("Valid from"),
+        required=False,
+        help_text=_("Leave empty for today."),
+        error_messages={
+            "invalid": _(
+                "Enter the first day as year-month-day, e.g. 2027-01-31, or leave it empty."
+            )
+        },
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    valid_until = forms.DateField(
+        label=_("Valid until"),
+        help_text=_("The last day the agent may act for the organisation; at most three years."),
+        error_messages={
+            "required": _("Enter the last day as year-month-day, e.g. 2027-06-30."),
+            "invalid": _("Enter the last day as year-month-day, e.g. 2027-06-30."),
+        },
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )

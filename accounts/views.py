@@ -6,7 +6,7 @@ from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
@@ -17,8 +17,14 @@ from django.views.i18n import set_language
 
 from portal.client_address import client_address
 
-from . import proxies, second_factor, services, sms_codes
-from .forms import PASSWORD_ADVICE, AuthorisationForm, ProfileForm, RegistrationForm
+from . import organisations, proxies, second_factor, services, sms_codes
+from .forms import (
+    PASSWORD_ADVICE,
+    AuthorisationForm,
+    OrganisationAgentForm,
+    ProfileForm,
+    RegistrationForm,
+)
 from .models import Language
 from .validators import mask_phone, normalize_phone
 
@@ -164,6 +170,7 @@ def profile(request: HttpRequest) -> HttpResponse:
     context = {
         "citizen": citizen,
         "memberships": user.memberships.select_related("department"),
+        "represented": organisations.represented_by(user),
         "sent_to": "",
     }
     if request.method == "POST" and "send_code" in request.POST and citizen is not None:
@@ -344,6 +351,54 @@ def authorisations(request: HttpRequest) -> HttpResponse:
             "citizen": getattr(request.user, "citizen_profile", None),
             "given": proxies.given_by(request.user),
             "held": proxies.held_by(request.user),
+            "today": timezone.localdate(),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+def organisation_agents(request: HttpRequest, uscc: str) -> HttpResponse:
+    """法人授权: the legal representative adds agents for a period and ends their authorisations."""
+    try:
+        organisation = organisations.organisation_for_representative(request.user, uscc)
+    except PermissionDenied as exc:
+        raise Http404(str(exc)) from exc
+    form = OrganisationAgentForm(request.POST if "authorise" in request.POST else None)
+    if request.method == "POST" and "end" in request.POST:
+        try:
+            organisations.end_agent_authorisation(
+                actor=request.user, organisation=organisation, agency_id=request.POST["end"]
+            )
+        except PermissionDenied as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, _("The authorisation has ended."))
+        return redirect("accounts:organisation_agents", uscc=organisation.uscc)
+    if request.method == "POST" and form.is_valid():
+        try:
+            agency = organisations.authorise_agent(
+                actor=request.user, organisation=organisation, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                for message in errors:
+                    form.add_error(field if field in form.fields else None, message)
+        else:
+            messages.success(
+                request,
+                _("%(name)s may act for the organisation until %(date)s.")
+                % {"name": agency.user.first_name or agency.user.username,
+                   "date": agency.valid_until.isoformat()},
+            )  # fmt: skip
+            return redirect("accounts:organisation_agents", uscc=organisation.uscc)
+    return render(
+        request,
+        "accounts/organisation_agents.html",
+        {
+            "organisation": organisation,
+            "agents": organisations.agents_of(organisation),
+            "form": form,
             "today": timezone.localdate(),
         },
         status=400 if form.errors else 200,
