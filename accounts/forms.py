@@ -84,9 +84,7 @@ class RegistrationForm(forms.Form):
             "required": _("Enter the 6-digit code we sent to your mobile phone."),
             "max_length": _("The code has 6 digits."),
         },
-        widget=forms.TextInput(
-            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "maxlength": "6"}
-        ),
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
     email = forms.EmailField(
         label=_("E-mail (optional)"),
@@ -143,9 +141,7 @@ class ProfileForm(forms.Form):
             "we send to it."
         ),
         error_messages={"max_length": _("The code has 6 digits.")},
-        widget=forms.TextInput(
-            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "maxlength": "6"}
-        ),
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
     email = forms.EmailField(
         label=_("E-mail"),
