@@ -10,8 +10,11 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import proxies, second_factor, services, sign_in_limit, tokens
-from .models import Language, ProxyAuthorisation, User
+from portal.api import error_responses
+from portal.client_address import client_address
+
+from . import proxies, second_factor, services, sign_in_limit, sms_codes, tokens
+from .models import Language, ProxyAuthorisation, SmsCode, User
 
 
 class RegisterInput(serializers.Serializer):
@@ -20,6 +23,10 @@ class RegisterInput(serializers.Serializer):
     real_name = serializers.CharField(max_length=64)
     id_number = serializers.CharField(max_length=20)
     phone = serializers.CharField(max_length=20)
+    sms_code = serializers.CharField(
+        max_length=12,
+        help_text="The 6-digit code sent to `phone` by `POST auth/sms-codes/` (purpose register).",
+    )
     email = serializers.EmailField(required=False, allow_blank=True, default="")
     preferred_language = serializers.ChoiceField(
         choices=Language.choices, required=False, default=Language.ZH_HANS
@@ -73,12 +80,62 @@ class RegisterView(APIView):
     throttle_classes = [sign_in_limit.SignInRateThrottle]
     throttle_scope = "auth"
 
-    @extend_schema(request=RegisterInput, responses={201: MeOutput}, operation_id="auth_register")
+    @extend_schema(
+        request=RegisterInput,
+        responses={201: MeOutput, **error_responses(400, 429)},
+        operation_id="auth_register",
+        description=(
+            "Verifies the person with the identity provider (name, ID number, and that the phone "
+            "is registered to them) and the phone by `sms_code`. An ID number held by a verified "
+            "account is refused; one held by an unverified account is reclaimed by its verified "
+            "owner (the old account keeps no profile)."
+        ),
+    )
     def post(self, request):
         data = RegisterInput(data=request.data)
         data.is_valid(raise_exception=True)
         user = services.register_citizen(**data.validated_data)
         return Response(_me(user), status=status.HTTP_201_CREATED)
+
+
+class SmsCodeInput(serializers.Serializer):
+    phone = serializers.CharField(max_length=20)
+    purpose = serializers.ChoiceField(
+        choices=SmsCode.Purpose.choices,
+        help_text="register: for `auth/register/`; change_phone: for a new `phone` in `PATCH me/`.",
+    )
+
+
+class SmsCodeOutput(serializers.Serializer):
+    detail = serializers.CharField()
+    expires_at = serializers.DateTimeField()
+
+
+class SmsCodeView(APIView):
+    """Send a 6-digit code (短信验证码) to a mobile phone; it is valid for a few minutes, once.
+    Limited per phone and per client address: past a limit, 429 with Retry-After."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(
+        request=SmsCodeInput,
+        responses={202: SmsCodeOutput, **error_responses(400, 429)},
+        operation_id="auth_sms_code",
+    )
+    def post(self, request):
+        data = SmsCodeInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            expires_at = sms_codes.send_code(
+                **data.validated_data, address=client_address(request._request)
+            )
+        except sms_codes.CodeThrottled as exc:
+            raise exceptions.Throttled(wait=exc.retry_after, detail=exc.message) from exc
+        return Response(
+            {"detail": _("A code is on its way to the mobile phone."), "expires_at": expires_at},
+            status=status.HTTP_202_ACCEPTED,
+        )
 
 
 class TokenInput(serializers.Serializer):
@@ -151,12 +208,36 @@ class TokenRevokeView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class MeUpdateInput(serializers.Serializer):
+    phone = serializers.CharField(
+        max_length=20,
+        required=False,
+        help_text="A new mobile number needs `sms_code` (`auth/sms-codes/`, purpose change_phone).",
+    )
+    sms_code = serializers.CharField(max_length=12, required=False, allow_blank=True, default="")
+    email = serializers.EmailField(required=False, allow_blank=True)
+    preferred_language = serializers.ChoiceField(choices=Language.choices, required=False)
+    elder_mode = serializers.BooleanField(required=False)
+
+
 class MeView(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(responses=MeOutput, operation_id="me")
     def get(self, request):
         return Response(_me(request.user))
+
+    @extend_schema(
+        request=MeUpdateInput,
+        responses={200: MeOutput, **error_responses(400)},
+        operation_id="me_update",
+    )
+    def patch(self, request):
+        data = MeUpdateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = User.objects.select_related("citizen_profile").get(pk=request.user.pk)
+        services.update_profile(user=user, **data.validated_data)
+        return Response(_me(user))
 
 
 class AuthorisationOutput(serializers.Serializer):

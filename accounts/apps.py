@@ -9,7 +9,7 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from . import sign_in_limit, signals  # noqa: F401 (receivers)
+        from . import checks, sign_in_limit, signals  # noqa: F401 (receivers, checks)
 
         # For every app: the group needs the permissions of apps migrated after this one.
         post_migrate.connect(signals.ensure_groups, dispatch_uid="accounts-ensure-groups")

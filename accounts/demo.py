@@ -7,6 +7,7 @@ from django.utils import timezone
 from stdnum.cn import ric, uscc
 
 from .crypto import keyed_hash
+from .identity import DemoIdentityProvider, enter_in_demo_register
 from .models import (
     CitizenProfile,
     Department,
@@ -220,6 +221,12 @@ GRANDMOTHER = {
     "id_number": _id_number("11010519460512122"),
     "phone": "13800138111",
 }
+# People in the demo population register (人口库) with no account yet, to try registering as: the
+# demo identity provider knows them (accounts.identity.DemoIdentityProvider), and nobody else.
+UNREGISTERED = [
+    {"real_name": "王小红", "id_number": _id_number("11010519920815234"), "phone": "13700137000"},
+    {"real_name": "陈建国", "id_number": _id_number("11010519780103567"), "phone": "13600136000"},
+]
 COMPANY = {
     "uscc": "91110105MA01" + "ABCD" + "7",
     "name": "示范市创新科技有限公司",
@@ -241,7 +248,7 @@ def _user(username: str, display_name: str, password: str, *, email: str = "", *
 
 def _citizen(data: dict, password: str) -> User:
     user = _user(data["username"], data["real_name"], password, email=data["email"])
-    CitizenProfile.objects.get_or_create(
+    profile, _created = CitizenProfile.objects.get_or_create(
         id_number_hash=keyed_hash(data["id_number"]),
         defaults={
             "user": user,
@@ -250,7 +257,18 @@ def _citizen(data: dict, password: str) -> User:
             "phone": data["phone"],
         },
     )
+    if not profile.is_verified and profile.user_id == user.pk:
+        profile.verified_at, profile.verified_by = timezone.now(), DemoIdentityProvider.name
+        profile.save(update_fields=["verified_at", "verified_by"])
     return user
+
+
+def _population_register() -> None:
+    """Every demo person in the demo population register, with the phone registered to them."""
+    for person in [CITIZEN, COMPANY_AGENT, GRANDMOTHER, *UNREGISTERED]:
+        enter_in_demo_register(
+            real_name=person["real_name"], id_number=person["id_number"], phone=person["phone"]
+        )
 
 
 @transaction.atomic
@@ -268,6 +286,7 @@ def load(password: str, *, reset_passwords: bool = False) -> list[tuple[str, str
             },
         )
     _name_review_bodies(by_code)
+    _population_register()
     department = by_code[DEMO_DEPARTMENT]
     admins_group = ensure_department_admin_group()
 

@@ -74,6 +74,19 @@ class RegistrationForm(forms.Form):
         },
         widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
     )
+    sms_code = forms.CharField(
+        label=_("Code from the text message"),
+        max_length=12,
+        help_text=_(
+            "Press “Send code” and type the 6 digits we send to this mobile number; "
+            "the code is valid for 5 minutes."
+        ),
+        error_messages={
+            "required": _("Enter the 6-digit code we sent to your mobile phone."),
+            "max_length": _("The code has 6 digits."),
+        },
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
     email = forms.EmailField(
         label=_("E-mail (optional)"),
         required=False,
@@ -119,6 +132,17 @@ class ProfileForm(forms.Form):
             "max_length": _("Enter your mobile phone number of 11 digits, e.g. 13800138000."),
         },
         widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+    )
+    sms_code = forms.CharField(
+        label=_("Code from the text message (only for a new number)"),
+        max_length=12,
+        required=False,
+        help_text=_(
+            "To change your number, type the new one, press “Send code” and type the 6 digits "
+            "we send to it."
+        ),
+        error_messages={"max_length": _("The code has 6 digits.")},
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
     email = forms.EmailField(
         label=_("E-mail"),
@@ -208,3 +232,48 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
             for user in candidates
             if user.has_usable_password() and user.email.strip().lower() == email.strip().lower()
         )
+
+
+class OrganisationAgentForm(forms.Form):
+    """法人授权: the legal representative names an agent by account, for a period."""
+
+    agent_username = forms.CharField(
+        label=_("The agent's username"),
+        max_length=150,
+        required=False,
+        help_text=_("Or leave it empty and give their ID number and real name below."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "none"}),
+    )
+    agent_id_number = forms.CharField(
+        label=_("The agent's ID number"),
+        max_length=20,
+        required=False,
+        help_text=_("They must have registered on the portal with this ID number."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    agent_real_name = forms.CharField(
+        label=_("The agent's real name"),
+        max_length=64,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    valid_from = forms.DateField(
+        label=_("Valid from"),
+        required=False,
+        help_text=_("Leave empty for today."),
+        error_messages={
+            "invalid": _(
+                "Enter the first day as year-month-day, e.g. 2027-01-31, or leave it empty."
+            )
+        },
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    valid_until = forms.DateField(
+        label=_("Valid until"),
+        help_text=_("The last day the agent may act for the organisation; at most three years."),
+        error_messages={
+            "required": _("Enter the last day as year-month-day, e.g. 2027-06-30."),
+            "invalid": _("Enter the last day as year-month-day, e.g. 2027-06-30."),
+        },
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )

@@ -98,6 +98,12 @@ class CitizenProfile(models.Model):
     phone = EncryptedTextField(_("mobile phone"), validators=[validate_phone])
     phone_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
     registered_at_counter = models.BooleanField(_("registered at a counter"), default=False)
+    # Real-name verification (实名认证, accounts.identity): when the identity provider confirmed the
+    # name, the number and the phone, and which provider did. Empty for people registered before
+    # verification existed and for walk-ins until they sign up: such a profile held by an account
+    # is reclaimed by its verified owner (accounts.services.register_citizen).
+    verified_at = models.DateTimeField(_("identity verified"), null=True, blank=True)
+    verified_by = models.CharField(_("verified by (identity provider)"), max_length=64, blank=True)
     created_at = models.DateTimeField(_("created"), db_default=Now())
 
     class Meta:
@@ -120,6 +126,10 @@ class CitizenProfile(models.Model):
         self.phone_hash = lookup_hash(self.phone)
         kwargs["update_fields"] = with_hash(kwargs.get("update_fields"), "phone")
         super().save(*args, **kwargs)
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verified_at is not None
 
     @property
     def masked_id_number(self) -> str:
@@ -465,3 +475,56 @@ class EnrolmentCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class PopulationRecord(models.Model):
+    """A person in the demo population register (人口库) that the demo identity provider checks
+    (accounts.identity.DemoIdentityProvider): the name on their ID card and the mobile number
+    registered to them (实名手机号). Numbers and phones are kept only as keyed hashes, as nothing
+    here needs them back. Seeded by the demo data; a production instance names another provider
+    and leaves this table empty."""
+
+    id_number_hash = models.CharField(max_length=64, unique=True, editable=False)
+    real_name = models.CharField(_("real name"), max_length=64)
+    phone_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(_("created"), db_default=Now())
+
+    class Meta:
+        verbose_name = _("demo population register entry")
+        verbose_name_plural = _("demo population register")
+
+    def __str__(self) -> str:
+        return self.real_name
+
+
+class SmsCode(models.Model):
+    """A 6-digit code sent by text message to prove that a phone is in the sender's hand
+    (短信验证码), for one purpose. Only a keyed hash of the code (bound to the phone and the
+    purpose) is kept, it expires after a few minutes, it is used once, and a few wrong tries void
+    it (accounts.sms_codes). A new code for the same phone and purpose replaces the earlier one."""
+
+    class Purpose(models.TextChoices):
+        REGISTER = "register", _("registration")
+        CHANGE_PHONE = "change_phone", _("change of mobile phone")
+
+    phone_hash = models.CharField(max_length=64, editable=False)
+    purpose = models.CharField(_("purpose"), max_length=16, choices=Purpose.choices)
+    code_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(_("sent"), db_default=Now())
+    expires_at = models.DateTimeField(_("expires"))
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+    failed_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+
+    class Meta:
+        verbose_name = _("text message code")
+        verbose_name_plural = _("text message codes")
+        indexes = [
+            models.Index(
+                fields=["phone_hash", "purpose"],
+                condition=Q(used_at__isnull=True),
+                name="smscode_open",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} ({self.created_at:%Y-%m-%d %H:%M})"

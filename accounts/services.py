@@ -4,20 +4,34 @@ Each function validates everything first and writes inside one transaction, so a
 leaves nothing half-created.
 """
 
+import logging
+
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import permissions
+from . import identity, permissions, sms_codes
 from .crypto import keyed_hash
-from .models import CitizenProfile, Department, PersonalDataAccess, Role, StaffMembership, User
+from .models import (
+    CitizenProfile,
+    Department,
+    PersonalDataAccess,
+    ProxyAuthorisation,
+    Role,
+    StaffMembership,
+    User,
+)
 from .validators import (
     normalize_id_number,
     normalize_phone,
     validate_id_number,
     validate_phone,
 )
+
+logger = logging.getLogger(__name__)
 
 
 def id_number_hash(id_number: str) -> str:
@@ -53,6 +67,53 @@ def _duplicate_id_error() -> ValidationError:
     )
 
 
+def _field_error(field: str, message: str, code: str) -> ValidationError:
+    return ValidationError({field: [ValidationError(message, code=code)]})
+
+
+def _identity_refusal(result: identity.VerificationResult) -> ValidationError:
+    """What the registrant is told for each outcome the identity provider may give but VERIFIED."""
+    Outcome = identity.Outcome
+    if result.outcome == Outcome.UNAVAILABLE:
+        return _field_error(
+            "non_field_errors",  # the API's name; a page shows it above the form
+            _("The identity check is not available just now. Try again in a few minutes."),
+            "identity_unavailable",
+        )
+    if result.outcome == Outcome.PHONE_NOT_THEIRS:
+        return _field_error(
+            "phone",
+            _(
+                "This mobile number is not registered in your name (实名登记). Use the number "
+                "registered to you, or register at a service counter with your ID card."
+            ),
+            "phone_not_theirs",
+        )
+    if result.outcome == Outcome.MISMATCH:
+        return ValidationError(
+            {
+                field: [
+                    ValidationError(
+                        _(
+                            "The name and the ID number do not belong together in the population "
+                            "register. Type both exactly as on your ID card."
+                        ),
+                        code="identity_mismatch",
+                    )
+                ]
+                for field in ("real_name", "id_number")
+            }
+        )
+    return _field_error(
+        "id_number",
+        _(
+            "The population register knows no person with this ID number. Check it against "
+            "your ID card, or register at a service counter."
+        ),
+        "identity_unknown",
+    )
+
+
 def register_citizen(
     *,
     username: str,
@@ -60,15 +121,30 @@ def register_citizen(
     real_name: str,
     id_number: str,
     phone: str,
+    sms_code: str = "",
     email: str = "",
     preferred_language: str = "zh-hans",
     dry_run: bool = False,
 ) -> User | None:
-    """Create a citizen's account and profile together, or neither.
+    """Create a citizen's account with a verified profile, or nothing.
+
+    The person is verified (实名认证) by the identity provider (accounts.identity: the name, the
+    number and that the phone is registered to them) and the phone by the SMS code sent to it
+    (accounts.sms_codes, purpose "register"). Then, for the ID number:
+    - nobody holds it: a new profile, verified;
+    - a walk-in's counter record (no account): the account takes it over, with every case filed
+      there, when the phone is the one the counter recorded (the code went to it);
+    - an account holds it whose profile is verified: refused, whatever is typed;
+    - an account holds it whose profile is not verified (registered before verification existed,
+      or by someone who knew the name and number): the verified owner reclaims it. The profile, and
+      with it its cases, authorisations and e-licences, moves to the new account; the old account
+      stays, without a profile. The move is written to the audit log.
 
     Raises ValidationError with a message per field: invalid or duplicate ID number, weak password,
-    malformed phone, taken username. `dry_run` checks only (nothing is written; returns None), so a
-    page can show these problems together with its own in one round.
+    malformed phone, taken username, a wrong or missing code (`sms_code`), an identity the provider
+    does not confirm. `dry_run` checks only what needs neither the code nor the provider (nothing is
+    written; returns None), so a page can show these problems together with its own in one round.
+    Call it outside a transaction: a wrong code's count must stay when the registration is refused.
     """
     errors: dict[str, list[ValidationError]] = {}
     username = (username or "").strip()
@@ -91,7 +167,7 @@ def register_citizen(
         errors.setdefault("id_number", []).extend(exc.error_list)
     else:
         existing = CitizenProfile.objects.filter(id_number_hash=id_number_hash(id_number)).first()
-        if existing is not None and not _may_claim(existing, real_name=real_name, phone=phone):
+        if existing is not None and existing.user_id is not None and existing.is_verified:
             errors.setdefault("id_number", []).extend(_duplicate_id_error().error_dict["id_number"])
     try:
         validate_phone(phone)
@@ -106,9 +182,17 @@ def register_citizen(
     if dry_run:
         return None
 
+    code = sms_codes.check_code(phone=phone, purpose=sms_codes.Purpose.REGISTER, code=sms_code)
+    result = identity.verify_identity(real_name=real_name, id_number=id_number, phone=phone)
+    if not result.verified:
+        if result.outcome != identity.Outcome.UNAVAILABLE:
+            sms_codes.count_failure(code)  # at most a few identities tried per code
+        raise _identity_refusal(result)
+
     normalized_id = normalize_id_number(id_number)
     try:
         with transaction.atomic():
+            sms_codes.use_code(code)
             user = User(
                 username=username,
                 email=email or "",
@@ -117,39 +201,114 @@ def register_citizen(
             )
             user.set_password(password)
             user.save()
-            walk_in = (
+            held = (
                 CitizenProfile.objects.select_for_update()
-                .filter(id_number_hash=keyed_hash(normalized_id), user__isnull=True)
+                .filter(id_number_hash=keyed_hash(normalized_id))
                 .first()
             )
-            if walk_in is not None and _may_claim(walk_in, real_name=real_name, phone=phone):
-                # Registered at a counter before: the account takes over that person, and with it
-                # every case filed for them there. Nothing is entered twice.
-                walk_in.user = user
-                walk_in.save(update_fields=["user"])
-            else:
+            if held is None:
                 CitizenProfile.objects.create(
                     user=user,
                     real_name=real_name,
                     id_number=normalized_id,
                     id_number_hash=keyed_hash(normalized_id),
                     phone=normalize_phone(phone),
+                    verified_at=timezone.now(),
+                    verified_by=result.provider,
                 )
+            elif held.user_id is None:
+                _claim_walk_in(held, user=user, real_name=real_name, phone=phone, result=result)
+            elif held.is_verified:
+                raise _duplicate_id_error()
+            else:
+                _reclaim(held, owner=user, phone=phone, result=result)
     except IntegrityError as exc:
         # Two registrations with the same number or username at the same moment: one wins.
-        if CitizenProfile.objects.filter(id_number_hash=keyed_hash(normalized_id)).exists():
+        if CitizenProfile.objects.filter(
+            id_number_hash=keyed_hash(normalized_id), verified_at__isnull=False
+        ).exists():
             raise _duplicate_id_error() from exc
         raise ValidationError({"username": [_("This username is taken; choose another.")]}) from exc
     return user
 
 
-def _may_claim(profile: CitizenProfile, *, real_name: str, phone: str) -> bool:
-    """A person registered at a counter (no account yet) is claimed by whoever gives the same ID
-    number, the same real name and the phone number the counter recorded."""
-    return (
-        profile.user_id is None
-        and profile.real_name == (real_name or "").strip()
-        and profile.phone == normalize_phone(phone)
+def _verify(profile: CitizenProfile, *, result: identity.VerificationResult) -> list[str]:
+    profile.verified_at, profile.verified_by = timezone.now(), result.provider
+    return ["verified_at", "verified_by"]
+
+
+def _claim_walk_in(
+    profile: CitizenProfile,
+    *,
+    user: User,
+    real_name: str,
+    phone: str,
+    result: identity.VerificationResult,
+) -> None:
+    """A person registered at a counter (no account yet) is claimed by the verified person with
+    that number, the same real name and the phone the counter recorded (the code went to it)."""
+    if profile.real_name != real_name:
+        raise _field_error(
+            "real_name",
+            _("This ID number is on file under another name; check it against your ID card."),
+            "walk_in_name",
+        )
+    if profile.phone != normalize_phone(phone):
+        raise _field_error(
+            "phone",
+            _(
+                "A service counter registered you with another mobile number. Register with that "
+                "number, or have it changed at a counter."
+            ),
+            "walk_in_phone",
+        )
+    # Registered at a counter before: the account takes over that person, and with it every case
+    # filed for them there. Nothing is entered twice.
+    profile.user = user
+    profile.save(update_fields=["user", *_verify(profile, result=result)])
+
+
+def _reclaim(
+    profile: CitizenProfile, *, owner: User, phone: str, result: identity.VerificationResult
+) -> None:
+    """The verified owner takes their ID number back from an account that holds it unverified."""
+    from auditlog.models import LogEntry
+
+    squatter = profile.user
+    # Cases the old account filed itself would stay in its list (cases.access lets a filer see
+    # what they filed online): they are the owner's cases, so they follow the profile.
+    from cases.models import Case
+
+    moved_cases = Case.objects.filter(applicant=profile, filed_by=squatter).update(filed_by=owner)
+    # Authorisations given or taken online under the number were the old account's doing, not the
+    # owner's; those a counter recorded were checked against both ID cards and stay.
+    revoked = ProxyAuthorisation.objects.filter(
+        Q(principal=profile) | Q(agent=profile),
+        channel=ProxyAuthorisation.Channel.ONLINE,
+        revoked_at__isnull=True,
+    ).update(revoked_at=timezone.now())
+    profile.user = owner
+    profile.real_name = owner.first_name
+    profile.phone = normalize_phone(phone)
+    profile.save(update_fields=["user", "real_name", "phone", *_verify(profile, result=result)])
+    LogEntry.objects.log_create(
+        profile,
+        force_log=True,
+        action=LogEntry.Action.UPDATE,
+        actor=owner,
+        object_repr=f"citizen profile #{profile.pk}",
+        changes={"user": [str(squatter.pk), str(owner.pk)]},
+        additional_data={
+            "event": "identity_reclaimed",
+            "from_account": squatter.username,
+            "to_account": owner.username,
+            "verified_by": result.provider,
+            "cases_moved": moved_cases,
+            "authorisations_revoked": revoked,
+        },
+    )
+    logger.info(
+        "Profile %s reclaimed by its verified owner from account %s", profile.pk, squatter.pk
     )
 
 
@@ -202,14 +361,31 @@ def update_profile(
     *,
     user: User,
     phone: str | None = None,
+    sms_code: str = "",
     email: str | None = None,
     preferred_language: str | None = None,
     elder_mode: bool | None = None,
 ) -> User:
-    """Change what a citizen may change themselves; name and ID number are verified data and stay."""
+    """Change what a citizen may change themselves; name and ID number are verified data and stay.
+
+    A new mobile number needs the code sent to it (accounts.sms_codes, purpose "change_phone"):
+    case messages go to it, and a walk-in's record is claimed with it. Raises ValidationError on
+    `phone` or `sms_code`; nothing is changed then. Call it outside a transaction (see
+    sms_codes.check_code).
+    """
     profile = getattr(user, "citizen_profile", None)
+    code = None
+    changes_phone = False
     if phone is not None and profile is not None:
-        validate_phone(phone)
+        try:
+            validate_phone(phone)
+        except ValidationError as exc:
+            raise ValidationError({"phone": exc.messages}) from exc
+        changes_phone = normalize_phone(phone) != profile.phone
+        if changes_phone:
+            code = sms_codes.check_code(
+                phone=phone, purpose=sms_codes.Purpose.CHANGE_PHONE, code=sms_code
+            )
     with transaction.atomic():
         user_fields = []
         if email is not None:
@@ -223,7 +399,8 @@ def update_profile(
             user_fields.append("elder_mode")
         if user_fields:
             user.save(update_fields=user_fields)
-        if phone is not None and profile is not None:
+        if changes_phone:
+            sms_codes.use_code(code)
             profile.phone = normalize_phone(phone)
             profile.save(update_fields=["phone"])
     return user

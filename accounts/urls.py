@@ -13,6 +13,11 @@ urlpatterns = [
     path("profile/", views.profile, name="profile"),
     path("authorisations/", views.authorisations, name="authorisations"),
     path("close/", closure_views.close_page, name="close"),
+    path(
+        "organisations/<str:uscc>/agents/",
+        views.organisation_agents,
+        name="organisation_agents",
+    ),
     path("access-log/", access_log_views.page, name="access_log"),
     path("password/change/", views.PasswordChangeView.as_view(), name="password_change"),
     path(

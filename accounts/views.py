@@ -6,7 +6,7 @@ from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
@@ -15,22 +15,71 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
-from . import proxies, second_factor, services
+from portal.client_address import client_address
+
+from . import organisations, proxies, second_factor, services, sms_codes
 from .forms import (
     PASSWORD_ADVICE,
     AuthorisationForm,
+    OrganisationAgentForm,
     PasswordResetForm,
     ProfileForm,
     RegistrationForm,
 )
 from .models import Language
+from .validators import mask_phone, normalize_phone
+
+# Never sent back to the page: passwords, and the code (a new one is asked for instead).
+_NOT_KEPT = frozenset({"password1", "password2", "sms_code"})
+
+
+def _send_code_round(
+    request: HttpRequest, form_class, purpose: str, *, initial: dict | None = None
+) -> tuple:
+    """The "Send code" button (a submit of its own, no JavaScript needed): send a code to the phone
+    typed and give back the page with everything else typed kept, the code field next.
+
+    Returns (form, status, sent_to) for the page to render."""
+    kept = {
+        name: request.POST.get(name, "")
+        for name in form_class.base_fields
+        if name not in _NOT_KEPT and name in request.POST
+    }
+    if "elder_mode" in form_class.base_fields:
+        kept["elder_mode"] = request.POST.get("elder_mode") == "on"
+    form = form_class(initial={**(initial or {}), **kept})
+    form.cleaned_data = {}  # an unbound form (nothing is validated in this round) takes add_error
+    phone = request.POST.get("phone", "")
+    try:
+        sms_codes.send_code(phone=phone, purpose=purpose, address=client_address(request))
+    except ValidationError as exc:
+        for message in exc.message_dict.get("phone", exc.messages):
+            form.add_error("phone", message)
+        return form, 400, ""
+    except sms_codes.CodeThrottled as exc:
+        form.add_error("phone", exc.message)
+        return form, 429, ""
+    form.fields["sms_code"].widget.attrs["autofocus"] = True
+    return form, 200, mask_phone(normalize_phone(phone))
 
 
 def register(request: HttpRequest) -> HttpResponse:
     """Every problem at once: the form's own checks and what the service would refuse (ID number,
-    phone, password strength, a taken username) come back in the same round."""
+    phone, password strength, a taken username) come back in the same round. "Send code" sends the
+    text-message code to the phone typed and keeps everything else."""
     if request.user.is_authenticated:
         return redirect("accounts:profile")
+    sent_to = ""
+    if request.method == "POST" and "send_code" in request.POST:
+        form, status, sent_to = _send_code_round(
+            request, RegistrationForm, sms_codes.Purpose.REGISTER
+        )
+        return render(
+            request,
+            "accounts/register.html",
+            {"form": form, "sent_to": sent_to},
+            status=status,
+        )
     form = RegistrationForm(request.POST or None)
     if request.method == "POST":
         valid = form.is_valid()
@@ -42,6 +91,7 @@ def register(request: HttpRequest) -> HttpResponse:
                 real_name=data["real_name"],
                 id_number=data["id_number"],
                 phone=data["phone"],
+                sms_code=data["sms_code"],
                 email=data["email"] or "",
                 preferred_language=request.LANGUAGE_CODE
                 if request.LANGUAGE_CODE in Language.values
@@ -63,7 +113,10 @@ def register(request: HttpRequest) -> HttpResponse:
                 messages.success(request, _("Welcome! Your account is ready."))
                 return redirect("accounts:profile")
     return render(
-        request, "accounts/register.html", {"form": form}, status=400 if form.errors else 200
+        request,
+        "accounts/register.html",
+        {"form": form, "sent_to": sent_to},
+        status=400 if form.errors else 200,
     )
 
 
@@ -116,22 +169,36 @@ def profile(request: HttpRequest) -> HttpResponse:
         "preferred_language": user.preferred_language,
         "elder_mode": user.elder_mode,
     }
+    context = {
+        "citizen": citizen,
+        "memberships": user.memberships.select_related("department"),
+        "represented": organisations.represented_by(user),
+        "sent_to": "",
+    }
+    if request.method == "POST" and "send_code" in request.POST and citizen is not None:
+        form, status, context["sent_to"] = _send_code_round(
+            request, ProfileForm, sms_codes.Purpose.CHANGE_PHONE, initial=initial
+        )
+        return render(request, "accounts/profile.html", {**context, "form": form}, status=status)
     form = ProfileForm(request.POST or None, initial=initial)
     if citizen is None:
         form.fields.pop("phone")
+        form.fields.pop("sms_code")
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             services.update_profile(
                 user=user,
                 phone=data.get("phone"),
+                sms_code=data.get("sms_code", ""),
                 email=data["email"],
                 preferred_language=data["preferred_language"],
                 elder_mode=data["elder_mode"],
             )
         except ValidationError as exc:
-            for message in exc.messages:
-                form.add_error("phone", message)
+            for field, messages_ in exc.message_dict.items():
+                for message in messages_:
+                    form.add_error(field if field in form.fields else "phone", message)
         else:
             request.session["preferred_language"] = user.preferred_language
             request.session["elder_mode"] = user.elder_mode
@@ -146,16 +213,7 @@ def profile(request: HttpRequest) -> HttpResponse:
             )
             return response
     status = 400 if form.errors else 200
-    return render(
-        request,
-        "accounts/profile.html",
-        {
-            "form": form,
-            "citizen": citizen,
-            "memberships": user.memberships.select_related("department"),
-        },
-        status=status,
-    )
+    return render(request, "accounts/profile.html", {**context, "form": form}, status=status)
 
 
 def _next_url(request: HttpRequest) -> str:
@@ -295,6 +353,54 @@ def authorisations(request: HttpRequest) -> HttpResponse:
             "citizen": getattr(request.user, "citizen_profile", None),
             "given": proxies.given_by(request.user),
             "held": proxies.held_by(request.user),
+            "today": timezone.localdate(),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+def organisation_agents(request: HttpRequest, uscc: str) -> HttpResponse:
+    """法人授权: the legal representative adds agents for a period and ends their authorisations."""
+    try:
+        organisation = organisations.organisation_for_representative(request.user, uscc)
+    except PermissionDenied as exc:
+        raise Http404(str(exc)) from exc
+    form = OrganisationAgentForm(request.POST if "authorise" in request.POST else None)
+    if request.method == "POST" and "end" in request.POST:
+        try:
+            organisations.end_agent_authorisation(
+                actor=request.user, organisation=organisation, agency_id=request.POST["end"]
+            )
+        except PermissionDenied as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, _("The authorisation has ended."))
+        return redirect("accounts:organisation_agents", uscc=organisation.uscc)
+    if request.method == "POST" and form.is_valid():
+        try:
+            agency = organisations.authorise_agent(
+                actor=request.user, organisation=organisation, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                for message in errors:
+                    form.add_error(field if field in form.fields else None, message)
+        else:
+            messages.success(
+                request,
+                _("%(name)s may act for the organisation until %(date)s.")
+                % {"name": agency.user.first_name or agency.user.username,
+                   "date": agency.valid_until.isoformat()},
+            )  # fmt: skip
+            return redirect("accounts:organisation_agents", uscc=organisation.uscc)
+    return render(
+        request,
+        "accounts/organisation_agents.html",
+        {
+            "organisation": organisation,
+            "agents": organisations.agents_of(organisation),
+            "form": form,
             "today": timezone.localdate(),
         },
         status=400 if form.errors else 200,

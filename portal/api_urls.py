@@ -16,6 +16,7 @@ from services import manage_api
 
 urlpatterns = [
     path("auth/register/", accounts_api.RegisterView.as_view(), name="api-register"),
+    path("auth/sms-codes/", accounts_api.SmsCodeView.as_view(), name="api-sms-codes"),
     path("auth/token/", accounts_api.TokenView.as_view(), name="api-token"),
     path("auth/token/revoke/", accounts_api.TokenRevokeView.as_view(), name="api-token-revoke"),
     path("me/", accounts_api.MeView.as_view(), name="api-me"),

@@ -210,6 +210,21 @@ STAFF_SESSION_IDLE_SECONDS = env.int("STAFF_SESSION_IDLE_SECONDS", default=30 * 
 SIGN_IN_ADDRESS_FAILURE_LIMIT = env.int("SIGN_IN_ADDRESS_FAILURE_LIMIT", default=20)
 SIGN_IN_ADDRESS_WINDOW_SECONDS = env.int("SIGN_IN_ADDRESS_WINDOW_MINUTES", default=15) * 60
 
+# Real identity (accounts/identity.py, accounts/sms_codes.py). The identity provider: a dotted path to a
+# subclass of accounts.identity.IdentityProvider; the demo provider checks the demo population register
+# only, so an instance that keeps it registers nobody else (a deploy check warns).
+IDENTITY_PROVIDER = env.str("IDENTITY_PROVIDER", default="accounts.identity.DemoIdentityProvider")
+# Text-message codes (短信验证码) for registration, claiming a counter record and a phone change: valid
+# this long, void after this many wrong tries; one per phone per SMS_CODE_RESEND_SECONDS, at most
+# SMS_CODE_PHONE_LIMIT per phone and SMS_CODE_ADDRESS_LIMIT per client address in SMS_CODE_WINDOW_MINUTES
+# (counted in the `ratelimit` database cache, as the sign-in limit is).
+SMS_CODE_VALID_SECONDS = env.int("SMS_CODE_VALID_SECONDS", default=5 * 60)
+SMS_CODE_MAX_FAILURES = env.int("SMS_CODE_MAX_FAILURES", default=5)
+SMS_CODE_RESEND_SECONDS = env.int("SMS_CODE_RESEND_SECONDS", default=60)
+SMS_CODE_PHONE_LIMIT = env.int("SMS_CODE_PHONE_LIMIT", default=5)
+SMS_CODE_ADDRESS_LIMIT = env.int("SMS_CODE_ADDRESS_LIMIT", default=20)
+SMS_CODE_WINDOW_SECONDS = env.int("SMS_CODE_WINDOW_MINUTES", default=60) * 60
+
 # django-axes: lock out by username and address together, so one person's typos never lock out a whole
 # counter hall behind one address, and one address cannot lock a citizen out of their account.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)

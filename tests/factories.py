@@ -3,9 +3,11 @@
 import datetime as dt
 
 import factory
+from django.utils import timezone
 from stdnum.cn import ric
 
 from accounts.crypto import keyed_hash
+from accounts.identity import enter_in_demo_register
 from accounts.models import CitizenProfile, Department, Role, StaffMembership, User
 
 PASSWORD = "a-Long-and-unusual-passphrase-42"
@@ -37,15 +39,29 @@ class UserFactory(factory.django.DjangoModelFactory):
 class CitizenProfileFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = CitizenProfile
+        skip_postgeneration_save = True
 
     user = factory.SubFactory(UserFactory)
     real_name = factory.Sequence(lambda n: f"市民{n}")
     id_number = factory.Sequence(id_number_for)
     id_number_hash = factory.LazyAttribute(lambda o: keyed_hash(o.id_number))
     phone = factory.Sequence(lambda n: f"139{n:08d}")
+    verified_at = factory.LazyFunction(timezone.now)
+    verified_by = "demo"
 
     class Params:
-        walk_in = factory.Trait(user=None, registered_at_counter=True)
+        walk_in = factory.Trait(user=None, registered_at_counter=True, verified_at=None)
+        # Registered before verification existed, or by someone who knew the name and number.
+        unverified = factory.Trait(verified_at=None, verified_by="")
+
+    @factory.post_generation
+    def in_register(obj, create, extracted, **kwargs):
+        """Everyone made here is in the demo population register, as the phone they gave
+        (in_register=False: nobody the register knows)."""
+        if create and extracted is not False:
+            enter_in_demo_register(
+                real_name=obj.real_name, id_number=obj.id_number, phone=obj.phone
+            )
 
 
 class DepartmentFactory(factory.django.DjangoModelFactory):

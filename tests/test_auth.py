@@ -13,6 +13,7 @@ from django.urls import reverse
 from accounts.models import User
 
 from .factories import PASSWORD, CitizenProfileFactory
+from .support.sms import code_sent_to
 
 
 def login(client: Client, username: str, password: str, ip: str = "10.0.0.1"):
@@ -161,14 +162,23 @@ def test_profile_update_and_bad_phone(citizen_client, citizen):
     assert "mainland mobile number" in bad.content.decode()
     citizen.refresh_from_db()
     assert citizen.email == "zhang@example.com"  # nothing saved from the refused form
+    typed = {
+        "phone": "+86 13711112222",
+        "email": "new@example.com",
+        "preferred_language": "en",
+        "elder_mode": "on",
+    }
+    # A new number needs the code sent to it.
+    uncoded = citizen_client.post(reverse("accounts:profile"), typed)
+    assert uncoded.status_code == 400
+    assert "6-digit code" in uncoded.content.decode()
+    citizen.refresh_from_db()
+    assert citizen.email == "zhang@example.com"
+    sent = citizen_client.post(reverse("accounts:profile"), {**typed, "send_code": "1"})
+    assert sent.status_code == 200 and "137****2222" in sent.content.decode()
+    assert 'value="new@example.com"' in sent.content.decode()  # what was typed is kept
     good = citizen_client.post(
-        reverse("accounts:profile"),
-        {
-            "phone": "+86 13711112222",
-            "email": "new@example.com",
-            "preferred_language": "en",
-            "elder_mode": "on",
-        },
+        reverse("accounts:profile"), {**typed, "sms_code": code_sent_to("13711112222")}
     )
     assert good.status_code == 302
     citizen.refresh_from_db()

@@ -13,8 +13,11 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from accounts.identity import enter_in_demo_register
+
 from .factories import PASSWORD, CitizenProfileFactory, id_number_for, make_service
 from .support.browser import chromium
+from .support.sms import code_sent_to
 
 pytestmark = [
     pytest.mark.browser,
@@ -121,15 +124,17 @@ def three_services():
 
 def test_registration_shows_errors_then_creates_the_account(page):
     good_id = id_number_for(701)
+    enter_in_demo_register(real_name="王五", id_number=good_id, phone="13912345678")
     page.goto("/accounts/register/")
     expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
     page.locator("#id_username").fill("wangwu")
     page.locator("#id_real_name").fill("王五")
     page.locator("#id_id_number").fill("110105194912310021")  # wrong check digit
     page.locator("#id_phone").fill("13912345678")
+    page.locator("#id_sms_code").fill("000000")  # not looked at while other fields are wrong
     page.locator("#id_password1").fill("1234567890")  # common and all digits
     page.locator("#id_password2").fill("1234567890")
-    page.locator("main form button[type=submit]").click()
+    page.locator("main form button.button[name=register]").click()
 
     summary = page.get_by_role("alert")
     expect(summary).to_be_visible()
@@ -150,12 +155,18 @@ def test_registration_shows_errors_then_creates_the_account(page):
         expect(page.locator(href)).to_have_attribute("aria-invalid", "true")
     shot(page, "register-errors")
 
-    # What was typed is kept, except the passwords.
+    # What was typed is kept, except the passwords. The code is sent without JavaScript: the
+    # page comes back with everything kept and the code field to be focused.
     expect(page.locator("#id_username")).to_have_value("wangwu")
     page.locator("#id_id_number").fill(good_id)
+    page.locator("main form button[name=send_code]").click()
+    expect(page.locator("#id_id_number")).to_have_value(good_id)
+    expect(page.get_by_role("status").filter(has_text="139****5678")).to_be_visible()
+    expect(page.locator("#id_sms_code")).to_have_attribute("autofocus", "")
+    page.locator("#id_sms_code").fill(code_sent_to("13912345678"))
     page.locator("#id_password1").fill(PASSWORD)
     page.locator("#id_password2").fill(PASSWORD)
-    page.locator("main form button[type=submit]").click()
+    page.locator("#id_password2").press("Enter")  # Enter registers; it does not send a code
 
     expect(page).to_have_url(re.compile(r"/accounts/profile/(#.*)?$"))
     masked = good_id[:3] + "*" * 11 + good_id[-4:]
@@ -274,7 +285,7 @@ def test_pages_have_no_serious_accessibility_violations(page, language):
         problems += axe_problems(page, f"{language} {path}")
     # The register page with its error summary and invalid fields.
     page.locator("#id_id_number").fill("12345")
-    page.locator("main form button[type=submit]").click()
+    page.locator("main form button.button[name=register]").click()
     expect(page.get_by_role("alert")).to_be_visible()
     problems += axe_problems(page, f"{language} register with errors")
     sign_in(page, "sunqi")

@@ -8,6 +8,8 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
+from accounts.identity import enter_in_demo_register
+
 from . import files
 from .factories import (
     PASSWORD,
@@ -17,6 +19,7 @@ from .factories import (
     make_service,
 )
 from .support.browser import sign_in
+from .support.sms import code_sent_to
 
 WALK_IN = {"id_number": id_number_for(901), "real_name": "赵奶奶", "phone": "13611112222"}
 
@@ -102,11 +105,16 @@ def test_clerk_serves_a_walk_in_citizen_with_the_keyboard_only(
     # Later, at home, the citizen registers online with the same card and sees the case.
     context = page.context.browser.new_context(locale="zh-CN")
     home = context.new_page()
+    enter_in_demo_register(**WALK_IN)
     home.goto(f"{base}/accounts/register/")
     home.fill("#id_username", "zhaonainai")
     home.fill("#id_real_name", WALK_IN["real_name"])
     home.fill("#id_id_number", WALK_IN["id_number"])
     home.fill("#id_phone", WALK_IN["phone"])
+    # The code goes to the phone the counter recorded.
+    with home.expect_navigation():
+        home.click("main form button[name=send_code]")
+    home.fill("#id_sms_code", code_sent_to(WALK_IN["phone"]))
     home.fill("#id_password1", PASSWORD)
     home.fill("#id_password2", PASSWORD)
     with home.expect_navigation():

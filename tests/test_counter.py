@@ -1,13 +1,17 @@
 """Counter intake (issue 8, first part): lookup by ID number, walk-in registration, filing through
 the engine with channel `counter`, same-day acceptance, claiming counter cases online."""
 
+import datetime as dt
 import json
 
 import pytest
+import time_machine
 from django.contrib.sessions.models import Session
 from django.test import Client
+from django.utils import timezone
 
 from accounts import crypto
+from accounts.identity import enter_in_demo_register
 from accounts.models import CitizenProfile, Role, User
 from cases.models import Case, Notification
 
@@ -20,6 +24,7 @@ from .factories import (
     make_service,
 )
 from .support.broker import broker_down
+from .support.sms import code_sent_to, register, send_code
 
 WALK_IN = {"id_number": id_number_for(801), "real_name": "王大爷", "phone": "13512345678"}
 
@@ -148,26 +153,30 @@ def test_counter_intake_works_while_the_broker_is_down(counter):
 @pytest.mark.django_db
 def test_the_right_citizen_claims_their_counter_cases_online(counter):
     number = file(counter["client"], counter["service"]).json()["number"]
+    enter_in_demo_register(**WALK_IN)
     impostor = Client()
-    refused = impostor.post(
-        "/api/v1/auth/register/",
-        {"username": "fake", "password": PASSWORD, **WALK_IN, "real_name": "冒名者"},
-        content_type="application/json",
+
+    def attempt(code, **changes):
+        body = {"username": "fake", "password": PASSWORD, **WALK_IN, "sms_code": code, **changes}
+        return impostor.post("/api/v1/auth/register/", body, content_type="application/json")
+
+    # Number, name and phone are not enough: the code goes to the phone the counter recorded.
+    send_code(impostor, WALK_IN["phone"])
+    guessed = attempt("123456" if code_sent_to(WALK_IN["phone"]) != "123456" else "654321")
+    assert guessed.status_code == 400 and "sms_code" in guessed.json()["errors"]
+    # A phone of one's own, with its code, is not the one the register holds for 王大爷.
+    own_phone = attempt(send_code(impostor, "13900000000"), phone="13900000000")
+    assert own_phone.status_code == 400 and "phone" in own_phone.json()["errors"]
+    wrong_name = attempt(
+        send_code(impostor, "13900000001"), phone="13900000001", real_name="冒名者"
     )
-    assert refused.status_code == 400 and "id_number" in refused.json()["errors"]
-    wrong_phone = impostor.post(
-        "/api/v1/auth/register/",
-        {"username": "fake", "password": PASSWORD, **WALK_IN, "phone": "13900000000"},
-        content_type="application/json",
-    )
-    assert wrong_phone.status_code == 400
+    assert wrong_name.status_code == 400 and "real_name" in wrong_name.json()["errors"]
+    assert CitizenProfile.objects.get(real_name="王大爷").user is None
     citizen = Client()
-    claimed = citizen.post(
-        "/api/v1/auth/register/",
-        {"username": "wangdaye", "password": PASSWORD, **WALK_IN},
-        content_type="application/json",
-    )
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=1)):  # a code a minute
+        claimed = register(citizen, username="wangdaye", password=PASSWORD, **WALK_IN)
     assert claimed.status_code == 201, claimed.json()
+    assert CitizenProfile.objects.get(real_name="王大爷").is_verified
     assert CitizenProfile.objects.filter(real_name="王大爷").count() == 1
     citizen.force_login(User.objects.get(username="wangdaye"))
     mine = citizen.get("/api/v1/applications/").json()["results"]

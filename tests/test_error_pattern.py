@@ -31,6 +31,7 @@ from .factories import (
     id_number_for,
     make_service,
 )
+from .support.sms import register_in_page
 
 PDF = files.PDF
 EXE = b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 64
@@ -157,7 +158,7 @@ def test_registration_shows_every_problem_at_once_each_saying_how_to_fix_it(clie
     content = response.content.decode()
     errors = response.context["form"].errors
     # One round: the form's own problems and those only the service knows, together.
-    assert set(errors) == {"username", "id_number", "phone", "email", "password1"}
+    assert set(errors) == {"username", "id_number", "phone", "sms_code", "email", "password1"}
     assert errors["username"] == ["请设置登录用的用户名，如 zhangsan2026。"]
     assert "13800138000" in errors["phone"][0]
     assert errors["email"] == ["请按 zhang.san@example.com 的格式填写电子邮箱，或者留空。"]
@@ -170,6 +171,7 @@ def test_registration_shows_every_problem_at_once_each_saying_how_to_fix_it(clie
         "#id_username",
         "#id_id_number",
         "#id_phone",
+        "#id_sms_code",
         "#id_email",
         "#id_password1",
     }
@@ -186,9 +188,9 @@ def test_registration_shows_every_problem_at_once_each_saying_how_to_fix_it(clie
 
 @pytest.mark.django_db
 def test_registration_that_passes_every_check_creates_the_account(client):
-    response = client.post(
-        reverse("accounts:register"),
-        {
+    response = register_in_page(
+        client,
+        **{
             "username": "zhaoliu",
             "real_name": "赵六",
             "id_number": id_number_for(812),

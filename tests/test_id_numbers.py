@@ -20,6 +20,7 @@ from services.schema import FORMAT_CHECKER, published_schema, validate_data
 
 from .factories import PASSWORD, CitizenProfileFactory, StaffMembershipFactory, logged_in
 from .support.clock import at
+from .support.sms import register, register_in_page
 
 
 def number(first17: str) -> str:
@@ -136,17 +137,15 @@ def test_a_wrong_region_and_date_are_both_told_and_not_the_check_digit_they_brea
 
 @pytest.mark.django_db
 def test_registration_takes_the_binjiang_number_in_the_page_and_the_api(client):
-    page = client.post(
-        "/accounts/register/",
-        {"username": "binjiang", "real_name": "钱江", "id_number": BINJIANG,
-         "phone": "13905710001", "password1": PASSWORD, "password2": PASSWORD},
+    page = register_in_page(
+        client, username="binjiang", real_name="钱江", id_number=BINJIANG,
+        phone="13905710001", password1=PASSWORD, password2=PASSWORD,
     )  # fmt: skip
     assert page.status_code == 302, page.context["form"].errors
-    api = client.post(
-        "/api/v1/auth/register/",
-        {"username": "chongwen", "real_name": "崇文", "id_number": REAL_WORLD[
-            "崇文区, abolished in 2010, born 1985"], "phone": "13905710002", "password": PASSWORD},
-        content_type="application/json",
+    client.logout()
+    api = register(
+        client, username="chongwen", real_name="崇文", id_number=REAL_WORLD[
+            "崇文区, abolished in 2010, born 1985"], phone="13905710002", password=PASSWORD,
     )  # fmt: skip
     assert api.status_code == 201, api.json()
 
@@ -156,7 +155,7 @@ def test_registration_says_which_part_of_the_number_is_wrong(client):
     response = client.post(
         "/api/v1/auth/register/",
         {"username": "typo", "real_name": "钱江", "id_number": BINJIANG[:-1] + "8",
-         "phone": "13905710001", "password": PASSWORD},
+         "phone": "13905710001", "password": PASSWORD, "sms_code": "000000"},
         content_type="application/json",
     )  # fmt: skip
     assert response.status_code == 400

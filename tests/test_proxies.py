@@ -23,6 +23,7 @@ from .factories import (
     logged_in,
     make_service,
 )
+from .support.sms import register
 
 PDF = files.PDF
 
@@ -218,8 +219,7 @@ def test_a_proxy_at_the_counter_needs_the_letter_and_the_case_names_both(desk):
     }
     # The neighbour signs up online later and follows the case too; the elder still owns it.
     client = Client()
-    registered = client.post("/api/v1/auth/register/", {"username": "wu", "password": PASSWORD,
-                             **NEIGHBOUR}, content_type="application/json")  # fmt: skip
+    registered = register(client, username="wu", password=PASSWORD, **NEIGHBOUR)
     assert registered.status_code == 201, registered.json()
     client.force_login(User.objects.get(username="wu"))
     assert client.get(f"/api/v1/applications/{case.number}/").status_code == 200

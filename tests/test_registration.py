@@ -1,12 +1,16 @@
 """Registering a citizen, in the page and in the API: every bad input gets a field error, never a 500,
 and a refused registration leaves nothing behind."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
+from accounts.identity import enter_in_demo_register
 from accounts.models import CitizenProfile, User
 
 from .factories import PASSWORD, CitizenProfileFactory, id_number_for
+from .support.sms import code_sent_to, send_code
 
 GOOD = {
     "username": "lisi",
@@ -17,13 +21,25 @@ GOOD = {
 }
 
 
+@pytest.fixture(autouse=True)
+def in_the_register(db):
+    """李四 is in the demo population register, with this phone registered to him."""
+    enter_in_demo_register(
+        real_name=GOOD["real_name"], id_number=GOOD["id_number"], phone=GOOD["phone"]
+    )
+
+
+# A code nobody was sent: enough for the pages and requests refused before the code is looked at.
+NO_CODE = "000000"
+
+
 def page_data(**changes):
-    data = {**GOOD, "password1": PASSWORD, "password2": PASSWORD, **changes}
+    data = {**GOOD, "sms_code": NO_CODE, "password1": PASSWORD, "password2": PASSWORD, **changes}
     return {k: v for k, v in data.items() if v is not None}
 
 
 def api_data(**changes):
-    data = {**GOOD, "password": PASSWORD, **changes}
+    data = {**GOOD, "sms_code": NO_CODE, "password": PASSWORD, **changes}
     return {k: v for k, v in data.items() if v is not None}
 
 
@@ -33,8 +49,19 @@ def counts():
 
 @pytest.mark.django_db
 def test_register_page_creates_account_and_signs_in(client):
+    # "Send code" works without JavaScript: the page comes back with everything typed kept.
+    typed = page_data(id_number=GOOD["id_number"].lower(), sms_code="")
+    sent = client.post(reverse("accounts:register"), {**typed, "send_code": "1"})
+    assert sent.status_code == 200
+    page = sent.content.decode()
+    assert "139****5678" in page  # where the code went, masked
+    for value in ("lisi", "李四", GOOD["id_number"].lower(), GOOD["phone"], GOOD["email"]):
+        assert f'value="{value}"' in page
+    assert PASSWORD not in page  # passwords are never sent back
+    code_input = re.search(r"<input[^>]*name=\"sms_code\"[^>]*>", page).group(0)
+    assert "autofocus" in code_input and 'autocomplete="one-time-code"' in code_input
     response = client.post(
-        reverse("accounts:register"), page_data(id_number=GOOD["id_number"].lower())
+        reverse("accounts:register"), {**typed, "sms_code": code_sent_to(GOOD["phone"])}
     )
     assert response.status_code == 302
     user = User.objects.get(username="lisi")
@@ -120,7 +147,7 @@ def test_duplicate_username_and_missing_fields(client):
     )
     assert response.status_code == 400
     errors = response.json()["errors"]
-    assert {"password", "real_name", "id_number", "phone"} <= set(errors)
+    assert {"password", "real_name", "id_number", "phone", "sms_code"} <= set(errors)
     response = client.post(
         "/api/v1/auth/register/",
         api_data(username="LiSi", id_number=id_number_for(777)),
@@ -144,7 +171,10 @@ def test_page_reports_mismatched_passwords(client):
 
 @pytest.mark.django_db
 def test_register_api_returns_masked_profile(client):
-    response = client.post("/api/v1/auth/register/", api_data(), content_type="application/json")
+    code = send_code(client, GOOD["phone"])
+    response = client.post(
+        "/api/v1/auth/register/", api_data(sms_code=code), content_type="application/json"
+    )
     assert response.status_code == 201
     body = response.json()
     assert body["username"] == "lisi"

@@ -27,3 +27,10 @@ class Command(BaseCommand):
         width = max(len(username) for username, _ in logins)
         for username, description in logins:
             self.stdout.write(f"  {username.ljust(width)}  {description}")
+        self.stdout.write("")
+        self.stdout.write(
+            "Demo population register, not registered yet (register as them; the SMS code is "
+            "printed in the log):"
+        )
+        for person in demo.UNREGISTERED:
+            self.stdout.write(f"  {person['real_name']}  {person['id_number']}  {person['phone']}")
