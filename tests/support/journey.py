@@ -77,19 +77,24 @@ def _client(user):
 
 def run() -> dict:
     """The journey; returns what it made, for the test to check it really happened."""
+    from django.test import Client
+
     from accounts import proxies
-    from accounts.models import Role
+    from accounts.identity import enter_in_demo_register
+    from accounts.models import CitizenProfile, Role
     from cases import documents, workflow
     from cases.counter.services import file_counter_application
     from cases.models import Notification, OfficialDocument
     from cases.notifications import services as notifications
     from services.models import Outcome
     from tests.factories import (
+        PASSWORD,
         CitizenProfileFactory,
         DepartmentFactory,
         StaffMembershipFactory,
         make_service,
     )
+    from tests.support.sms import code_sent_to
 
     department = DepartmentFactory(code="journey", name="示范市行政审批局")
     staff = {
@@ -97,16 +102,31 @@ def run() -> dict:
         for role in (Role.CASEWORKER, Role.COUNTER_CLERK)
     }
     service = make_service("JOURNEY-1", department=department, form_schema=SCHEMA).service
+    pages = []
     material = service.current_version.materials.get()
 
     # Online: the citizen files with their verified identity filled in, and a phone typed.
-    citizen = CitizenProfileFactory(
-        real_name="钱途",
-        id_number=CITIZEN_ID,
-        phone=CITIZEN_PHONE,
-        user__username="journey-citizen",
-        user__email=CITIZEN_EMAIL,
+    # The citizen registers on the page: the population register confirms them, a code sent
+    # to their phone proves it is theirs (the page keeps what was typed between the two posts).
+    enter_in_demo_register(real_name="钱途", id_number=CITIZEN_ID, phone=CITIZEN_PHONE)
+    typed = {
+        "username": "journey-citizen",
+        "real_name": "钱途",
+        "id_number": CITIZEN_ID,
+        "phone": CITIZEN_PHONE,
+        "email": CITIZEN_EMAIL,
+        "password1": PASSWORD,
+        "password2": PASSWORD,
+        "preferred_language": "zh-hans",
+    }
+    visitor = Client()
+    pages.append(visitor.post("/accounts/register/", {**typed, "send_code": "1"}))
+    registered = visitor.post(
+        "/accounts/register/", {**typed, "sms_code": code_sent_to(CITIZEN_PHONE)}
     )
+    assert registered.status_code == 302, registered.content.decode()[:3000]
+    pages.append(registered)
+    citizen = CitizenProfile.objects.get(user__username="journey-citizen")
     case, _ = workflow.create_draft(
         service=service, user=citizen.user, data={"shop_area": 12, "second_phone": TYPED_PHONE}
     )
@@ -118,7 +138,7 @@ def run() -> dict:
     # The caseworker opens it on the page and through the API, reveals the phone, accepts it.
     caseworker = staff[Role.CASEWORKER]
     staff_client = _client(caseworker)
-    pages = [
+    pages += [
         staff_client.get(f"/work/{case.number}/"),
         staff_client.get(f"/api/v1/work/cases/{case.number}/"),
         staff_client.get(f"/work/{case.number}/documents/{attachment.pk}/"),
