@@ -82,7 +82,8 @@ format: $(VENV)/.installed
 # Production settings: DEBUG off with throwaway secrets, as docker-compose.yml sets them.
 PROD_ENV := DEBUG=0 SECRET_KEY=check-deploy-$$(head -c 48 /dev/urandom | base64 | tr -d '/+=') \
 	FIELD_ENCRYPTION_KEY=$$($(BIN)/python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())') \
-	ALLOWED_HOSTS=portal.example.gov.cn DATABASE_URL=postgres://portal@localhost/portal REDIS_URL=redis://localhost:6379/0
+	ALLOWED_HOSTS=portal.example.gov.cn DATABASE_URL=postgres://portal@localhost/portal REDIS_URL=redis://localhost:6379/0 \
+	IDENTITY_PROVIDER=accounts.identity.HttpIdentityProvider IDENTITY_PROVIDER_URL=https://id.example.gov.cn/verify
 
 check: $(VENV)/.installed
 	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run

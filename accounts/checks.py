@@ -47,3 +47,19 @@ def demo_identity_provider(app_configs, **kwargs):
             )
         ]
     return []
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def http_identity_provider(app_configs, **kwargs):
+    if settings.IDENTITY_PROVIDER != "accounts.identity.HttpIdentityProvider":
+        return []
+    if not settings.IDENTITY_PROVIDER_URL.startswith("https://"):
+        return [
+            checks.Warning(
+                "IDENTITY_PROVIDER_URL is not an https:// address: names, ID numbers and phones "
+                "would travel in clear.",
+                hint="Set IDENTITY_PROVIDER_URL to the identity service's HTTPS endpoint.",
+                id="accounts.W002",
+            )
+        ]
+    return []

@@ -93,6 +93,52 @@ class DemoIdentityProvider(IdentityProvider):
         return VerificationResult(outcome=outcome, provider=self.name)
 
 
+class HttpIdentityProvider(IdentityProvider):
+    """A production adapter for an identity service reached over HTTPS (the public-security
+    identity platform's gateway, a carrier's 三要素 check, a commercial e-ID service, usually behind
+    the government's own API gateway): one POST per check to IDENTITY_PROVIDER_URL with
+    `Authorization: Bearer IDENTITY_PROVIDER_TOKEN` and the JSON body `{"real_name", "id_number",
+    "phone"}`; the answer is JSON `{"outcome": "verified" | "phone_not_theirs" | "mismatch" |
+    "unknown"}`. Anything else (a time-out after IDENTITY_PROVIDER_TIMEOUT seconds, an HTTP error,
+    an unexpected body) is UNAVAILABLE: the person is asked to try again, never refused for good.
+    A gateway with another shape is adapted by a subclass overriding `request_body` and `outcome_of`.
+    """
+
+    name = "http"
+
+    def request_body(self, *, real_name: str, id_number: str, phone: str) -> dict:
+        return {"real_name": real_name, "id_number": id_number, "phone": phone}
+
+    def outcome_of(self, answer: dict) -> Outcome:
+        return Outcome(answer["outcome"])
+
+    def verify(self, *, real_name: str, id_number: str, phone: str) -> VerificationResult:
+        import json
+        import urllib.error
+        import urllib.request
+
+        body = self.request_body(real_name=real_name, id_number=id_number, phone=phone)
+        request = urllib.request.Request(  # noqa: S310 - the URL is the operator's setting
+            settings.IDENTITY_PROVIDER_URL,
+            data=json.dumps(body).encode(),
+            headers={
+                "Content-Type": "application/json",
+                "Accept": "application/json",
+                "Authorization": f"Bearer {settings.IDENTITY_PROVIDER_TOKEN}",
+            },
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(  # noqa: S310
+                request, timeout=settings.IDENTITY_PROVIDER_TIMEOUT
+            ) as response:
+                outcome = self.outcome_of(json.loads(response.read(65536)))
+        except (OSError, ValueError, KeyError, TypeError, urllib.error.URLError):
+            logger.warning("The identity service did not give a usable answer")
+            outcome = Outcome.UNAVAILABLE
+        return VerificationResult(outcome=outcome, provider=self.name)
+
+
 @cache
 def _provider_class(path: str) -> type[IdentityProvider]:
     return import_string(path)

@@ -214,6 +214,10 @@ SIGN_IN_ADDRESS_WINDOW_SECONDS = env.int("SIGN_IN_ADDRESS_WINDOW_MINUTES", defau
 # subclass of accounts.identity.IdentityProvider; the demo provider checks the demo population register
 # only, so an instance that keeps it registers nobody else (a deploy check warns).
 IDENTITY_PROVIDER = env.str("IDENTITY_PROVIDER", default="accounts.identity.DemoIdentityProvider")
+# For accounts.identity.HttpIdentityProvider: the identity service's HTTPS endpoint and its token.
+IDENTITY_PROVIDER_URL = env.str("IDENTITY_PROVIDER_URL", default="")
+IDENTITY_PROVIDER_TOKEN = env.str("IDENTITY_PROVIDER_TOKEN", default="")
+IDENTITY_PROVIDER_TIMEOUT = env.float("IDENTITY_PROVIDER_TIMEOUT", default=5.0)
 # Text-message codes (短信验证码) for registration, claiming a counter record and a phone change: valid
 # this long, void after this many wrong tries; one per phone per SMS_CODE_RESEND_SECONDS, at most
 # SMS_CODE_PHONE_LIMIT per phone and SMS_CODE_ADDRESS_LIMIT per client address in SMS_CODE_WINDOW_MINUTES

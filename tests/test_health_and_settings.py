@@ -55,6 +55,9 @@ def production_env(**extra: str) -> dict[str, str]:
         "ALLOWED_HOSTS": "portal.example.gov.cn",
         "DATABASE_URL": "postgres://portal@127.0.0.1:1/portal",
         "REDIS_URL": "redis://127.0.0.1:1/0",
+        # Production names a real identity service (the demo register is a deploy warning).
+        "IDENTITY_PROVIDER": "accounts.identity.HttpIdentityProvider",
+        "IDENTITY_PROVIDER_URL": "https://id.example.gov.cn/verify",
         **extra,
     }
 

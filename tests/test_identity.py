@@ -93,7 +93,7 @@ def test_a_code_expires_after_five_minutes(client, owner_in_register):
     with later(5.1):
         response = post_register(client, code)
     assert response.status_code == 400
-    assert "expired" in response.json()["errors"]["sms_code"][0]
+    assert "已过期" in response.json()["errors"]["sms_code"][0]  # 验证码已过期，请重新获取。
     assert not User.objects.exists()
 
 
@@ -261,7 +261,7 @@ def test_a_verified_id_number_cannot_be_registered_again(client, owner_in_regist
         # Even with everything right (name, number, the owner's phone and its code).
         again = register(Client(), **body(username="linxiao-again"))
     assert again.status_code == 400
-    assert "already exists" in again.json()["errors"]["id_number"][0] or "已" in str(again.json())
+    assert "该身份证号码已注册账户" in again.json()["errors"]["id_number"][0]
     assert CitizenProfile.objects.get().user.username == "linxiao"
     # The page refuses it before any code is asked for.
     page = client.post(
@@ -361,3 +361,71 @@ def test_a_new_phone_needs_the_code_sent_to_it(citizen):
     assert citizen.citizen_profile.phone == "13711113333"
     # The same number again needs no code; other preferences change freely.
     assert change(phone="13711113333", elder_mode=True).status_code == 200
+
+
+# --- The HTTPS adapter ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def identity_service():
+    """A local stand-in for the identity service: answers by the rules below and records what it
+    was asked, so the test sees the request the adapter makes."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    asked = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            asked.append((self.headers["Authorization"], body))
+            if body["real_name"] == "超时":
+                self.send_response(503)
+                self.end_headers()
+                return
+            outcome = "verified" if body["real_name"] == "林晓" else "mismatch"
+            answer = json.dumps({"outcome": outcome}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/verify", asked
+    server.shutdown()
+
+
+def test_the_https_adapter_asks_the_service_and_reads_its_answer(identity_service, settings):
+    from accounts.identity import Outcome, verify_identity
+
+    url, asked = identity_service
+    settings.IDENTITY_PROVIDER = "accounts.identity.HttpIdentityProvider"
+    settings.IDENTITY_PROVIDER_URL, settings.IDENTITY_PROVIDER_TOKEN = url, "gateway-token"
+    person = {"id_number": OWNER["id_number"].lower(), "phone": "136 8888 0001"}
+    assert verify_identity(real_name=" 林晓 ", **person).outcome == Outcome.VERIFIED
+    assert asked[-1] == (
+        "Bearer gateway-token",
+        {"real_name": "林晓", "id_number": OWNER["id_number"].upper(), "phone": "13688880001"},
+    )
+    assert verify_identity(real_name="林小", **person).outcome == Outcome.MISMATCH
+    # An outage is "try again later", never a refusal for good.
+    assert verify_identity(real_name="超时", **person).outcome == Outcome.UNAVAILABLE
+    settings.IDENTITY_PROVIDER_URL = "http://127.0.0.1:1/closed"
+    assert verify_identity(real_name="林晓", **person).outcome == Outcome.UNAVAILABLE
+
+
+def test_the_https_adapter_must_be_given_an_https_address(settings):
+    from accounts.checks import http_identity_provider
+
+    settings.IDENTITY_PROVIDER = "accounts.identity.HttpIdentityProvider"
+    settings.IDENTITY_PROVIDER_URL = "http://id.example.gov.cn/verify"
+    assert [w.id for w in http_identity_provider(None)] == ["accounts.W002"]
+    settings.IDENTITY_PROVIDER_URL = "https://id.example.gov.cn/verify"
+    assert http_identity_provider(None) == []
