@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal.api import error_responses
+from portal.forms import attach_errors
 
 from . import closure, second_factor
 
@@ -45,8 +46,7 @@ def close_page(request: HttpRequest) -> HttpResponse:
         try:
             closure.close_account(user=user, password=form.cleaned_data["password"])
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            attach_errors(form, exc)
         else:
             logout(request)
             messages.success(request, _("Your account is closed. Thank you for using the portal."))

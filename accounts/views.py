@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
 from portal.client_address import client_address
+from portal.forms import attach_errors
 
 from . import organisations, proxies, second_factor, services, sms_codes
 from .forms import (
@@ -335,9 +336,7 @@ def authorisations(request: HttpRequest) -> HttpResponse:
                 shares_documents=data["shares_documents"],
             )
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                for message in errors:
-                    form.add_error(field if field in form.fields else None, message)
+            attach_errors(form, exc)
         else:
             messages.success(
                 request,
@@ -383,9 +382,7 @@ def organisation_agents(request: HttpRequest, uscc: str) -> HttpResponse:
                 actor=request.user, organisation=organisation, **form.cleaned_data
             )
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                for message in errors:
-                    form.add_error(field if field in form.fields else None, message)
+            attach_errors(form, exc)
         else:
             messages.success(
                 request,

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import proxies
 from accounts.validators import mask_id_number
+from portal.forms import attach_errors
 from portal.templatetags.error_summary import error_line
 from services import catalog
 from services.models import MaterialSource, Outcome, join_names
@@ -151,8 +152,7 @@ def form_step(request: HttpRequest, number: str) -> HttpResponse:
         try:
             workflow.update_draft(case=case, user=request.user, data=form.cleaned_json())
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            attach_errors(form, exc)
         else:
             if "save" in request.POST:
                 messages.success(

@@ -371,7 +371,7 @@ def test_the_retention_period_is_set_in_the_designer_and_travels_in_the_intercha
     refused = client.post(
         f"/manage/{service.code}/retention/", {"retention_years": "7"}, follow=True
     )
-    assert "Choose a retention period" in refused.content.decode()  # msgid until translated
+    assert "请选择保管期限" in refused.content.decode()  # Choose a retention period: ...
     service.refresh_from_db()
     assert service.retention_years == RetentionPeriod.TEN_YEARS
 

@@ -18,6 +18,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from portal.forms import attach_errors
+
 from .. import articles as legal_articles
 from .. import catalog, diagram, interchange, workflows
 from ..changes import changes_to_publish
@@ -117,22 +119,13 @@ def create(request: HttpRequest) -> HttpResponse:
                     form_schema={"type": "object", "properties": {}, "required": []}, **data,
                 )  # fmt: skip
         except ValidationError as exc:
-            _attach(form, exc)
+            attach_errors(form, exc)
         else:
             messages.success(request, _("Draft created. Fill in the guide, materials and form."))
             return redirect("designer:item", code=version.service.code)
     return render(
         request, "designer/create.html", {"form": form}, status=400 if form.errors else 200
     )
-
-
-def _attach(form, exc: ValidationError) -> None:
-    """Errors from a service shown on the form's own fields where they belong."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 @login_required
@@ -196,7 +189,7 @@ def guide(request: HttpRequest, code: str) -> HttpResponse:
                 version=draft, fields=fields, life_events=form.cleaned_data["life_events"]
             )
         except ValidationError as exc:
-            _attach(form, exc)
+            attach_errors(form, exc)
         else:
             messages.success(request, _("Guide saved."))
             return redirect("designer:item", code=code)
@@ -427,7 +420,7 @@ def _save_or_show(request, item, draft, form, save, *, key: str, obj_id=None) ->
         try:
             save(form.cleaned_data)
         except ValidationError as exc:
-            _attach(form, exc)
+            attach_errors(form, exc)
         else:
             messages.success(request, _("Saved."))
             return redirect("designer:workflow", code=item.code)
@@ -614,7 +607,7 @@ def form_page(request: HttpRequest, code: str) -> HttpResponse:
             new, name = formbuilder.add_field(schema, spec, group=group)
             _save_schema(draft, new)
         except ValidationError as exc:
-            _attach(form, exc)
+            attach_errors(form, exc)
         else:
             url = reverse("designer:field", args=[code, name])
             return redirect(f"{url}?group={group}" if group else url)
@@ -661,7 +654,7 @@ def field_page(request: HttpRequest, code: str, name: str) -> HttpResponse:
                 )  # fmt: skip
             _save_schema(draft, new)
         except ValidationError as exc:
-            _attach(form, exc)
+            attach_errors(form, exc)
         else:
             messages.success(request, _("Field saved."))
             url = reverse("designer:form", args=[code])

@@ -30,16 +30,14 @@ ID_NUMBERS = [CITIZEN_ID, WALK_IN_ID, PROXY_ID, ONLINE_PROXY_ID]
 PHONES = [CITIZEN_PHONE, TYPED_PHONE, WALK_IN_PHONE, PROXY_PHONE, ONLINE_PROXY_PHONE]
 EMAILS = [CITIZEN_EMAIL]
 
-SCHEMA = {
-    "type": "object",
-    "required": ["applicant_name", "shop_area"],
-    "properties": {
-        "applicant_name": {
-            "type": "string",
-            "maxLength": 30,
-            "title": "申请人姓名",
-            "x-prefill": "real_name",
-        },
+
+def schema() -> dict:
+    """The tests' usual form, with the applicant's ID number and phone filled in from their
+    verified profile and a second phone typed by the applicant."""
+    from tests.factories import SIMPLE_SCHEMA
+
+    properties = {
+        **SIMPLE_SCHEMA["properties"],
         "applicant_id": {
             "type": "string",
             "format": "id_number",
@@ -53,9 +51,8 @@ SCHEMA = {
             "x-prefill": "phone",
         },
         "second_phone": {"type": "string", "maxLength": 11, "title": "备用电话"},
-        "shop_area": {"type": "number", "minimum": 1, "maximum": 10000, "title": "经营面积"},
-    },
-}
+    }
+    return {**SIMPLE_SCHEMA, "properties": properties}
 
 
 def _png():
@@ -101,7 +98,7 @@ def run() -> dict:
         role: StaffMembershipFactory(department=department, role=role).user
         for role in (Role.CASEWORKER, Role.COUNTER_CLERK)
     }
-    service = make_service("JOURNEY-1", department=department, form_schema=SCHEMA).service
+    service = make_service("JOURNEY-1", department=department, form_schema=schema()).service
     pages = []
     material = service.current_version.materials.get()
 
