@@ -1,5 +1,7 @@
 """API for accounts: `auth/register/`, `auth/token/`, `me/` (DESIGN "API")."""
 
+import datetime as dt
+
 from django.contrib.auth import authenticate
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
@@ -47,10 +49,18 @@ class MeOutput(serializers.Serializer):
     real_name = serializers.SerializerMethodField()
     id_number = serializers.SerializerMethodField(help_text="Masked: 110***********123X")
     phone = serializers.SerializerMethodField(help_text="Masked: 138****8000")
+    verified_at = serializers.SerializerMethodField(
+        help_text="When the identity provider confirmed name, ID number and phone (实名认证); null "
+        "if never"
+    )
     memberships = MembershipOutput(many=True)
 
     def _profile(self, user: User):
         return getattr(user, "citizen_profile", None)
+
+    def get_verified_at(self, user: User) -> dt.datetime | None:
+        profile = self._profile(user)
+        return profile.verified_at if profile else None
 
     def get_real_name(self, user: User) -> str | None:
         profile = self._profile(user)
@@ -102,7 +112,10 @@ class SmsCodeInput(serializers.Serializer):
     phone = serializers.CharField(max_length=20)
     purpose = serializers.ChoiceField(
         choices=SmsCode.Purpose.choices,
-        help_text="register: for `auth/register/`; change_phone: for a new `phone` in `PATCH me/`.",
+        help_text=(
+            "register: for `auth/register/`; change_phone: for a new `phone` in `PATCH me/`; "
+            "verify: for `POST me/verify/` (send it to the account's own phone)."
+        ),
     )
 
 
@@ -237,6 +250,32 @@ class MeView(APIView):
         data.is_valid(raise_exception=True)
         user = User.objects.select_related("citizen_profile").get(pk=request.user.pk)
         services.update_profile(user=user, **data.validated_data)
+        return Response(_me(user))
+
+
+class VerifyInput(serializers.Serializer):
+    sms_code = serializers.CharField(
+        max_length=12,
+        help_text="The code sent to the account's phone by `POST auth/sms-codes/` (purpose verify).",
+    )
+
+
+class VerifyView(APIView):
+    """Real-name verification (实名认证) of an account without it: the identity provider checks the
+    name, ID number and phone on file; the code proves the phone is in the holder's hand."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=VerifyInput,
+        responses={200: MeOutput, **error_responses(400)},
+        operation_id="me_verify",
+    )
+    def post(self, request):
+        data = VerifyInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = User.objects.select_related("citizen_profile").get(pk=request.user.pk)
+        services.verify_my_identity(user=user, sms_code=data.validated_data["sms_code"])
         return Response(_me(user))
 
 

@@ -277,3 +277,21 @@ class OrganisationAgentForm(forms.Form):
         },
         widget=forms.DateInput(attrs={"type": "date"}),
     )
+
+
+class VerifyIdentityForm(forms.Form):
+    """Real-name verification of an account registered before verification existed: the code
+    sent to the phone on file."""
+
+    sms_code = forms.CharField(
+        label=_("Code from the text message"),
+        max_length=12,
+        help_text=_(
+            "Press “Send code” and type the 6 digits we send; the code is valid for 5 minutes."
+        ),
+        error_messages={
+            "required": _("Enter the 6-digit code we sent to your mobile phone."),
+            "max_length": _("The code has 6 digits."),
+        },
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )

@@ -506,6 +506,7 @@ class SmsCode(models.Model):
     class Purpose(models.TextChoices):
         REGISTER = "register", _("registration")
         CHANGE_PHONE = "change_phone", _("change of mobile phone")
+        VERIFY = "verify", _("real-name verification of an account")
 
     phone_hash = models.CharField(max_length=64, editable=False)
     purpose = models.CharField(_("purpose"), max_length=16, choices=Purpose.choices)

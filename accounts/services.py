@@ -357,6 +357,47 @@ def register_walk_in(*, real_name: str, id_number: str, phone: str) -> tuple[Cit
     return profile, True
 
 
+def verify_my_identity(*, user: User, sms_code: str) -> CitizenProfile:
+    """Real-name verification of an account that has none (registered before verification
+    existed): the identity provider confirms the name, ID number and phone on file, and the code
+    sent to that phone (purpose "verify") proves it is in the holder's hand. Once verified, nobody
+    can take the ID number over by registering it again. Raises ValidationError (`sms_code`, or
+    `non_field_errors` with what to do); call it outside a transaction (see sms_codes.check_code).
+    """
+    profile = getattr(user, "citizen_profile", None)
+    if profile is None:
+        raise _field_error(
+            "non_field_errors", _("This account has no real-name profile to verify."), "no_profile"
+        )
+    if profile.is_verified:
+        return profile
+    code = sms_codes.check_code(
+        phone=profile.phone, purpose=sms_codes.Purpose.VERIFY, code=sms_code
+    )
+    result = identity.verify_identity(
+        real_name=profile.real_name, id_number=profile.id_number, phone=profile.phone
+    )
+    if not result.verified:
+        if result.outcome == identity.Outcome.UNAVAILABLE:
+            raise _identity_refusal(result)
+        sms_codes.count_failure(code)
+        if result.outcome == identity.Outcome.PHONE_NOT_THEIRS:
+            message = _(
+                "The population register does not hold this mobile number in your name. Change "
+                "it on your profile to the number registered to you (实名登记), then verify again."
+            )
+        else:
+            message = _(
+                "The population register does not confirm the name and ID number on this "
+                "account. To correct them, visit a service counter with your ID card."
+            )
+        raise _field_error("non_field_errors", message, f"identity_{result.outcome}")
+    with transaction.atomic():
+        sms_codes.use_code(code)
+        profile.save(update_fields=_verify(profile, result=result))
+    return profile
+
+
 def update_profile(
     *,
     user: User,

@@ -84,6 +84,7 @@ def message_text(code: str, purpose: str) -> str:
     what = {
         Purpose.REGISTER: _("registering on the portal"),
         Purpose.CHANGE_PHONE: _("changing your mobile phone"),
+        Purpose.VERIFY: _("verifying your identity"),
     }[purpose]
     return _(
         "【%(signature)s】Your code for %(what)s is %(code)s, valid for %(minutes)d minutes. "

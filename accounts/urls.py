@@ -11,6 +11,7 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("profile/", views.profile, name="profile"),
+    path("verify/", views.verify_identity, name="verify"),
     path("authorisations/", views.authorisations, name="authorisations"),
     path("close/", closure_views.close_page, name="close"),
     path(

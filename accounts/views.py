@@ -26,6 +26,7 @@ from .forms import (
     PasswordResetForm,
     ProfileForm,
     RegistrationForm,
+    VerifyIdentityForm,
 )
 from .models import Language
 from .validators import mask_phone, normalize_phone
@@ -215,6 +216,49 @@ def profile(request: HttpRequest) -> HttpResponse:
             return response
     status = 400 if form.errors else 200
     return render(request, "accounts/profile.html", {**context, "form": form}, status=status)
+
+
+@login_required
+def verify_identity(request: HttpRequest) -> HttpResponse:
+    """实名认证 of an account without it: a code to the phone on file, then the identity provider's
+    check of the name, ID number and phone (services.verify_my_identity)."""
+    citizen = getattr(request.user, "citizen_profile", None)
+    if citizen is None:
+        raise Http404
+    if citizen.is_verified:
+        return redirect("accounts:profile")
+    form = VerifyIdentityForm(request.POST if "verify" in request.POST else None)
+    sent_to, status = "", 200
+    if request.method == "POST" and "send_code" in request.POST:
+        form.cleaned_data = {}  # an unbound form (nothing is validated in this round) takes add_error
+        try:
+            sms_codes.send_code(
+                phone=citizen.phone,
+                purpose=sms_codes.Purpose.VERIFY,
+                address=client_address(request),
+            )
+        except sms_codes.CodeThrottled as exc:
+            form.add_error(None, exc.message)
+            status = 429
+        else:
+            sent_to = citizen.masked_phone
+            form.fields["sms_code"].widget.attrs["autofocus"] = True
+    elif request.method == "POST" and form.is_valid():
+        try:
+            services.verify_my_identity(user=request.user, sms_code=form.cleaned_data["sms_code"])
+        except ValidationError as exc:
+            attach_errors(form, exc)
+        else:
+            messages.success(request, _("Your identity is verified (实名认证)."))
+            return redirect("accounts:profile")
+    if form.errors and status == 200:
+        status = 400
+    return render(
+        request,
+        "accounts/verify.html",
+        {"form": form, "citizen": citizen, "sent_to": sent_to},
+        status=status,
+    )
 
 
 def _next_url(request: HttpRequest) -> str:

@@ -21,6 +21,7 @@ urlpatterns = [
     path("auth/token/revoke/", accounts_api.TokenRevokeView.as_view(), name="api-token-revoke"),
     path("me/", accounts_api.MeView.as_view(), name="api-me"),
     path("me/close/", closure_views.CloseAccountView.as_view(), name="api-me-close"),
+    path("me/verify/", accounts_api.VerifyView.as_view(), name="api-me-verify"),
     path("me/access-log/", access_log_views.AccessLogView.as_view(), name="api-me-access-log"),
     path(
         "authorisations/",

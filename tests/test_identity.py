@@ -429,3 +429,64 @@ def test_the_https_adapter_must_be_given_an_https_address(settings):
     assert [w.id for w in http_identity_provider(None)] == ["accounts.W002"]
     settings.IDENTITY_PROVIDER_URL = "https://id.example.gov.cn/verify"
     assert http_identity_provider(None) == []
+
+
+# --- Verifying an account registered before verification ------------------------------------------
+
+
+@pytest.mark.django_db
+def test_an_unverified_account_verifies_in_place_and_then_cannot_be_squatted():
+    profile = CitizenProfileFactory(unverified=True, phone="13688884444")
+    client = Client()
+    client.force_login(profile.user)
+    assert "立即实名认证" in client.get(reverse("accounts:profile")).content.decode()
+    page = client.get(reverse("accounts:verify"))
+    assert page.status_code == 200 and "136****4444" in page.content.decode()
+    sent = client.post(reverse("accounts:verify"), {"send_code": "1"})
+    assert sent.status_code == 200 and 'role="status"' in sent.content.decode()
+    wrong = client.post(reverse("accounts:verify"), {"verify": "1", "sms_code": "000000"})
+    assert wrong.status_code == 400 and 'aria-invalid="true"' in wrong.content.decode()
+    done = client.post(
+        reverse("accounts:verify"), {"verify": "1", "sms_code": code_sent_to("13688884444")}
+    )
+    assert done.status_code == 302
+    profile.refresh_from_db()
+    assert profile.is_verified and profile.verified_by == "demo"
+    # Now a second registration of the number is refused, even with everything right.
+    with later(1.1):
+        again = register(
+            Client(),
+            username="squatter",
+            password=PASSWORD,
+            real_name=profile.real_name,
+            id_number=profile.id_number,
+            phone="13688884444",
+        )
+    assert again.status_code == 400 and "id_number" in again.json()["errors"]
+    assert CitizenProfile.objects.get(pk=profile.pk).user == profile.user
+
+
+@pytest.mark.django_db
+def test_verification_in_place_refuses_what_the_register_does_not_confirm():
+    unknown = CitizenProfileFactory(unverified=True, in_register=False, phone="13688885555")
+    api = Client()
+    api.force_login(unknown.user)
+    code = send_code(api, "13688885555", purpose="verify")
+    refused = api.post("/api/v1/me/verify/", {"sms_code": code}, "application/json")
+    assert refused.status_code == 400
+    assert "服务窗口" in refused.json()["errors"]["non_field_errors"][0]  # ... visit a counter
+    unknown.refresh_from_db()
+    assert not unknown.is_verified
+
+    known = CitizenProfileFactory(unverified=True, phone="13688886666")
+    api.force_login(known.user)
+    assert api.get("/api/v1/me/").json()["verified_at"] is None
+    code = send_code(api, "13688886666", purpose="verify")
+    verified = api.post("/api/v1/me/verify/", {"sms_code": code}, "application/json")
+    assert verified.status_code == 200 and verified.json()["verified_at"]
+    # A code sent to another phone does not verify anyone's account.
+    other = CitizenProfileFactory(unverified=True, phone="13688887777")
+    api.force_login(other.user)
+    send_code(api, "13688889998", purpose="verify")
+    stray = api.post("/api/v1/me/verify/", {"sms_code": code_sent_to("13688889998")}, "application/json")  # fmt: skip
+    assert stray.status_code == 400 and "sms_code" in stray.json()["errors"]
