@@ -35,6 +35,11 @@ def _current(queryset: QuerySet[OrganisationAgent]) -> QuerySet[OrganisationAgen
     )
 
 
+def current_agencies(user: User) -> QuerySet[OrganisationAgent]:
+    """The organisations `user` may act for today (法人经办人 or legal representative)."""
+    return _current(OrganisationAgent.objects.filter(user=user)).select_related("organisation")
+
+
 def represented_by(user: User) -> QuerySet[Organisation]:
     """The organisations `user` is the legal representative of today."""
     if not user.is_authenticated:

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts import proxies
+from accounts import organisations, proxies
 from accounts.validators import mask_id_number
 from portal.forms import attach_errors
 from portal.templatetags.error_summary import error_line
@@ -57,7 +57,7 @@ def start(request: HttpRequest, code: str) -> HttpResponse:
         raise Http404
     existing = selectors.my_applications(request.user).filter(service=item, state="draft").first()
     profile = getattr(request.user, "citizen_profile", None)
-    agencies = list(request.user.agencies.select_related("organisation"))
+    agencies = list(organisations.current_agencies(request.user))  # not the ended ones
     held = list(proxies.held_by(request.user)) if profile is not None else []
     if request.method == "POST":
         if existing is not None and "new" not in request.POST:

@@ -144,3 +144,19 @@ def test_only_the_legal_representative_of_that_organisation_may(company):
     from django.test import Client
 
     assert Client().get(page(organisation)).status_code == 302
+
+
+@pytest.mark.django_db
+def test_the_start_page_offers_only_the_organisations_one_may_act_for_today(company):
+    organisation = company["organisation"]
+    former = Organisation.objects.create(
+        uscc=_uscc("91110105MA01ABCE8"), name="旧东家有限公司", legal_representative="张某"
+    )
+    yesterday = timezone.localdate() - dt.timedelta(days=1)
+    OrganisationAgent.objects.create(
+        organisation=former, user=company["boss"], valid_from=dt.date(2024, 1, 1),
+        valid_until=yesterday,
+    )  # fmt: skip
+    make_service("ORG-2", audience="both")
+    start = logged_in(company["boss"]).get(reverse("cases:start", args=["ORG-2"])).content.decode()
+    assert organisation.name in start and "旧东家有限公司" not in start

@@ -16,11 +16,11 @@ from django.utils.translation import gettext as _
 
 from accounts.models import (
     CitizenProfile,
-    OrganisationAgent,
     ProxyAuthorisation,
     Role,
     User,
 )
+from accounts.organisations import current_agencies
 from accounts.validators import mask_id_number
 from services.calendar import add_working_days_provisional
 from services.models import (
@@ -151,12 +151,7 @@ def _organisation_acted_for(user: User, organisation_id: int | None, version):
     """The organisation a company agent (法人经办人) applies for, checked against their agency."""
     organisation = None
     if organisation_id is not None:
-        agency = (
-            OrganisationAgent.objects.select_related("organisation")
-            .filter(user=user, organisation_id=organisation_id, valid_from__lte=_today())
-            .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=_today()))
-            .first()
-        )
+        agency = current_agencies(user).filter(organisation_id=organisation_id).first()
         if agency is None:
             raise ValidationError(
                 {"agent_for": [_("You are not authorised to act for this organisation.")]}
