@@ -277,9 +277,11 @@ def _reclaim(
     squatter = profile.user
     # Cases the old account filed itself would stay in its list (cases.access lets a filer see
     # what they filed online): they are the owner's cases, so they follow the profile.
-    from cases.models import Case
+    from cases.models import Case, Notification
 
     moved_cases = Case.objects.filter(applicant=profile, filed_by=squatter).update(filed_by=owner)
+    # So do the in-app messages about the person's cases: the old account keeps none of them.
+    Notification.objects.filter(recipient=squatter, case__applicant=profile).update(recipient=owner)
     # Authorisations given or taken online under the number were the old account's doing, not the
     # owner's; those a counter recorded were checked against both ID cards and stay.
     revoked = ProxyAuthorisation.objects.filter(

@@ -15,7 +15,7 @@ from django.utils import timezone
 from accounts.crypto import keyed_hash
 from accounts.identity import enter_in_demo_register
 from accounts.models import CitizenProfile, PopulationRecord, ProxyAuthorisation, SmsCode, User
-from cases.models import Case
+from cases.models import Case, Notification
 from cases.notifications.sms import ConsoleSMSBackend
 
 from .factories import PASSWORD, CitizenProfileFactory, id_number_for, make_service
@@ -297,6 +297,11 @@ def test_the_owner_reclaims_a_number_an_unverified_account_holds(owner_in_regist
         valid_until=timezone.localdate() + dt.timedelta(days=30), channel="online", recorded_by=squatter,
     )  # fmt: skip
     assert squatter_client.get(f"/api/v1/applications/{filed_online.number}/").status_code == 200
+    Notification.objects.create(
+        recipient=squatter, person=squatted, case=filed_online, event="submitted",
+        channel="inbox", state="sent", subject="已提交", body="您的申请已提交。",
+    )  # fmt: skip
+    assert squatter_client.get("/api/v1/notifications/").json()["count"] == 1
 
     # The squatter cannot verify: the register holds the owner's phone, not theirs.
     refused = register(
@@ -321,6 +326,9 @@ def test_the_owner_reclaims_a_number_an_unverified_account_holds(owner_in_regist
     assert squatter_client.get(f"/api/v1/applications/{filed_online.number}/").status_code == 404
     assert squatter_client.get("/api/v1/applications/").json()["results"] == []
     assert Case.objects.get(pk=filed_online.pk).filed_by == owner
+    # The messages about them too.
+    assert squatter_client.get("/api/v1/notifications/").json()["count"] == 0
+    assert owner_client.get("/api/v1/notifications/").json()["count"] >= 1
     # What the squatter authorised online under the number ends.
     grant.refresh_from_db()
     assert grant.revoked_at is not None
