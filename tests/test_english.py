@@ -306,3 +306,24 @@ def test_documents_are_in_the_applicants_language_each_in_one_language(demo, tmp
     text = _pdf_text(chinese.get(f"/applications/{case.number}/official/{notice.pk}.pdf"), tmp_path)
     assert "Notice of acceptance" in text and "Article 32" in text
     assert CJK.findall(_leftover(text, *names)) == [], text
+
+
+def test_the_account_pages_of_issue_17_are_english(demo):
+    """Verification, closing an account, a legal representative's agents: no unmarked Chinese."""
+    from accounts.models import CitizenProfile, OrganisationAgent
+
+    citizen = CitizenProfile.objects.get(user=demo)
+    citizen.verified_at = None
+    citizen.save(update_fields=["verified_at"])
+    client = english(demo)
+    pages = {url: page(client, url) for url in ("/accounts/profile/", "/accounts/verify/",
+                                               "/accounts/close/")}  # fmt: skip
+    assert "Verify my identity" in pages["/accounts/verify/"]
+    representative = OrganisationAgent.objects.filter(is_legal_representative=True).first()
+    boss = english(representative.user)
+    for url in (
+        "/accounts/profile/",
+        f"/accounts/organisations/{representative.organisation.uscc}/agents/",
+    ):
+        pages[f"{url} (legal representative)"] = page(boss, url)
+    assert report(pages) == ""
