@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+import logging
 import math
 import secrets
 
@@ -32,6 +33,8 @@ from portal import ratelimit
 from .crypto import keyed_hash
 from .models import SmsCode
 from .validators import normalize_phone, validate_phone
+
+logger = logging.getLogger(__name__)
 
 Purpose = SmsCode.Purpose
 CODE_LENGTH = 6
@@ -122,7 +125,21 @@ def send_code(*, phone: str, purpose: str, address: str | None) -> dt.datetime:
             code_hash=_code_hash(phone_hash, purpose, code),
             expires_at=expires_at,
         )
-    import_string(settings.SMS_BACKEND)().send(normalized, message_text(code, purpose))
+    try:
+        import_string(settings.SMS_BACKEND)().send(normalized, message_text(code, purpose))
+    except Exception as exc:  # noqa: BLE001 - any gateway failure: the code never reached anyone
+        logger.warning("The SMS gateway refused a code: %s", type(exc).__name__)
+        SmsCode.objects.filter(phone_hash=phone_hash, purpose=purpose).delete()
+        raise ValidationError(
+            {
+                "phone": [
+                    ValidationError(
+                        _("The text message could not be sent just now. Try again in a minute."),
+                        code="sms_unavailable",
+                    )
+                ]
+            }
+        ) from exc
     return expires_at
 
 

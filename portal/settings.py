@@ -404,6 +404,10 @@ EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="一网通办 <noreply@localhost>")
 # Text messages: a class with send(phone, text); the console backend logs them.
 SMS_BACKEND = env.str("SMS_BACKEND", default="cases.notifications.sms.ConsoleSMSBackend")
+# For cases.notifications.sms.HttpSMSBackend: the gateway's HTTPS endpoint and its token.
+SMS_GATEWAY_URL = env.str("SMS_GATEWAY_URL", default="")
+SMS_GATEWAY_TOKEN = env.str("SMS_GATEWAY_TOKEN", default="")
+SMS_GATEWAY_TIMEOUT = env.float("SMS_GATEWAY_TIMEOUT", default=5.0)
 SMS_SIGNATURE = env.str("SMS_SIGNATURE", default="一网通办")
 # First retry of a failed message after this many seconds, doubling up to 30 minutes.
 NOTIFICATION_RETRY_BASE_SECONDS = env.int("NOTIFICATION_RETRY_BASE_SECONDS", default=30)

@@ -58,6 +58,8 @@ def production_env(**extra: str) -> dict[str, str]:
         # Production names a real identity service (the demo register is a deploy warning).
         "IDENTITY_PROVIDER": "accounts.identity.HttpIdentityProvider",
         "IDENTITY_PROVIDER_URL": "https://id.example.gov.cn/verify",
+        "SMS_BACKEND": "cases.notifications.sms.HttpSMSBackend",  # not the console
+        "SMS_GATEWAY_URL": "https://sms.example.gov.cn/send",
         **extra,
     }
 
