@@ -22,6 +22,21 @@ class LanguageSelect(forms.Select):
         return option
 
 
+def sms_code_field(*, help_text, label=None, required: bool = True) -> forms.CharField:
+    """The box for the 6-digit code of a text message (accounts.sms_codes)."""
+    return forms.CharField(
+        label=label or _("Code from the text message"),
+        max_length=12,
+        required=required,
+        help_text=help_text,
+        error_messages={
+            "required": _("Enter the 6-digit code we sent to your mobile phone."),
+            "max_length": _("The code has 6 digits."),
+        },
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+
 class RegistrationForm(forms.Form):
     """Registration: every problem is shown at once (the view also asks accounts.services what it
     would refuse, for the fields that passed here). Passwords are not sent back to the page."""
@@ -74,18 +89,11 @@ class RegistrationForm(forms.Form):
         },
         widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
     )
-    sms_code = forms.CharField(
-        label=_("Code from the text message"),
-        max_length=12,
+    sms_code = sms_code_field(
         help_text=_(
             "Press “Send code” and type the 6 digits we send to this mobile number; "
             "the code is valid for 5 minutes."
-        ),
-        error_messages={
-            "required": _("Enter the 6-digit code we sent to your mobile phone."),
-            "max_length": _("The code has 6 digits."),
-        },
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+        )
     )
     email = forms.EmailField(
         label=_("E-mail (optional)"),
@@ -133,16 +141,13 @@ class ProfileForm(forms.Form):
         },
         widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
     )
-    sms_code = forms.CharField(
+    sms_code = sms_code_field(
         label=_("Code from the text message (only for a new number)"),
-        max_length=12,
         required=False,
         help_text=_(
             "To change your number, type the new one, press “Send code” and type the 6 digits "
             "we send to it."
         ),
-        error_messages={"max_length": _("The code has 6 digits.")},
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
     email = forms.EmailField(
         label=_("E-mail"),
@@ -283,15 +288,8 @@ class VerifyIdentityForm(forms.Form):
     """Real-name verification of an account registered before verification existed: the code
     sent to the phone on file."""
 
-    sms_code = forms.CharField(
-        label=_("Code from the text message"),
-        max_length=12,
+    sms_code = sms_code_field(
         help_text=_(
             "Press “Send code” and type the 6 digits we send; the code is valid for 5 minutes."
-        ),
-        error_messages={
-            "required": _("Enter the 6-digit code we sent to your mobile phone."),
-            "max_length": _("The code has 6 digits."),
-        },
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+        )
     )
