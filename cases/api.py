@@ -15,10 +15,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import proxies
+from portal.api import error_responses
 from portal.parsers import JSONParser
 from services import catalog
 
 from . import decisions, documents, receipts, selectors, workflow
+from .automation import services as automation
 from .models import Case, Channel, OfficialDocument
 
 
@@ -76,6 +78,38 @@ class DecisionOutput(serializers.Serializer):
     rights = RightsOutput(allow_null=True)
 
 
+class AutoRuleOutput(serializers.Serializer):
+    label = serializers.CharField()
+    fact = serializers.CharField(help_text="The fact the rule reads, e.g. `applicant.age`.")
+    held = serializers.BooleanField()
+    why = serializers.CharField(help_text="Why it did not hold; empty when it held.")
+
+
+class AutomaticApprovalOutput(serializers.Serializer):
+    """秒批: the service's rules checked at submission, and their results."""
+
+    approved = serializers.BooleanField(help_text="Every rule held: the system approved it.")
+    checked_at = serializers.DateTimeField()
+    sampled = serializers.BooleanField(help_text="Drawn for the post-check (事后核查).")
+    rules = AutoRuleOutput(many=True)
+    failed = serializers.ListField(
+        child=serializers.CharField(), help_text="The rules that failed."
+    )
+
+
+class HumanReviewStateOutput(serializers.Serializer):
+    """The right to a human review of an automated decision (PIPL art. 24)."""
+
+    state = serializers.ChoiceField(
+        choices=["", "open", "decided"], help_text="Empty: not asked for (yet)."
+    )
+    state_label = serializers.CharField()
+    may_ask = serializers.BooleanField(help_text="POST human-review/ is open now.")
+    until = serializers.DateField(allow_null=True, help_text="The last day to ask.")
+    requested_at = serializers.DateTimeField(allow_null=True)
+    decided_at = serializers.DateTimeField(allow_null=True)
+
+
 class CaseDetailOutput(CaseSummaryOutput):
     service_version = serializers.IntegerField(source="service_version.number")
     data = serializers.SerializerMethodField(
@@ -92,7 +126,19 @@ class CaseDetailOutput(CaseSummaryOutput):
     commitment_signed_at = serializers.DateTimeField()
     timeline = serializers.SerializerMethodField()
     decision = serializers.SerializerMethodField()
+    automatic_approval = serializers.SerializerMethodField()
+    human_review = serializers.SerializerMethodField()
     row_version = serializers.IntegerField()
+
+    @extend_schema_field(AutomaticApprovalOutput(allow_null=True))
+    def get_automatic_approval(self, case: Case) -> dict | None:
+        data = automation.check_as_data(case)
+        return AutomaticApprovalOutput(data).data if data else None
+
+    @extend_schema_field(HumanReviewStateOutput(allow_null=True))
+    def get_human_review(self, case: Case) -> dict | None:
+        data = automation.review_state(case)
+        return HumanReviewStateOutput(data).data if data else None
 
     def get_timeline(self, case: Case) -> list[dict]:
         return TimelineEntry(selectors.timeline(case), many=True).data
@@ -329,6 +375,29 @@ class WithdrawView(APIView):
             case=case, user=request.user, reason=data.validated_data["reason"], channel=Channel.API
         )
         return Response(ActedOutput(case).data)
+
+
+class HumanReviewView(APIView):
+    """Ask for a person to review the automated decision (秒批, PIPL art. 24), with a reason,
+    within AUTO_DECISION_REVIEW_DAYS of it: a caseworker of the department decides again, and
+    their decision replaces the automated one. 409 after the period, for a decision made by a
+    person, or when a review was asked already."""
+
+    @extend_schema(
+        request=ReasonInput,
+        responses={201: HumanReviewStateOutput, **error_responses(400, 404, 409)},
+    )
+    def post(self, request, number: str):
+        case = _ref_or_404(request, number)
+        data = ReasonInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        automation.request_human_review(
+            case=case, user=request.user, reason=data.validated_data["reason"], channel=Channel.API
+        )
+        return Response(
+            HumanReviewStateOutput(automation.review_state(case)).data,
+            status=status.HTTP_201_CREATED,
+        )
 
 
 class NoteInput(serializers.Serializer):

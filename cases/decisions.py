@@ -156,7 +156,7 @@ def decision_of(case: Case) -> Decision | None:
     if case.decided_at is None:
         return None
     return (
-        Decision.objects.filter(case=case, withdrawn_at__isnull=True)
+        Decision.objects.filter(case=case, withdrawn_at__isnull=True, superseded_at__isnull=True)
         .select_related("decided_by", "article")
         .first()
     )

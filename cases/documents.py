@@ -296,6 +296,7 @@ def _acceptance_content(case: Case, details: dict) -> dict:
 
 def _decision_content(case: Case, event) -> dict:
     from . import decisions
+    from .automation import services as automation
 
     decision = Decision.objects.filter(event=event).first() if event is not None else None
     if decision is None:  # a document issued for a case decided before decisions were records
@@ -319,6 +320,7 @@ def _decision_content(case: Case, event) -> dict:
         "result_name": localized(version, "result_name"),
         "licence": bool(version.licence_type_id),
         "automated": decision.automated,
+        **automation.document_words(decision),  # 秒批: how to ask for a person (PIPL art. 24)
         # Where to challenge it, on the refusals (行政许可法 §38); the record keeps them for all.
         "rights": decisions.rights_text(decision.rights)
         if outcome in decisions.REFUSING_OUTCOMES

@@ -737,6 +737,16 @@ class Decision(models.Model):
         help_text=_("Review body and court with their time limits, when the decision refuses."),
     )
     withdrawn_at = models.DateTimeField(_("taken back"), null=True, blank=True)
+    # An automated decision replaced by a caseworker's after a human review (PIPL art. 24).
+    superseded_at = models.DateTimeField(_("replaced"), null=True, blank=True)
+    superseded_by = models.ForeignKey(
+        "self",
+        verbose_name=_("replaced by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
 
     class Meta:
         verbose_name = _("decision")
@@ -757,7 +767,14 @@ class Verification(models.Model):
         CONFIRMED = "confirmed", _("commitment true")
         FALSE = "false", _("commitment false")
 
+    class Kind(models.TextChoices):
+        COMMITMENT = "commitment", _("commitment (告知承诺)")
+        AUTOMATED = "automated", _("sampled automated approval (秒批事后核查)")
+
     case = models.OneToOneField(Case, on_delete=models.PROTECT, related_name="verification")
+    kind = models.CharField(
+        _("what is checked"), max_length=12, choices=Kind.choices, default=Kind.COMMITMENT
+    )
     department = models.ForeignKey(
         Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="+"
     )
@@ -777,6 +794,74 @@ class Verification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case.number} · {self.get_state_display()}"
+
+
+class AutoDecisionCheck(models.Model):
+    """秒批 at submission: each rule of the service's policy and whether it held for this case, as
+    staff and the applicant read them (the values read are not kept: only the rule and the result).
+    `approved`: every rule held and the system approved and concluded the case; otherwise the case
+    went to the normal queue with the failed rules shown to staff."""
+
+    case = models.OneToOneField(Case, on_delete=models.PROTECT, related_name="auto_check")
+    approved = models.BooleanField(_("approved automatically"))
+    # Encrypted: a rule's label or value may say something about the applicant (age, residence).
+    results = EncryptedJSONField(_("rules and results"), default=list, blank=True)
+    sampled = models.BooleanField(_("sampled for a post-check (事后核查)"), default=False)
+    checked_at = models.DateTimeField(_("checked"), db_default=Now())
+
+    class Meta:
+        verbose_name = _("automatic approval check (秒批)")
+        verbose_name_plural = _("automatic approval checks (秒批)")
+        indexes = [models.Index(fields=["approved", "checked_at"], name="autocheck_by_result")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {'approved' if self.approved else 'to the queue'}"
+
+
+class HumanReview(models.Model):
+    """The applicant's request that a person review an automated decision (PIPL art. 24), within
+    AUTO_DECISION_REVIEW_DAYS; a caseworker of the department decides, and that decision replaces
+    the automated one (which is marked superseded)."""
+
+    class State(models.TextChoices):
+        OPEN = "open", _("waiting for a caseworker")
+        DECIDED = "decided", _("decided by a caseworker")
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="human_reviews")
+    automated_decision = models.OneToOneField(
+        Decision, on_delete=models.PROTECT, related_name="human_review"
+    )
+    department = models.ForeignKey(
+        Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="+"
+    )
+    reason = EncryptedTextField(_("why the applicant asks for a person"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(_("asked"), db_default=Now())
+    state = models.CharField(_("state"), max_length=12, choices=State.choices, default=State.OPEN)
+    decision = models.OneToOneField(
+        Decision, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("human review of an automated decision")
+        verbose_name_plural = _("human reviews of automated decisions")
+        ordering = ["requested_at", "pk"]
+        indexes = [
+            models.Index(
+                fields=["department", "requested_at"],
+                condition=Q(state="open"),
+                name="humanreview_open_queue",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} · {self.get_state_display()}"
 
 
 class Consultation(models.Model):

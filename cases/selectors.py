@@ -191,9 +191,11 @@ def staff_timeline(case: Case) -> list[dict]:
     from accounts.models import Role
     from services.models import APPLICANT
 
+    from .automation.services import AUTO_APPROVER
+
     labels, outcomes = _transition_words(case)
     roles = {**dict(Role.choices), APPLICANT: _("applicant"), "system": _("system"),
-             "expert": _("consulted expert")}  # fmt: skip
+             "expert": _("consulted expert"), AUTO_APPROVER: _("automatic approval")}  # fmt: skip
     states = dict(OuterState.choices)
     entries = []
     for event in case.events.select_related("actor").order_by("sequence"):
@@ -209,7 +211,11 @@ def staff_timeline(case: Case) -> list[dict]:
                 "to_state_label": states.get(event.to_state, ""),
                 "actor": (event.actor.get_full_name() or event.actor.username)
                 if event.actor
-                else _("system"),
+                else (
+                    _("Automatic approval (系统自动审批)")
+                    if event.actor_role == AUTO_APPROVER
+                    else _("system")
+                ),
                 "role": event.actor_role,
                 "at": event.at,
                 "from_state": event.from_state,

@@ -48,6 +48,19 @@ class EventAction(models.TextChoices):
         "archived",
         _("Archived: personal data removed after the retention period (保管期限)"),
     )
+    AUTO_CHECK_FAILED = (
+        "auto_check_failed",
+        _("Not approved automatically: a rule did not hold; a caseworker decides"),
+    )
+    AUTO_SAMPLED = "auto_sampled", _("Automated approval sampled for a post-check (事后核查)")
+    HUMAN_REVIEW_REQUESTED = (
+        "human_review_requested",
+        _("A person was asked to review the automated decision"),
+    )
+    HUMAN_REVIEW_DECIDED = (
+        "human_review_decided",
+        _("Decided by a caseworker after a human review; replaces the automated decision"),
+    )
 
 
 # In words an applicant understands, per outcome (whatever the transition is called).
@@ -87,6 +100,8 @@ PUBLIC_OPINION_ACTIONS = frozenset(
         EventAction.LICENCE_REVOKED,
         EventAction.LICENCE_ANNULLED,
         EventAction.LICENCE_SUPERSEDED,  # its opinion is the number of the licence replacing it
+        EventAction.HUMAN_REVIEW_REQUESTED,
+        EventAction.HUMAN_REVIEW_DECIDED,
     }
 )
 
@@ -99,6 +114,7 @@ INTERNAL_ACTIONS = frozenset(
         EventAction.CONSULTED,
         EventAction.CONSULTATION_ANSWERED,
         EventAction.CONSULTATION_WITHDRAWN,
+        EventAction.AUTO_SAMPLED,
     }
 )
 

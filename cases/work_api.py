@@ -19,7 +19,8 @@ from services.models import Outcome, WorkflowStage
 from services.schema import answers
 
 from . import access, access_log, decisions, documents, keyset, selectors, workflow
-from .api import AttachmentOutput, DecisionOutput, OfficialDocumentOutput
+from .api import AttachmentOutput, AutomaticApprovalOutput, DecisionOutput, OfficialDocumentOutput
+from .automation import services as automation
 from .models import Case, Channel, Consultation
 
 PAGE_SIZE = 50
@@ -160,6 +161,13 @@ class ArticleOutput(serializers.Serializer):
     citation = serializers.CharField(help_text="Law, article and text, as the decision prints it.")
 
 
+class WorkHumanReviewOutput(serializers.Serializer):
+    id = serializers.IntegerField(help_text="Decide it at work/human-reviews/{id}/decide/.")
+    state = serializers.CharField()
+    reason = serializers.CharField()
+    requested_at = serializers.DateTimeField()
+
+
 class WorkCaseOutput(serializers.Serializer):
     number = serializers.CharField()
     service = serializers.CharField()
@@ -192,6 +200,13 @@ class WorkCaseOutput(serializers.Serializer):
         many=True, help_text="What a decision may apply: send one's id as `legal_basis`."
     )
     decision = DecisionOutput(allow_null=True)
+    automatic_approval = AutomaticApprovalOutput(
+        allow_null=True,
+        help_text="秒批: the rules checked at submission; `failed` when it went to you.",
+    )
+    human_review = WorkHumanReviewOutput(
+        allow_null=True, help_text="The applicant asked a person to review the automated decision."
+    )
     documents = OfficialDocumentOutput(many=True)
     timeline = StaffTimelineEntry(many=True)
 
@@ -278,6 +293,8 @@ def work_case_data(case: Case, user, request=None) -> dict:
             for article in decisions.articles_for(case)
         ],
         "decision": decisions.as_data(decisions.decision_of(case)),
+        "automatic_approval": automation.check_as_data(case),
+        "human_review": case.human_reviews.order_by("-pk").first(),
         "documents": documents.listing(case, request, api=True, staff=True) if request else [],
         "timeline": selectors.staff_timeline(case),
     }

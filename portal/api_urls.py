@@ -6,6 +6,7 @@ from accounts import api as accounts_api
 from accounts import closure_views
 from cases import access_log_views, work_api
 from cases import api as cases_api
+from cases.automation import api as automation_api
 from cases.counter import api as counter_api
 from cases.licences import api as licence_api
 from cases.notifications import inbox
@@ -56,6 +57,11 @@ urlpatterns = [
         "applications/<str:number>/submit/",
         cases_api.SubmitView.as_view(),
         name="api-application-submit",
+    ),
+    path(
+        "applications/<str:number>/human-review/",
+        cases_api.HumanReviewView.as_view(),
+        name="api-application-human-review",
     ),
     path(
         "applications/<str:number>/withdraw/",
@@ -122,6 +128,16 @@ urlpatterns = [
         name="api-manage-service-retire",
     ),
     path("work/queue/", work_api.QueueView.as_view(), name="api-work-queue"),
+    path(
+        "work/human-reviews/",
+        automation_api.HumanReviewListView.as_view(),
+        name="api-work-human-reviews",
+    ),
+    path(
+        "work/human-reviews/<int:review_id>/decide/",
+        automation_api.HumanReviewDecideView.as_view(),
+        name="api-work-human-review-decide",
+    ),
     path(
         "work/licences/<str:number>/revoke/",
         licence_api.RevokeView.as_view(),

@@ -280,6 +280,11 @@ UPLOAD_MAX_IMAGE_PIXELS = env.int("UPLOAD_MAX_IMAGE_PIXELS", default=40_000_000)
 SUPPLEMENT_ANSWER_WORKING_DAYS = env.int("SUPPLEMENT_ANSWER_WORKING_DAYS", default=10)
 # Working days a department has to answer a bad rating (差评整改, DESIGN "Evaluation").
 RECTIFICATION_WORKING_DAYS = env.int("RECTIFICATION_WORKING_DAYS", default=5)
+# 秒批 (cases/automation.py): the days after an automated decision in which the applicant may ask for
+# a person to review it (PIPL art. 24), and the share (%) of automated approvals sampled for a
+# post-check (事后核查) when a service sets none of its own.
+AUTO_DECISION_REVIEW_DAYS = env.int("AUTO_DECISION_REVIEW_DAYS", default=60)
+AUTO_DECISION_SAMPLE_PERCENT = env.int("AUTO_DECISION_SAMPLE_PERCENT", default=10)
 # The longest extension of a decision's time limit, in working days (行政许可法 §42: ten more days).
 EXTENSION_MAX_WORKING_DAYS = env.int("EXTENSION_MAX_WORKING_DAYS", default=10)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)

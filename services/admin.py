@@ -19,6 +19,7 @@ from . import (
 )
 from .models import (
     ACTOR_CHOICES,
+    AutoApprovalPolicy,
     Effect,
     LegalArticle,
     LicenceType,
@@ -145,13 +146,33 @@ class LegalArticleInline(admin.StackedInline):
         return False
 
 
+class AutoApprovalInline(admin.StackedInline):
+    """秒批: the rules checked at submission (services.auto_rules), validated when saved."""
+
+    model = AutoApprovalPolicy
+    extra = 0
+    max_num = 1
+    can_delete = True
+    fields = ("enabled", "rules", "article", "sample_percent")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "article":
+            item_id = (
+                request.resolver_match.kwargs.get("object_id") if request.resolver_match else None
+            )
+            kwargs["queryset"] = LegalArticle.objects.filter(
+                service_id=item_id or None, is_active=True
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
 @admin.register(ServiceItem)
 class ServiceItemAdmin(HiddenAnswersNotFoundMixin, CreationTimesNotAskedMixin, admin.ModelAdmin):
     list_display = ("code", "name", "department", "status", "retention_years")
     list_filter = ("status", "department", "retention_years")
     list_select_related = ("department", "current_version")
     search_fields = ("code", "current_version__name")
-    inlines = [LegalArticleInline, VersionInline]
+    inlines = [LegalArticleInline, AutoApprovalInline, VersionInline]
     actions = ["start_new_draft", "retire"]
 
     @admin.display(description=_("name"))

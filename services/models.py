@@ -926,6 +926,93 @@ class LegalArticle(models.Model):
             return f"{law}{article}：{text}"
 
 
+class AutoApprovalPolicy(models.Model):
+    """秒批: a service approved by the system at submission when every rule holds (rules are data,
+    see services.auto_rules); a case where any rule fails goes to the normal queue. The item's own,
+    not a version's: an admin turns it off at once, without publishing. The applicant may ask for a
+    human review of an automated decision (PIPL art. 24), and a share of the automated approvals
+    is sampled for a post-check (事后核查)."""
+
+    service = models.OneToOneField(
+        ServiceItem,
+        verbose_name=_("service"),
+        on_delete=models.CASCADE,
+        related_name="auto_approval",
+    )
+    enabled = models.BooleanField(
+        _("approve automatically when every rule holds (秒批)"), default=False
+    )
+    rules = models.JSONField(
+        _("rules"),
+        default=list,
+        blank=True,
+        help_text=_(
+            'A list of rules that must all hold, e.g. [{"fact": "applicant.age", "op": "gte", '
+            '"value": 18}, {"fact": "form.shop_area", "op": "lte", "value": 200}, {"fact": '
+            '"licences.held", "op": "contains", "value": "business-licence"}, {"fact": '
+            '"materials.none_uploaded", "op": "eq", "value": true}]. Operators: eq, ne, lt, lte, '
+            'gt, gte, in, startswith, contains. An optional "label" is what staff and the '
+            "applicant read."
+        ),
+    )
+    article = models.ForeignKey(
+        LegalArticle,
+        verbose_name=_("article the automated approval applies"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Needed when the service has articles of law: the decision cites it."),
+    )
+    sample_percent = models.PositiveSmallIntegerField(
+        _("share of automated approvals post-checked (事后核查), %"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: the portal's setting AUTO_DECISION_SAMPLE_PERCENT."),
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("automatic approval (秒批)")
+        verbose_name_plural = _("automatic approvals (秒批)")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(sample_percent__isnull=True) | Q(sample_percent__lte=100),
+                name="autoapproval_sample_percent_0_100",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service.code} 秒批"
+
+    def clean(self) -> None:
+        from .auto_rules import rule_problems
+
+        errors = {}
+        service = self.service if self.service_id else None
+        version = None
+        if service is not None:
+            version = service.current_version or service.versions.order_by("-number").first()
+        problems = rule_problems(self.rules, version)
+        if problems:
+            errors["rules"] = problems
+        elif self.enabled and not self.rules:
+            errors["rules"] = [_("Give at least one rule, or turn automatic approval off.")]
+        if self.sample_percent is not None and self.sample_percent > 100:
+            errors["sample_percent"] = [_("A share between 0 and 100.")]
+        if service is not None:
+            if self.article_id and self.article.service_id != service.pk:
+                errors["article"] = [_("Choose one of this service's articles of law.")]
+            elif (
+                self.enabled
+                and not self.article_id
+                and service.articles.filter(is_active=True).exists()
+            ):
+                errors["article"] = [_("Choose the article of law the automated approval applies.")]
+        if errors:
+            raise ValidationError(errors)
+
+
 class CalendarYear(models.Model):
     """A year whose holidays and make-up workdays are known; without it dates cannot be computed."""
 

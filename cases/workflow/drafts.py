@@ -615,10 +615,12 @@ def submit_application(*, case: Case, user: User, channel: str | None = None) ->
             from_state=from_state,
             details={"owed": [m.name for m in owed]} if owed else None,
         )
+        from ..automation.services import approve_if_rules_hold
         from ..documents import issue_document, issue_receipt
 
         issue_receipt(case, event)
         if case.commitment_signed_at is not None:
             issue_document(case=case, kind=OfficialDocument.Kind.COMMITMENT, event=event)
         notifications.tell_of_submission(case, event)
+        case = approve_if_rules_hold(case=case)  # 秒批: the system decides when every rule holds
     return case
