@@ -79,6 +79,7 @@ TEMPLATES = {
 DATE_KEYS = (
     "received_on", "issued_on", "accepted_on", "due_date", "deadline", "owed_by", "paused_since",
     "effective_from", "valid_until", "decided_on", "previous_due_date", "signed_on", "intake_due_date",
+    "human_review_until",
 )  # fmt: skip
 
 

@@ -16,6 +16,7 @@ urlpatterns = [
     path("<str:number>/receipt.pdf", views.receipt, name="receipt"),
     path("<str:number>/application-form.pdf", views.application_form, name="application-form"),
     path("<str:number>/withdraw/", views.withdraw, name="withdraw"),
+    path("<str:number>/human-review/", views.human_review, name="human-review"),
     path("<str:number>/supplement/", views.supplement, name="supplement"),
     path("<str:number>/owed/", views.owed, name="owed"),
     path("<str:number>/rating/", rating_views.rate, name="rate"),

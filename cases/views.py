@@ -25,6 +25,7 @@ from services.models import MaterialSource, Outcome, join_names
 from services.schema import SchemaForm, answers, label_of, ordered_properties, row_field_name
 
 from . import decisions, documents, next_steps, receipts, selectors, uploads, workflow
+from .automation import services as automation
 from .models import CLOSED_STATES, Attachment, Case, Channel, SupplementRequest
 
 STEPS = ["form", "materials", "review"]
@@ -451,6 +452,8 @@ def _detail_context(request: HttpRequest, case: Case, **extra) -> dict:
         else [],
         "official_documents": documents.listing(case, request, api=False),
         "decision": decisions.as_data(decisions.decision_of(case)),
+        "automatic_approval": automation.check_as_data(case),
+        "human_review": automation.review_state(case),
         "owed": [
             {"material": m, "errors": owed_errors.get(m.pk, [])}
             for m in (
@@ -511,6 +514,28 @@ def withdraw(request: HttpRequest, number: str) -> HttpResponse:
         messages.error(request, str(exc))
     else:
         messages.success(request, _("Your application is withdrawn."))
+    return redirect("cases:detail", number=case.number)
+
+
+@login_required
+@require_POST
+def human_review(request: HttpRequest, number: str) -> HttpResponse:
+    """Ask for a person to review the automated decision (秒批, PIPL art. 24)."""
+    case = _case(request, number)
+    try:
+        automation.request_human_review(
+            case=case, user=request.user, reason=request.POST.get("reason", "")
+        )
+    except ValidationError as exc:
+        _errors_to_messages(request, exc)
+    except workflow.CaseConflict as exc:
+        messages.error(request, exc.message)
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request, _("A caseworker of the department will review the decision; you will be told.")
+        )
     return redirect("cases:detail", number=case.number)
 
 

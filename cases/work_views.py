@@ -18,6 +18,7 @@ from accounts.permissions import departments_with_role
 from services.models import MaterialSource
 
 from . import access, access_log, documents, keyset, previews, selectors, uploads, workflow
+from .automation import services as automation
 from .models import Channel, Licence, OpinionPhrase
 from .ratings import services as ratings
 from .work_api import take_action, work_case_data
@@ -51,6 +52,9 @@ def queue(request: HttpRequest) -> HttpResponse:
             "departments": departments_with_role(request.user),
             "rectifications": ratings.open_counts(request.user),
             "verifications_open": workflow.commitments.verifications_for(request.user)
+            .filter(state="open")
+            .count(),
+            "human_reviews_open": automation.human_reviews_for(request.user)
             .filter(state="open")
             .count(),
         },
@@ -111,9 +115,50 @@ def verifications(request: HttpRequest) -> HttpResponse:
             "heads": heads,
             "today": timezone.localdate(),
             "State": Verification.State,
+            "Kind": Verification.Kind,
         },
         status=status,
     )
+
+
+@login_required
+def human_reviews(request: HttpRequest) -> HttpResponse:
+    """The automated decisions (秒批) applicants asked a person of the department to review."""
+    from .automation import services as automation
+
+    _staff_only(request)
+    return render(
+        request,
+        "work/human_reviews.html",
+        {"rows": list(automation.human_reviews_for(request.user)[:200])},
+    )
+
+
+@login_required
+@require_POST
+def human_review(request: HttpRequest, review_id: int) -> HttpResponse:
+    """Decide a human review: the decision replaces the automated one."""
+    from .automation import services as automation
+
+    review = automation.human_reviews_for(request.user).filter(pk=review_id).first()
+    if review is None:
+        raise Http404
+    try:
+        automation.decide_human_review(
+            review=review,
+            user=request.user,
+            approve=request.POST.get("do") == "approve",
+            reason=request.POST.get("reason", ""),
+            legal_basis=request.POST.get("legal_basis") or None,
+        )
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    except (workflow.CaseConflict, PermissionDenied) as exc:
+        messages.error(request, getattr(exc, "message", None) or str(exc))
+    else:
+        messages.success(request, _("Decided: the applicant is told, with the new decision."))
+    return redirect("work:case", number=review.case.number)
 
 
 def _phrases(case, transition_names):

@@ -33,7 +33,12 @@ SMALL_SHOP = {
     "value": 200,
     "label": "经营面积不超过200平方米",
 }
-NO_UPLOAD = {"fact": "materials.none_uploaded", "op": "eq", "value": True}
+NO_UPLOAD = {
+    "fact": "materials.none_uploaded",
+    "op": "eq",
+    "value": True,
+    "label": "材料全部免提交",
+}
 
 
 @pytest.fixture
@@ -113,14 +118,14 @@ def test_every_rule_holding_approves_and_concludes_in_the_submit_request(
     assert [r["label"] for r in work["automatic_approval"]["rules"] if r["held"]] == [
         "年满18周岁",
         "经营面积不超过200平方米",
-        "every required material from e-licences or shared data, no upload = yes",
+        "材料全部免提交",
     ]
     deciders = [e["actor"] for e in work["timeline"] if e["outcome"] == "approved"]
     assert deciders == ["Automatic approval (系统自动审批)"]
     # The decision document says it was automated and how to ask for a human review.
     document = OfficialDocument.objects.get(case=case, kind=OfficialDocument.Kind.DECISION)
     html = documents.render_html(document)
-    assert "PIPL" in html or "个人信息保护法" in html
+    assert "Personal Information Protection Law" in html and "human review" in html
     assert document.content["human_review_until"]
 
 
@@ -211,6 +216,7 @@ def test_human_review_after_the_period_is_refused(office):
         client, number = apply(service)
         submit(client, number)
     with clock.at("2026-04-02"):
+        client = logged_in(Case.objects.get(number=number).applicant.user)  # a new session
         asked = client.post(
             f"/api/v1/applications/{number}/human-review/",
             {"reason": "我希望由工作人员复核"},

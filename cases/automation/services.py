@@ -177,7 +177,8 @@ def approve_if_rules_hold(*, case: Case) -> Case:
     policy = policy_for(case)
     if policy is None or not policy.rules:
         return case
-    results = auto_rules.evaluate(policy.rules, case)
+    # The record is official: the rules' words in the official language, whoever submits.
+    results = _official(lambda: auto_rules.evaluate(policy.rules, case))
     records = [result.as_record() for result in results]
     approved = all(result.held for result in results)
     check = AutoDecisionCheck.objects.create(case=case, approved=approved, results=records)
