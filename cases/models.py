@@ -1193,6 +1193,9 @@ class MonthlyFigures(models.Model):
     good_ratings = models.PositiveIntegerField(default=0)
     bad_ratings = models.PositiveIntegerField(default=0)
     bad_rectified_on_time = models.PositiveIntegerField(default=0)
+    # 秒批: of the cases decided, those the system approved; human reviews asked of them.
+    automated = models.PositiveIntegerField(default=0)
+    human_reviews = models.PositiveIntegerField(default=0)
     refreshed_at = models.DateTimeField(db_default=Now())
 
     class Meta:

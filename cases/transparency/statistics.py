@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 
 from services.models import ServiceItem, localized
 
-from ..models import Case, MonthlyFigures, Rating
+from ..models import Case, HumanReview, MonthlyFigures, Rating
 
 ALL = "all"
 LAST_12_MONTHS = "12m"
@@ -47,6 +47,8 @@ _COUNTS = (
     "good_ratings",
     "bad_ratings",
     "bad_rectified_on_time",
+    "automated",
+    "human_reviews",
 )
 
 
@@ -193,11 +195,12 @@ def _aggregate(within) -> dict[tuple[dt.date, int], dict]:
             concluded=Count("pk"),
             on_time=Count("pk", filter=Q(decided_on_time=True)),
             zero_visits=Count("pk", filter=Q(visits=0)),
+            automated=Count("pk", filter=Q(auto_check__approved=True)),  # one check per case
         )
         .order_by()
     ):
         figures = row(item["month"], item["service_id"])
-        for name in ("concluded", "on_time", "zero_visits"):
+        for name in ("concluded", "on_time", "zero_visits", "automated"):
             figures[name] = item[name]
     for item in (
         decided.filter(working_days_used__isnull=False)
@@ -206,6 +209,15 @@ def _aggregate(within) -> dict[tuple[dt.date, int], dict]:
         .order_by()
     ):
         row(item["month"], item["service_id"])["histogram"][item["working_days_used"]] = item["n"]
+
+    for item in (
+        HumanReview.objects.filter(within("requested_at"))
+        .annotate(month=_month_of("requested_at"))
+        .values("month", "case__service_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        row(item["month"], item["case__service_id"])["human_reviews"] = item["n"]
 
     bad = Q(score__lte=2)
     for item in (
@@ -313,6 +325,8 @@ class Figures:
     good_ratings: int = 0
     bad_ratings: int = 0
     bad_rectified_on_time: int = 0
+    automated: int = 0
+    human_reviews: int = 0
     histogram: Counter = field(default_factory=Counter)
 
     def add(self, row: MonthlyFigures) -> None:
@@ -344,6 +358,9 @@ class Figures:
             "bad_ratings": self.bad_ratings,
             "bad_rectified_on_time": self.bad_rectified_on_time,
             "rectified_on_time_rate": _share(self.bad_rectified_on_time, self.bad_ratings),
+            "automated": self.automated,
+            "automated_rate": _share(self.automated, self.concluded),
+            "human_reviews": self.human_reviews,
         }
 
 

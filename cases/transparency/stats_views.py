@@ -94,6 +94,15 @@ class FiguresOutput(serializers.Serializer):
     rectified_on_time_rate = serializers.FloatField(
         allow_null=True, help_text="bad_rectified_on_time / bad_ratings, 0–1."
     )
+    automated = serializers.IntegerField(
+        help_text="Of the decided cases, those approved automatically (秒批), counted apart."
+    )
+    automated_rate = serializers.FloatField(
+        allow_null=True, help_text="automated / concluded, 0–1; null when nothing was decided."
+    )
+    human_reviews = serializers.IntegerField(
+        help_text="Human reviews of automated decisions asked in the period (PIPL art. 24)."
+    )
 
 
 class DepartmentFiguresOutput(FiguresOutput):
@@ -185,7 +194,7 @@ CSV_COLUMNS = [
     "received", "concluded", "on_time", "on_time_rate", "median_days", "p90_days",
     "within_limit_rate", "zero_visits", "zero_visit_rate", "ratings", "average_score",
     "good_ratings", "satisfied_rate", "bad_ratings", "bad_rectified_on_time",
-    "rectified_on_time_rate",
+    "rectified_on_time_rate", "automated", "automated_rate", "human_reviews",
 ]  # fmt: skip
 
 
@@ -245,6 +254,7 @@ def _shown(group: dict) -> dict:
         "zero_visit_pct": _percent(group["zero_visit_rate"]),
         "satisfied_pct": _percent(group["satisfied_rate"]),
         "rectified_pct": _percent(group["rectified_on_time_rate"]),
+        "automated_pct": _percent(group["automated_rate"]),
         "median_text": _number(group["median_days"]),
         "p90_text": _number(group["p90_days"]),
         "average_text": "—" if group["average_score"] is None else f"{group['average_score']:.2f}",
