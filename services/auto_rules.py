@@ -286,3 +286,45 @@ def evaluate(rules: list[dict], case) -> list[RuleResult]:
                 held = False
             results.append(RuleResult(rule, label, held, "" if held else str(WHY_DIFFERS)))
     return results
+
+
+# --- Saving a policy ----------------------------------------------------------------------------------
+
+
+def save_policy(
+    *,
+    service,
+    enabled: bool,
+    rules: list,
+    article=None,
+    sample_percent: int | None = None,
+):
+    """Create or change the service's 秒批 policy, checked first (ValidationError by field)."""
+    from django.db import transaction
+
+    from .models import AutoApprovalPolicy
+
+    with transaction.atomic():
+        policy = AutoApprovalPolicy.objects.select_for_update().filter(service=service).first()
+        policy = policy or AutoApprovalPolicy(service=service)
+        policy.enabled, policy.rules = bool(enabled), rules
+        policy.article, policy.sample_percent = article, sample_percent
+        policy.full_clean()
+        policy.save()
+    return policy
+
+
+def policy_document(service) -> dict | None:
+    """The policy as the interchange format carries it (the article by law and article)."""
+    from .models import AutoApprovalPolicy
+
+    policy = AutoApprovalPolicy.objects.filter(service=service).select_related("article").first()
+    if policy is None:
+        return None
+    article = policy.article
+    return {
+        "enabled": policy.enabled,
+        "rules": policy.rules,
+        "sample_percent": policy.sample_percent,
+        "article": {"law": article.law, "article": article.article} if article else None,
+    }

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Department
 
 from . import articles as legal_articles
-from . import catalog, workflows
+from . import auto_rules, catalog, workflows
 from .models import (
     LegalArticle,
     LicenceType,
@@ -80,6 +80,8 @@ def export_service(item: ServiceItem, version: ServiceVersion | None = None) -> 
         "department": item.department.code,
         # 保管期限 of the case files (RetentionPeriod: 10, 30, or 0 for permanent): the item's.
         "retention_years": item.retention_years,
+        # 秒批 (services.auto_rules): the item's, like the retention period; null when none.
+        "auto_approval": auto_rules.policy_document(item),
         "version": version.number,
         "state": version.state,
         "guide": {name: getattr(version, name) for name in guide_fields()},
@@ -293,13 +295,52 @@ def import_service(*, document, code: str, department: Department, actor=None) -
         problems.add_validation("guide", exc)
         problems.raise_if_any()
     catalog.set_retention_period(service=version.service, years=retention_years)
-    legal_articles.add_articles(
+    saved_articles = legal_articles.add_articles(
         service=version.service,
         rows=[
             {name: getattr(a, name) for name in [*ARTICLE_FIELDS, "is_active"]} for a in articles
         ],
     )
+    _import_auto_approval(problems, document.get("auto_approval"), version, saved_articles)
     return version
+
+
+def _import_auto_approval(problems: Problems, policy, version, articles) -> None:
+    """The 秒批 policy of the document, checked against the imported form; problems under
+    `auto_approval.<field>` (the caller's transaction then writes nothing)."""
+    if policy is None:
+        return
+    policy = _mapping(problems, policy, "auto_approval")
+    problems.raise_if_any()
+    _unknown_keys(
+        problems, policy, ["enabled", "rules", "sample_percent", "article"], "auto_approval"
+    )
+    article = None
+    wanted = policy.get("article")
+    if wanted is not None:
+        wanted = _mapping(problems, wanted, "auto_approval.article")
+        article = next(
+            (
+                a
+                for a in articles
+                if (a.law, a.article) == (wanted.get("law"), wanted.get("article"))
+            ),
+            None,
+        )
+        if article is None:
+            problems.add("auto_approval.article", _("Name one of the document's legal_articles."))
+    problems.raise_if_any()
+    try:
+        auto_rules.save_policy(
+            service=version.service,
+            enabled=policy.get("enabled", False),
+            rules=policy.get("rules", []),
+            article=article,
+            sample_percent=policy.get("sample_percent"),
+        )
+    except ValidationError as exc:
+        problems.add_validation("auto_approval", exc)
+        problems.raise_if_any()
 
 
 def _article_rows(problems: Problems, rows) -> list[LegalArticle]:

@@ -259,3 +259,51 @@ def test_statistics_count_automated_decisions_apart(office):
     assert totals["received"] == 4  # the one the rules sent to a caseworker is not decided yet
     page = Client().get(reverse("stats")).content.decode()
     assert 'id="automated-decisions">3 ' in page
+
+
+def test_the_designer_saves_rules_and_names_a_bad_one(office):
+    service, staff = office
+    admin = StaffMembershipFactory(
+        department=service.department, role=Role.DEPARTMENT_ADMIN, user__username="amr-admin"
+    ).user
+    client = logged_in(admin)
+    page = client.get(reverse("designer:item", args=[service.code])).content.decode()
+    assert "applicant.age" in page and "form.shop_area" in page  # the facts one may use
+
+    refused = client.post(
+        reverse("designer:auto-approval", args=[service.code]),
+        {"enabled": "1", "rules": '[{"fact": "form.shop_aera", "op": "lte", "value": 200}]'},
+        follow=True,
+    )
+    assert "form.shop_aera" in refused.content.decode()
+    assert not AutoApprovalPolicy.objects.exists()
+
+    client.post(
+        reverse("designer:auto-approval", args=[service.code]),
+        {"enabled": "1", "rules": '[{"fact": "form.shop_area", "op": "lte", "value": 200}]',
+         "sample_percent": "5"},
+    )  # fmt: skip
+    policy = AutoApprovalPolicy.objects.get(service=service)
+    assert policy.enabled and policy.sample_percent == 5
+
+
+def test_the_interchange_format_carries_the_rules(office):
+    from services import interchange
+
+    service, _staff = office
+    enable(service, [ADULT, SMALL_SHOP], sample_percent=20)
+    document = interchange.export_service(service)
+    assert document["auto_approval"]["rules"] == [ADULT, SMALL_SHOP]
+
+    copy = interchange.import_service(
+        document=document, code="AUTO-COPY", department=service.department
+    )
+    policy = AutoApprovalPolicy.objects.get(service=copy.service)
+    assert (policy.enabled, policy.rules, policy.sample_percent) == (True, [ADULT, SMALL_SHOP], 20)
+
+    document["auto_approval"]["rules"] = [{"fact": "applicant.age", "op": "like", "value": 1}]
+    with pytest.raises(ValidationError) as refused:
+        interchange.import_service(
+            document=document, code="AUTO-BAD", department=service.department
+        )
+    assert "like" in str(refused.value)

@@ -41,5 +41,6 @@ urlpatterns = [
     path("<str:code>/maintainers/", views.maintainers, name="maintainers"),
     path("<str:code>/publish/", views.publish, name="publish"),
     path("<str:code>/retention/", views.retention, name="retention"),
+    path("<str:code>/auto-approval/", views.auto_approval, name="auto-approval"),
     path("<str:code>/retire/", views.retire, name="retire"),
 ]

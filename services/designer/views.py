@@ -6,6 +6,8 @@ services.interchange."""
 
 from __future__ import annotations
 
+import json
+
 from csp.decorators import csp_replace
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -21,9 +23,10 @@ from django.views.decorators.http import require_POST
 from portal.forms import attach_errors
 
 from .. import articles as legal_articles
-from .. import catalog, diagram, interchange, workflows
+from .. import auto_rules, catalog, diagram, interchange, workflows
 from ..changes import changes_to_publish
 from ..models import (
+    AutoApprovalPolicy,
     RetentionPeriod,
     ServiceItem,
     ServiceMaterial,
@@ -149,6 +152,7 @@ def item_page(request: HttpRequest, code: str) -> HttpResponse:
             "changes": changes_to_publish(item) if draft else [],
             "articles": list(legal_articles.articles_of(item)),
             "retention_periods": RetentionPeriod.choices,
+            **_auto_approval_context(item, draft or item.current_version),
             "warnings": workflows.workflow_warnings(
                 (draft or item.current_version).workflow, department=item.department
             ),
@@ -318,6 +322,50 @@ def retention(request: HttpRequest, code: str) -> HttpResponse:
             _("Retention period saved: %(period)s.")
             % {"period": item.get_retention_years_display()},
         )
+    return redirect("designer:item", code=code)
+
+
+def _auto_approval_context(item: ServiceItem, version) -> dict:
+    policy = AutoApprovalPolicy.objects.filter(service=item).first()
+    return {
+        "auto_approval": policy,
+        "auto_rules_text": json.dumps(policy.rules if policy else [], ensure_ascii=False, indent=1),
+        "auto_facts": auto_rules.known_facts(version),
+    }
+
+
+@login_required
+@require_POST
+def auto_approval(request: HttpRequest, code: str) -> HttpResponse:
+    """秒批: the item's rules, checked when saved (an unknown fact or operator is named)."""
+    _designer(request)
+    item = _item(request, code)
+    try:
+        try:
+            rules = json.loads(request.POST.get("rules") or "[]")
+        except ValueError:
+            raise ValidationError({"rules": [_("The rules are not valid JSON.")]}) from None
+        sample = (request.POST.get("sample_percent") or "").strip()
+        if sample and not sample.isdigit():
+            raise ValidationError({"sample_percent": [_("A share between 0 and 100.")]})
+        article = None
+        if request.POST.get("article"):
+            article = legal_articles.articles_of(item).filter(pk=request.POST["article"]).first()
+            if article is None:
+                raise ValidationError(
+                    {"article": [_("Choose one of this service's articles of law.")]}
+                )
+        auto_rules.save_policy(
+            service=item,
+            enabled=request.POST.get("enabled") == "1",
+            rules=rules,
+            article=article,
+            sample_percent=int(sample) if sample else None,
+        )
+    except ValidationError as exc:
+        _errors_to_messages(request, exc)
+    else:
+        messages.success(request, _("Automatic approval saved."))
     return redirect("designer:item", code=code)
 
 
