@@ -193,6 +193,8 @@ def test_human_review_within_the_period_is_decided_by_a_caseworker(
     caseworker = logged_in(staff[Role.CASEWORKER])
     reviews = caseworker.get("/api/v1/work/human-reviews/").json()["results"]
     assert [r["number"] for r in reviews] == [number]
+    page = caseworker.get(reverse("work:case", args=[number])).content.decode()
+    assert reverse("work:human-review", args=[reviews[0]["id"]]) in page  # decide it there too
     decided = caseworker.post(
         f"/api/v1/work/human-reviews/{reviews[0]['id']}/decide/",
         {"approve": False, "reason": "经核查经营场所不符合条件"},
