@@ -106,11 +106,12 @@ def combined_schema(bundle: Bundle, members: list[BundleMember] | None = None) -
     groups: dict[str, dict] = {}
     for member in members:
         schema = _schema(member)
-        properties = schema.get("properties", {})
         required = set(schema.get("required", []))
-        for combined, field in (member.field_map or {}).items():
-            prop = properties.get(field)
-            if prop is None or prop.get("x-prefill"):
+        # PostgreSQL does not keep the order of JSON keys: the member's form gives it.
+        inverse = {field: combined for combined, field in (member.field_map or {}).items()}
+        for field, prop in ordered_properties(schema):
+            combined = inverse.get(field)
+            if combined is None or prop.get("x-prefill"):
                 continue
             if combined not in shared:
                 shared[combined] = copy.deepcopy(prop)
