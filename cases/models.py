@@ -1208,3 +1208,131 @@ class MonthlyFigures(models.Model):
 
     def __str__(self) -> str:
         return f"{self.service_id} {self.month:%Y-%m}"
+
+
+# --- Bundles (一件事一次办) -------------------------------------------------------------------------
+
+
+class BundleApplication(models.Model):
+    """One filing of a bundle (一件事): one form, one upload per material, one submission that files
+    one linked case per member in its own department (cases.bundles.services). Its state is
+    derived from the members' (refreshed by the engine's hook, cases.bundles.services.case_moved)."""
+
+    class State(models.TextChoices):
+        DRAFT = "draft", _("draft")
+        IN_PROGRESS = "in_progress", _("in progress")
+        COMPLETED = "completed", _("completed: every member concluded")
+        ENDED = "ended", _("ended: not every member concluded")
+
+    number = models.CharField(_("bundle application number"), max_length=100, unique=True)
+    bundle = models.ForeignKey(
+        "services.Bundle", verbose_name=_("bundle"), on_delete=models.PROTECT, related_name="+"
+    )
+    applicant = models.ForeignKey(
+        CitizenProfile,
+        verbose_name=_("applicant"),
+        on_delete=models.PROTECT,
+        related_name="bundle_applications",
+    )
+    filed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    # The combined answers: shared fields at the top, member-only ones under the member's key.
+    data = EncryptedJSONField(_("form data"), default=dict, blank=True)
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.DRAFT)
+    submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    row_version = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(_("created"), db_default=Now())
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("bundle application")
+        verbose_name_plural = _("bundle applications")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state="draft") | Q(submitted_at__isnull=False),
+                name="bundleapplication_submitted_has_time",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["applicant", "-created_at"], name="bundleapp_applicant_recent"),
+            models.Index(fields=["submitted_at"], name="bundleapp_submitted_at"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class BundleMemberCase(models.Model):
+    """A member of a bundle application: the case filed for it, or why there is none (yet)."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("not filed yet (draft)")
+        WAITING = "waiting", _("waiting for another member's result")
+        FILED = "filed", _("filed")
+        CANCELLED = "cancelled", _("not filed: a member it waits for had no result")
+        FAILED = "failed", _("not filed: the filing was refused")
+
+    application = models.ForeignKey(
+        BundleApplication, on_delete=models.CASCADE, related_name="member_cases"
+    )
+    member = models.ForeignKey("services.BundleMember", on_delete=models.PROTECT, related_name="+")
+    service = models.ForeignKey(ServiceItem, on_delete=models.PROTECT, related_name="+")
+    case = models.OneToOneField(
+        Case, on_delete=models.PROTECT, null=True, blank=True, related_name="bundle_link"
+    )
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    problem = models.TextField(_("why it was not filed"), blank=True)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("bundle member case")
+        verbose_name_plural = _("bundle member cases")
+        ordering = ["order", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["application", "member"], name="bundlemembercase_once"),
+            models.CheckConstraint(
+                condition=~Q(state="filed") | Q(case__isnull=False),
+                name="bundlemembercase_filed_has_case",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application_id}/{self.member_id}"
+
+
+class BundleAttachment(models.Model):
+    """A document uploaded once for a material of the bundle (by its name): when the members are
+    filed, every member case that asks for the material gets an Attachment pointing to the same
+    stored file (cases.uploads.stored_names_in_use counts these rows too)."""
+
+    application = models.ForeignKey(
+        BundleApplication, on_delete=models.CASCADE, related_name="attachments"
+    )
+    material_name = models.CharField(_("material"), max_length=200)
+    stored_name = models.CharField(max_length=200, editable=False)
+    original_name = models.CharField(_("file name"), max_length=255)
+    size = models.PositiveIntegerField(_("size (bytes)"))
+    sha256 = models.CharField(max_length=64)
+    content_type = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        verbose_name = _("bundle attachment")
+        verbose_name_plural = _("bundle attachments")
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(content_type__in=["application/pdf", "image/jpeg", "image/png"]),
+                name="bundleattachment_allowed_type",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.original_name

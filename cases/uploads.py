@@ -438,17 +438,18 @@ def check_quotas(*, case, user, size: int, stores_bytes: bool = True) -> None:
 
 
 def stored_names_in_use(names: Iterable[str]) -> set[str]:
-    """Of `names`, those a record still points to: an attachment (documents reused from file share
-    the stored file), a proxy's authorisation letter or a service's sample form."""
+    """Of `names`, those a record still points to: an attachment (documents reused from file and a
+    bundle's upload serving several cases share the stored file), a proxy's authorisation letter or a service's sample form."""
     from accounts.models import ProxyAuthorisation
     from services.models import ServiceMaterial
 
-    from .models import Attachment
+    from .models import Attachment, BundleAttachment
 
     names = [n for n in names if n]
     used: set[str] = set()
     for model, field in (
         (Attachment, "stored_name"),
+        (BundleAttachment, "stored_name"),  # a bundle's upload, before its members are filed
         (ProxyAuthorisation, "letter_stored_name"),
         (ServiceMaterial, "sample_stored_name"),
     ):

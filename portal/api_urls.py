@@ -7,12 +7,14 @@ from accounts import closure_views
 from cases import access_log_views, work_api
 from cases import api as cases_api
 from cases.automation import api as automation_api
+from cases.bundles import api as bundle_api
 from cases.counter import api as counter_api
 from cases.licences import api as licence_api
 from cases.notifications import inbox
 from cases.ratings import api as rating_api
 from cases.transparency import stats_views, tracking
 from services import api as services_api
+from services import bundle_api as bundle_catalog_api
 from services import manage_api
 
 urlpatterns = [
@@ -36,6 +38,28 @@ urlpatterns = [
     ),
     path("services/", services_api.ServiceListView.as_view(), name="api-services"),
     path("services/<str:code>/", services_api.ServiceDetailView.as_view(), name="api-service"),
+    path("bundles/", bundle_catalog_api.BundleListView.as_view(), name="api-bundles"),
+    path("bundles/<str:code>/", bundle_catalog_api.BundleDetailView.as_view(), name="api-bundle"),
+    path(
+        "bundle-applications/",
+        bundle_api.BundleApplicationCreateView.as_view(),
+        name="api-bundle-applications",
+    ),
+    path(
+        "bundle-applications/<str:number>/",
+        bundle_api.BundleApplicationDetailView.as_view(),
+        name="api-bundle-application",
+    ),
+    path(
+        "bundle-applications/<str:number>/attachments/",
+        bundle_api.BundleAttachmentCreateView.as_view(),
+        name="api-bundle-application-attachments",
+    ),
+    path(
+        "bundle-applications/<str:number>/submit/",
+        bundle_api.BundleSubmitView.as_view(),
+        name="api-bundle-application-submit",
+    ),
     path("departments/", services_api.DepartmentListView.as_view(), name="api-departments"),
     path("applications/", cases_api.ApplicationListCreateView.as_view(), name="api-applications"),
     path(

@@ -13,6 +13,7 @@ from accounts.permissions import departments_administered_by
 from portal.admin_mixins import CreationTimesNotAskedMixin, HiddenAnswersNotFoundMixin
 
 from . import (
+    admin_bundles,  # noqa: F401 - registers the bundles' admin
     admin_calendar,  # noqa: F401 - registers the calendar's admin
     catalog,
     workflows,

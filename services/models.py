@@ -1047,3 +1047,118 @@ class CalendarDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date} {self.get_kind_display()}"
+
+
+# --- Bundles (一件事) -------------------------------------------------------------------------------
+
+
+class Bundle(models.Model):
+    """一件事: published services of several departments filed together from one combined form.
+
+    The combined form is computed from the members (services.bundles.combined_schema): a combined
+    field mapped onto several members is asked once; each member's remaining fields are grouped
+    under its `key`. Materials of the same name (and source) are one material of the bundle: one
+    upload serves every member that asks for it (services.bundles.combined_materials)."""
+
+    code = models.CharField(_("bundle code"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    name_en = models.CharField(_("English name"), max_length=200, blank=True)
+    guide = models.TextField(_("guide (办事指南)"), blank=True)
+    guide_en = models.TextField(_("English guide"), blank=True)
+    lead_department = models.ForeignKey(
+        Department,
+        verbose_name=_("lead department"),
+        on_delete=models.PROTECT,
+        related_name="led_bundles",
+    )
+    is_published = models.BooleanField(_("published"), default=False)
+    published_at = models.DateTimeField(_("published"), null=True, blank=True, editable=False)
+    life_events = models.ManyToManyField(
+        LifeEvent, verbose_name=_("life events"), blank=True, related_name="bundles"
+    )
+    created_at = models.DateTimeField(_("created"), db_default=Now())
+
+    class Meta:
+        verbose_name = _("bundle (一件事)")
+        verbose_name_plural = _("bundles (一件事)")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(code__regex=r"^[0-9A-Za-z][0-9A-Za-z._-]*$"), name="bundle_code_format"
+            ),
+            models.CheckConstraint(
+                condition=Q(is_published=False) | Q(published_at__isnull=False),
+                name="bundle_published_has_date",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    @property
+    def label(self) -> str:
+        return localized(self, "name")
+
+
+class BundleMember(models.Model):
+    """A service of a bundle. `field_map` maps combined-form fields onto the fields of the member's
+    published form: {"child_name": "child_name", "parent_phone": "applicant_phone"}; a combined
+    field that several members map is asked once."""
+
+    bundle = models.ForeignKey(Bundle, on_delete=models.CASCADE, related_name="members")
+    key = models.SlugField(
+        _("key"),
+        max_length=32,
+        help_text=_("Short name of the member in the combined form, e.g. birth, insurance."),
+    )
+    service = models.ForeignKey(
+        ServiceItem, verbose_name=_("service"), on_delete=models.PROTECT, related_name="+"
+    )
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    field_map = models.JSONField(
+        _("combined fields → this service's fields"),
+        default=dict,
+        blank=True,
+        help_text=_('An object: {"combined field": "field of this service\'s form", ...}.'),
+    )
+
+    class Meta:
+        verbose_name = _("bundle member")
+        verbose_name_plural = _("bundle members")
+        ordering = ["order", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["bundle", "key"], name="bundlemember_unique_key"),
+            models.UniqueConstraint(
+                fields=["bundle", "service"], name="bundlemember_unique_service"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bundle.code}/{self.key}"
+
+
+class BundleDependency(models.Model):
+    """`member` waits for the result of `waits_for` and is then filed, prefilled from it.
+
+    `prefill`: {"field of member's form": "source"}, a source being `data.<field>` (an answer of the
+    case waited for), `case.number`, `case.decided_on` (its decision date), `licence.number` or
+    `licence.<field>` (the e-licence it issued)."""
+
+    member = models.ForeignKey(BundleMember, on_delete=models.CASCADE, related_name="waits")
+    waits_for = models.ForeignKey(BundleMember, on_delete=models.CASCADE, related_name="awaited_by")
+    prefill = models.JSONField(_("prefilled from the result"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("bundle dependency")
+        verbose_name_plural = _("bundle dependencies")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member", "waits_for"], name="bundledependency_unique_pair"
+            ),
+            models.CheckConstraint(
+                condition=~Q(member=models.F("waits_for")), name="bundledependency_not_itself"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member} ← {self.waits_for}"

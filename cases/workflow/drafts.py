@@ -293,9 +293,13 @@ def _delivered(case: Case, material: ServiceMaterial, user: User) -> None:
     notifications.tell_stage_staff(case, event)
 
 
-def add_attachment(*, case: Case, material_id, upload, user: User) -> Attachment:
+def add_attachment(
+    *, case: Case, material_id, upload=None, user: User, stored: uploads.StoredFile | None = None
+) -> Attachment:
     """Store an uploaded document for one material. Oversized, disguised, active (PDF JavaScript
-    ...) or over-quota files are refused under `file` and nothing is written."""
+    ...) or over-quota files are refused under `file` and nothing is written. With `stored` (a
+    file already stored once, e.g. a bundle's upload serving several cases), the record points to
+    that file: nothing is written again and the daily upload quota is not counted twice."""
     with transaction.atomic():
         case = locked(case)
         material = _material(case, material_id)
@@ -313,10 +317,11 @@ def add_attachment(*, case: Case, material_id, upload, user: User) -> Attachment
             uploads.check_quotas(
                 case=case,
                 user=user,
-                size=upload.size or 0,
-                stores_bytes=case.channel != Channel.COUNTER,
+                size=stored.size if stored else upload.size or 0,
+                stores_bytes=case.channel != Channel.COUNTER and stored is None,
             )
-            stored = uploads.store_upload(upload)
+            written = stored is None
+            stored = stored or uploads.store_upload(upload)
         except ValidationError as exc:
             raise ValidationError({"file": exc.error_list}) from exc
         try:
@@ -335,7 +340,8 @@ def add_attachment(*, case: Case, material_id, upload, user: User) -> Attachment
             case.save(update_fields=["row_version", "updated_at"])
             _delivered(case, material, user)
         except Exception:
-            uploads.path_of(stored.stored_name).unlink(missing_ok=True)
+            if written:
+                uploads.path_of(stored.stored_name).unlink(missing_ok=True)
             raise
     return attachment
 

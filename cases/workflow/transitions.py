@@ -162,6 +162,7 @@ def _close_request_for_documents(case: Case) -> None:
 def take(step: effects.Step, *, action: str, actor_role: str) -> Case:
     """Steps 2 to 4 for a checked transition; the caller holds the case row lock."""
     from .. import decisions, documents
+    from ..bundles import services as bundles
     from ..licences import services as licences
     from ..notifications import services as notifications
 
@@ -197,6 +198,7 @@ def take(step: effects.Step, *, action: str, actor_role: str) -> Case:
     if case.acting_department_id != from_department and case.state not in CLOSED_STATES:
         notifications.tell_stage_staff(case, step.event)
     effects.run(step, effects.Phase.COMMITTED)
+    bundles.case_moved(case)  # 一件事: a member waiting for this result is filed now
     return case
 
 

@@ -1,0 +1,531 @@
+"""Filing a bundle (一件事一次办): one combined form, one upload per material, one submission.
+
+A bundle application is a draft of combined answers and uploads until it is submitted. Submitting
+files one case per member through the normal engine (`create_draft`, `add_attachment`,
+`submit_application`), each in its own department with its own workflow and clock, all in one
+transaction: if any member refuses, nothing is filed and the errors name the combined fields.
+A member that waits for another member's result is filed by the engine's hook (`case_moved`, called
+by cases.workflow.transitions.take) in the transaction that gives that result, prefilled from it.
+The state of the bundle application follows the members' (`refresh_state`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from services import bundles as definitions
+from services.models import Bundle, BundleMember, MaterialSource, OuterState, ServiceItem
+from services.schema import prefill_fields, validate_data
+
+from .. import uploads, workflow
+from ..models import (
+    Attachment,
+    BundleApplication,
+    BundleAttachment,
+    BundleMemberCase,
+    Case,
+    Channel,
+)
+
+# The results a waiting member is filed after, and the ends after which it never will be.
+RESULT_STATES = (OuterState.APPROVED, OuterState.CONCLUDED)
+NO_RESULT_STATES = (OuterState.NOT_ACCEPTED, OuterState.REJECTED, OuterState.WITHDRAWN)
+NOT_FILED = (BundleMemberCase.State.CANCELLED, BundleMemberCase.State.FAILED)
+
+
+# --- Selectors -------------------------------------------------------------------------------------
+
+
+def bundle_applications_of(user: User):
+    """The bundle applications `user` made for themselves (nobody else's: those answer 404)."""
+    if not getattr(user, "is_authenticated", False):
+        return BundleApplication.objects.none()
+    return BundleApplication.objects.filter(applicant__user=user, filed_by=user)
+
+
+def bundle_application_for(user: User, number: str) -> BundleApplication | None:
+    return (
+        bundle_applications_of(user)
+        .select_related("bundle", "applicant")
+        .prefetch_related(
+            "attachments",
+            "member_cases__service__department",
+            "member_cases__service__current_version",
+            "member_cases__case__service_version",
+            "member_cases__member__waits__waits_for__service",
+        )
+        .filter(number=number)
+        .first()
+    )
+
+
+def _unsaved_case(application: BundleApplication) -> Case:
+    """A case-shaped view of the applicant, for the engine's licence look-up."""
+    return Case(applicant=application.applicant, organisation=None, authorisation=None)
+
+
+def missing_materials(
+    application: BundleApplication, members: list[BundleMember] | None = None
+) -> list[dict]:
+    """What stops the submission: required materials of any member (that may not follow later)
+    neither uploaded to the bundle nor held as an e-licence. Data shared by another department
+    and the application forms are never the applicant's to provide."""
+    members = definitions.members_of(application.bundle) if members is None else members
+    uploaded = {" ".join(a.material_name.split()) for a in application.attachments.all()}
+    needed = [
+        m
+        for m in definitions.combined_materials(application.bundle, members)
+        if m["required"]
+        and not m["tolerable"]
+        and m["source"] in (MaterialSource.UPLOAD, MaterialSource.LICENCE)
+    ]
+    held: dict | None = None
+    missing = []
+    for material in needed:
+        if material["source"] == MaterialSource.UPLOAD and material["name"] in uploaded:
+            continue
+        if material["source"] == MaterialSource.LICENCE:
+            if held is None:
+                held = workflow.held_licences(_unsaved_case(application))
+            if material["licence_type_id"] in held:
+                continue
+        missing.append(material)
+    return missing
+
+
+# --- Drafts ----------------------------------------------------------------------------------------
+
+
+def _member_errors(member: BundleMember, exc: ValidationError) -> dict[str, list[str]]:
+    """A member's field errors under the combined form's paths."""
+    errors: dict[str, list[str]] = {}
+    for key, messages in exc.message_dict.items():
+        if key.startswith("data."):
+            path = definitions.combined_path(member, key[5:])
+        elif key in ("materials", "file"):
+            path = key
+        elif key == "data":
+            path = "data"
+        else:
+            path = f"members.{member.key}"
+        errors.setdefault(path, []).extend(messages)
+    return errors
+
+
+def _not_asked(member: BundleMember) -> set[str]:
+    """A member's fields the server fills: from the verified profile, or from the result of a
+    member it waits for."""
+    schema = member.service.current_version.form_schema
+    return prefill_fields(schema) | {f for d in member.waits.all() for f in d.prefill or {}}
+
+
+def _check_answers(members: list[BundleMember], data, *, partial: bool) -> None:
+    """Every member's form checks its share of the combined answers. In full (`partial` False)
+    but for the fields the server fills, so a member filed later does not fail on what the
+    citizen could have answered now."""
+    if not isinstance(data, dict):
+        raise ValidationError({"data": [_("The form data must be a JSON object.")]})
+    errors = definitions.unknown_fields(members, data)
+    for member in members:
+        if errors:
+            break
+        try:
+            validate_data(
+                member.service.current_version.form_schema,
+                definitions.member_data(member, data),
+                partial=partial,
+            )
+        except ValidationError as exc:
+            skip = set() if partial else _not_asked(member)
+            for path, messages in exc.message_dict.items():
+                if re.split(r"[.\[]", path, maxsplit=1)[0] in skip:
+                    continue
+                target = errors.setdefault(definitions.combined_path(member, path), [])
+                target.extend(m for m in messages if m not in target)
+    if errors:
+        raise ValidationError(errors)
+
+
+def _open_for_filing(bundle: Bundle, members: list[BundleMember], channel: str) -> None:
+    problems = definitions.bundle_problems(bundle, members)
+    if not bundle.is_published:
+        problems.insert(0, _("This bundle is not open for applications."))
+    for member in members:
+        version = member.service.current_version
+        if version is None or member.service.status != ServiceItem.Status.PUBLISHED:
+            continue  # bundle_problems names it
+        if channel in (Channel.ONLINE, Channel.API) and not version.channel_online:
+            problems.append(
+                _("%(service)s cannot be applied for online; please visit a counter.")
+                % {"service": version.name}
+            )
+        if version.audience == "organisation":
+            problems.append(
+                _("%(service)s is for organisations and cannot be part of this bundle.")
+                % {"service": version.name}
+            )
+    if problems:
+        raise ValidationError({"bundle": problems})
+
+
+def create_bundle_application(
+    *, bundle: Bundle, user: User, data: dict, channel: str = Channel.ONLINE
+) -> BundleApplication:
+    """Start a bundle application (draft) with the combined answers given so far; what is there is
+    checked by every member's form, what is missing is asked at submission."""
+    profile = workflow.applicant_profile(user)
+    members = definitions.members_of(bundle)
+    _open_for_filing(bundle, members, channel)
+    _check_answers(members, data, partial=True)
+    with transaction.atomic():
+        application = BundleApplication.objects.create(
+            number=workflow.next_case_number(service=bundle, day=timezone.localdate()),
+            bundle=bundle,
+            applicant=profile,
+            filed_by=user,
+            channel=channel,
+            data=data,
+        )
+        BundleMemberCase.objects.bulk_create(
+            BundleMemberCase(application=application, member=m, service=m.service, order=index)
+            for index, m in enumerate(members)
+        )
+    return application
+
+
+def _locked(application: BundleApplication) -> BundleApplication:
+    return (
+        BundleApplication.objects.select_for_update(of=("self",))
+        .select_related("bundle")
+        .get(pk=application.pk)
+    )
+
+
+def _check_quotas(application: BundleApplication, user: User, size: int) -> None:
+    held = application.attachments.aggregate(total=Sum("size"))["total"] or 0
+    if application.attachments.count() >= settings.UPLOAD_MAX_FILES_PER_CASE:
+        raise ValidationError(
+            {"file": [_("An application may hold at most %(limit)d documents.")
+                      % {"limit": settings.UPLOAD_MAX_FILES_PER_CASE}]}
+        )  # fmt: skip
+    if held + size > settings.UPLOAD_MAX_BYTES_PER_CASE:
+        raise ValidationError(
+            {"file": [_("The documents of one application may come to at most %(mb)d MB.")
+                      % {"mb": settings.UPLOAD_MAX_BYTES_PER_CASE // (1024 * 1024)}]}
+        )  # fmt: skip
+    start = timezone.make_aware(dt.datetime.combine(timezone.localdate(), dt.time.min))
+    today = sum(
+        model.objects.filter(uploaded_by=user, created_at__gte=start, **extra).aggregate(
+            total=Sum("size")
+        )["total"]
+        or 0
+        for model, extra in ((Attachment, {"reused_from__isnull": True}), (BundleAttachment, {}))
+    )
+    if today + size > settings.UPLOAD_MAX_BYTES_PER_PERSON_PER_DAY:
+        raise ValidationError(
+            {"file": [_("One person may upload at most %(mb)d MB a day.")
+                      % {"mb": settings.UPLOAD_MAX_BYTES_PER_PERSON_PER_DAY // (1024 * 1024)}]}
+        )  # fmt: skip
+
+
+def add_bundle_attachment(
+    *, application: BundleApplication, material_id, upload, user: User
+) -> tuple[BundleAttachment, list[str]]:
+    """Store one upload for a material of the bundle, once; returns it and the codes of the member
+    services it serves. `material_id` is the id of any member's material in the group."""
+    with transaction.atomic():
+        application = _locked(application)
+        if application.state != BundleApplication.State.DRAFT:
+            raise workflow.CaseConflict(
+                _("This bundle has been submitted: documents asked for later go to the member "
+                  "application that asks for them."),
+                code="already_submitted",
+            )  # fmt: skip
+        try:
+            material_id = int(material_id)
+        except (TypeError, ValueError):
+            material_id = None
+        material = next(
+            (
+                m
+                for m in definitions.combined_materials(application.bundle)
+                if material_id in m["material_ids"].values()
+            ),
+            None,
+        )
+        if material is None:
+            raise ValidationError({"material": [_("This bundle has no such material.")]})
+        if material["source"] != MaterialSource.UPLOAD:
+            raise ValidationError(
+                {"material": [_("This material is not uploaded: the portal gets it itself.")]}
+            )
+        _check_quotas(application, user, upload.size or 0)
+        try:
+            stored = uploads.store_upload(upload)
+        except ValidationError as exc:
+            raise ValidationError({"file": exc.error_list}) from exc
+        try:
+            attachment = BundleAttachment.objects.create(
+                application=application,
+                material_name=material["name"],
+                stored_name=stored.stored_name,
+                original_name=stored.original_name,
+                size=stored.size,
+                sha256=stored.sha256,
+                content_type=stored.content_type,
+                uploaded_by=user,
+            )
+            application.row_version += 1
+            application.save(update_fields=["row_version", "updated_at"])
+        except Exception:
+            uploads.path_of(stored.stored_name).unlink(missing_ok=True)
+            raise
+    return attachment, material["members"]
+
+
+# --- Filing the members ----------------------------------------------------------------------------
+
+
+def _file_member(link: BundleMemberCase, application: BundleApplication, prefill: dict) -> Case:
+    """File and submit one member's case through the engine, with the bundle's documents that
+    its service asks for (the same stored files)."""
+    member = link.member
+    data = {**definitions.member_data(member, application.data), **prefill}
+    case, _created = workflow.create_draft(
+        service=member.service,
+        user=application.filed_by,
+        data=data,
+        channel=application.channel,
+        applicant=application.applicant,
+    )
+    link.case, link.state, link.problem = case, BundleMemberCase.State.FILED, ""
+    link.save(update_fields=["case", "state", "problem"])
+    documents = {}
+    for attachment in application.attachments.all():
+        documents.setdefault(" ".join(attachment.material_name.split()), []).append(attachment)
+    for material in case.service_version.materials.all():
+        name, source = definitions.material_key(material)
+        if source != MaterialSource.UPLOAD:
+            continue
+        for attachment in documents.get(name, []):
+            workflow.add_attachment(
+                case=case,
+                material_id=material.pk,
+                user=attachment.uploaded_by,
+                stored=uploads.StoredFile(
+                    stored_name=attachment.stored_name,
+                    original_name=attachment.original_name,
+                    size=attachment.size,
+                    sha256=attachment.sha256,
+                    content_type=attachment.content_type,
+                ),
+            )
+    return workflow.submit_application(case=case, user=application.filed_by)
+
+
+def submit_bundle_application(*, application: BundleApplication, user: User) -> BundleApplication:
+    """Submit once: every member that waits for nobody is filed and submitted now, in its own
+    department; the others wait. All or nothing: errors name the combined fields."""
+    with transaction.atomic():
+        application = _locked(application)
+        if application.state != BundleApplication.State.DRAFT:
+            raise workflow.CaseConflict(
+                _("This bundle application has already been submitted."),
+                code="already_submitted",
+            )
+        members = definitions.members_of(application.bundle)
+        _open_for_filing(application.bundle, members, application.channel)
+        errors: dict[str, list[str]] = {}
+        try:
+            _check_answers(members, application.data, partial=False)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+        missing = missing_materials(application, members)
+        if missing:
+            errors["materials"] = [
+                _("Missing: %(material)s") % {"material": m["label"]} for m in missing
+            ]
+        if errors:
+            raise ValidationError(errors)
+        application.state = BundleApplication.State.IN_PROGRESS
+        application.submitted_at = timezone.now()
+        application.row_version += 1
+        application.save(update_fields=["state", "submitted_at", "row_version", "updated_at"])
+        waiting = [m.pk for m in members if m.waits.all()]
+        application.member_cases.filter(member_id__in=waiting).update(
+            state=BundleMemberCase.State.WAITING
+        )
+        for link in application.member_cases.select_related("member", "service").exclude(
+            member_id__in=waiting
+        ):
+            try:
+                with transaction.atomic():
+                    _file_member(link, application, {})
+            except ValidationError as exc:
+                for path, messages in _member_errors(link.member, exc).items():
+                    errors.setdefault(path, []).extend(
+                        m for m in messages if m not in errors.get(path, [])
+                    )
+        if errors:
+            raise ValidationError(errors)  # nothing is filed: the whole transaction rolls back
+        _advance(application)
+    return application
+
+
+def _source_value(case: Case, source: str):
+    if source == "case.number":
+        return case.number
+    if source == "case.decided_on":
+        return timezone.localdate(case.decided_at).isoformat() if case.decided_at else None
+    if source == "licence.number":
+        from ..licences import services as licences
+
+        if case.service_version.licence_type_id is None:
+            return None
+        # Idempotent: the effect that issues it after commit then finds this one.
+        return licences.issue_licence(case=case).number
+    if source.startswith("data."):
+        return case.data.get(source[5:])
+    return None
+
+
+def _prefill(link: BundleMemberCase, by_member: dict[int, BundleMemberCase]) -> dict:
+    values = {}
+    for dependency in link.member.waits.all():
+        source_case = by_member[dependency.waits_for_id].case
+        for field, source in (dependency.prefill or {}).items():
+            value = _source_value(source_case, source)
+            if value not in (None, ""):
+                values[field] = value
+    return values
+
+
+def _links(application: BundleApplication) -> list[BundleMemberCase]:
+    return list(
+        application.member_cases.select_related(
+            "case", "member", "service__current_version"
+        ).prefetch_related("member__waits__waits_for__service__current_version")
+    )
+
+
+def _advance(application: BundleApplication) -> None:
+    """File each waiting member whose dependencies all have their result; cancel those whose
+    dependency ended without one. Repeats until nothing changes (a chain of waits)."""
+    while True:
+        links = _links(application)
+        by_member = {link.member_id: link for link in links}
+        changed = False
+        for link in links:
+            if link.state != BundleMemberCase.State.WAITING:
+                continue
+            needed = [by_member[d.waits_for_id] for d in link.member.waits.all()]
+            failed = [
+                other
+                for other in needed
+                if other.state in NOT_FILED
+                or (other.case_id and other.case.state in NO_RESULT_STATES)
+            ]
+            if failed:
+                link.state = BundleMemberCase.State.CANCELLED
+                link.problem = _("Not filed: %(services)s ended without a result.") % {
+                    "services": "、".join(o.service.current_version.name for o in failed)
+                }
+                link.save(update_fields=["state", "problem"])
+                changed = True
+                break
+            if all(other.case_id and other.case.state in RESULT_STATES for other in needed):
+                try:
+                    with transaction.atomic():
+                        _file_member(link, application, _prefill(link, by_member))
+                except (ValidationError, workflow.CaseConflict) as exc:
+                    link.refresh_from_db()
+                    link.case, link.state = None, BundleMemberCase.State.FAILED
+                    link.problem = " ".join(getattr(exc, "messages", [str(exc)]))
+                    link.save(update_fields=["case", "state", "problem"])
+                changed = True
+                break
+        if not changed:
+            refresh_state(application, links)
+            return
+
+
+def refresh_state(application: BundleApplication, links: list[BundleMemberCase]) -> None:
+    """The bundle's state from its members': in progress while any member waits or is open;
+    completed when every member concluded; ended otherwise."""
+    if application.state == BundleApplication.State.DRAFT:
+        return
+    open_ = any(
+        link.state in (BundleMemberCase.State.WAITING, BundleMemberCase.State.PENDING)
+        or (link.case_id and link.case.state not in (*NO_RESULT_STATES, OuterState.CONCLUDED))
+        for link in links
+    )
+    if open_:
+        state, finished = BundleApplication.State.IN_PROGRESS, None
+    else:
+        done = all(link.case_id and link.case.state == OuterState.CONCLUDED for link in links)
+        state = BundleApplication.State.COMPLETED if done else BundleApplication.State.ENDED
+        finished = (
+            max(
+                (link.case.closed_at for link in links if link.case_id and link.case.closed_at),
+                default=None,
+            )
+            or timezone.now()
+        )
+    if (state, finished) != (application.state, application.finished_at):
+        application.state, application.finished_at = state, finished
+        BundleApplication.objects.filter(pk=application.pk).update(
+            state=state, finished_at=finished, updated_at=timezone.now()
+        )
+
+
+def case_moved(case: Case) -> None:
+    """The engine's hook (cases.workflow.transitions.take), after every transition: when a member
+    case of a bundle reached its result or its end, file what waited for it and refresh the
+    bundle's state. One query for a case of a bundle that got a result; none otherwise."""
+    if case.state not in (*RESULT_STATES, *NO_RESULT_STATES):
+        return
+    application_id = (
+        BundleMemberCase.objects.filter(case_id=case.pk)
+        .values_list("application_id", flat=True)
+        .first()
+    )
+    if application_id is None:
+        return
+    with transaction.atomic():
+        application = _locked(BundleApplication(pk=application_id))
+        _advance(application)
+
+
+# --- What the citizen sees -------------------------------------------------------------------------
+
+
+def member_rows(application: BundleApplication) -> list[dict]:
+    """One row per member: its service, department, case number and state (the case's own state
+    once filed; pending, waiting, cancelled or failed before)."""
+    rows = []
+    for link in application.member_cases.all():
+        case = link.case
+        version = link.service.current_version
+        rows.append(
+            {
+                "service": link.service.code,
+                "service_name": case.service_version.name if case else version.name,
+                "department": link.service.department.code,
+                "department_name": link.service.department.name,
+                "number": case.number if case else None,
+                "state": case.state if case else link.state,
+                "state_label": case.get_state_display() if case else link.get_state_display(),
+                "waits_for": [d.waits_for.service.code for d in link.member.waits.all()],
+                "problem": link.problem,
+            }
+        )
+    return rows
