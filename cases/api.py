@@ -76,6 +76,35 @@ class DecisionOutput(serializers.Serializer):
     rights = RightsOutput(allow_null=True)
 
 
+class SharedMaterialOutput(serializers.Serializer):
+    id = serializers.IntegerField(help_text="The material's id, for attachments/.")
+    name = serializers.CharField()
+    outcome = serializers.ChoiceField(
+        choices=["pending", "found", "not_found", "unavailable", "refused"],
+        help_text="pending: fetched at submission; found: verified from the registry.",
+    )
+    verified = serializers.BooleanField()
+    may_upload = serializers.BooleanField(
+        help_text="It could not be fetched: upload the document to attachments/ instead."
+    )
+    uploaded = serializers.BooleanField()
+    message = serializers.CharField(help_text="What to tell the applicant; empty when verified.")
+
+
+def shared_materials_data(case: Case) -> list[dict]:
+    from .sharing.services import shared_materials
+
+    return SharedMaterialOutput(
+        [
+            {"id": s.material.pk, "name": s.material.name, "outcome": s.outcome,
+             "verified": s.verified, "may_upload": s.may_upload, "uploaded": s.uploaded,
+             "message": s.message}
+            for s in shared_materials(case)
+        ],
+        many=True,
+    ).data  # fmt: skip
+
+
 class CaseDetailOutput(CaseSummaryOutput):
     service_version = serializers.IntegerField(source="service_version.number")
     data = serializers.SerializerMethodField(
@@ -89,6 +118,10 @@ class CaseDetailOutput(CaseSummaryOutput):
         "materials_owed_by; the approval waits for them."
     )
     materials_owed_by = serializers.DateField()
+    shared_materials = serializers.SerializerMethodField(
+        help_text="Materials other departments share (数据共享), fetched at submission; one that "
+        "could not be fetched may be uploaded instead."
+    )
     commitment_signed_at = serializers.DateTimeField()
     timeline = serializers.SerializerMethodField()
     decision = serializers.SerializerMethodField()
@@ -117,6 +150,10 @@ class CaseDetailOutput(CaseSummaryOutput):
     def get_owed_materials(self, case: Case) -> list[dict]:
         return [{"id": m.pk, "name": m.name} for m in workflow.owed_materials(case)]
 
+    @extend_schema_field(SharedMaterialOutput(many=True))
+    def get_shared_materials(self, case: Case) -> list[dict]:
+        return shared_materials_data(case)
+
 
 def _detail(case: Case, request) -> dict:
     case = selectors.application_for_applicant(request.user, case.number)
@@ -137,6 +174,14 @@ class ActedOutput(CaseSummaryOutput):
 
     row_version = serializers.IntegerField()
     decision_reason = serializers.CharField()
+    shared_materials = serializers.SerializerMethodField(
+        help_text="After submitting: materials other departments share (数据共享); one that could "
+        "not be fetched has `may_upload` and a `message`: upload it to attachments/ instead."
+    )
+
+    @extend_schema_field(SharedMaterialOutput(many=True))
+    def get_shared_materials(self, case: Case) -> list[dict]:
+        return shared_materials_data(case)
 
 
 class CreateInput(serializers.Serializer):

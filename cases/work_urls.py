@@ -3,6 +3,7 @@ from django.urls import path
 from . import work_views
 from .licences import views as licence_views
 from .ratings import views as rating_views
+from .sharing import views as sharing_views
 
 app_name = "work"
 
@@ -10,6 +11,7 @@ urlpatterns = [
     path("", work_views.queue, name="queue"),
     path("rectifications/", rating_views.rectifications, name="rectifications"),
     path("verifications/", work_views.verifications, name="verifications"),
+    path("sharing/", sharing_views.sharing_log, name="sharing-log"),
     path("<str:number>/", work_views.case_page, name="case"),
     path("<str:number>/claim/", work_views.claim, name="claim"),
     path("<str:number>/act/", work_views.act, name="act"),
