@@ -20,6 +20,7 @@ from services import catalog
 
 from . import decisions, documents, receipts, selectors, workflow
 from .models import Case, Channel, OfficialDocument
+from .sharing.registry import SHARED_MATERIAL_OUTCOMES
 
 
 class TimelineEntry(serializers.Serializer):
@@ -80,8 +81,9 @@ class SharedMaterialOutput(serializers.Serializer):
     id = serializers.IntegerField(help_text="The material's id, for attachments/.")
     name = serializers.CharField()
     outcome = serializers.ChoiceField(
-        choices=["pending", "found", "not_found", "unavailable", "refused"],
-        help_text="pending: fetched at submission; found: verified from the registry.",
+        choices=SHARED_MATERIAL_OUTCOMES,
+        help_text="pending: fetched at submission; found: verified from the registry; "
+        "no_registry: the department shares it through no registry configured here.",
     )
     verified = serializers.BooleanField()
     may_upload = serializers.BooleanField(

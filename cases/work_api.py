@@ -22,6 +22,7 @@ from . import access, access_log, decisions, documents, keyset, selectors, workf
 from .api import AttachmentOutput, DecisionOutput, OfficialDocumentOutput
 from .models import Case, Channel, Consultation
 from .sharing import services as sharing
+from .sharing.registry import SHARED_MATERIAL_OUTCOMES
 
 PAGE_SIZE = 50
 
@@ -172,9 +173,7 @@ class SharedDataOutput(serializers.Serializer):
     material_name = serializers.CharField()
     registry = serializers.CharField(allow_null=True, help_text="The registry's code.")
     source = serializers.CharField(help_text="The registry's (or department's) name.")
-    outcome = serializers.ChoiceField(
-        choices=["found", "not_found", "unavailable", "refused", "pending"]
-    )
+    outcome = serializers.ChoiceField(choices=SHARED_MATERIAL_OUTCOMES)
     outcome_label = serializers.CharField()
     verified = serializers.BooleanField()
     label = serializers.CharField(help_text="已核验：来自 X，时间 Y, or why it is not verified.")

@@ -473,6 +473,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    "ENUM_NAME_OVERRIDES": {
+        "SharingOutcomeEnum": "cases.sharing.registry.SHARING_OUTCOMES",
+        "SharedMaterialOutcomeEnum": "cases.sharing.registry.SHARED_MATERIAL_OUTCOMES",
+    },
 }
 
 # --- Cache -----------------------------------------------------------------------------------------

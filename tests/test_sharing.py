@@ -210,6 +210,21 @@ def test_when_the_registry_is_down_the_citizen_is_told_uploads_instead_and_the_c
 
 
 @pytest.mark.django_db
+def test_a_department_without_a_registry_here_means_uploading_it(world, settings):
+    settings.DATA_REGISTRIES = []
+    number = apply(world["citizen"], world["service"])
+    (shared,) = submit(world["citizen"], number).json()["shared_materials"]
+    assert shared["outcome"] == "no_registry" and shared["may_upload"] is True
+    assert "does not share it with this portal" in shared["message"]
+    uploaded = world["citizen"].post(
+        f"/api/v1/applications/{number}/attachments/",
+        {"material": world["material"].pk,
+         "file": SimpleUploadedFile("hukou.pdf", PDF, "application/pdf")},
+    )  # fmt: skip
+    assert uploaded.status_code == 201, uploaded.json()
+
+
+@pytest.mark.django_db
 def test_counter_filing_fetches_the_shared_material_the_same_way(world):
     clerk = StaffMembershipFactory(department=world["amr"], role=Role.COUNTER_CLERK).user
     walk_in = {"id_number": id_number_for(861), "real_name": "王大爷", "phone": "13512345678"}

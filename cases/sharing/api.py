@@ -8,6 +8,7 @@ from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 
 from . import selectors
+from .registry import SHARING_OUTCOMES
 
 
 class SharingRequestOutput(serializers.Serializer):
@@ -20,7 +21,7 @@ class SharingRequestOutput(serializers.Serializer):
     material = serializers.CharField(source="material.name", allow_null=True)
     purpose = serializers.ChoiceField(choices=["material", "prefill"])
     fields = serializers.ListField(child=serializers.CharField())
-    outcome = serializers.ChoiceField(choices=["found", "not_found", "unavailable", "refused"])
+    outcome = serializers.ChoiceField(choices=SHARING_OUTCOMES)
     channel = serializers.CharField()
 
 

@@ -20,6 +20,12 @@ from django.utils.module_loading import import_string
 
 from accounts.validators import normalize_id_number
 
+# What a request to a registry can come to (cases.models.SharingRequest.Outcome), and where a
+# case's shared material stands: also "pending" (fetched at submission) and "no_registry" (the
+# sharing department has no registry configured); for the API's enums.
+SHARING_OUTCOMES = ["found", "not_found", "unavailable", "refused"]
+SHARED_MATERIAL_OUTCOMES = ["pending", *SHARING_OUTCOMES, "no_registry"]
+
 
 class RegistryUnavailable(Exception):
     """The registry's source did not answer (down, timed out, refused the connection)."""

@@ -138,14 +138,17 @@ class SharedMaterial:
     requests: list[SharingRequest]
     uploaded: bool
     open: bool
+    submitted: bool
+    has_registry: bool  # its sharing department has a registry configured here
 
     @property
     def fetched(self) -> bool:
-        return bool(self.requests)
+        """Asked at submission, or nothing could be asked (no registry): the outcome is known."""
+        return bool(self.requests) or (self.submitted and not self.has_registry)
 
     @property
     def verified(self) -> bool:
-        return self.fetched and all(r.outcome == Outcome.FOUND for r in self.requests)
+        return bool(self.requests) and all(r.outcome == Outcome.FOUND for r in self.requests)
 
     @property
     def may_upload(self) -> bool:
@@ -157,6 +160,8 @@ class SharedMaterial:
     def outcome(self) -> str:
         if not self.fetched:
             return "pending"
+        if not self.requests:
+            return "no_registry"
         failed = [r.outcome for r in self.requests if r.outcome != Outcome.FOUND]
         return failed[0] if failed else Outcome.FOUND
 
@@ -164,14 +169,26 @@ class SharedMaterial:
     def message(self) -> str:
         """What the applicant is told; empty when verified or not fetched yet."""
         failed = next((r for r in self.requests if r.outcome != Outcome.FOUND), None)
-        if failed is None:
+        if failed is None and self.outcome != "no_registry":
             return ""
-        values = {"material": self.material.label, "source": source_label(failed)}
+        source = (
+            source_label(failed)
+            if failed is not None
+            else localized(self.material.shared_by, "name")
+            if self.material.shared_by_id
+            else ""
+        )
+        values = {"material": self.material.label, "source": source}
         if self.uploaded:
             return (
                 _("%(material)s: not available from %(source)s; you uploaded it instead.") % values
             )
-        if failed.outcome == Outcome.UNAVAILABLE:
+        if failed is None:
+            text = _(
+                "%(material)s: %(source)s does not share it with this portal yet. Upload the "
+                "document instead; your application goes on meanwhile."
+            )
+        elif failed.outcome == Outcome.UNAVAILABLE:
             text = _(
                 "%(material)s: %(source)s could not be reached when you submitted. "
                 "Upload the document instead; your application goes on meanwhile."
@@ -199,9 +216,11 @@ def source_label(request: SharingRequest) -> str:
 
 def shared_materials(case: Case) -> list[SharedMaterial]:
     """Each shared material of the case with its latest request per registry."""
-    materials = [
-        m for m in case.service_version.materials.all() if m.source == MaterialSource.SHARED
-    ]
+    materials = list(
+        case.service_version.materials.filter(source=MaterialSource.SHARED).select_related(
+            "shared_by"
+        )
+    )
     if not materials:
         return []
     latest: dict[tuple[int, str], SharingRequest] = {}
@@ -219,6 +238,8 @@ def shared_materials(case: Case) -> list[SharedMaterial]:
             requests=[r for (mid, _code), r in latest.items() if mid == m.pk],
             uploaded=m.pk in uploaded,
             open=is_open,
+            submitted=not case.is_draft,
+            has_registry=bool(m.shared_by_id and _registries_of(m.shared_by.code)),
         )
         for m in materials
     ]
@@ -246,12 +267,16 @@ def staff_view(case: Case) -> list[dict]:
     rows = []
     for shared in shared_materials(case):
         if not shared.requests:
+            pending = shared.outcome == "pending"
             rows.append({
                 "material": shared.material.pk, "material_name": shared.material.label,
                 "registry": None, "source": localized(shared.material.shared_by, "name")
                 if shared.material.shared_by_id else "",
-                "outcome": "pending", "outcome_label": _("not fetched yet"), "verified": False,
-                "label": _("Not fetched yet: it is fetched at submission."),
+                "outcome": shared.outcome,
+                "outcome_label": _("not fetched yet") if pending else _("no registry"),
+                "verified": False,
+                "label": _("Not fetched yet: it is fetched at submission.") if pending
+                else _("Not verified: the department shares it through no registry here."),
                 "fetched_at": None, "as_of": None, "data": [], "uploaded": shared.uploaded,
             })  # fmt: skip
         for request in shared.requests:
