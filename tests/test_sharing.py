@@ -307,3 +307,16 @@ def test_the_demo_registries_know_the_demo_people_by_keyed_hash_only(settings):
     # The demo services that use household data may ask for it (purpose limitation).
     grant = SharingGrant.objects.get(service__code="330100-PSB-QR-001", registry="household")
     assert "address" in grant.fields and "ethnicity" not in grant.fields
+
+
+@pytest.mark.django_db
+def test_the_export_lists_the_grants_which_an_import_does_not_give_itself(world):
+    from services.interchange import export_service, import_service
+
+    document = export_service(world["service"])
+    assert document["sharing_grants"] == [
+        {"registry": "household", "fields": ["name", "address", "status"],
+         "purpose": "核验申请人户籍"}
+    ]  # fmt: skip
+    copy = import_service(document=document, code="SH-2", department=world["amr"])
+    assert not SharingGrant.objects.filter(service=copy.service).exists()
