@@ -70,6 +70,10 @@ DEPARTMENT_ADMIN_PERMISSIONS = [
     ("cases", "opinionphrase", ("view", "add", "change", "delete")),
     ("cases", "case", ("view",)),
     ("cases", "licence", ("view",)),
+    # Grants are changed by the admins of the registry's department (SharingGrantAdmin); the log
+    # is read by them too.
+    ("services", "sharinggrant", ("view", "add", "change", "delete")),
+    ("cases", "sharingrequest", ("view",)),
 ]
 
 

@@ -6,7 +6,7 @@ from django.contrib import admin
 from accounts.permissions import departments_administered_by
 from portal.admin_mixins import ReadOnlyAdminMixin
 
-from .models import Case, Event, Licence, OpinionPhrase
+from .models import Case, Event, Licence, OpinionPhrase, SharingRequest
 
 
 class DepartmentScoped:
@@ -73,3 +73,20 @@ class LicenceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             .get_queryset(request)
             .filter(licence_type__issuer__in=departments_administered_by(request.user))
         )
+
+
+@admin.register(SharingRequest)
+class SharingRequestAdmin(DepartmentScoped, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The sharing log (共享调用记录) of the admin's departments' registries; never the data."""
+
+    list_display = ("requested_at", "registry", "service", "case", "purpose", "outcome", "channel")
+    list_filter = ("registry", "outcome", "purpose", "channel")
+    list_select_related = ("service", "case")
+    search_fields = ("case__number", "service__code")
+    date_hierarchy = "requested_at"
+    exclude = ("data",)
+
+    def get_queryset(self, request):
+        if request.user.is_superuser:
+            return admin.ModelAdmin.get_queryset(self, request)
+        return super().get_queryset(request)

@@ -22,6 +22,7 @@ from services import catalog
 from . import decisions, documents, receipts, selectors, workflow
 from .automation import services as automation
 from .models import Case, Channel, OfficialDocument
+from .sharing.registry import SHARED_MATERIAL_OUTCOMES
 
 
 class TimelineEntry(serializers.Serializer):
@@ -110,6 +111,36 @@ class HumanReviewStateOutput(serializers.Serializer):
     decided_at = serializers.DateTimeField(allow_null=True)
 
 
+class SharedMaterialOutput(serializers.Serializer):
+    id = serializers.IntegerField(help_text="The material's id, for attachments/.")
+    name = serializers.CharField()
+    outcome = serializers.ChoiceField(
+        choices=SHARED_MATERIAL_OUTCOMES,
+        help_text="pending: fetched at submission; found: verified from the registry; "
+        "no_registry: the department shares it through no registry configured here.",
+    )
+    verified = serializers.BooleanField()
+    may_upload = serializers.BooleanField(
+        help_text="It could not be fetched: upload the document to attachments/ instead."
+    )
+    uploaded = serializers.BooleanField()
+    message = serializers.CharField(help_text="What to tell the applicant; empty when verified.")
+
+
+def shared_materials_data(case: Case) -> list[dict]:
+    from .sharing.services import shared_materials
+
+    return SharedMaterialOutput(
+        [
+            {"id": s.material.pk, "name": s.material.name, "outcome": s.outcome,
+             "verified": s.verified, "may_upload": s.may_upload, "uploaded": s.uploaded,
+             "message": s.message}
+            for s in shared_materials(case)
+        ],
+        many=True,
+    ).data  # fmt: skip
+
+
 class CaseDetailOutput(CaseSummaryOutput):
     service_version = serializers.IntegerField(source="service_version.number")
     data = serializers.SerializerMethodField(
@@ -123,6 +154,10 @@ class CaseDetailOutput(CaseSummaryOutput):
         "materials_owed_by; the approval waits for them."
     )
     materials_owed_by = serializers.DateField()
+    shared_materials = serializers.SerializerMethodField(
+        help_text="Materials other departments share (数据共享), fetched at submission; one that "
+        "could not be fetched may be uploaded instead."
+    )
     commitment_signed_at = serializers.DateTimeField()
     timeline = serializers.SerializerMethodField()
     decision = serializers.SerializerMethodField()
@@ -163,6 +198,10 @@ class CaseDetailOutput(CaseSummaryOutput):
     def get_owed_materials(self, case: Case) -> list[dict]:
         return [{"id": m.pk, "name": m.name} for m in workflow.owed_materials(case)]
 
+    @extend_schema_field(SharedMaterialOutput(many=True))
+    def get_shared_materials(self, case: Case) -> list[dict]:
+        return shared_materials_data(case)
+
 
 def _detail(case: Case, request) -> dict:
     case = selectors.application_for_applicant(request.user, case.number)
@@ -183,6 +222,14 @@ class ActedOutput(CaseSummaryOutput):
 
     row_version = serializers.IntegerField()
     decision_reason = serializers.CharField()
+    shared_materials = serializers.SerializerMethodField(
+        help_text="After submitting: materials other departments share (数据共享); one that could "
+        "not be fetched has `may_upload` and a `message`: upload it to attachments/ instead."
+    )
+
+    @extend_schema_field(SharedMaterialOutput(many=True))
+    def get_shared_materials(self, case: Case) -> list[dict]:
+        return shared_materials_data(case)
 
 
 class CreateInput(serializers.Serializer):

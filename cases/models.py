@@ -1336,3 +1336,103 @@ class BundleAttachment(models.Model):
 
     def __str__(self) -> str:
         return self.original_name
+
+
+# --- Data shared between departments (数据共享) ------------------------------------------------------
+
+
+class DemoRegistryRecord(models.Model):
+    """One person's record in a demo registry (cases.sharing.demo): the stand-in for another
+    department's system in `make run` and the tests. The person is found by the keyed hash of
+    their ID number; the record itself is encrypted. A production instance names real adapters in
+    DATA_REGISTRIES and leaves this table empty."""
+
+    registry = models.CharField(_("registry"), max_length=32)
+    person_hash = models.CharField(max_length=64, editable=False)
+    data = EncryptedJSONField(_("record"), default=dict)
+    as_of = models.DateTimeField(_("as of"), db_default=Now())
+
+    class Meta:
+        verbose_name = _("demo registry record")
+        verbose_name_plural = _("demo registry records")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["registry", "person_hash"], name="demoregistryrecord_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.registry} {self.person_hash[:8]}"
+
+
+class SharingRequest(models.Model):
+    """One request to another department's registry (共享调用记录), as the owning department lists
+    it: which service asked, for which case and fields, why, and what came back. What came back is
+    kept with it, encrypted (`data`): the case's snapshot of the shared material, shown to staff as
+    "已核验：来自 X，时间 Y". Refused requests (outside the service's grant) are logged too; they never
+    reached the registry."""
+
+    class Purpose(models.TextChoices):
+        MATERIAL = "material", _("a material of the application")
+        PREFILL = "prefill", _("filling in the form")
+
+    class Outcome(models.TextChoices):
+        FOUND = "found", _("found")
+        NOT_FOUND = "not_found", _("nothing on record")
+        UNAVAILABLE = "unavailable", _("registry unavailable")
+        REFUSED = "refused", _("refused: outside the service's grant")
+
+    registry = models.CharField(_("registry"), max_length=32)
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("owning department"),
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+    )
+    service = models.ForeignKey(
+        ServiceItem, verbose_name=_("service"), on_delete=models.PROTECT, related_name="+"
+    )
+    case = models.ForeignKey(
+        "Case",
+        verbose_name=_("application"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="sharing_requests",
+    )
+    material = models.ForeignKey(
+        ServiceMaterial,
+        verbose_name=_("material"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    purpose = models.CharField(_("purpose"), max_length=16, choices=Purpose.choices)
+    fields = models.JSONField(_("fields asked for"), default=list)
+    outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    requested_at = models.DateTimeField(_("requested"), db_default=Now())
+    data = EncryptedJSONField(_("data received"), default=dict, blank=True)
+    as_of = models.DateTimeField(_("registry data as of"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("sharing request (共享调用)")
+        verbose_name_plural = _("sharing requests (共享调用)")
+        ordering = ["-requested_at", "-pk"]
+        indexes = [
+            models.Index(fields=["department", "-requested_at"], name="sharingrequest_by_owner"),
+            models.Index(fields=["case", "material"], name="sharingrequest_of_case"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.registry} {self.get_outcome_display()}"

@@ -2,6 +2,7 @@ from django.urls import path
 
 from . import views
 from .ratings import views as rating_views
+from .sharing import views as sharing_views
 
 app_name = "cases"
 
@@ -19,6 +20,7 @@ urlpatterns = [
     path("<str:number>/human-review/", views.human_review, name="human-review"),
     path("<str:number>/supplement/", views.supplement, name="supplement"),
     path("<str:number>/owed/", views.owed, name="owed"),
+    path("<str:number>/shared/", sharing_views.upload_instead, name="shared-upload"),
     path("<str:number>/rating/", rating_views.rate, name="rate"),
     path("<str:number>/rating/answer/", rating_views.rate_answer, name="rate-answer"),
     path("<str:number>/documents/<int:attachment_id>/", views.document, name="document"),

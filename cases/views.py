@@ -27,6 +27,7 @@ from services.schema import SchemaForm, answers, label_of, ordered_properties, r
 from . import decisions, documents, next_steps, receipts, selectors, uploads, workflow
 from .automation import services as automation
 from .models import CLOSED_STATES, Attachment, Case, Channel, SupplementRequest
+from .sharing import services as sharing
 
 STEPS = ["form", "materials", "review"]
 
@@ -412,6 +413,7 @@ def submitted(request: HttpRequest, number: str) -> HttpResponse:
             "version": case.service_version,
             "next_steps": next_steps.after_submission(case),
             "owed": workflow.owed_materials(case),
+            "unverified": [s for s in sharing.shared_materials(case) if s.may_upload],
         },
     )
 
@@ -463,6 +465,7 @@ def _detail_context(request: HttpRequest, case: Case, **extra) -> dict:
             )
         ],
         **_rating_context(case, request.user),
+        "shared": [] if case.is_draft else sharing.shared_materials(case),
         "licences": _licences_given(case, request.user),
         **extra,
     }

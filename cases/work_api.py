@@ -22,6 +22,8 @@ from . import access, access_log, decisions, documents, keyset, selectors, workf
 from .api import AttachmentOutput, AutomaticApprovalOutput, DecisionOutput, OfficialDocumentOutput
 from .automation import services as automation
 from .models import Case, Channel, Consultation
+from .sharing import services as sharing
+from .sharing.registry import SHARED_MATERIAL_OUTCOMES
 
 PAGE_SIZE = 50
 
@@ -168,6 +170,27 @@ class WorkHumanReviewOutput(serializers.Serializer):
     requested_at = serializers.DateTimeField()
 
 
+class SharedFieldOutput(serializers.Serializer):
+    field = serializers.CharField()
+    label = serializers.CharField()
+    value = serializers.CharField()
+
+
+class SharedDataOutput(serializers.Serializer):
+    material = serializers.IntegerField(help_text="The material's id.")
+    material_name = serializers.CharField()
+    registry = serializers.CharField(allow_null=True, help_text="The registry's code.")
+    source = serializers.CharField(help_text="The registry's (or department's) name.")
+    outcome = serializers.ChoiceField(choices=SHARED_MATERIAL_OUTCOMES)
+    outcome_label = serializers.CharField()
+    verified = serializers.BooleanField()
+    label = serializers.CharField(help_text="已核验：来自 X，时间 Y, or why it is not verified.")
+    fetched_at = serializers.DateTimeField(allow_null=True)
+    as_of = serializers.DateTimeField(allow_null=True, help_text="The registry's data as of.")
+    data = SharedFieldOutput(many=True, help_text="The snapshot received, in the asked order.")
+    uploaded = serializers.BooleanField(help_text="The applicant uploaded a document for it.")
+
+
 class WorkCaseOutput(serializers.Serializer):
     number = serializers.CharField()
     service = serializers.CharField()
@@ -181,6 +204,9 @@ class WorkCaseOutput(serializers.Serializer):
     data = serializers.JSONField()
     answers = AnswerOutput(many=True)
     attachments = AttachmentOutput(many=True)
+    shared_data = SharedDataOutput(
+        many=True, help_text="Materials shared by other departments' registries (数据共享)."
+    )
     received_at = serializers.DateTimeField(allow_null=True)
     intake_due_date = serializers.DateField(allow_null=True)
     due_date = serializers.DateField(allow_null=True)
@@ -255,6 +281,7 @@ def work_case_data(case: Case, user, request=None) -> dict:
             for a in answers(case.service_version.form_schema, shown)
         ],
         "attachments": list(case.attachments.all()),
+        "shared_data": sharing.staff_view(case),
         "received_at": case.received_at,
         "intake_due_date": case.intake_due_date,
         "due_date": case.due_date,

@@ -3,6 +3,7 @@ from django.urls import path
 from . import work_views
 from .licences import views as licence_views
 from .ratings import views as rating_views
+from .sharing import views as sharing_views
 
 app_name = "work"
 
@@ -12,6 +13,7 @@ urlpatterns = [
     path("verifications/", work_views.verifications, name="verifications"),
     path("human-reviews/", work_views.human_reviews, name="human-reviews"),
     path("human-reviews/<int:review_id>/", work_views.human_review, name="human-review"),
+    path("sharing/", sharing_views.sharing_log, name="sharing-log"),
     path("<str:number>/", work_views.case_page, name="case"),
     path("<str:number>/claim/", work_views.claim, name="claim"),
     path("<str:number>/act/", work_views.act, name="act"),

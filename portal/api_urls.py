@@ -12,6 +12,7 @@ from cases.counter import api as counter_api
 from cases.licences import api as licence_api
 from cases.notifications import inbox
 from cases.ratings import api as rating_api
+from cases.sharing import api as sharing_api
 from cases.transparency import stats_views, tracking
 from services import api as services_api
 from services import bundle_api as bundle_catalog_api
@@ -176,6 +177,11 @@ urlpatterns = [
         "work/rectifications/<int:rectification_id>/answer/",
         rating_api.RectificationAnswerView.as_view(),
         name="api-work-rectification-answer",
+    ),
+    path(
+        "work/sharing-requests/",
+        sharing_api.SharingRequestListView.as_view(),
+        name="api-work-sharing-requests",
     ),
     path("work/cases/<str:number>/", work_api.WorkCaseView.as_view(), name="api-work-case"),
     path("work/cases/<str:number>/claim/", work_api.ClaimView.as_view(), name="api-work-claim"),

@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "cases.licences",
     "cases.ratings",
     "cases.transparency",
+    "cases.sharing",
 ]
 
 MIDDLEWARE = [
@@ -214,6 +215,20 @@ SIGN_IN_ADDRESS_WINDOW_SECONDS = env.int("SIGN_IN_ADDRESS_WINDOW_MINUTES", defau
 # subclass of accounts.identity.IdentityProvider; the demo provider checks the demo population register
 # only, so an instance that keeps it registers nobody else (a deploy check warns).
 IDENTITY_PROVIDER = env.str("IDENTITY_PROVIDER", default="accounts.identity.DemoIdentityProvider")
+# Registries of other departments (数据共享) that shared materials and form fields are fetched from:
+# dotted paths of cases.sharing.registry.Registry subclasses, comma-separated; the demo ones answer
+# from the demo tables (a deploy check warns).
+DATA_REGISTRIES = env.list(
+    "DATA_REGISTRIES",
+    default=[
+        "cases.sharing.demo.HouseholdRegistry",
+        "cases.sharing.demo.MarriageRegistry",
+        "cases.sharing.demo.SocialInsuranceRegistry",
+        "cases.sharing.demo.PropertyRegistry",
+    ],
+)
+# Demo registry codes that answer as if down, to try uploading a shared material instead.
+DEMO_REGISTRIES_DOWN = env.list("DEMO_REGISTRIES_DOWN", default=[])
 # For accounts.identity.HttpIdentityProvider: the identity service's HTTPS endpoint and its token.
 IDENTITY_PROVIDER_URL = env.str("IDENTITY_PROVIDER_URL", default="")
 IDENTITY_PROVIDER_TOKEN = env.str("IDENTITY_PROVIDER_TOKEN", default="")
@@ -463,6 +478,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    "ENUM_NAME_OVERRIDES": {
+        "SharingOutcomeEnum": "cases.sharing.registry.SHARING_OUTCOMES",
+        "SharedMaterialOutcomeEnum": "cases.sharing.registry.SHARED_MATERIAL_OUTCOMES",
+    },
 }
 
 # --- Cache -----------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from .models import (
     ServiceItem,
     ServiceMaterial,
     ServiceVersion,
+    SharingGrant,
     WorkflowDefinition,
     WorkflowStage,
     WorkflowTransition,
@@ -528,3 +529,72 @@ class WorkflowDefinitionAdmin(
             )
             copy = workflows.copy_workflow(definition=definition, department=target, code=code)
             messages.success(request, _("Draft %(workflow)s created.") % {"workflow": copy})
+
+
+def _owned_registry_codes(user) -> list[str]:
+    from cases.sharing.registry import registries
+
+    owned = set(departments_administered_by(user).values_list("code", flat=True))
+    return [code for code, r in registries().items() if r.department_code in owned]
+
+
+class SharingGrantForm(forms.ModelForm):
+    class Meta:
+        model = SharingGrant
+        fields = ("service", "registry", "fields", "purpose")
+
+
+@admin.register(SharingGrant)
+class SharingGrantAdmin(admin.ModelAdmin):
+    """Purpose limitation (数据共享授权): the registry's department grants a service fields of its
+    registry; the service's department sees its grants."""
+
+    form = SharingGrantForm
+    list_display = ("service", "registry", "purpose", "created_at")
+    list_filter = ("registry",)
+    list_select_related = ("service",)
+    search_fields = ("service__code", "purpose")
+
+    def get_queryset(self, request):
+        grants = super().get_queryset(request)
+        if request.user.is_superuser:
+            return grants
+        return grants.filter(
+            Q(service__department__in=departments_administered_by(request.user))
+            | Q(registry__in=_owned_registry_codes(request.user))
+        )
+
+    def _owns(self, request, obj) -> bool:
+        if request.user.is_superuser:
+            return True
+        if obj is None:
+            return bool(_owned_registry_codes(request.user))
+        return obj.registry in _owned_registry_codes(request.user)
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and self._owns(request, None)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and (
+            obj is None or self._owns(request, obj)
+        )
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and (
+            obj is None or self._owns(request, obj)
+        )
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "registry":
+            from cases.sharing.registry import registries
+
+            codes = (
+                list(registries()) if request.user.is_superuser
+                else _owned_registry_codes(request.user)
+            )  # fmt: skip
+            return forms.ChoiceField(
+                label=db_field.verbose_name,
+                choices=[(c, f"{c}: {registries()[c].label}") for c in codes],
+                help_text=db_field.help_text,
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)

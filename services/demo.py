@@ -1566,8 +1566,49 @@ def load() -> int:
             **fields,
         )
         publish_version(version=version)
+    _grant_shared_data(services)
     # The articles of law each service is decided under (法律依据): their own module.
     from .demo_articles import load_articles
 
     load_articles()
     return ServiceItem.objects.count()
+
+
+# The demo registry each sharing department keeps (cases.sharing.demo), and the fields a material
+# shared from it needs: only what checking the material takes (《政务数据共享条例》), e.g. no ethnicity.
+SHARED_REGISTRIES = {
+    "city-psb": (
+        "household",
+        ["name", "gender", "birth_date", "address", "household_head", "relation_to_head", "status"],
+    ),
+    "city-civil": ("marriage", ["status", "spouse_name", "registered_on"]),
+    "city-hrss": (
+        "social_insurance",
+        ["insured", "scheme", "since", "contribution_months", "unemployment_months"],
+    ),
+    "city-nrp": ("property", ["count", "properties"]),
+}
+
+
+def _grant_shared_data(services: list[dict]) -> None:
+    """Each demo service may ask the registries its shared materials come from, for the fields
+    those materials need (数据共享授权); added to services loaded before grants existed too."""
+    from .models import SharingGrant
+
+    items = {
+        item.code: item
+        for item in ServiceItem.objects.filter(code__in=[s["code"] for s in services])
+    }
+    for service in services:
+        item = items.get(service["code"])
+        if item is None:
+            continue
+        for material in service["materials"]:
+            if material.get("source") != "shared" or material["shared_by"] not in SHARED_REGISTRIES:
+                continue
+            registry, fields = SHARED_REGISTRIES[material["shared_by"]]
+            SharingGrant.objects.get_or_create(
+                service=item,
+                registry=registry,
+                defaults={"fields": fields, "purpose": f"核验申请材料：{material['name']}"},
+            )

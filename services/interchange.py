@@ -3,7 +3,9 @@
 `export_service` writes the guide fields, the materials, the form schema and the workflow (stages and
 transitions, by key) of a service's published version (or its draft, before the first publication),
 and the item's articles of law (`legal_articles`) and retention period (`retention_years`, 保管期限),
-which belong to no version.
+which belong to no version, and its data sharing grants (`sharing_grants`: registry, fields,
+purpose), for the reader to know what registries the service relies on: they are not imported,
+since a grant is the registry's department's to give (admin, SharingGrantAdmin).
 `import_service` reads such a document into a new draft under a new code in the importer's
 department: everything is checked first and every problem is named by its path in the document
 (`guide.legal_basis`, `materials[2].licence_type`, `workflow.transitions[4].to` ...); nothing is
@@ -102,6 +104,10 @@ def export_service(item: ServiceItem, version: ServiceVersion | None = None) -> 
                 "active": article.is_active,
             }
             for article in legal_articles.articles_of(item)
+        ],
+        "sharing_grants": [
+            {"registry": grant.registry, "fields": grant.fields, "purpose": grant.purpose}
+            for grant in item.sharing_grants.all()
         ],
         "workflow": {
             "code": workflow.code,

@@ -1162,3 +1162,66 @@ class BundleDependency(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member} ← {self.waits_for}"
+
+
+class SharingGrant(models.Model):
+    """数据共享授权: a service may ask one registry for these fields, for this purpose
+    (《政务数据共享条例》: data is shared for a stated purpose and no more of it than the purpose
+    needs). A request of the service outside its grants is refused before it reaches the registry
+    (cases.sharing.services.request_shared_data)."""
+
+    service = models.ForeignKey(
+        ServiceItem,
+        verbose_name=_("service"),
+        on_delete=models.CASCADE,
+        related_name="sharing_grants",
+    )
+    registry = models.CharField(
+        _("registry"),
+        max_length=32,
+        help_text=_("The code of a registry in DATA_REGISTRIES, e.g. household."),
+    )
+    fields = models.JSONField(
+        _("fields it may ask for"),
+        default=list,
+        help_text=_('A list of the registry\'s field names, e.g. ["name", "address"].'),
+    )
+    purpose = models.TextField(
+        _("purpose (用途)"), help_text=_("What the service needs the data for, as approved.")
+    )
+    created_at = models.DateTimeField(_("granted"), db_default=Now())
+
+    class Meta:
+        verbose_name = _("data sharing grant (共享授权)")
+        verbose_name_plural = _("data sharing grants (共享授权)")
+        ordering = ["service", "registry"]
+        constraints = [
+            models.UniqueConstraint(fields=["service", "registry"], name="sharinggrant_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_id} → {self.registry}"
+
+    def clean(self) -> None:
+        from cases.sharing.registry import get_registry
+
+        registry = get_registry(self.registry)
+        if registry is None:
+            from cases.sharing.registry import registries
+
+            raise ValidationError(
+                {
+                    "registry": _("No such registry; configured: %(codes)s.")
+                    % {"codes": ", ".join(registries()) or "—"}
+                }
+            )
+        if not isinstance(self.fields, list) or not self.fields:
+            raise ValidationError({"fields": _("List at least one field the service needs.")})
+        unknown = [f for f in self.fields if f not in registry.fields]
+        if unknown:
+            raise ValidationError(
+                {
+                    "fields": _("The registry has no field %(fields)s; it has %(known)s.")
+                    % {"fields": ", ".join(map(str, unknown)), "known": ", ".join(registry.fields)}
+                }
+            )

@@ -34,7 +34,9 @@ integer and number (minimum, maximum, exclusiveMinimum, exclusiveMaximum; intege
 (const true for a box that must be ticked, whether listed in required or not), arrays of objects of
 those scalars (minItems, maxItems: a repeating group; minItems of 1 or more makes it required
 wherever it is asked), required. Hints: `x-prefill` (real_name,
-id_number, phone, email, organisation_name, uscc: filled from the applicant's verified data),
+id_number, phone, email, organisation_name, uscc: filled from the applicant's verified data; or a
+registry's field such as household.address: suggested from another department's registry when the
+draft starts, where the service's sharing grant allows, and left the applicant's to answer),
 `x-widget` ("textarea", "radio"). PostgreSQL does not keep the order of JSON keys, so `x-order` lists
 the fields in order; `normalize_schema` adds it from the order written when it is missing.
 
@@ -640,9 +642,16 @@ def _check_property(prop: Any, path: str, *, nested: bool) -> list[str]:
                 _("%(path)s: %(keyword)s must be a number.") % {"path": path, "keyword": keyword}
             )
             return problems
-    if prop.get("x-prefill") is not None and prop["x-prefill"] not in PREFILL_SOURCES:
+    if (
+        prop.get("x-prefill") is not None
+        and prop["x-prefill"] not in PREFILL_SOURCES
+        and not _registry_source(prop["x-prefill"])
+    ):
         problems.append(
-            _("%(path)s: x-prefill must be one of %(sources)s.")
+            _(
+                "%(path)s: x-prefill must be one of %(sources)s, or a registry's field such as "
+                "household.address."
+            )
             % {"path": path, "sources": ", ".join(sorted(PREFILL_SOURCES))}
         )
     if prop.get("x-widget") not in (None, "textarea", "radio"):
@@ -751,12 +760,23 @@ def check_schema(schema: Any) -> None:
 # --- The published schema: the contract clients are given -----------------------------------------
 
 
+def _registry_source(value) -> bool:
+    """An x-prefill naming a configured registry's field ("household.address", cases.sharing)."""
+    from cases.sharing.registry import prefill_source
+
+    return prefill_source(value) is not None
+
+
 def prefill_fields(schema: dict) -> set[str]:
-    """Fields the server fills from verified data (as cases.workflow.prefilled_fields reads them)."""
+    """Fields the server fills from verified data (as cases.workflow.prefilled_fields reads them).
+    A field filled from a registry ("household.address") is not among them: it is suggested when
+    the draft starts and stays the applicant's answer, required or not as the schema says."""
     return {
         name
         for name, prop in schema.get("properties", {}).items()
-        if prop.get("x-prefill") and prop.get("type") == "string"
+        if prop.get("x-prefill")
+        and prop.get("type") == "string"
+        and "." not in str(prop["x-prefill"])
     }
 
 

@@ -62,8 +62,11 @@ def demo_data(transactional_db, settings, tmp_path):
     from services import demo as services_demo
 
     settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
+    from cases.sharing import demo as sharing_demo
+
     accounts_demo.load(DEMO_PASSWORD)
     services_demo.load()
+    sharing_demo.load()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -60,6 +60,8 @@ def production_env(**extra: str) -> dict[str, str]:
         "IDENTITY_PROVIDER_URL": "https://id.example.gov.cn/verify",
         "SMS_BACKEND": "cases.notifications.sms.HttpSMSBackend",  # not the console
         "SMS_GATEWAY_URL": "https://sms.example.gov.cn/send",
+        # No demo registries (a deploy warning): shared materials are uploaded until adapters exist.
+        "DATA_REGISTRIES": "",
         **extra,
     }
 

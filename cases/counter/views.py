@@ -22,6 +22,7 @@ from services.models import MaterialSource
 
 from .. import access, access_log, documents, receipts, workflow
 from ..models import Case, Channel, OfficialDocument
+from ..sharing import services as sharing
 from . import picker
 from . import services as counter
 from .forms import CounterApplicationForm, DeskForm, PickupForm
@@ -198,7 +199,12 @@ def done(request: HttpRequest, number: str) -> HttpResponse:
     return render(
         request,
         "counter/done.html",
-        {"case": case, "owed": workflow.owed_materials(case), "documents": printable},
+        {
+            "case": case,
+            "owed": workflow.owed_materials(case),
+            "documents": printable,
+            "shared": sharing.staff_view(case),
+        },
     )
 
 

@@ -48,6 +48,7 @@ from ..models import (
     SupplementRequest,
 )
 from ..notifications import services as notifications
+from ..sharing import services as sharing
 from ..vocabulary import EventAction
 from .clock import INTAKE_LIMIT_WORKING_DAYS
 from .errors import CaseConflict
@@ -109,11 +110,13 @@ def prefill_values(*, profile: CitizenProfile, organisation=None) -> dict[str, s
 
 
 def prefilled_fields(schema: dict) -> dict[str, str]:
-    """Field name → prefill source, for the fields of a schema filled from verified data."""
+    """Field name → prefill source, for the fields of a schema filled from verified data (a
+    registry's field, "household.address", is not one: cases.sharing fills it when the draft starts,
+    and it stays the applicant's to correct)."""
     return {
         name: prop["x-prefill"]
         for name, prop in ordered_properties(schema)
-        if prop.get("x-prefill") and prop["type"] == "string"
+        if prop.get("x-prefill") and prop["type"] == "string" and "." not in prop["x-prefill"]
     }
 
 
@@ -230,6 +233,7 @@ def create_draft(
                 actor_role=Role.COUNTER_CLERK if channel == Channel.COUNTER else APPLICANT,
                 channel=channel,
             )
+            sharing.prefill_from_registries(case=case, user=user, channel=channel)
     except IntegrityError:
         if idempotency_key:
             # Another request with the same key won the race: answer with its case.
@@ -270,7 +274,9 @@ def _may_add_documents(case: Case, material: ServiceMaterial) -> SupplementReque
     open_request = case.supplement_requests.filter(state=SupplementRequest.State.OPEN).first()
     if case.state == OuterState.SUPPLEMENT_REQUESTED and open_request is not None:
         return open_request
-    if case.state not in CLOSED_STATES and material in owed_materials(case):
+    if case.state not in CLOSED_STATES and (
+        material in owed_materials(case) or sharing.upload_instead(case, material)
+    ):
         return None
     raise CaseConflict(
         _("Documents can only be added to a draft or to answer a request for documents.")
@@ -583,6 +589,7 @@ def submit_application(*, case: Case, user: User, channel: str | None = None) ->
             ]
         if errors:
             raise ValidationError(errors)
+        sharing.fetch_shared_materials(case=case, user=user, channel=channel or case.channel)
         owed = owed_materials(case)
         now = timezone.now()
         if owed:

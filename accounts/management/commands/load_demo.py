@@ -22,6 +22,10 @@ class Command(BaseCommand):
         logins = demo.load(password, reset_passwords=bool(explicit))
         services = services_demo.load()
         self.stdout.write(f"Demo catalog: {services} published services.")
+        from cases.sharing import demo as sharing_demo
+
+        records = sharing_demo.load()
+        self.stdout.write(f"Demo registries (户籍, 婚姻, 社保, 不动产): {records} records.")
         self.stdout.write("")
         self.stdout.write(f"Demo logins (password for all: {password})")
         width = max(len(username) for username, _ in logins)

@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class SharingConfig(AppConfig):
+    """Model-less: installed for its templates and checks. Its models live in cases.models (the
+    sharing log) and services.models (the grants)."""
+
+    name = "cases.sharing"
+    label = "cases_sharing"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401 - registers the system checks

@@ -1,0 +1,120 @@
+"""The registry interface: one class per data source another department keeps (户籍, 婚姻, 社保,
+不动产 ...), named in settings.DATA_REGISTRIES (dotted paths; a system check fails at start-up when
+one names no `Registry` subclass).
+
+A registry answers `lookup(person, fields)` with an `Answer`; when its source cannot be reached it
+raises `RegistryUnavailable`, and callers tell the citizen, who may upload the document instead.
+Nothing here checks purpose limitation or writes the sharing log: every caller goes through
+`cases.sharing.services.request_shared_data`, which does both, so never call `lookup` directly
+from a case's flow.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import cache
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+from accounts.validators import normalize_id_number
+
+# What a request to a registry can come to (cases.models.SharingRequest.Outcome), and where a
+# case's shared material stands: also "pending" (fetched at submission) and "no_registry" (the
+# sharing department has no registry configured); for the API's enums.
+SHARING_OUTCOMES = ["found", "not_found", "unavailable", "refused"]
+SHARED_MATERIAL_OUTCOMES = ["pending", *SHARING_OUTCOMES, "no_registry"]
+
+
+class RegistryUnavailable(Exception):
+    """The registry's source did not answer (down, timed out, refused the connection)."""
+
+
+@dataclass(frozen=True)
+class Person:
+    """Whom a registry is asked about: a resident ID number (never stored by this module) and the
+    name, for registries that check both."""
+
+    id_number: str
+    real_name: str = ""
+
+    @classmethod
+    def of(cls, profile) -> Person:
+        """The person of a CitizenProfile."""
+        return cls(id_number=profile.id_number, real_name=profile.real_name)
+
+    @property
+    def normalized_id_number(self) -> str:
+        return normalize_id_number(self.id_number)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a registry said: `found` false when it holds nothing on the person; `data` holds only
+    the fields asked for; `as_of` is when the registry's record was last updated (its 数据时点)."""
+
+    found: bool
+    data: dict = field(default_factory=dict)
+    as_of: dt.datetime | None = None
+
+
+class Registry:
+    """A data source of one department. Subclasses set `code` (short, stable: it is stored in
+    grants and the log), `department_code` (the owner, an accounts.Department code), `name` and
+    `name_en`, `fields` (field name → label) and implement `lookup`."""
+
+    code: str = ""
+    department_code: str = ""
+    name: str = ""
+    name_en: str = ""
+    fields: dict[str, str] = {}
+
+    def lookup(self, person: Person, fields: list[str]) -> Answer:
+        raise NotImplementedError
+
+    def lookup_many(self, people: list[Person], fields: list[str]) -> dict[str, Answer]:
+        """Answers by normalised ID number; registries that can answer in one query override it
+        (set-based sweeps such as 免申即享 use this)."""
+        return {person.normalized_id_number: self.lookup(person, fields) for person in people}
+
+    @property
+    def label(self) -> str:
+        from services.models import localized
+
+        return localized(self, "name")
+
+
+@cache
+def _instances(paths: tuple[str, ...]) -> dict[str, Registry]:
+    registries = {}
+    for path in paths:
+        registry = import_string(path)()
+        registries[registry.code] = registry
+    return registries
+
+
+def registries() -> dict[str, Registry]:
+    """The configured registries by code (settings.DATA_REGISTRIES, read at call time)."""
+    return _instances(tuple(settings.DATA_REGISTRIES))
+
+
+def get_registry(code: str) -> Registry | None:
+    return registries().get(code)
+
+
+def registries_of(department_code: str) -> list[Registry]:
+    """The registries a department owns, in the configured order."""
+    return [r for r in registries().values() if r.department_code == department_code]
+
+
+def prefill_source(value: str) -> tuple[Registry, str] | None:
+    """The registry and field an `x-prefill` source such as "household.address" names, or None
+    for an identity source (real_name, id_number ...) or one no configured registry has."""
+    if not isinstance(value, str) or "." not in value:
+        return None
+    code, _dot, name = value.partition(".")
+    registry = get_registry(code)
+    if registry is None or name not in registry.fields:
+        return None
+    return registry, name

@@ -1,0 +1,369 @@
+"""Asking other departments' registries, under purpose limitation, with every request logged.
+
+`request_shared_data` is the one door to a registry: it checks the service's grant
+(services.SharingGrant, 《政务数据共享条例》: a stated purpose, no more fields than it needs), asks the
+registry only when the grant covers every field, and writes a `SharingRequest` whatever happens
+(found, nothing on record, registry down, refused). A found answer is kept on that row, encrypted:
+the case's snapshot, shown to staff as "已核验：来自 X，时间 Y".
+
+Two moments use it: `fetch_shared_materials` at submission (online, through the API, at a counter)
+and `prefill_from_registries` when a draft is started (form fields whose `x-prefill` names a
+registry field, e.g. "household.address"). Neither ever blocks a case: a material that could not be
+fetched is told to the applicant, who may upload it instead (`upload_instead`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Department, User
+from services.models import MaterialSource, ServiceItem, ServiceMaterial, SharingGrant, localized
+from services.schema import ordered_properties
+
+from ..models import CLOSED_STATES, Case, SharingRequest
+from .registry import Person, Registry, RegistryUnavailable, get_registry, prefill_source
+from .registry import registries_of as _registries_of
+
+logger = logging.getLogger(__name__)
+
+Outcome = SharingRequest.Outcome
+
+
+def request_shared_data(
+    *,
+    registry_code: str,
+    service: ServiceItem,
+    person: Person,
+    fields: list[str],
+    purpose: str,
+    channel: str,
+    case: Case | None = None,
+    material: ServiceMaterial | None = None,
+    user: User | None = None,
+) -> SharingRequest:
+    """Ask one registry about one person for `fields`, for `service`; the logged request, with
+    the data when found. Refused (and the registry never asked) unless a grant of the service
+    covers every field. Never raises for the registry's sake: a registry that is down, or an
+    adapter that fails, is an `unavailable` outcome."""
+    registry = get_registry(registry_code)
+    grant = SharingGrant.objects.filter(service=service, registry=registry_code).first()
+    fields = list(dict.fromkeys(fields))
+    data, as_of = {}, None
+    if registry is None or grant is None or not fields or set(fields) - set(grant.fields):
+        outcome = Outcome.REFUSED
+    else:
+        try:
+            answer = registry.lookup(person, fields)
+        except RegistryUnavailable:
+            outcome = Outcome.UNAVAILABLE
+        except Exception as exc:  # an adapter's bug must not lose the citizen's submission
+            logger.warning("registry %s failed: %s", registry_code, type(exc).__name__)
+            outcome = Outcome.UNAVAILABLE
+        else:
+            outcome = Outcome.FOUND if answer.found else Outcome.NOT_FOUND
+            if answer.found:
+                data = {f: answer.data.get(f) for f in fields}
+                as_of = answer.as_of
+    return SharingRequest.objects.create(
+        registry=registry_code,
+        department=_owner(registry),
+        service=service,
+        case=case,
+        material=material,
+        purpose=purpose,
+        fields=fields,
+        outcome=outcome,
+        requested_by=user if user is not None and user.is_authenticated else None,
+        channel=channel,
+        requested_at=timezone.now(),
+        data=data,
+        as_of=as_of,
+    )
+
+
+def _owner(registry: Registry | None) -> Department | None:
+    if registry is None:
+        return None
+    return Department.objects.filter(code=registry.department_code).first()
+
+
+# --- Materials -------------------------------------------------------------------------------------
+
+
+def _material_registries(case: Case, material: ServiceMaterial) -> list[tuple[str, list[str]]]:
+    """(registry code, fields) to ask for a shared material: the registries its sharing
+    department owns that the service holds a grant for, with the granted fields. With no grant, the
+    department's registries with all their fields, which `request_shared_data` refuses (and logs)."""
+    owned = _registries_of(material.shared_by.code) if material.shared_by_id else []
+    grants = {g.registry: g.fields for g in case.service.sharing_grants.all()}
+    granted = [(r.code, grants[r.code]) for r in owned if r.code in grants]
+    return granted or [(r.code, list(r.fields)) for r in owned]
+
+
+def fetch_shared_materials(*, case: Case, user: User | None, channel: str) -> list[SharingRequest]:
+    """At submission: fetch every material whose source is data shared by another department
+    (online and at a counter alike), one logged request per registry. What is found is the case's
+    snapshot; what is not, the applicant is told of and may upload (`shared_materials`)."""
+    made = []
+    person = Person.of(case.applicant)
+    materials = case.service_version.materials.filter(source=MaterialSource.SHARED)
+    for material in materials.select_related("shared_by"):
+        for code, fields in _material_registries(case, material):
+            made.append(
+                request_shared_data(
+                    registry_code=code,
+                    service=case.service,
+                    person=person,
+                    fields=fields,
+                    purpose=SharingRequest.Purpose.MATERIAL,
+                    channel=channel,
+                    case=case,
+                    material=material,
+                    user=user,
+                )  # fmt: skip
+            )
+    return made
+
+
+@dataclass
+class SharedMaterial:
+    """Where a case's shared material stands: `requests` the latest per registry; `verified` when
+    every registry asked found the person; `uploaded` when the applicant gave a document for it."""
+
+    material: ServiceMaterial
+    requests: list[SharingRequest]
+    uploaded: bool
+    open: bool
+    submitted: bool
+    has_registry: bool  # its sharing department has a registry configured here
+
+    @property
+    def fetched(self) -> bool:
+        """Asked at submission, or nothing could be asked (no registry): the outcome is known."""
+        return bool(self.requests) or (self.submitted and not self.has_registry)
+
+    @property
+    def verified(self) -> bool:
+        return bool(self.requests) and all(r.outcome == Outcome.FOUND for r in self.requests)
+
+    @property
+    def may_upload(self) -> bool:
+        """Not verified nor uploaded yet: the applicant may upload it instead while the case is
+        open."""
+        return self.fetched and not self.verified and not self.uploaded and self.open
+
+    @property
+    def outcome(self) -> str:
+        if not self.fetched:
+            return "pending"
+        if not self.requests:
+            return "no_registry"
+        failed = [r.outcome for r in self.requests if r.outcome != Outcome.FOUND]
+        return failed[0] if failed else Outcome.FOUND
+
+    @property
+    def message(self) -> str:
+        """What the applicant is told; empty when verified or not fetched yet."""
+        failed = next((r for r in self.requests if r.outcome != Outcome.FOUND), None)
+        if failed is None and self.outcome != "no_registry":
+            return ""
+        source = (
+            source_label(failed)
+            if failed is not None
+            else localized(self.material.shared_by, "name")
+            if self.material.shared_by_id
+            else ""
+        )
+        values = {"material": self.material.label, "source": source}
+        if self.uploaded:
+            return (
+                _("%(material)s: not available from %(source)s; you uploaded it instead.") % values
+            )
+        if failed is None:
+            text = _(
+                "%(material)s: %(source)s does not share it with this portal yet. Upload the "
+                "document instead; your application goes on meanwhile."
+            )
+        elif failed.outcome == Outcome.UNAVAILABLE:
+            text = _(
+                "%(material)s: %(source)s could not be reached when you submitted. "
+                "Upload the document instead; your application goes on meanwhile."
+            )
+        elif failed.outcome == Outcome.NOT_FOUND:
+            text = _(
+                "%(material)s: %(source)s holds no record of you. Upload the document instead; "
+                "your application goes on meanwhile."
+            )
+        else:
+            text = _(
+                "%(material)s: this service may not ask %(source)s for it. Upload the document "
+                "instead; your application goes on meanwhile."
+            )
+        return text % values
+
+
+def source_label(request: SharingRequest) -> str:
+    """The registry's name, or its department's, or its code."""
+    registry = get_registry(request.registry)
+    if registry is not None:
+        return registry.label
+    return localized(request.department, "name") if request.department_id else request.registry
+
+
+def shared_materials(case: Case) -> list[SharedMaterial]:
+    """Each shared material of the case with its latest request per registry."""
+    materials = list(
+        case.service_version.materials.filter(source=MaterialSource.SHARED).select_related(
+            "shared_by"
+        )
+    )
+    if not materials:
+        return []
+    latest: dict[tuple[int, str], SharingRequest] = {}
+    for request in (
+        case.sharing_requests.filter(purpose=SharingRequest.Purpose.MATERIAL)
+        .select_related("department")
+        .order_by("requested_at", "pk")
+    ):
+        latest[request.material_id, request.registry] = request
+    uploaded = set(case.attachments.values_list("material_id", flat=True))
+    is_open = not case.is_draft and case.state not in CLOSED_STATES
+    return [
+        SharedMaterial(
+            material=m,
+            requests=[r for (mid, _code), r in latest.items() if mid == m.pk],
+            uploaded=m.pk in uploaded,
+            open=is_open,
+            submitted=not case.is_draft,
+            has_registry=bool(m.shared_by_id and _registries_of(m.shared_by.code)),
+        )
+        for m in materials
+    ]
+
+
+def upload_instead(case: Case, material: ServiceMaterial) -> bool:
+    """A submitted, open case's shared material that could not be fetched: the applicant may
+    upload it (cases.workflow.drafts._may_add_documents)."""
+    if material.source != MaterialSource.SHARED:
+        return False
+    return any(s.material.pk == material.pk and s.may_upload for s in shared_materials(case))
+
+
+def verified_label(request: SharingRequest) -> str:
+    """ "已核验：来自 X，时间 Y" for staff."""
+    return _("Verified: from %(source)s, at %(time)s") % {
+        "source": source_label(request),
+        "time": timezone.localtime(request.requested_at).strftime("%Y-%m-%d %H:%M"),
+    }
+
+
+def staff_view(case: Case) -> list[dict]:
+    """The shared data of a case as staff see it (page and API): per material and registry,
+    whether it was verified, from where and when, and the data received."""
+    rows = []
+    for shared in shared_materials(case):
+        if not shared.requests:
+            pending = shared.outcome == "pending"
+            rows.append({
+                "material": shared.material.pk, "material_name": shared.material.label,
+                "registry": None, "source": localized(shared.material.shared_by, "name")
+                if shared.material.shared_by_id else "",
+                "outcome": shared.outcome,
+                "outcome_label": _("not fetched yet") if pending else _("no registry"),
+                "verified": False,
+                "label": _("Not fetched yet: it is fetched at submission.") if pending
+                else _("Not verified: the department shares it through no registry here."),
+                "fetched_at": None, "as_of": None, "data": [], "uploaded": shared.uploaded,
+            })  # fmt: skip
+        for request in shared.requests:
+            registry = get_registry(request.registry)
+            labels = registry.fields if registry else {}
+            found = request.outcome == Outcome.FOUND
+            rows.append({
+                "material": shared.material.pk, "material_name": shared.material.label,
+                "registry": request.registry, "source": source_label(request),
+                "outcome": request.outcome, "outcome_label": request.get_outcome_display(),
+                "verified": found,
+                "label": verified_label(request) if found else _(
+                    "Not verified: %(outcome)s (%(source)s, %(time)s)"
+                ) % {"outcome": request.get_outcome_display(), "source": source_label(request),
+                     "time": timezone.localtime(request.requested_at).strftime("%Y-%m-%d %H:%M")},
+                "fetched_at": request.requested_at, "as_of": request.as_of,
+                "data": [
+                    {"field": name, "label": labels.get(name, name),
+                     "value": _shown(request.data.get(name))}
+                    for name in request.fields
+                ] if found else [],
+                "uploaded": shared.uploaded,
+            })  # fmt: skip
+    return rows
+
+
+def _shown(value) -> str:
+    if value is True:
+        return _("yes")
+    if value is False:
+        return _("no")
+    if isinstance(value, list):
+        return "；".join(
+            "，".join(str(v) for v in item.values()) if isinstance(item, dict) else str(item)
+            for item in value
+        )
+    return "" if value is None else str(value)
+
+
+# --- Prefill ---------------------------------------------------------------------------------------
+
+
+def registry_prefilled_fields(schema: dict) -> dict[str, str]:
+    """Field name → "registry.field" for the form's fields filled from a registry."""
+    return {
+        name: prop["x-prefill"]
+        for name, prop in ordered_properties(schema)
+        if prop.get("type") == "string"
+        and isinstance(prop.get("x-prefill"), str)
+        and "." in prop["x-prefill"]
+    }
+
+
+def prefill_from_registries(*, case: Case, user: User | None, channel: str) -> bool:
+    """Fill the draft's empty registry-sourced fields (x-prefill "household.address" ...), one
+    logged request per registry, asking only what the service's grant allows: a field outside it is
+    a refused request and stays for the applicant to answer. The fields stay editable (the
+    applicant may correct them; staff see the registry's answer beside). Saves the case's data;
+    True if it changed."""
+    wanted: dict[str, dict[str, str]] = {}  # registry → {registry field: form field}
+    for name, source in registry_prefilled_fields(case.service_version.form_schema).items():
+        if case.data.get(name) in (None, ""):
+            found = prefill_source(source)
+            code, field = source.split(".", 1) if found is None else (found[0].code, found[1])
+            wanted.setdefault(code, {})[field] = name
+    if not wanted:
+        return False
+    grants = {g.registry: set(g.fields) for g in case.service.sharing_grants.all()}
+    person, changed = Person.of(case.applicant), False
+    for code, fields in wanted.items():
+        allowed = [f for f in fields if f in grants.get(code, set())]
+        refused = [f for f in fields if f not in allowed]
+        common = {"registry_code": code, "service": case.service, "person": person,
+                  "purpose": SharingRequest.Purpose.PREFILL, "channel": channel, "case": case,
+                  "user": user}  # fmt: skip
+        if refused:  # outside the grant: logged, never sent
+            request_shared_data(fields=refused, **common)
+        if not allowed:
+            continue
+        request = request_shared_data(fields=allowed, **common)
+        if request.outcome != Outcome.FOUND:
+            continue
+        for field in allowed:
+            value = request.data.get(field)
+            if value not in (None, ""):
+                case.data[fields[field]] = str(value)
+                changed = True
+    if changed:
+        case.save(update_fields=["data", "updated_at"])
+    return changed
