@@ -122,11 +122,11 @@ def test_every_rule_holding_approves_and_concludes_in_the_submit_request(
         "材料全部免提交",
     ]
     deciders = [e["actor"] for e in work["timeline"] if e["outcome"] == "approved"]
-    assert deciders == ["Automatic approval (系统自动审批)"]
+    assert deciders == ["系统自动审批"]  # Automatic approval (系统自动审批)
     # The decision document says it was automated and how to ask for a human review.
     document = OfficialDocument.objects.get(case=case, kind=OfficialDocument.Kind.DECISION)
     html = documents.render_html(document)
-    assert "Personal Information Protection Law" in html and "human review" in html
+    assert "《个人信息保护法》第二十四条" in html and "申请人工复核" in html
     assert document.content["human_review_until"]
 
 
@@ -159,7 +159,7 @@ def test_rules_are_checked_when_saved(office):
     assert "contains" in str(operator.value)
     with pytest.raises(ValidationError) as value:
         enable(service, [{"fact": "applicant.age", "op": "gte", "value": "eighteen"}])
-    assert "number" in str(value.value)
+    assert "数值" in str(value.value)  # this fact is a number: ...
     with pytest.raises(ValidationError) as licence:
         enable(service, [{"fact": "licences.held", "op": "contains", "value": "no-such-type"}])
     assert "no-such-type" in str(licence.value)

@@ -431,10 +431,10 @@ def test_a_bundle_with_an_unpublished_member_a_missing_field_or_a_cycle_is_refus
     with pytest.raises(ValidationError) as refused:
         bundles.publish_bundle(bundle=bundle)
     text = " ".join(refused.value.messages)
-    assert "draft (PSB-DRAFT): the service is not published" in text
-    assert "the combined field child is mapped to no_such_field" in text
-    assert "reads data.nothing" in text
-    assert "wait for each other in a circle: birth → card → birth" in text
+    assert "draft (PSB-DRAFT)：该事项未发布" in text  # the service is not published
+    assert "合并字段 child 对应的 no_such_field" in text
+    assert "预填读取的 data.nothing" in text
+    assert "循环等待：birth → card → birth" in text
     bundle.refresh_from_db()
     assert not bundle.is_published
     assert Client().get("/api/v1/bundles/YJS-BAD/").status_code == 404
@@ -445,5 +445,5 @@ def test_an_import_naming_an_unknown_service_writes_nothing(services, department
                 "members": [*DOCUMENT["members"], {"key": "x", "service": "NOPE"}]}  # fmt: skip
     with pytest.raises(ValidationError) as refused:
         bundles.import_bundle(document=document)
-    assert "members[3].service: no such service." in refused.value.messages
+    assert "members[3].service：没有该事项。" in refused.value.messages
     assert not Bundle.objects.filter(code="YJS-X").exists()
