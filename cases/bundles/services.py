@@ -529,3 +529,23 @@ def member_rows(application: BundleApplication) -> list[dict]:
             }
         )
     return rows
+
+
+def update_bundle_application(
+    *, application: BundleApplication, user: User, data: dict
+) -> BundleApplication:
+    """Replace the combined answers of a draft (checked as at creation: what is there must hold,
+    what is missing is asked at submission)."""
+    members = definitions.members_of(application.bundle)
+    _check_answers(members, data, partial=True)
+    with transaction.atomic():
+        application = _locked(application)
+        if application.state != BundleApplication.State.DRAFT:
+            raise workflow.CaseConflict(
+                _("This bundle application has already been submitted."),
+                code="already_submitted",
+            )
+        application.data = data
+        application.row_version += 1
+        application.save(update_fields=["data", "row_version", "updated_at"])
+    return application
