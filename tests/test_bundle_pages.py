@@ -138,3 +138,36 @@ def test_the_english_pages_mark_their_chinese(bundle, client):  # noqa: F811
             page = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
             assert '<html lang="en' in page, url
             assert '<span lang="zh-Hans">出生' in page, url
+
+
+def test_the_bundle_is_rated_once_when_every_member_finished(bundle, client, staff):  # noqa: F811
+    from accounts.models import Role
+    from cases import workflow
+    from cases.models import Rating
+
+    from .test_bundles import _filed
+
+    number = _filed(client)["number"]
+    application = BundleApplication.objects.get(number=number)
+    status = client.get(f"/applications/bundles/{number}/").content.decode()
+    assert 'id="bundle-rating"' not in status
+    response = client.post(f"/applications/bundles/{number}/rating/", {"score": "5"})
+    assert response["Location"].endswith(f"/applications/bundles/{number}/")
+    assert not Rating.objects.exists()  # not finished yet: refused
+
+    for service, department in (("PSB-BIRTH", "psb"), ("HSA-ENROL", "hsa"), ("HRSS-CARD", "hrss")):
+        case = _decide(application.member_cases.get(service__code=service).case, staff[department])
+        if case.state != "concluded":
+            workflow.apply_transition(case=case, name="conclude", actor=staff[department][Role.CASEWORKER])  # fmt: skip
+    status = client.get(f"/applications/bundles/{number}/").content.decode()
+    assert 'id="bundle-rating"' in status and 'name="score"' in status
+    response = client.post(f"/applications/bundles/{number}/rating/", {"score": "9"})
+    assert not Rating.objects.exists()  # a bad score: nothing recorded
+    client.post(f"/applications/bundles/{number}/rating/", {"score": "5", "comment": "一次办好"})
+    ratings = Rating.objects.filter(case__bundle_link__application=application)
+    assert sorted(r.department.code for r in ratings) == ["hrss", "hsa", "psb"]
+    assert {r.score for r in ratings} == {5}
+    client.post(f"/applications/bundles/{number}/rating/", {"score": "1"})
+    assert Rating.objects.count() == 3  # rated once
+    status = client.get(f"/applications/bundles/{number}/").content.decode()
+    assert 'id="bundle-rated"' in status and 'name="score"' not in status

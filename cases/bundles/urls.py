@@ -10,4 +10,5 @@ urlpatterns = [
     path("<str:number>/form/", views.form, name="form"),
     path("<str:number>/materials/", views.materials, name="materials"),
     path("<str:number>/receipt/", views.receipt, name="receipt"),
+    path("<str:number>/rating/", views.rate, name="rate"),
 ]

@@ -173,8 +173,18 @@ def materials(request: HttpRequest, number: str) -> HttpResponse:
 
 
 def _status_context(application: BundleApplication) -> dict:
+    from ..models import RatingTag
+    from ..ratings import views as rating_views
+
     rows = services.member_rows(application)
-    return {"application": application, "bundle": application.bundle, "rows": rows}
+    return {
+        "application": application,
+        "bundle": application.bundle,
+        "rows": rows,
+        "rating": services.rating_state(application),
+        "scores": rating_views.score_choices(),
+        "rating_tags": RatingTag.choices,
+    }
 
 
 @login_required
@@ -193,3 +203,24 @@ def receipt(request: HttpRequest, number: str) -> HttpResponse:
     if application.state == BundleApplication.State.DRAFT:
         raise Http404
     return render(request, "bundles/receipt.html", _status_context(application))
+
+
+@login_required
+@require_POST
+def rate(request: HttpRequest, number: str) -> HttpResponse:
+    """One rating for the whole bundle."""
+    application = _application(request, number)
+    post = request.POST
+    score = post.get("score", "")
+    try:
+        services.rate_bundle(
+            application=application, user=request.user,
+            score=int(score) if score.isdigit() else None,
+            tags=post.getlist("tags"), comment=post.get("comment", ""),
+        )  # fmt: skip
+    except (ValidationError, workflow.CaseConflict) as exc:
+        for message in getattr(exc, "messages", [str(exc)]):
+            messages.error(request, message)
+    else:
+        messages.success(request, _("Thank you: your rating reaches every department."))
+    return redirect("cases:bundles:status", number=number)
