@@ -802,6 +802,14 @@ ARTICLES["330100-PSB-BA-001"] = [
         "The approval of seal making is cancelled; the police keep a record of seals made "
         "instead (summary).",
     ),
+    (
+        "seal",
+        "附件（后续监管措施）",
+        "Annex (supervision afterwards)",
+        "取消审批后，公安机关对公章刻制实行备案管理，加强事中事后监管（摘要）。",
+        "After the approval is cancelled, the police keep a record of seals made and supervise "
+        "the trade during and after the fact (summary).",
+    ),
 ]
 
 
