@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 from .ratings import views as rating_views
@@ -7,6 +7,7 @@ from .sharing import views as sharing_views
 app_name = "cases"
 
 urlpatterns = [
+    path("bundles/", include("cases.bundles.urls")),  # 一件事: before <number>/ below
     path("", views.application_list, name="list"),
     path("new/<str:code>/", views.start, name="start"),
     path("<str:number>/", views.detail, name="detail"),

@@ -310,6 +310,12 @@ def _shared(name, name_en, department, *, note="") -> dict:
     return {**_upload(name, name_en, note=note), "source": "shared", "shared_by": department}
 
 
+INSURANCE_CATEGORIES = [
+    ("adult", "成年居民", "Adult"),
+    ("student", "中小学生和大学生", "Student"),
+    ("newborn", "新生儿", "Newborn"),
+    ("senior", "60 周岁以上老年人", "Aged 60 and over"),
+]
 ID_CARD = ("居民身份证", "Resident identity card", "resident-id-card")
 HOUSEHOLD = ("户籍信息", "Household registration data", "city-psb")
 INSURANCE_RECORD = ("社会保险参保信息", "Social insurance record", "city-hrss")
@@ -345,6 +351,8 @@ KEYWORDS = {
     "330100-MZ-QR-001": "结婚 领证 结婚证 登记结婚 扯证",
     "330100-MZ-GG-001": "老年卡 老年证 老人卡 敬老卡 老年优待证 优待证 老年人乘车卡 老人免费坐公交",
     "330100-RS-GG-001": "社保卡 办社保卡 社保卡申领 新办社保卡 第三代社保卡 电子社保卡 社会保障卡",
+    "330100-RS-GG-002": "新生儿社保卡 宝宝社保卡 小孩社保卡 婴儿社保卡 出生一件事",
+    "330100-PSB-BA-001": "刻章 刻公章 印章备案 公章刻制 开办企业一件事",
     "330100-RS-GF-001": "失业金 失业保险 失业补助 领失业金 被裁员 下岗 失业了",
     "330100-RS-GF-002": "丧葬费 丧葬补助 抚恤金 丧葬补贴 遗属",
     "330100-YB-DJ-001": "医保 交医保 办医保 居民医保 新农合 医疗保险 参保",
@@ -477,6 +485,16 @@ ENGLISH = {
         "conditions_en": "1. You are insured in this city or about to be;\n2. You hold no valid Demo City social security card;\n3. A guardian applies for a child under 16.",  # noqa: E501
         "result_name_en": "Social security card",
     },
+    "330100-RS-GG-002": {
+        "legal_basis_en": f"{_SOCIAL_INSURANCE}, Article 58",
+        "conditions_en": "1. The child's birth is registered in this city;\n2. A parent or other guardian applies;\n3. The child holds no Demo City social security card.",  # noqa: E501
+        "result_name_en": "Social security card (newborn)",
+    },
+    "330100-PSB-BA-001": {
+        "legal_basis_en": "Provisional Rules on the Seal and Engraving Trade (《印铸刻字业暂行管理规则》), Article 5; State Council Decision on the third batch of licensing items cancelled (国发〔2017〕7号)",  # noqa: E501
+        "conditions_en": "1. The business holds its business licence;\n2. The operator applies in person;\n3. The seal is made by a recorded seal maker.",  # noqa: E501
+        "result_name_en": "Seal record receipt",
+    },
     "330100-RS-GF-001": {
         "legal_basis_en": f"{_SOCIAL_INSURANCE}, Articles 45 and 50; Regulations on Unemployment Insurance (《失业保险条例》), Article 14; Measures for Claiming and Paying Unemployment Insurance Benefit (《失业保险金申领发放办法》)",  # noqa: E501
         "conditions_en": "1. You and your employer paid unemployment insurance for at least one year before you lost your job;\n2. You lost your job against your will;\n3. You have registered as unemployed and are looking for work.",  # noqa: E501
@@ -563,6 +581,7 @@ NOTES_EN = {
     "核验失业保险缴费年限。": "Checks the years of unemployment insurance paid.",
     "非本市户籍人员调用。": "Taken from the e-licence for people registered elsewhere.",
     "新生儿参保时提交。": "When you enrol a newborn.",
+    "未满 16 周岁的可不提交。": "Not needed for a child under 16.",
     "电子票据可直接上传。": "Electronic receipts can be uploaded as they are.",
     "尚未办证的提交购房合同和发票。": "Without a certificate yet, upload the purchase contract and the invoice.",
     "同时提取配偶公积金时调用。": "Taken from the e-licence when the spouse's fund is withdrawn too.",
@@ -865,6 +884,30 @@ def _services() -> list[dict]:
             ),
         },
         {
+            "code": "330100-PSB-BA-001", "department": "city-psb", "kind": "other", "audience": "person",
+            "name": "个体工商户印章刻制备案", "name_en": "Recording the seal of an individual business",
+            "summary": "个体工商户领取营业执照后刻制印章，由经营者办理印章刻制备案。“开办企业一件事”中，营业执照核发后自动提交，执照编号自动带入。",
+            "summary_en": "Once an individual business holds its licence, the operator records the seal it has made. In “Starting a business” it is filed by itself once the licence is issued, with the licence number filled in.",
+            "legal_basis": "《印铸刻字业暂行管理规则》第五条；《国务院关于第三批取消中央指定地方实施行政许可事项的决定》（国发〔2017〕7号）",
+            "conditions": "1. 已领取营业执照；\n2. 由经营者本人申请；\n3. 选择已备案的印章刻制企业刻制。",
+            "limits": (3, 1), "channels": "online counter", "delivery": "pickup",
+            "result": ("other", "印章刻制备案回执", None), "events": ["starting-a-business"],
+            "materials": [
+                _filled_in("印章刻制备案申请表", "Application form (filled in online)"),
+                _licence("经营者身份证明", "Operator's identity document", ID_CARD[2]),
+            ],
+            "form": _form(
+                _person("经营者", "Operator"),
+                {
+                    "business_name": _text("个体工商户名称", "Business name", 60),
+                    "licence_number": _text("营业执照编号", "Business licence number", 100, help=("营业执照上的编号；“开办企业一件事”中自动填写", "The number on the licence; filled in by itself in “Starting a business”")),
+                    "seals": _choice("刻制印章", "Seals to make", [("official", "公章", "Official seal"), ("official_finance", "公章和财务专用章", "Official and finance seals")]),
+                    "engraver": _choice("刻制企业", "Seal maker", [("binjiang", "示范市滨江印章刻制有限公司", "Binjiang Seal Co."), ("qingshan", "示范市青山刻字社", "Qingshan Engravers")]),
+                },
+                _consent(),
+            ),
+        },
+        {
             "code": "330100-PSB-QR-002", "department": "city-psb", "kind": "confirmation", "audience": "person",
             "name": "居民身份证换领", "name_en": "Renewing a resident identity card",
             "summary": "居民身份证有效期满、严重损坏或者登记项目变更的，应当换领新证。网上预约并预审，到窗口采集人像和指纹一次，新证可邮寄到家。",
@@ -1050,6 +1093,32 @@ def _services() -> list[dict]:
             ),
         },
         {
+            "code": "330100-RS-GG-002", "department": "city-hrss", "kind": "public_service", "audience": "person",
+            "name": "新生儿社会保障卡申领", "name_en": "Social security card for a newborn",
+            "summary": "父母或其他监护人为已办理出生登记的新生儿申领社会保障卡，首次申领免费。“出生一件事”中，出生登记办结后自动提交，出生登记编号自动带入。",
+            "summary_en": "A parent or guardian applies for the social security card of a newborn registered at birth; the first card is free. In “Having a baby” it is filed by itself once the birth is registered, with the registration number filled in.",
+            "legal_basis": "《中华人民共和国社会保险法》第五十八条",
+            "conditions": "1. 新生儿已在本市办理出生登记；\n2. 由父母或者其他监护人申请；\n3. 新生儿未持有本市社会保障卡。",
+            "limits": (10, 3), "channels": "online counter", "delivery": "pickup mail",
+            "result": ("other", "社会保障卡（新生儿）", None), "events": ["birth"],
+            "materials": [
+                _upload("出生医学证明", "Medical birth certificate", form="original"),
+                _upload("新生儿近期照片", "Recent photo of the child", optional=True, note="未满 16 周岁的可不提交。"),
+            ],
+            "form": _form(
+                _person("监护人", "Guardian"),
+                {
+                    "child_name": _text("新生儿姓名", "Child's name", 20),
+                    "child_sex": _choice("性别", "Sex", [("male", "男", "Male"), ("female", "女", "Female")]),
+                    "birth_date": _date("出生日期", "Date of birth"),
+                    "birth_registration": _text("出生登记办件编号", "Number of the birth registration", 100, help=("出生登记的办件编号；“出生一件事”中自动填写", "The case number of the birth registration; filled in by itself in “Having a baby”")),
+                    "bank": _choice("金融服务银行", "Bank for the card's account", [("icbc", "中国工商银行", "ICBC"), ("abc", "中国农业银行", "Agricultural Bank of China"), ("boc", "中国银行", "Bank of China"), ("ccb", "中国建设银行", "China Construction Bank"), ("psbc", "中国邮政储蓄银行", "Postal Savings Bank")]),
+                    "delivery": _choice("领取方式", "Receive the card", DELIVERY),
+                },
+                _consent(),
+            ),
+        },
+        {
             "code": "330100-RS-GF-001", "department": "city-hrss", "kind": "benefit", "audience": "person",
             "name": "失业保险金申领", "name_en": "Claiming unemployment insurance benefit",
             "summary": "非因本人意愿中断就业的参保人员，办理失业登记后可申领失业保险金，按月发放至本人社会保障卡金融账户。",
@@ -1123,11 +1192,13 @@ def _services() -> list[dict]:
                 _person(),
                 {
                     "insured_name": _text("参保人姓名", "Insured person's name", 30),
-                    "insured_id": _id_number("参保人公民身份号码", "Insured person's ID number"),
                     "relation": _choice("参保人是申请人的", "Insured person is the applicant's", SELF_OR_FAMILY),
-                    "category": _choice("参保类别", "Category", [("adult", "成年居民", "Adult"), ("student", "中小学生和大学生", "Student"), ("newborn", "新生儿", "Newborn"), ("senior", "60 周岁以上老年人", "Aged 60 and over")]),
+                    "category": _choice("参保类别", "Category", INSURANCE_CATEGORIES),
+                    # A newborn gets an ID number only at 出生登记: not asked for one.
+                    "insured_id": _id_number("参保人公民身份号码", "Insured person's ID number"),
                 },
                 _consent(),
+                rules=[_when("category", [c[0] for c in INSURANCE_CATEGORIES if c[0] != "newborn"], require=["insured_id"])],
             ),
         },
         {
@@ -1571,6 +1642,10 @@ def load() -> int:
     from .demo_articles import load_articles
 
     load_articles()
+    # The demo bundles (一件事) join services above: their own module, in the import format.
+    from .demo_bundles import load_bundles
+
+    load_bundles()
     return ServiceItem.objects.count()
 
 

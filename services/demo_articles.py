@@ -32,6 +32,7 @@ LAWS = {
     "planning": ("《中华人民共和国城乡规划法》", "Urban and Rural Planning Law of the People's Republic of China"),
     "real_estate": ("《不动产登记暂行条例》", "Interim Regulations on Real Estate Registration"),
     "residence": ("《居住证暂行条例》", "Interim Regulations on Residence Permits"),
+    "seal": ("《国务院关于第三批取消中央指定地方实施行政许可事项的决定》（国发〔2017〕7号）", "Decision of the State Council on the third batch of licensing items cancelled (Guo Fa [2017] No. 7)"),
 }  # fmt: skip
 
 # (law key, article, English article, text, English text)
@@ -787,6 +788,29 @@ ARTICLES = {
         ),
     ],
 }
+
+# 新生儿社会保障卡申领 is decided under the same articles as 社会保障卡申领.
+ARTICLES["330100-RS-GG-002"] = ARTICLES["330100-RS-GG-001"]
+# A summary of the decision's annex (公章刻制审批 cancelled, filed with the police instead), not a
+# quotation: to be checked against the published text before it is shown as one.
+ARTICLES["330100-PSB-BA-001"] = [
+    (
+        "seal",
+        "附件（公章刻制审批）",
+        "Annex (approval of seal making)",
+        "取消公章刻制审批，改由公安机关实行公章刻制备案管理（摘要）。",
+        "The approval of seal making is cancelled; the police keep a record of seals made "
+        "instead (summary).",
+    ),
+    (
+        "seal",
+        "附件（后续监管措施）",
+        "Annex (supervision afterwards)",
+        "取消审批后，公安机关对公章刻制实行备案管理，加强事中事后监管（摘要）。",
+        "After the approval is cancelled, the police keep a record of seals made and supervise "
+        "the trade during and after the fact (summary).",
+    ),
+]
 
 
 def load_articles() -> int:

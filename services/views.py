@@ -11,8 +11,9 @@ from django.utils.translation import get_language
 
 from accounts.models import Department
 
+from . import bundles as definitions
 from . import catalog
-from .models import Audience, LifeEvent, ServiceItem
+from .models import Audience, Bundle, LifeEvent, ServiceItem, localized
 from .search import CJK
 
 
@@ -56,8 +57,26 @@ def catalog_page(request: HttpRequest) -> HttpResponse:
         "typed": _marked(filters["q"]),
         "suggestions": getattr(services, "suggestions", []),
         "query_string": urlencode({k: v for k, v in filters.items() if v}),
+        "bundles": _bundles_for(filters) if page.number == 1 else [],
     }
     return render(request, "services/catalog.html", context)
+
+
+def _bundles_for(filters: dict[str, str]) -> list[Bundle]:
+    """The bundles (一件事) that fit the catalog's filters, shown above the services."""
+    if filters["audience"] == Audience.ORGANISATION or filters["channel"] not in ("", "online"):
+        return []
+    bundles = definitions.published_bundles().annotate(member_count=Count("members"))
+    if filters["life_event"]:
+        bundles = bundles.filter(life_events__code=filters["life_event"])
+    if filters["department"]:
+        bundles = bundles.filter(members__service__department__code=filters["department"])
+    if filters["q"]:
+        q = filters["q"]
+        bundles = bundles.filter(
+            Q(name__icontains=q) | Q(name_en__icontains=q) | Q(guide__icontains=q)
+        )
+    return list(bundles.distinct().order_by("code"))
 
 
 def guide_page(request: HttpRequest, code: str) -> HttpResponse:
@@ -99,3 +118,29 @@ def material_sample(request: HttpRequest, code: str, material_id: int):
     if material is None or not material.sample_stored_name:
         raise Http404
     return uploads.stored_download(material.sample_stored_name, material.sample_file_name)
+
+
+def _guide_context(bundle: Bundle) -> dict:
+    members = definitions.members_of(bundle)
+    return {
+        "bundle": bundle,
+        "members": [
+            {
+                "member": m,
+                "version": m.service.current_version,
+                "department": localized(m.service.department, "name"),
+                "waits_for": [d.waits_for.service.current_version for d in m.waits.all()],
+            }
+            for m in members
+        ],
+        "materials": definitions.combined_materials(bundle, members),
+        "life_events": bundle.life_events.all(),
+    }
+
+
+def bundle_guide_page(request: HttpRequest, code: str) -> HttpResponse:
+    """The bundle's guide (办事指南): its members, departments, waits and materials."""
+    bundle = definitions.published_bundles().filter(code=code).first()
+    if bundle is None:
+        raise Http404
+    return render(request, "services/bundle_guide.html", _guide_context(bundle))

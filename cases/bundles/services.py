@@ -529,3 +529,78 @@ def member_rows(application: BundleApplication) -> list[dict]:
             }
         )
     return rows
+
+
+def update_bundle_application(
+    *, application: BundleApplication, user: User, data: dict
+) -> BundleApplication:
+    """Replace the combined answers of a draft (checked as at creation: what is there must hold,
+    what is missing is asked at submission)."""
+    members = definitions.members_of(application.bundle)
+    _check_answers(members, data, partial=True)
+    with transaction.atomic():
+        application = _locked(application)
+        if application.state != BundleApplication.State.DRAFT:
+            raise workflow.CaseConflict(
+                _("This bundle application has already been submitted."),
+                code="already_submitted",
+            )
+        application.data = data
+        application.row_version += 1
+        application.save(update_fields=["data", "row_version", "updated_at"])
+    return application
+
+
+# --- One rating --------------------------------------------------------------------------------
+
+
+def rating_state(application: BundleApplication) -> dict:
+    """{"cases": the member cases a bundle rating covers (those finished), "rated": whether the
+    bundle is rated (each of them is), "may_rate": whether it may be rated now}."""
+    from ..models import Rating
+    from ..ratings.services import RATEABLE_STATES
+
+    finished = application.state in (
+        BundleApplication.State.COMPLETED,
+        BundleApplication.State.ENDED,
+    )
+    cases = [
+        link.case
+        for link in application.member_cases.all()
+        if link.case_id and link.case.state in RATEABLE_STATES
+    ]
+    rated = set(Rating.objects.filter(case__in=cases).values_list("case_id", flat=True))
+    unrated = [case for case in cases if case.pk not in rated]
+    return {
+        "cases": cases,
+        "unrated": unrated,
+        "rated": bool(cases) and not unrated,
+        "may_rate": finished and bool(unrated),
+    }
+
+
+def rate_bundle(
+    *, application: BundleApplication, user: User, score, tags=None, comment: str = ""
+) -> list:
+    """One rating per bundle (DESIGN "Evaluation"): given once on the bundle's page when every
+    member has finished, and recorded as the rating of each member case not rated yet, so that
+    each department is rated for its own case and a rating of 1–2 opens its rectification
+    (cases.ratings.services.rate). Refused before the bundle finished and once it is rated."""
+    from ..ratings import services as ratings
+
+    with transaction.atomic():
+        application = _locked(application)
+        state = rating_state(application)
+        if state["rated"]:
+            raise ratings.AlreadyRated(
+                _("This bundle has already been rated."), code="already_rated"
+            )
+        if not state["may_rate"]:
+            raise workflow.CaseConflict(
+                _("A bundle is rated once every application of it is finished."),
+                code="not_finished",
+            )
+        return [
+            ratings.rate(case=case, user=user, score=score, tags=tags, comment=comment)
+            for case in state["unrated"]
+        ]

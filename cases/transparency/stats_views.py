@@ -49,10 +49,18 @@ class StatsQuery(serializers.Serializer):
         return attrs
 
 
-def _figures_for(params) -> dict:
+def _figures_for(params, *, bundles: bool = True) -> dict:
     query = StatsQuery(data=params)
     query.is_valid(raise_exception=True)
-    return statistics.public_figures(**query.validated_data)
+    figures = statistics.public_figures(**query.validated_data)
+    return _with_bundles(figures, **query.validated_data) if bundles else figures
+
+
+def _with_bundles(figures: dict, *, period, department: str) -> dict:
+    """Bundles (一件事) are counted apart from single cases (cases.bundles.statistics)."""
+    from ..bundles.statistics import bundle_figures
+
+    return {**figures, "bundles": bundle_figures(period=period, department=department)}
 
 
 # --- Output (the API's documented shape, shared by the JSON export) --------------------------------
@@ -129,7 +137,41 @@ class PeriodOutput(serializers.Serializer):
     last_month = serializers.CharField()
 
 
+class BundleCountsOutput(serializers.Serializer):
+    received = serializers.IntegerField(help_text="Bundle applications submitted in the period.")
+    completed = serializers.IntegerField(
+        help_text="Bundle applications whose members all concluded (办结) in the period."
+    )
+    ended = serializers.IntegerField(
+        help_text="Bundle applications that ended in the period without every member concluded."
+    )
+    completed_rate = serializers.FloatField(
+        allow_null=True, help_text="completed / (completed + ended), 0–1."
+    )
+    median_days = serializers.FloatField(
+        allow_null=True,
+        help_text="Median working days from the one submission to the last member concluded.",
+    )
+    p90_days = serializers.IntegerField(allow_null=True)
+
+
+class BundleRowOutput(BundleCountsOutput):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    name_en = serializers.CharField()
+    lead_department = serializers.CharField(help_text="Code of the lead department.")
+
+
+class BundleFiguresOutput(serializers.Serializer):
+    totals = BundleCountsOutput()
+    bundles = BundleRowOutput(many=True)
+
+
 class StatsOutput(serializers.Serializer):
+    bundles = BundleFiguresOutput(
+        help_text="Bundles (一件事), apart from single cases; their member cases are also counted "
+        "as cases of their services."
+    )
     period = PeriodOutput()
     department = serializers.CharField(help_text="The department filter, or empty.")
     totals = FiguresOutput()
@@ -207,9 +249,10 @@ def _cell(value) -> object:
 
 def export_csv(request: HttpRequest) -> HttpResponse:
     """One table: a row per department, per service and per month, then the totals. UTF-8 with a
-    byte-order mark, so that Excel opens the Chinese names correctly."""
+    byte-order mark, so that Excel opens the Chinese names correctly. (Bundles are in the JSON:
+    their columns are not these.)"""
     try:
-        figures = _figures_for(request.GET)
+        figures = _figures_for(request.GET, bundles=False)
     except serializers.ValidationError as error:
         return _bad_request(error)
     rows = [
@@ -258,6 +301,14 @@ def _shown(group: dict) -> dict:
         "median_text": _number(group["median_days"]),
         "p90_text": _number(group["p90_days"]),
         "average_text": "—" if group["average_score"] is None else f"{group['average_score']:.2f}",
+    }
+
+
+def _shown_bundle(group: dict) -> dict:
+    return {
+        **group,
+        "completed_pct": _percent(group["completed_rate"]),
+        "median_text": _number(group["median_days"]),
     }
 
 
@@ -410,7 +461,11 @@ def stats_page(request: HttpRequest) -> HttpResponse:
         query = StatsQuery(data={})
         query.is_valid()
     period, department = query.validated_data["period"], query.validated_data["department"]
-    figures = statistics.public_figures(period=period, department=department)
+    figures = _with_bundles(
+        statistics.public_figures(period=period, department=department),
+        period=period,
+        department=department,
+    )
     departments = list(
         Department.objects.filter(pk__in=MonthlyFigures.objects.values("department_id")).order_by(
             "code"
@@ -427,6 +482,8 @@ def stats_page(request: HttpRequest) -> HttpResponse:
             "by_department": [_shown(group) for group in figures["departments"]],
             "by_service": [_shown(group) for group in figures["services"]],
             "by_month": [_shown(group) for group in figures["months"]],
+            "bundle_totals": _shown_bundle(figures["bundles"]["totals"]),
+            "by_bundle": [_shown_bundle(row) for row in figures["bundles"]["bundles"]],
             "monthly_chart": monthly_chart(figures["months"]),
             "satisfaction_chart": satisfaction_chart(figures["departments"]),
             "department_options": [(d.code, localized(d, "name")) for d in departments],
