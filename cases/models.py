@@ -1351,6 +1351,11 @@ class DemoRegistryRecord(models.Model):
     person_hash = models.CharField(max_length=64, editable=False)
     data = EncryptedJSONField(_("record"), default=dict)
     as_of = models.DateTimeField(_("as of"), db_default=Now())
+    # Non-identifying columns for set-based questions (免申即享 sweeps: who turns 80, who lives in a
+    # district), filled from the record by the registry (cases.sharing.demo DemoRegistry.columns).
+    birth_date = models.DateField(_("date of birth"), null=True, blank=True)
+    district = models.CharField(_("district"), max_length=32, blank=True)
+    resident = models.BooleanField(_("registration in force"), default=False)
 
     class Meta:
         verbose_name = _("demo registry record")
@@ -1359,6 +1364,9 @@ class DemoRegistryRecord(models.Model):
             models.UniqueConstraint(
                 fields=["registry", "person_hash"], name="demoregistryrecord_once"
             ),
+        ]
+        indexes = [
+            models.Index(fields=["registry", "birth_date"], name="demoregistryrecord_birth"),
         ]
 
     def __str__(self) -> str:
@@ -1375,6 +1383,8 @@ class SharingRequest(models.Model):
     class Purpose(models.TextChoices):
         MATERIAL = "material", _("a material of the application")
         PREFILL = "prefill", _("filling in the form")
+        RULE = "rule", _("checking the rules of automatic approval (秒批)")
+        ELIGIBILITY = "eligibility", _("finding who is eligible (免申即享)")
 
     class Outcome(models.TextChoices):
         FOUND = "found", _("found")
