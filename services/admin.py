@@ -21,11 +21,11 @@ from . import (
 from .models import (
     ACTOR_CHOICES,
     AutoApprovalPolicy,
-    ProactivePolicy,
     Effect,
     LegalArticle,
     LicenceType,
     LifeEvent,
+    ProactivePolicy,
     ServiceItem,
     ServiceMaterial,
     ServiceVersion,

@@ -8,13 +8,26 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 
-from accounts.models import Role
-from cases.models import AutoDecisionCheck, Case, SharingRequest
-from cases.sharing.demo import enter_in_demo_registry
+from accounts.crypto import keyed_hash
+from accounts.models import CitizenProfile, Role, User
+from cases.models import (
+    AutoDecisionCheck,
+    Case,
+    DemoRegistryRecord,
+    Notification,
+    NotificationEvent,
+    ProactiveOffer,
+    SharingRequest,
+)
+from cases.notifications.services import deliver
+from cases.proactive import services as proactive
+from cases.sharing.demo import demo_record, enter_in_demo_registry
 from services.auto_rules import WHY_DIFFERS, WHY_UNAVAILABLE
-from services.models import AutoApprovalPolicy, OuterState, SharingGrant
+from services.models import AutoApprovalPolicy, OuterState, ProactivePolicy, SharingGrant
 
 from .factories import (
     CitizenProfileFactory,
@@ -179,3 +192,222 @@ def test_a_rule_naming_an_unknown_registry_fact_is_refused_when_saved(civil):
     with pytest.raises(ValidationError) as raised:
         policy.full_clean()
     assert "registry.household.age" in str(raised.value)  # the known facts are listed
+
+
+# --- 免申即享: the sweep ------------------------------------------------------------------------------
+
+
+def enable_proactive(service, mode="offer", rules=(RESIDENT, AGED_80)) -> ProactivePolicy:
+    policy = ProactivePolicy(
+        service=service, enabled=True, mode=mode, rules=list(rules), answers={"consent": True}
+    )
+    policy.full_clean()
+    policy.save()
+    return policy
+
+
+def people(start: int, count: int) -> int:
+    """`count` demo people with accounts, profiles and household records, bulk-created: one in
+    ten aged 80 or more and resident (eligible), one in ten turning 80 tomorrow, one in ten aged 90
+    but registered elsewhere now, the rest aged 40. Returns how many are eligible."""
+    numbers = [id_number_for(start + i) for i in range(count)]
+    users = User.objects.bulk_create(
+        [User(username=f"elder{start + i}", email=f"elder{start + i}@example.com")
+         for i in range(count)]
+    )  # fmt: skip
+    CitizenProfile.objects.bulk_create(
+        [
+            CitizenProfile(user=user, real_name=f"老人{start + i}", id_number=number,
+                           id_number_hash=keyed_hash(number), phone=f"139{start + i:08d}")
+            for i, (user, number) in enumerate(zip(users, numbers, strict=True))
+        ]
+    )  # fmt: skip
+    kinds = [household(born(85)), household(born(80, days=1)),
+             household(born(90), status="迁出"), *[household(born(40))] * 7]  # fmt: skip
+    DemoRegistryRecord.objects.bulk_create(
+        [
+            demo_record(registry="household", id_number=number, data=kinds[(start + i) % 10])
+            for i, number in enumerate(numbers)
+        ]
+    )
+    return sum(1 for i in range(count) if (start + i) % 10 == 0)
+
+
+def test_the_sweep_over_10000_people_finds_exactly_the_eligible_in_a_few_queries(civil):
+    service = civil["service"]
+    enable_proactive(service)
+    eligible = people(0, 100)
+    # Someone the register shows eligible who has no profile here is nobody to offer it to.
+    DemoRegistryRecord.objects.bulk_create(
+        [demo_record(registry="household", id_number=id_number_for(19000), data=household(born(88)))]
+    )  # fmt: skip
+
+    with CaptureQueriesContext(connection) as small:
+        assert proactive.sweep() == {service.code: eligible}
+    eligible += people(100, 9900)
+    with CaptureQueriesContext(connection) as large:
+        found = proactive.sweep()
+
+    assert eligible == 1000
+    assert found == {service.code: eligible - 10}  # the first ten were offered already
+    assert len(large) == len(small) <= 15  # set-based: no query per person
+    offers = ProactiveOffer.objects.filter(service=service)
+    assert offers.count() == eligible
+    assert set(offers.values_list("person__real_name", flat=True)) == {
+        f"老人{i}" for i in range(0, 10000, 10)
+    }
+    # Each is told once: inbox, e-mail and text message.
+    assert Notification.objects.filter(event=NotificationEvent.PROACTIVE_OFFERED).count() == (
+        3 * eligible
+    )
+    # Run again: nobody new, nothing twice.
+    assert proactive.sweep() == {service.code: 0}
+    assert offers.count() == eligible
+    assert Notification.objects.filter(event=NotificationEvent.PROACTIVE_OFFERED).count() == (
+        3 * eligible
+    )
+    # The sweep asked the register once a run, under the service's grant, and logged it.
+    asked = SharingRequest.objects.filter(purpose=SharingRequest.Purpose.ELIGIBILITY)
+    assert asked.count() == 3 and {r.outcome for r in asked} == {SharingRequest.Outcome.FOUND}
+
+
+def test_a_registry_down_skips_the_sweep_until_the_next_run(civil, settings):
+    enable_proactive(civil["service"])
+    people(0, 20)
+    settings.DEMO_REGISTRIES_DOWN = ["household"]
+    assert proactive.sweep() == {civil["service"].code: 0}
+    settings.DEMO_REGISTRIES_DOWN = []
+    assert proactive.sweep() == {civil["service"].code: 2}
+
+
+def offered(service, number: int = 3) -> tuple[CitizenProfile, ProactiveOffer]:
+    elder = CitizenProfileFactory(real_name="张秀兰", id_number=id_number_for(number))
+    enter_in_demo_registry(
+        registry="household", id_number=elder.id_number, data=household(born(80))
+    )
+    proactive.sweep()
+    return elder, ProactiveOffer.objects.get(person=elder, service=service)
+
+
+def test_the_offer_shows_in_the_inbox_and_on_the_home_page_and_confirm_files_a_case(
+    civil, django_capture_on_commit_callbacks
+):
+    service = civil["service"]
+    enable_proactive(service)
+    elder, offer = offered(service)
+    client = logged_in(elder.user)
+    for row in Notification.objects.filter(recipient=elder.user):
+        deliver(row.pk)
+
+    inbox = client.get("/api/v1/notifications/").json()["results"]
+    assert [n["subject"] for n in inbox] == ["您已符合高龄津贴申领"]
+    assert "一键确认即可" in inbox[0]["body"] and "/offers/" in inbox[0]["body"]
+    home = client.get("/").content.decode()
+    assert "高龄津贴申领" in home and f"/offers/{offer.pk}/confirm/" in home
+    listed = client.get("/api/v1/offers/").json()["results"]
+    assert [(o["service"], o["state"], o["case"]) for o in listed] == [
+        (service.code, "offered", None)
+    ]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = client.post(f"/api/v1/offers/{offer.pk}/confirm/")
+
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["state"] == "confirmed"
+    case = Case.objects.get(number=answer.json()["case"])
+    # Filed through the normal engine: submitted, in the queue, on the applicant's list.
+    assert case.state == OuterState.SUBMITTED and case.channel == "proactive"
+    assert case.applicant == elder and case.events.filter(action="submit").exists()
+    queue = logged_in(civil["caseworker"]).get("/api/v1/work/queue/").json()["results"]
+    assert case.number in [row["number"] for row in queue]
+    mine = client.get("/api/v1/applications/").json()["results"]
+    assert case.number in [row["number"] for row in mine]
+    # Answered once: a second click is a conflict, and the home page no longer offers it.
+    assert client.post(f"/api/v1/offers/{offer.pk}/confirm/").status_code == 409
+    assert f"/offers/{offer.pk}/confirm/" not in client.get("/").content.decode()
+
+
+def test_confirm_with_秒批_decides_in_the_same_request(civil):
+    service = civil["service"]
+    enable_proactive(service)
+    auto_approve(service, [RESIDENT, AGED_80])
+    elder, offer = offered(service)
+    answer = logged_in(elder.user).post(f"/api/v1/offers/{offer.pk}/confirm/")
+    assert answer.json()["case_state"] == OuterState.CONCLUDED
+
+
+def test_a_declined_offer_is_never_made_again(civil):
+    service = civil["service"]
+    enable_proactive(service)
+    elder, offer = offered(service)
+    client = logged_in(elder.user)
+
+    answer = client.post(
+        f"/api/v1/offers/{offer.pk}/decline/", {"reason": "不需要"}, content_type="application/json"
+    )
+
+    assert answer.status_code == 200 and answer.json()["state"] == "declined"
+    assert proactive.sweep() == {service.code: 0}
+    assert ProactiveOffer.objects.filter(person=elder).count() == 1
+    assert not Case.objects.filter(applicant=elder).exists()
+    assert client.post(f"/api/v1/offers/{offer.pk}/confirm/").status_code == 409
+    # Someone else's offer is not found.
+    other = logged_in(CitizenProfileFactory().user)
+    assert other.post(f"/api/v1/offers/{offer.pk}/decline/").status_code == 404
+    assert other.get("/api/v1/offers/").json()["results"] == []
+
+
+def test_grant_mode_files_the_case_and_tells_the_person_who_may_opt_out(
+    civil, django_capture_on_commit_callbacks
+):
+    service = civil["service"]
+    enable_proactive(service, mode="grant")
+    elder, offer = offered(service)
+
+    offer.refresh_from_db()
+    assert offer.state == "granted" and offer.case is not None
+    case = offer.case
+    assert case.state == OuterState.SUBMITTED and case.applicant == elder
+    told = Notification.objects.filter(recipient=elder.user, channel="inbox")
+    assert {n.event for n in told} >= {NotificationEvent.PROACTIVE_GRANTED, "submitted"}
+    sms = Notification.objects.get(person=elder, event=NotificationEvent.PROACTIVE_GRANTED)
+    assert sms.channel == "sms" and sms.context["number"] == case.number
+    assert proactive.sweep() == {service.code: 0}  # granted once
+    assert Case.objects.filter(applicant=elder).count() == 1
+
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = logged_in(elder.user).post(f"/api/v1/offers/{offer.pk}/opt-out/")
+
+    assert answer.status_code == 200 and answer.json()["state"] == "opted_out"
+    case.refresh_from_db()
+    assert case.state == OuterState.WITHDRAWN  # through the engine: the trail says so
+    assert case.events.filter(to_state=OuterState.WITHDRAWN).exists()
+    assert proactive.sweep() == {service.code: 0}
+
+
+def test_grant_mode_with_秒批_concludes_without_anyone_applying(civil):
+    service = civil["service"]
+    enable_proactive(service, mode="grant")
+    auto_approve(service, [RESIDENT, AGED_80])
+    elder, offer = offered(service)
+    offer.refresh_from_db()
+    assert offer.case.state == OuterState.CONCLUDED
+
+
+def test_a_policy_needs_set_based_registry_facts_and_a_grant(civil):
+    bad = ProactivePolicy(
+        service=civil["service"], enabled=True,
+        rules=[{"fact": "applicant.age", "op": "gte", "value": 80},
+               {"fact": "registry.household.name", "op": "eq", "value": "张三"}],
+        answers={"no_such_field": 1},
+    )  # fmt: skip
+    with pytest.raises(ValidationError) as raised:
+        bad.full_clean()
+    errors = raised.value.message_dict
+    assert len(errors["rules"]) == 2 and "registry.household.age" in errors["rules"][1]
+    assert "no_such_field" in errors["answers"][0]
+    SharingGrant.objects.filter(service=civil["service"]).update(fields=["name"])
+    ungranted = ProactivePolicy(service=civil["service"], enabled=True, rules=[AGED_80])
+    with pytest.raises(ValidationError) as raised:
+        ungranted.full_clean()
+    assert "birth_date" in raised.value.message_dict["rules"][0]
