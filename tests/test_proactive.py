@@ -411,3 +411,38 @@ def test_a_policy_needs_set_based_registry_facts_and_a_grant(civil):
     with pytest.raises(ValidationError) as raised:
         ungranted.full_clean()
     assert "birth_date" in raised.value.message_dict["rules"][0]
+
+
+# --- The demo: 高龄津贴 -----------------------------------------------------------------------------
+
+
+def test_the_demo_offers_高龄津贴_to_the_grandmother_and_nobody_else(db, settings, tmp_path):
+    from accounts import demo as accounts_demo
+    from cases.proactive import demo as proactive_demo
+    from cases.sharing import demo as sharing_demo
+    from services import demo as services_demo
+
+    settings.PRIVATE_MEDIA_ROOT = tmp_path
+    accounts_demo.load("demo-password-for-tests-1")
+    services_demo.load()
+    sharing_demo.load()
+    assert proactive_demo.load() == 1
+
+    found = proactive.sweep()
+
+    assert found == {proactive_demo.OLD_AGE_ALLOWANCE: 1}
+    offer = ProactiveOffer.objects.get()
+    grandmother = offer.person
+    assert grandmother.real_name == "张秀兰" and offer.state == "offered"
+    # She has no account yet: she is told by text message.
+    sms = Notification.objects.get(person=grandmother, event=NotificationEvent.PROACTIVE_OFFERED)
+    assert sms.channel == "sms" and sms.context["service"] == "高龄津贴申领"
+    # Once she signs in, one click files her own application.
+    grandmother.user = User.objects.create(username="grandma")
+    grandmother.save(update_fields=["user"])
+    answer = logged_in(grandmother.user).post(f"/api/v1/offers/{offer.pk}/confirm/")
+    assert answer.status_code == 200, answer.content
+    case = Case.objects.get(number=answer.json()["case"])
+    assert case.state == OuterState.SUBMITTED and case.department.code == "street-wanghai"
+    assert case.data["elder_id"] == grandmother.id_number and case.data["relation"] == "self"
+    assert proactive.sweep() == {proactive_demo.OLD_AGE_ALLOWANCE: 0}
