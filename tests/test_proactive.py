@@ -446,3 +446,22 @@ def test_the_demo_offers_高龄津贴_to_the_grandmother_and_nobody_else(db, set
     assert case.state == OuterState.SUBMITTED and case.department.code == "street-wanghai"
     assert case.data["elder_id"] == grandmother.id_number and case.data["relation"] == "self"
     assert proactive.sweep() == {proactive_demo.OLD_AGE_ALLOWANCE: 0}
+
+
+def test_the_interchange_format_carries_the_policy_switched_off_until_granted(civil):
+    from services.interchange import export_service, import_service
+
+    enable_proactive(civil["service"], mode="grant")
+    document = export_service(civil["service"])
+    assert document["proactive"] == {
+        "enabled": True, "mode": "grant", "rules": [RESIDENT, AGED_80], "answers": {"consent": True}
+    }  # fmt: skip
+
+    copy = import_service(document=document, code="GL-2", department=civil["service"].department)
+
+    policy = ProactivePolicy.objects.get(service=copy.service)
+    assert (policy.enabled, policy.mode, policy.rules) == (False, "grant", [RESIDENT, AGED_80])
+    document["proactive"]["answers"] = {"no_such_field": 1}
+    with pytest.raises(ValidationError) as raised:
+        import_service(document=document, code="GL-3", department=civil["service"].department)
+    assert "proactive" in str(raised.value)
