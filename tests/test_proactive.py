@@ -304,6 +304,8 @@ def test_the_offer_shows_in_the_inbox_and_on_the_home_page_and_confirm_files_a_c
     assert "一键确认即可" in inbox[0]["body"] and "/offers/" in inbox[0]["body"]
     home = client.get("/").content.decode()
     assert "高龄津贴申领" in home and f"/offers/{offer.pk}/confirm/" in home
+    page = client.get("/offers/").content.decode()
+    assert "高龄津贴申领" in page and f"/offers/{offer.pk}/decline/" in page
     listed = client.get("/api/v1/offers/").json()["results"]
     assert [(o["service"], o["state"], o["case"]) for o in listed] == [
         (service.code, "offered", None)
