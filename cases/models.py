@@ -46,6 +46,7 @@ class Channel(models.TextChoices):
     ONLINE = "online", _("online")
     COUNTER = "counter", _("at a counter")
     API = "api", _("through the API")
+    PROACTIVE = "proactive", _("without applying (免申即享)")
 
 
 class Case(models.Model):
@@ -925,6 +926,8 @@ class NotificationEvent(models.TextChoices):
     OVERDUE = "overdue", _("application overdue")
     BAD_RATING = "bad_rating", _("bad rating to rectify")
     DRAFT_EXPIRING = "draft_expiring", _("your draft will be removed")
+    PROACTIVE_OFFERED = "proactive_offered", _("a benefit you may have without applying")
+    PROACTIVE_GRANTED = "proactive_granted", _("a benefit granted without applying")
 
 
 class NotificationChannel(models.TextChoices):
@@ -1351,6 +1354,11 @@ class DemoRegistryRecord(models.Model):
     person_hash = models.CharField(max_length=64, editable=False)
     data = EncryptedJSONField(_("record"), default=dict)
     as_of = models.DateTimeField(_("as of"), db_default=Now())
+    # Non-identifying columns for set-based questions (免申即享 sweeps: who turns 80, who lives in a
+    # district), filled from the record by the registry (cases.sharing.demo DemoRegistry.columns).
+    birth_date = models.DateField(_("date of birth"), null=True, blank=True)
+    district = models.CharField(_("district"), max_length=32, blank=True)
+    resident = models.BooleanField(_("registration in force"), default=False)
 
     class Meta:
         verbose_name = _("demo registry record")
@@ -1359,6 +1367,9 @@ class DemoRegistryRecord(models.Model):
             models.UniqueConstraint(
                 fields=["registry", "person_hash"], name="demoregistryrecord_once"
             ),
+        ]
+        indexes = [
+            models.Index(fields=["registry", "birth_date"], name="demoregistryrecord_birth"),
         ]
 
     def __str__(self) -> str:
@@ -1375,6 +1386,8 @@ class SharingRequest(models.Model):
     class Purpose(models.TextChoices):
         MATERIAL = "material", _("a material of the application")
         PREFILL = "prefill", _("filling in the form")
+        RULE = "rule", _("checking the rules of automatic approval (秒批)")
+        ELIGIBILITY = "eligibility", _("finding who is eligible (免申即享)")
 
     class Outcome(models.TextChoices):
         FOUND = "found", _("found")
@@ -1436,3 +1449,66 @@ class SharingRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.registry} {self.get_outcome_display()}"
+
+
+class ProactiveOffer(models.Model):
+    """免申即享: one person found eligible for one service by the daily sweep (cases.proactive),
+    once: offered (they confirm with one click, or decline) or granted (the case was filed for them;
+    they may opt out). A declined or opted-out offer stays, so the person is never offered the
+    service again; the unique constraint makes the sweep idempotent."""
+
+    class State(models.TextChoices):
+        OFFERED = "offered", _("offered")
+        CONFIRMED = "confirmed", _("confirmed")
+        DECLINED = "declined", _("declined")
+        GRANTED = "granted", _("granted")
+        OPTED_OUT = "opted_out", _("opted out")
+
+    service = models.ForeignKey(
+        ServiceItem, verbose_name=_("service"), on_delete=models.CASCADE, related_name="+"
+    )
+    person = models.ForeignKey(
+        CitizenProfile,
+        verbose_name=_("person"),
+        on_delete=models.CASCADE,
+        related_name="proactive_offers",
+    )
+    mode = models.CharField(_("mode"), max_length=8)
+    state = models.CharField(_("state"), max_length=12, choices=State.choices)
+    case = models.ForeignKey(
+        Case,
+        verbose_name=_("application"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    found_at = models.DateTimeField(_("found eligible"), db_default=Now())
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("answered by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    note = models.CharField(_("note"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("benefit offer (免申即享)")
+        verbose_name_plural = _("benefit offers (免申即享)")
+        ordering = ["-found_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["person", "service"], name="proactiveoffer_once"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["person", "-found_at"],
+                condition=Q(state__in=["offered", "granted"]),
+                name="proactiveoffer_open",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_id} → {self.person_id} ({self.state})"

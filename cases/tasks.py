@@ -67,6 +67,15 @@ def make_trail_digest() -> str:
 
 
 @shared_task(acks_late=True, ignore_result=True)
+def sweep_proactive() -> dict:
+    """免申即享 (cases/proactive): the people newly eligible offered (or granted) each service once;
+    set-based and idempotent, so a repeated run offers nobody twice."""
+    from .proactive.services import sweep
+
+    return sweep()
+
+
+@shared_task(acks_late=True, ignore_result=True)
 def purge() -> dict:
     """Retention (cases/retention.py): drafts warned and purged, message bodies emptied, closed
     cases archived; set-based and idempotent, so a repeated or late run does only what is due."""

@@ -11,6 +11,7 @@ from cases.bundles import api as bundle_api
 from cases.counter import api as counter_api
 from cases.licences import api as licence_api
 from cases.notifications import inbox
+from cases.proactive import api as proactive_api
 from cases.ratings import api as rating_api
 from cases.sharing import api as sharing_api
 from cases.transparency import stats_views, tracking
@@ -209,6 +210,23 @@ urlpatterns = [
     ),
     path("work/cases/<str:number>/repair/", work_api.RepairView.as_view(), name="api-work-repair"),
     path("notifications/", inbox.NotificationListView.as_view(), name="api-notifications"),
+    # 免申即享: my offers, confirm with one click, decline, opt out of a grant.
+    path("offers/", proactive_api.OfferListView.as_view(), name="api-offers"),
+    path(
+        "offers/<int:offer_id>/confirm/",
+        proactive_api.OfferConfirmView.as_view(),
+        name="api-offer-confirm",
+    ),
+    path(
+        "offers/<int:offer_id>/decline/",
+        proactive_api.OfferDeclineView.as_view(),
+        name="api-offer-decline",
+    ),
+    path(
+        "offers/<int:offer_id>/opt-out/",
+        proactive_api.OfferOptOutView.as_view(),
+        name="api-offer-opt-out",
+    ),
     path(
         "notifications/<int:notification_id>/read/",
         inbox.NotificationReadView.as_view(),

@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "cases.ratings",
     "cases.transparency",
     "cases.sharing",
+    "cases.proactive",
 ]
 
 MIDDLEWARE = [
@@ -406,6 +407,12 @@ CELERY_BEAT_SCHEDULE: dict = {
     # Retention (cases/retention.py): drafts warned and purged, message bodies emptied, closed cases
     # archived after their service's retention period. Set-based and idempotent; daily at night.
     "purge": {"task": "cases.tasks.purge", "schedule": crontab(hour=3, minute=30)},
+    # 免申即享 (cases/proactive): who the registries newly show eligible, offered or granted once;
+    # set-based and idempotent, daily in the morning (after the registries' nightly updates).
+    "sweep-proactive": {
+        "task": "cases.tasks.sweep_proactive",
+        "schedule": crontab(hour=6, minute=0),
+    },
 }
 
 # --- E-mail and SMS --------------------------------------------------------------------------------

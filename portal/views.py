@@ -18,6 +18,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from cases.proactive.services import open_offers_of
+
 from . import home as home_selectors
 from .celery import app as celery_app
 from .context_processors import CONTRAST_COOKIE
@@ -35,7 +37,11 @@ def home(request: HttpRequest) -> HttpResponse:
         return render(
             request,
             "portal/home_elder.html",
-            {"tiles": home_selectors.elder_tiles(), "drafts": drafts},
+            {
+                "tiles": home_selectors.elder_tiles(),
+                "drafts": drafts,
+                "offers": open_offers_of(request.user),
+            },  # fmt: skip
         )
     return render(
         request,
@@ -48,6 +54,7 @@ def home(request: HttpRequest) -> HttpResponse:
                 audience="organisation", limit=6
             ),
             "drafts": drafts,
+            "offers": open_offers_of(request.user),
         },
     )
 

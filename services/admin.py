@@ -25,6 +25,7 @@ from .models import (
     LegalArticle,
     LicenceType,
     LifeEvent,
+    ProactivePolicy,
     ServiceItem,
     ServiceMaterial,
     ServiceVersion,
@@ -168,13 +169,24 @@ class AutoApprovalInline(admin.StackedInline):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
+class ProactiveInline(admin.StackedInline):
+    """免申即享: who the registries show eligible (rules over registry facts, services.proactive),
+    offered or granted by the daily sweep; validated when saved."""
+
+    model = ProactivePolicy
+    extra = 0
+    max_num = 1
+    can_delete = True
+    fields = ("enabled", "mode", "rules", "answers")
+
+
 @admin.register(ServiceItem)
 class ServiceItemAdmin(HiddenAnswersNotFoundMixin, CreationTimesNotAskedMixin, admin.ModelAdmin):
     list_display = ("code", "name", "department", "status", "retention_years")
     list_filter = ("status", "department", "retention_years")
     list_select_related = ("department", "current_version")
     search_fields = ("code", "current_version__name")
-    inlines = [LegalArticleInline, AutoApprovalInline, VersionInline]
+    inlines = [LegalArticleInline, AutoApprovalInline, ProactiveInline, VersionInline]
     actions = ["start_new_draft", "retire"]
 
     @admin.display(description=_("name"))

@@ -1414,7 +1414,8 @@ def _services() -> list[dict]:
             "result": ("approval", "高龄津贴核定通知", None), "events": ["retirement"],
             "materials": [
                 _shared(*HOUSEHOLD, note="核验年龄和户籍地。"),
-                _licence("老年人社会保障卡", "The elder's social security card", "social-security-card"),
+                _licence("老年人社会保障卡", "The elder's social security card", "social-security-card",
+                         optional=True),
                 _upload("代办人身份证明", "Agent's identity document", optional=True, note="家属代办时提交。"),
             ],
             "form": _form(

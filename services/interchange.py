@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Department
 
 from . import articles as legal_articles
-from . import auto_rules, catalog, workflows
+from . import auto_rules, catalog, proactive, workflows
 from .models import (
     LegalArticle,
     LicenceType,
@@ -84,6 +84,8 @@ def export_service(item: ServiceItem, version: ServiceVersion | None = None) -> 
         "retention_years": item.retention_years,
         # 秒批 (services.auto_rules): the item's, like the retention period; null when none.
         "auto_approval": auto_rules.policy_document(item),
+        # 免申即享 (services.proactive): the item's too; null when none.
+        "proactive": proactive.proactive_document(item),
         "version": version.number,
         "state": version.state,
         "guide": {name: getattr(version, name) for name in guide_fields()},
@@ -308,7 +310,32 @@ def import_service(*, document, code: str, department: Department, actor=None) -
         ],
     )
     _import_auto_approval(problems, document.get("auto_approval"), version, saved_articles)
+    _import_proactive(problems, document.get("proactive"), version)
     return version
+
+
+def _import_proactive(problems: Problems, policy, version) -> None:
+    """The 免申即享 policy of the document, checked against the imported form; problems under
+    `proactive.<field>`. Its rules need the service's sharing grants, which the registry's
+    department gives (not imported): a policy is imported switched off until they exist."""
+    if policy is None:
+        return
+    policy = _mapping(problems, policy, "proactive")
+    problems.raise_if_any()
+    _unknown_keys(problems, policy, ["enabled", "mode", "rules", "answers"], "proactive")
+    problems.raise_if_any()
+    grants = version.service.sharing_grants.exists()
+    try:
+        proactive.save_proactive_policy(
+            service=version.service,
+            enabled=bool(policy.get("enabled", False)) and grants,
+            mode=policy.get("mode", "offer"),
+            rules=policy.get("rules", []),
+            answers=policy.get("answers", {}),
+        )
+    except ValidationError as exc:
+        problems.add_validation("proactive", exc)
+        problems.raise_if_any()
 
 
 def _import_auto_approval(problems: Problems, policy, version, articles) -> None:

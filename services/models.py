@@ -1013,6 +1013,64 @@ class AutoApprovalPolicy(models.Model):
             raise ValidationError(errors)
 
 
+class ProactivePolicy(models.Model):
+    """免申即享 (benefits without applying): the people the registries show eligible for the
+    service are found by a daily sweep (cases.proactive) and either offered it, to confirm with one
+    click, or granted it: the case is filed and runs through the engine, and they are told, with an
+    opt-out. The eligibility rules are rules over registry facts (`registry.<code>.<fact>`, see
+    services.auto_rules and cases.sharing.facts) that the registry can answer for everyone at once;
+    `answers` fill the form of the case filed. The item's own, like 秒批: on or off at once."""
+
+    class Mode(models.TextChoices):
+        OFFER = "offer", _("offer: the person confirms with one click")
+        GRANT = "grant", _("grant: filed automatically; the person is told and may opt out")
+
+    service = models.OneToOneField(
+        ServiceItem,
+        verbose_name=_("service"),
+        on_delete=models.CASCADE,
+        related_name="proactive",
+    )
+    enabled = models.BooleanField(_("find eligible people every day (免申即享)"), default=False)
+    mode = models.CharField(_("mode"), max_length=8, choices=Mode.choices, default=Mode.OFFER)
+    rules = models.JSONField(
+        _("eligibility rules"),
+        default=list,
+        blank=True,
+        help_text=_(
+            'Rules over registry data that must all hold, e.g. [{"fact": '
+            '"registry.household.resident", "op": "eq", "value": true}, {"fact": '
+            '"registry.household.age", "op": "gte", "value": 80}].'
+        ),
+    )
+    answers = models.JSONField(
+        _("answers of the form filed"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            'Form field → its answer in the case filed, e.g. {"relation": "self", "elder_id": '
+            '{"identity": "id_number"}}; identity: real_name, id_number or phone of the person.'
+        ),
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("benefit without applying (免申即享)")
+        verbose_name_plural = _("benefits without applying (免申即享)")
+
+    def __str__(self) -> str:
+        return f"{self.service.code} 免申即享"
+
+    def clean(self) -> None:
+        from .proactive import policy_problems
+
+        service = self.service if self.service_id else None
+        if errors := policy_problems(
+            service=service, enabled=self.enabled, rules=self.rules, answers=self.answers
+        ):
+            raise ValidationError(errors)
+
+
 class CalendarYear(models.Model):
     """A year whose holidays and make-up workdays are known; without it dates cannot be computed."""
 

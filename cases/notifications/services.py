@@ -144,6 +144,15 @@ DEFAULT_TEXTS: dict[str, dict[str, tuple[str, str]]] = {
         "zh-hans": ("电子证照已{% if kind == 'annulled' %}撤销{% else %}吊销{% endif %}", "您的电子证照“{{ licence_type }}”（证照编号 {{ licence }}）已于 {{ date }} 被依法{% if kind == 'annulled' %}撤销{% else %}吊销{% endif %}，自即日起不再有效。理由：{{ reason }}。{{ rights }}"),
         "en": ("E-licence {% if kind == 'annulled' %}annulled{% else %}revoked{% endif %}", "Your e-licence “{{ licence_type }}” (number {{ licence }}) was {% if kind == 'annulled' %}annulled{% else %}revoked{% endif %} on {{ date }} and is no longer valid. Reason: {{ reason }}. {{ rights }}"),
     },
+    # 免申即享 (cases.proactive): service, offers_url; number once a granted case is filed.
+    "proactive_offered": {
+        "zh-hans": ("您已符合{{ service }}", "根据政府部门共享的数据，您已符合“{{ service }}”的条件，无需申请，一键确认即可：{{ offers_url }}。如不需要，也可以选择不办理，今后不再提示。"),
+        "en": ("You qualify for {{ service }}", "Government records show that you qualify for “{{ service }}”. You need not apply: confirm with one click at {{ offers_url }}. If you do not want it, say so and you will not be asked again."),
+    },
+    "proactive_granted": {
+        "zh-hans": ("已为您免申办理{{ service }}", "根据政府部门共享的数据，您已符合“{{ service }}”的条件，已为您免申办理（办件编号 {{ number }}），办理结果将另行通知。如不需要，可在此选择退出：{{ offers_url }}"),
+        "en": ("{{ service }} granted without applying", "Government records show that you qualify for “{{ service }}”, so it has been filed for you without an application ({{ number }}); you will be told the result. If you do not want it, opt out at {{ offers_url }}"),
+    },
 }  # fmt: skip
 
 # A text message is short (two segments: about 130 Chinese characters or 300 Latin ones, with the

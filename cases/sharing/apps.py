@@ -9,4 +9,7 @@ class SharingConfig(AppConfig):
     label = "cases_sharing"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401 - registers the system checks
+        from . import (
+            checks,  # noqa: F401 - registers the system checks
+            facts,  # noqa: F401 - the fact source `registry` of 秒批 and 免申即享 rules
+        )

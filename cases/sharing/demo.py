@@ -3,14 +3,21 @@ and real property (不动产), answering from `cases.models.DemoRegistryRecord`,
 hash of the ID number and encrypted, never an ID number in clear. `load()` seeds them for the demo
 people of accounts.demo (idempotent); DEMO_REGISTRIES_DOWN (codes) makes one answer as if down,
 to try the upload-instead path.
+
+Sweeps (免申即享) ask a registry for everyone who meets a rule at once (`eligible`): the demo table
+carries, beside the encrypted record, the few non-identifying columns such a query needs (birth
+date, district, whether the household registration is in force), filled from the record.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
+import re
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts import demo as accounts_demo
@@ -52,6 +59,50 @@ class DemoRegistry(Registry):
             )
         return answers
 
+    def columns(self, data: dict) -> dict:
+        """The queryable columns of a record (DemoRegistryRecord.birth_date ...) from its data."""
+        return {}
+
+
+def _years_before(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February in a year without one
+        return day.replace(year=day.year - years, day=28)
+
+
+def _age_condition(op: str, value, day: dt.date) -> Q:
+    """Whole years on `day` (as cases.automation.facts counts them) as a condition on the birth
+    date: aged at least n ⇔ born on or before the day n years before."""
+
+    def at_least(n: int) -> Q:
+        return Q(birth_date__lte=_years_before(day, n))
+
+    def at_most(n: int) -> Q:
+        return Q(birth_date__gt=_years_before(day, n + 1))
+
+    if op == "in":
+        condition = Q(pk__in=[])
+        for item in value:
+            condition |= _age_condition("eq", item, day)
+        return condition
+    number = float(value)
+    conditions = {
+        "gte": lambda: at_least(math.ceil(number)),
+        "gt": lambda: at_least(math.floor(number) + 1),
+        "lte": lambda: at_most(math.floor(number)),
+        "lt": lambda: at_most(math.ceil(number) - 1),
+        "eq": lambda: (
+            at_least(int(number)) & at_most(int(number)) if number == int(number) else Q(pk__in=[])
+        ),
+        "ne": lambda: ~_age_condition("eq", number, day),
+    }
+    return Q(birth_date__isnull=False) & conditions[op]()
+
+
+_LOOKUPS = {"eq": "exact", "lt": "lt", "lte": "lte", "gt": "gt", "gte": "gte", "in": "in",
+            "startswith": "startswith"}  # fmt: skip
+
 
 class HouseholdRegistry(DemoRegistry):
     code = "household"
@@ -68,6 +119,67 @@ class HouseholdRegistry(DemoRegistry):
         "relation_to_head": "与户主关系",
         "status": "户籍状态",
     }
+    field_kinds = {"birth_date": "date"}
+
+    def derived_facts(self) -> dict[str, tuple[str, str, list[str]]]:
+        return {
+            "age": ("number", "年龄（周岁）", ["birth_date"]),
+            "resident": ("boolean", "本市户籍（户籍状态正常）", ["status"]),
+            "district": ("string", "户籍所在区县", ["address"]),
+        }
+
+    def fact_values(self, found: bool, data: dict, facts: list[str], day: dt.date) -> dict:
+        """A person the register does not hold is no resident; age in whole years on `day`."""
+        if not found:
+            return {"resident": False} if "resident" in facts else {}
+        values = super().fact_values(found, data, facts, day)
+        derived = self.columns(data)
+        if "resident" in facts:
+            values["resident"] = derived["resident"]
+        if "district" in facts and derived["district"]:
+            values["district"] = derived["district"]
+        if "age" in facts and derived["birth_date"] is not None:
+            birth = derived["birth_date"]
+            values["age"] = (
+                day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+            )
+        return values
+
+    def columns(self, data: dict) -> dict:
+        try:
+            birth = dt.date.fromisoformat(str(data.get("birth_date") or ""))
+        except ValueError:
+            birth = None
+        district = re.search(r"市(\w+?[区县])", str(data.get("address") or ""))
+        return {
+            "birth_date": birth,
+            "district": district.group(1) if district else "",
+            "resident": data.get("status") == "正常",
+        }
+
+    def set_facts(self) -> set[str]:
+        return {"age", "birth_date", "resident", "district"}
+
+    def eligible(self, rules: list[dict], day: dt.date) -> list[str]:
+        """One query over the queryable columns."""
+        from ..models import DemoRegistryRecord
+
+        self._check_up()
+        condition = Q(registry=self.code)
+        for rule in rules:
+            name = str(rule["fact"]).removeprefix(f"registry.{self.code}.")
+            op, value = rule["op"], rule["value"]
+            if name not in self.set_facts():
+                raise NotImplementedError(f"{self.code} cannot answer {name} for a set")
+            if name == "age":
+                condition &= _age_condition(op, value, day)
+            elif op == "ne":
+                condition &= ~Q(**{name: value})
+            else:
+                condition &= Q(**{f"{name}__{_LOOKUPS[op]}": value})
+        return list(
+            DemoRegistryRecord.objects.filter(condition).values_list("person_hash", flat=True)
+        )
 
 
 class MarriageRegistry(DemoRegistry):
@@ -87,6 +199,8 @@ class SocialInsuranceRegistry(DemoRegistry):
     department_code = "city-hrss"
     name = "社会保险参保信息（示范市人力资源和社会保障局）"
     name_en = "Social insurance records (Demo City Human Resources and Social Security Bureau)"
+    field_kinds = {"insured": "boolean", "contribution_months": "number",
+                   "unemployment_months": "number"}  # fmt: skip
     fields = {
         "insured": "是否参保",
         "scheme": "参保险种",
@@ -102,6 +216,7 @@ class PropertyRegistry(DemoRegistry):
     department_code = "city-nrp"
     name = "不动产登记信息（示范市自然资源和规划局）"
     name_en = "Real property register (Demo City Natural Resources and Planning Bureau)"
+    field_kinds = {"count": "number", "properties": "list"}
     fields = {
         "count": "名下不动产数量",
         "properties": "不动产清单",
@@ -205,6 +320,13 @@ def _people() -> dict[str, str]:
     }
 
 
+def _columns(registry: str, data: dict) -> dict:
+    from .registry import get_registry
+
+    adapter = get_registry(registry)
+    return adapter.columns(data) if isinstance(adapter, DemoRegistry) else {}
+
+
 def enter_in_demo_registry(*, registry: str, id_number: str, data: dict, as_of=None):
     """Put (or update) one person's record in a demo registry; for the demo data and tests."""
     from ..models import DemoRegistryRecord
@@ -212,9 +334,22 @@ def enter_in_demo_registry(*, registry: str, id_number: str, data: dict, as_of=N
     record, _created = DemoRegistryRecord.objects.update_or_create(
         registry=registry,
         person_hash=keyed_hash(Person(id_number).normalized_id_number),
-        defaults={"data": data, "as_of": as_of or timezone.now()},
+        defaults={"data": data, "as_of": as_of or timezone.now(), **_columns(registry, data)},
     )
     return record
+
+
+def demo_record(*, registry: str, id_number: str, data: dict, as_of=None):
+    """An unsaved record, its queryable columns filled, for bulk_create (many demo people)."""
+    from ..models import DemoRegistryRecord
+
+    return DemoRegistryRecord(
+        registry=registry,
+        person_hash=keyed_hash(Person(id_number).normalized_id_number),
+        data=data,
+        as_of=as_of or timezone.now(),
+        **_columns(registry, data),
+    )
 
 
 @transaction.atomic

@@ -70,8 +70,58 @@ class Registry:
     name_en: str = ""
     fields: dict[str, str] = {}
 
+    # Field name → the kind of its values for rules (services.auto_rules.Kind); unnamed fields are
+    # texts, and "list" fields (e.g. a list of properties) are no facts.
+    field_kinds: dict[str, str] = {}
+
     def lookup(self, person: Person, fields: list[str]) -> Answer:
         raise NotImplementedError
+
+    # --- Facts for rules (秒批, 免申即享) ----------------------------------------------------------
+
+    def facts(self) -> dict:
+        """Fact name → services.auto_rules.Fact that rules may name as `registry.<code>.<name>`:
+        the registry's scalar fields, plus what a subclass derives (`derived_facts`)."""
+        from services.auto_rules import Fact
+
+        facts = {
+            name: Fact(self.field_kinds.get(name, "string"), f"{self.label}：{label}")
+            for name, label in self.fields.items()
+            if self.field_kinds.get(name, "string") != "list"
+        }
+        for name, (kind, label, _needs) in self.derived_facts().items():
+            facts[name] = Fact(kind, f"{self.label}：{label}")
+        return facts
+
+    def derived_facts(self) -> dict[str, tuple[str, str, list[str]]]:
+        """Facts computed from fields: name → (kind, label, the fields it needs)."""
+        return {}
+
+    def fields_for(self, facts: list[str]) -> list[str]:
+        """The fields to ask for to know `facts` (what the service's grant must cover)."""
+        derived = self.derived_facts()
+        needed: list[str] = []
+        for name in facts:
+            needed.extend(derived[name][2] if name in derived else [name])
+        return list(dict.fromkeys(needed))
+
+    def fact_values(self, found: bool, data: dict, facts: list[str], day: dt.date) -> dict:
+        """The values of `facts` from an answer (`found`, `data` with `fields_for(facts)`), on
+        `day`; a fact without a value is left out. Subclasses compute their derived facts."""
+        if not found:
+            return {}
+        return {name: data[name] for name in facts if data.get(name) not in (None, "")}
+
+    def eligible(self, rules: list[dict], day: dt.date) -> list[str]:
+        """Set-based (免申即享 sweeps): the keyed hashes of the ID numbers (as
+        CitizenProfile.id_number_hash) of everyone for whom every rule holds on `day`; rules name
+        this registry's facts (`{"fact": "registry.<code>.<name>", "op": ..., "value": ...}`).
+        Raises RegistryUnavailable when down, NotImplementedError when it cannot answer sets."""
+        raise NotImplementedError
+
+    def set_facts(self) -> set[str]:
+        """The facts `eligible` can answer for (rules of a 免申即享 policy name only these)."""
+        return set()
 
     def lookup_many(self, people: list[Person], fields: list[str]) -> dict[str, Answer]:
         """Answers by normalised ID number; registries that can answer in one query override it

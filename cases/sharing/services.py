@@ -24,7 +24,7 @@ from accounts.models import Department, User
 from services.models import MaterialSource, ServiceItem, ServiceMaterial, SharingGrant, localized
 from services.schema import ordered_properties
 
-from ..models import CLOSED_STATES, Case, SharingRequest
+from ..models import CLOSED_STATES, Case, Channel, SharingRequest
 from .registry import Person, Registry, RegistryUnavailable, get_registry, prefill_source
 from .registry import registries_of as _registries_of
 
@@ -83,6 +83,45 @@ def request_shared_data(
         data=data,
         as_of=as_of,
     )
+
+
+def find_eligible(
+    *, registry_code: str, service: ServiceItem, rules: list[dict], day
+) -> list[str] | None:
+    """免申即享 sweeps: ask one registry, set-based, whom every rule holds for on `day` (rules over
+    `registry.<code>.<fact>`); the keyed hashes of their ID numbers, or None when the registry was
+    down, cannot answer sets, or the service's grant does not cover the fields the rules need.
+    Logged as one sharing request (purpose eligibility, no person, how many found kept with it)."""
+    registry = get_registry(registry_code)
+    grant = SharingGrant.objects.filter(service=service, registry=registry_code).first()
+    prefix = f"registry.{registry_code}."
+    facts = [str(rule.get("fact", "")).removeprefix(prefix) for rule in rules]
+    fields = registry.fields_for(facts) if registry is not None else []
+    found: list[str] | None = None
+    if registry is None or grant is None or not fields or set(fields) - set(grant.fields):
+        outcome = Outcome.REFUSED
+    else:
+        try:
+            found = list(registry.eligible(rules, day))
+        except (RegistryUnavailable, NotImplementedError):
+            outcome = Outcome.UNAVAILABLE
+        except Exception as exc:  # an adapter's bug must not stop the other services' sweeps
+            logger.warning("registry %s failed: %s", registry_code, type(exc).__name__)
+            outcome = Outcome.UNAVAILABLE
+        else:
+            outcome = Outcome.FOUND if found else Outcome.NOT_FOUND
+    SharingRequest.objects.create(
+        registry=registry_code,
+        department=_owner(registry),
+        service=service,
+        purpose=SharingRequest.Purpose.ELIGIBILITY,
+        fields=fields,
+        outcome=outcome,
+        channel=Channel.PROACTIVE,
+        requested_at=timezone.now(),
+        data={"rules": rules, "day": day.isoformat(), "found": len(found or [])},
+    )
+    return found if outcome in (Outcome.FOUND, Outcome.NOT_FOUND) else None
 
 
 def _owner(registry: Registry | None) -> Department | None:

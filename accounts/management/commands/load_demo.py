@@ -26,6 +26,11 @@ class Command(BaseCommand):
 
         records = sharing_demo.load()
         self.stdout.write(f"Demo registries (户籍, 婚姻, 社保, 不动产): {records} records.")
+        from cases.proactive import demo as proactive_demo
+
+        self.stdout.write(
+            f"免申即享: {proactive_demo.load()} services (the daily sweep offers them)."
+        )
         self.stdout.write("")
         self.stdout.write(f"Demo logins (password for all: {password})")
         width = max(len(username) for username, _ in logins)
