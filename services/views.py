@@ -3,7 +3,7 @@
 from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Count, Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.html import format_html
@@ -13,7 +13,7 @@ from accounts.models import Department
 
 from . import bundles as definitions
 from . import catalog
-from .models import Audience, Bundle, LifeEvent, ServiceItem, localized
+from .models import Audience, Bundle, BundleMember, LifeEvent, ServiceItem, localized
 from .search import CJK
 
 
@@ -76,7 +76,15 @@ def _bundles_for(filters: dict[str, str]) -> list[Bundle]:
         bundles = bundles.filter(
             Q(name__icontains=q) | Q(name_en__icontains=q) | Q(guide__icontains=q)
         )
-    return list(bundles.distinct().order_by("code"))
+    members = Prefetch(
+        "members",
+        queryset=BundleMember.objects.select_related("service__department").order_by("order"),
+        to_attr="member_rows",
+    )
+    found = list(bundles.distinct().order_by("code").prefetch_related(members))
+    for bundle in found:  # who takes part, as a filter by department promises
+        bundle.departments = list(dict.fromkeys(m.service.department for m in bundle.member_rows))
+    return found
 
 
 def guide_page(request: HttpRequest, code: str) -> HttpResponse:

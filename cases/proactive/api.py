@@ -51,7 +51,7 @@ class OfferListView(ListAPIView):
         return proactive.offers_of(self.request.user)
 
 
-class ReasonInput(serializers.Serializer):
+class OfferReasonInput(serializers.Serializer):
     reason = serializers.CharField(max_length=300, required=False, allow_blank=True)
 
 
@@ -78,10 +78,10 @@ class OfferDeclineView(_Answer):
     """You do not want it: recorded, and never offered again."""
 
     @extend_schema(
-        request=ReasonInput, responses={200: OfferOutput, **error_responses(400, 404, 409)}
+        request=OfferReasonInput, responses={200: OfferOutput, **error_responses(400, 404, 409)}
     )
     def post(self, request, offer_id: int):
-        data = ReasonInput(data=request.data)
+        data = OfferReasonInput(data=request.data)
         data.is_valid(raise_exception=True)
         try:
             offer = proactive.decline_offer(
@@ -97,10 +97,10 @@ class OfferOptOutView(_Answer):
     never granted again."""
 
     @extend_schema(
-        request=ReasonInput, responses={200: OfferOutput, **error_responses(400, 404, 409)}
+        request=OfferReasonInput, responses={200: OfferOutput, **error_responses(400, 404, 409)}
     )
     def post(self, request, offer_id: int):
-        data = ReasonInput(data=request.data)
+        data = OfferReasonInput(data=request.data)
         data.is_valid(raise_exception=True)
         try:
             offer = proactive.opt_out(
