@@ -328,11 +328,10 @@ class CaseNumberCounter(models.Model):
         return counter.value
 
 
-class Attachment(models.Model):
-    """A document for one material of a case: uploaded, reused from an earlier case, or an e-licence."""
+class StoredDocument(models.Model):
+    """What every stored upload records (cases/uploads.py): the random name it is stored under
+    (sealed), the name it came with, size, hash, the type sniffed from its bytes, and who gave it."""
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="attachments")
-    material = models.ForeignKey(ServiceMaterial, on_delete=models.PROTECT, related_name="+")
     stored_name = models.CharField(max_length=200, editable=False)
     original_name = models.CharField(_("file name"), max_length=255)
     size = models.PositiveIntegerField(_("size (bytes)"))
@@ -341,6 +340,26 @@ class Attachment(models.Model):
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        abstract = True
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(content_type__in=["application/pdf", "image/jpeg", "image/png"]),
+                name="%(class)s_allowed_type",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class Attachment(StoredDocument):
+    """A document for one material of a case: uploaded, reused from an earlier case, or an e-licence."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="attachments")
+    material = models.ForeignKey(ServiceMaterial, on_delete=models.PROTECT, related_name="+")
     reused_from = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -351,21 +370,11 @@ class Attachment(models.Model):
         blank=True,
         related_name="attachments",
     )
-    created_at = models.DateTimeField(db_default=Now())
 
-    class Meta:
+    class Meta(StoredDocument.Meta):
         verbose_name = _("attachment")
         verbose_name_plural = _("attachments")
         ordering = ["material__order", "created_at"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(content_type__in=["application/pdf", "image/jpeg", "image/png"]),
-                name="attachment_allowed_type",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return self.original_name
 
 
 class SupplementRequest(models.Model):
@@ -1307,7 +1316,7 @@ class BundleMemberCase(models.Model):
         return f"{self.application_id}/{self.member_id}"
 
 
-class BundleAttachment(models.Model):
+class BundleAttachment(StoredDocument):
     """A document uploaded once for a material of the bundle (by its name): when the members are
     filed, every member case that asks for the material gets an Attachment pointing to the same
     stored file (cases.uploads.stored_names_in_use counts these rows too)."""
@@ -1316,29 +1325,11 @@ class BundleAttachment(models.Model):
         BundleApplication, on_delete=models.CASCADE, related_name="attachments"
     )
     material_name = models.CharField(_("material"), max_length=200)
-    stored_name = models.CharField(max_length=200, editable=False)
-    original_name = models.CharField(_("file name"), max_length=255)
-    size = models.PositiveIntegerField(_("size (bytes)"))
-    sha256 = models.CharField(max_length=64)
-    content_type = models.CharField(max_length=64)
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
-    created_at = models.DateTimeField(db_default=Now())
 
-    class Meta:
+    class Meta(StoredDocument.Meta):
         verbose_name = _("bundle attachment")
         verbose_name_plural = _("bundle attachments")
         ordering = ["created_at", "pk"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(content_type__in=["application/pdf", "image/jpeg", "image/png"]),
-                name="bundleattachment_allowed_type",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return self.original_name
 
 
 # --- Data shared between departments (数据共享) ------------------------------------------------------
