@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "cases.transparency",
     "cases.sharing",
     "cases.proactive",
+    "cases.hall",
 ]
 
 MIDDLEWARE = [
