@@ -158,3 +158,29 @@ def test_a_killed_worker_loses_nothing(service, tmp_path):
     finally:
         second.stop()
     assert len([line for line in second.sms_lines() if case.number in line]) == 1
+
+
+def test_a_submission_publishes_one_message_carrying_all_its_rows(service, settings, tmp_path):
+    """Issue 20: one Celery message per transaction, not one per outbox row."""
+    import base64
+    import json
+
+    import redis
+
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    broker.delete("celery")
+    case = submit(service, CitizenProfileFactory().user)  # no worker runs: the message waits
+    ids = sorted(Notification.objects.filter(case=case).values_list("pk", flat=True))
+    assert len(ids) == 4  # inbox, e-mail and text to the applicant; inbox to the caseworker
+    messages = [json.loads(raw) for raw in broker.lrange("celery", 0, -1)]
+    assert [m["headers"]["task"] for m in messages] == ["cases.tasks.send_notifications"]
+    args = json.loads(base64.b64decode(messages[0]["body"]))[0]
+    assert sorted(args[0]) == ids
+    worker = Worker(tmp_path).start()
+    try:
+        assert wait_for(
+            lambda: not Notification.objects.filter(case=case, state="pending").exists()
+        )
+    finally:
+        worker.stop()
+    assert set(Notification.objects.filter(case=case).values_list("state", flat=True)) == {"sent"}

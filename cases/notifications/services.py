@@ -510,12 +510,34 @@ def tell_expert(case: Case, expert, event: Event) -> list[Notification]:
     )
 
 
+# Rows per Celery message: a sweep's 200,000 warnings go as 400 messages, not 200,000.
+ENQUEUE_BATCH = 500
+
+
 def enqueue(ids: list[int]) -> None:
-    """Hand rows to Celery. With the broker down this raises; the rows stay pending for requeue."""
+    """Hand rows to Celery, all of a transaction's rows in one message (a sweep's in batches).
+    With the broker down this raises; the rows stay pending for requeue."""
+    from ..tasks import send_notifications
+
+    for start in range(0, len(ids), ENQUEUE_BATCH):
+        send_notifications.apply_async((list(ids[start : start + ENQUEUE_BATCH]),), retry=False)
+
+
+def retry_later(notification_id: int) -> None:
+    """One row whose delivery failed with attempts left: again on its own after the backoff. With
+    the broker down it stays pending, and the requeue finds it."""
     from ..tasks import send_notification
 
-    for notification_id in ids:
-        send_notification.apply_async((notification_id,), retry=False)
+    attempts = (
+        Notification.objects.filter(pk=notification_id).values_list("attempts", flat=True).first()
+        or 1
+    )
+    try:
+        send_notification.apply_async(
+            (notification_id,), countdown=retry_delay(attempts), retry=False
+        )
+    except Exception:  # noqa: BLE001 - the broker is down: the pending row is requeued later
+        logger.warning("notification %s: retry not queued, left for the requeue", notification_id)
 
 
 def requeue_pending(now: dt.datetime | None = None, limit: int = 500) -> int:
