@@ -46,10 +46,13 @@ NOT_FILED = (BundleMemberCase.State.CANCELLED, BundleMemberCase.State.FAILED)
 
 
 def bundle_applications_of(user: User):
-    """The bundle applications `user` made for themselves (nobody else's: those answer 404)."""
+    """The bundle applications `user` made for themselves (nobody else's: those answer 404), but
+    for drafts purged by retention (cases.retention: hidden, as a purged case draft is)."""
     if not getattr(user, "is_authenticated", False):
         return BundleApplication.objects.none()
-    return BundleApplication.objects.filter(applicant__user=user, filed_by=user)
+    return BundleApplication.objects.filter(applicant__user=user, filed_by=user).exclude(
+        state=BundleApplication.State.DRAFT, purged_at__isnull=False
+    )
 
 
 def bundle_application_for(user: User, number: str) -> BundleApplication | None:

@@ -350,10 +350,11 @@ def in_language(case: Case, context: dict, language: str, words=None) -> dict:
     return {**context, **localized_words}
 
 
-def _rows_for_person(
-    profile, *, case: Case, event: str, context: dict, words=None
+def rows_for_person(
+    profile, *, case: Case | None, event: str, context: dict, words=None
 ) -> list[Notification]:
-    """Inbox and e-mail for someone with an account; a text message for everyone."""
+    """Inbox and e-mail for someone with an account; a text message for everyone. Without a
+    case (a bundle draft's warning) the context names no service or state: `words` gives them."""
     rows = []
     user = profile.user if profile.user_id else None
     language = user.preferred_language if user else settings.LANGUAGE_CODE
@@ -388,7 +389,7 @@ def to_applicants(case: Case, event: str, context: dict, words=None) -> list[Not
     return [
         row
         for profile in people
-        for row in _rows_for_person(profile, case=case, event=event, context=context, words=words)
+        for row in rows_for_person(profile, case=case, event=event, context=context, words=words)
     ]
 
 
