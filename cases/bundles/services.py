@@ -634,6 +634,8 @@ def supplement_requests(application: BundleApplication) -> list[dict]:
         link = links[request.case_id]
         is_open = request.state == SupplementRequest.State.OPEN
         files = list(request.attachments.all())
+        for attachment in files:
+            attachment.case = link.case  # the page links each file through its case
         materials = [
             {"material": m, "attachments": [a for a in files if a.material_id == m.pk]}
             for m in request.materials.all()
@@ -691,7 +693,11 @@ def _open_request_targets(application: BundleApplication, material_id) -> list[t
     entry = next((m for m in materials if m["id"] == material_id), None)
     if entry is None:
         raise ValidationError(
-            {"material": [_("No open request for documents of this bundle asks for this material.")]}
+            {
+                "material": [
+                    _("No open request for documents of this bundle asks for this material.")
+                ]
+            }
         )
     targets = []
     for row in entry["asked_by"]:
@@ -725,8 +731,11 @@ def upload_for_supplements(
                 )  # fmt: skip
             attachments.append(
                 workflow.add_attachment(
-                    case=case, material_id=member_material_id,
-                    upload=None if stored else upload, user=user, stored=stored,
+                    case=case,
+                    material_id=member_material_id,
+                    upload=None if stored else upload,
+                    user=user,
+                    stored=stored,
                 )  # fmt: skip
             )
     return attachments
@@ -742,9 +751,7 @@ def answer_supplements(
     page. All or nothing: a member with something still missing refuses them all, under
     `materials`, naming the service."""
     open_cases = {
-        row["case"].number: row
-        for row in supplement_requests(application)
-        if row["open"]
+        row["case"].number: row for row in supplement_requests(application) if row["open"]
     }
     wanted = [n for n in dict.fromkeys(numbers) if n]
     if not wanted:
