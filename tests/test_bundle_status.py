@@ -241,3 +241,18 @@ def test_my_applications_link_each_member_to_its_bundle_in_constant_queries(bund
     assert {r["bundle"]["number"] for r in rows} == set(numbers)
     assert all(r["bundle"]["bundle"] == "YJS-BIRTH" for r in rows)
     assert BundleApplication.objects.count() == 4
+
+
+def test_the_english_status_page_marks_the_chinese_of_the_requests(bundle, client, staff):  # noqa: F811
+    number, _birth, _insurance = _filed_with_requests(client, staff)
+    client.cookies["django_language"] = "en"
+    page = client.get(
+        f"/applications/bundles/{number}/", HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
+    assert '<html lang="en' in page
+    section = re.search(r'<section[^>]*id="supplements".*?</section>', page, re.S).group(0)
+    assert "Requests for more documents" in section
+    unmarked = re.sub(r'<span lang="zh-Hans">[^<]*</span>', "", section)
+    assert not re.search(r"[\u4e00-\u9fff]", unmarked), re.findall(
+        r".{40}[\u4e00-\u9fff]+.{10}", unmarked
+    )[:5]

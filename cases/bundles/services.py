@@ -614,7 +614,7 @@ def supplement_requests(application: BundleApplication) -> list[dict]:
     deadline first), then the closed ones, newest first. One query for the requests, their
     materials and the files uploaded for them, whatever the number of members. Each row:
     {"request", "case", "link", "open", "rows": [{"material", "attachments"}], "missing",
-    "uploaded", "working_days_left"}: the same facts the case page shows
+    "uploaded", "deemed_withdrawn_on", "working_days_left"}: the same facts the case page shows
     (cases.next_steps.supplement_status)."""
     from django.db.models import Prefetch
 
@@ -649,6 +649,8 @@ def supplement_requests(application: BundleApplication) -> list[dict]:
                 "rows": materials,
                 "missing": [row["material"] for row in materials if not row["attachments"]],
                 "uploaded": files,
+                # The day the sweep closes the member case if nothing is sent (视为撤回).
+                "deemed_withdrawn_on": request.deadline + dt.timedelta(days=1),
                 "working_days_left": (
                     paused_working_days(today, request.deadline)
                     if is_open and request.deadline >= today
