@@ -58,6 +58,21 @@ urlpatterns = [
         name="api-bundle-application-attachments",
     ),
     path(
+        "bundle-applications/<str:number>/supplements/attachments/",
+        bundle_api.SupplementUploadView.as_view(),
+        name="api-bundle-application-supplement-attachments",
+    ),
+    path(
+        "bundle-applications/<str:number>/supplements/answer/",
+        bundle_api.SupplementAnswerView.as_view(),
+        name="api-bundle-application-supplement-answer",
+    ),
+    path(
+        "bundle-applications/<str:number>/receipt.pdf",
+        bundle_api.BundleReceiptView.as_view(),
+        name="api-bundle-application-receipt",
+    ),
+    path(
         "bundle-applications/<str:number>/submit/",
         bundle_api.BundleSubmitView.as_view(),
         name="api-bundle-application-submit",
