@@ -19,6 +19,7 @@ import datetime as dt
 import re
 from collections import Counter, defaultdict
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import (
@@ -390,11 +391,9 @@ def citizen_for_counter(ticket: Ticket) -> dict | None:
 
 
 def _tell_called(ticket: Ticket, window: Window) -> list[Notification]:
-    """ "请到 3 号窗口" to the ticket's citizen, if known: inbox with an account, a text message to
+    """The call ("请到 3 号窗口") to the ticket's citizen, if known: inbox with an account, a text message to
     their phone; through the outbox like every other message."""
     from cases.notifications.services import save_and_enqueue
-
-    from django.conf import settings
 
     person = ticket.citizen
     if person is None:
