@@ -45,9 +45,7 @@ class TicketOutput(serializers.Serializer):
     service = serializers.CharField(source="service.code")
     service_name = serializers.SerializerMethodField()
     state = serializers.ChoiceField(choices=Ticket.State.choices)
-    appointment = serializers.BooleanField(
-        source="appointment_id", help_text="Taken by appointment"
-    )
+    appointment = serializers.SerializerMethodField(help_text="Taken by appointment.")
     issued_at = serializers.DateTimeField()
     called_at = serializers.DateTimeField(allow_null=True)
     calls = serializers.IntegerField()
@@ -56,6 +54,9 @@ class TicketOutput(serializers.Serializer):
         help_text="Waiting tickets ahead at the windows that may call this one; null unless "
         "waiting."
     )
+
+    def get_appointment(self, ticket) -> bool:
+        return ticket.appointment_id is not None
 
     def get_service_name(self, ticket) -> str:
         version = ticket.service.current_version
