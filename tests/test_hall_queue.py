@@ -490,3 +490,20 @@ def test_the_statistics_page_and_exports_show_the_waiting_times(
     assert text.splitlines()[0].startswith("centre,centre_name,service")
     assert "hq,市民中心,H-1,食品经营许可,1,1,240,240,360,360" in text
     assert client.get("/stats/waiting.csv?period=nonsense").status_code == 400
+
+
+def test_the_hall_pages_in_english_mark_the_chinese_left_in_them(hall):
+    from .support.lang import unmarked_chinese
+
+    ticket = walk_in(hall, hall["residence"])
+    queue.call_next(window=hall["windows"][3], clerk=hall["clerk"])
+    citizen, clerk = Client(), logged_in(hall["clerk"])
+    for client in (citizen, clerk):
+        client.cookies["django_language"] = "en"
+    clerk.post("/hall/hq/desk/", {"action": "window", "window": hall["windows"][3].pk})
+    for client, url in (
+        (citizen, "/hall/hq/kiosk/"), (citizen, "/hall/hq/display/"),
+        (citizen, f"/hall/tickets/{ticket.token}/"), (clerk, "/hall/hq/desk/"),
+    ):  # fmt: skip
+        html = client.get(url).content.decode()
+        assert unmarked_chinese(html) == [], url

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 from portal import ratelimit
 from portal.client_address import client_address
 from portal.forms import attach_errors
+from portal.templatetags.zh import zh
 from services.models import localized
 
 from .. import access_log
@@ -32,7 +33,7 @@ def _centre(code: str) -> ServiceCentre:
 
 class ServiceChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj) -> str:
-        return localized(obj.current_version, "name") if obj.current_version else obj.code
+        return zh(localized(obj.current_version, "name")) if obj.current_version else obj.code
 
 
 class AppointmentForm(forms.Form):
