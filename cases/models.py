@@ -937,6 +937,7 @@ class NotificationEvent(models.TextChoices):
     DRAFT_EXPIRING = "draft_expiring", _("your draft will be removed")
     PROACTIVE_OFFERED = "proactive_offered", _("a benefit you may have without applying")
     PROACTIVE_GRANTED = "proactive_granted", _("a benefit granted without applying")
+    HALL_CALLED = "hall_called", _("your queue ticket is called to a window")
 
 
 class NotificationChannel(models.TextChoices):

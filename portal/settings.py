@@ -376,6 +376,9 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
     "services.calendarday",
     "accounts.department",
     "accounts.staffmembership",
+    # The service hall's calls, recalls, no-shows and services (cases.hall.queue); the phone
+    # page's token is a bearer secret and stays out of the log.
+    {"model": "hall.ticket", "exclude_fields": ["token"]},
     {
         "model": "accounts.user",
         "exclude_fields": ["password", "last_login"],
@@ -385,6 +388,11 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
     },
 )
 AUDITLOG_MASK_CALLABLE = _AUDIT_MASK
+
+# --- The service hall (cases.hall) ---------------------------------------------------------------
+# Tickets the kiosk page issues per client address and window (a kiosk tablet is one address).
+HALL_KIOSK_LIMIT = env.int("HALL_KIOSK_LIMIT", default=120)
+HALL_KIOSK_WINDOW_SECONDS = env.int("HALL_KIOSK_WINDOW_SECONDS", default=600)
 
 # --- Celery ----------------------------------------------------------------------------------------
 # Redis when REDIS_URL or CELERY_BROKER_URL is set; otherwise a file-system broker under var/, so that

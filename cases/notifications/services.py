@@ -153,6 +153,11 @@ DEFAULT_TEXTS: dict[str, dict[str, tuple[str, str]]] = {
         "zh-hans": ("已为您免申办理{{ service }}", "根据政府部门共享的数据，您已符合“{{ service }}”的条件，已为您免申办理（办件编号 {{ number }}），办理结果将另行通知。如不需要，可在此选择退出：{{ offers_url }}"),
         "en": ("{{ service }} granted without applying", "Government records show that you qualify for “{{ service }}”, so it has been filed for you without an application ({{ number }}); you will be told the result. If you do not want it, opt out at {{ offers_url }}"),
     },
+    # The service hall (cases.hall.queue.call_next): number (the ticket), window, centre.
+    "hall_called": {
+        "zh-hans": ("请到 {{ window }} 号窗口", "请 {{ number }} 号到 {{ window }} 号窗口办理（{{ centre }}）。"),
+        "en": ("Please go to window {{ window }}", "Ticket {{ number }}: please go to window {{ window }} ({{ centre }})."),
+    },
 }  # fmt: skip
 
 # A text message is short (two segments: about 130 Chinese characters or 300 Latin ones, with the
