@@ -238,6 +238,11 @@ urlpatterns = [
         counter_api.CounterApplicationView.as_view(),
         name="api-counter-applications",
     ),
+    path(
+        "counter/bundle-applications/",
+        counter_api.CounterBundleView.as_view(),
+        name="api-counter-bundle-applications",
+    ),
     path("track/", tracking.TrackView.as_view(), name="api-track"),
     path("stats/", stats_views.StatsView.as_view(), name="api-stats"),
 ]
