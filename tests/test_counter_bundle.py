@@ -127,7 +127,8 @@ def test_a_clerk_files_the_birth_bundle_through_the_pages(demo):
         name = "insured_name" if code == INSURANCE else "child_name"
         assert case.data[name] == BIRTH_ANSWERS["child_name"]
         # Identity filled by the server, as online; the paper tick and the one scan serve both.
-        assert case.data.get("declarant_name", profile.real_name) == profile.real_name
+        assert case.data["applicant_name"] == profile.real_name
+        assert case.data["applicant_id"] == WALK_IN["id_number"]
         material = case.service_version.materials.get(name=CERTIFICATE)
         assert material.pk in case.materials_received
         assert case.attachments.get(material=material).original_name == "certificate.pdf"
@@ -142,6 +143,8 @@ def test_a_clerk_files_the_birth_bundle_through_the_pages(demo):
         case = links[code].case
         assert case.number in text and case.department.name in text
     assert "/counter/bundle/done/" in text and "receipt/" in text
+    pdf_receipt = client.get(f"/counter/done/{links[INSURANCE].case.number}/receipt.pdf")
+    assert pdf_receipt.status_code == 200 and pdf_receipt["Content-Type"] == "application/pdf"
     receipt = client.get(f"/counter/bundle/done/{application.number}/receipt/")
     assert receipt.status_code == 200
     text = receipt.content.decode()
@@ -300,6 +303,7 @@ def test_a_proxy_files_the_bundle_for_the_citizen_with_the_letter_checked(demo):
         if link.case is not None:
             assert (link.case.applicant, link.case.agent) == (principal, proxy)
             assert link.case.authorisation == application.authorisation
+            assert link.case.data["applicant_name"] == WALK_IN["real_name"]
 
 
 def test_accepted_on_the_spot_only_in_the_clerks_own_department(demo):
