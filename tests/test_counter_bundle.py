@@ -332,3 +332,93 @@ def test_the_desk_lists_bundles_without_a_query_per_bundle(demo, django_assert_m
     )  # fmt: skip
     with django_assert_max_num_queries(baseline):
         client.get("/counter/")
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_a_clerk_picks_the_bundle_from_the_list_and_files_it_in_chromium(
+    live_server, demo_data, browser_page, tmp_path
+):
+    """The keyboard journey: the bundle is listed apart in the picker, its one form is filed, the
+    done page names every member case; each page passes axe."""
+    from playwright.sync_api import expect
+
+    from .factories import PASSWORD
+    from .support.browser import axe_problems
+
+    StaffMembershipFactory(
+        department=Department.objects.get(code="city-psb"), role=Role.COUNTER_CLERK,
+        user__username="clerk-yjs",
+    )  # fmt: skip
+    page, keys = browser_page, browser_page.keyboard
+    base = live_server.url
+    page.goto(f"{base}/accounts/login/")
+    page.fill("#id_username", "clerk-yjs")
+    page.fill("#id_password", PASSWORD)
+    with page.expect_navigation():
+        page.press("#id_password", "Enter")
+    page.goto(f"{base}/counter/")
+    expect(page.locator("#id_id_number")).to_be_focused()
+    keys.type(WALK_IN["id_number"])
+    with page.expect_navigation():
+        keys.press("Enter")
+    keys.type(WALK_IN["real_name"])
+    keys.press("Tab")
+    keys.type(WALK_IN["phone"])
+    keys.press("Tab")
+    keys.type("出生")
+    bundle_option = page.locator("#service-options .picker-bundle")
+    expect(bundle_option).to_have_count(1)
+    expect(bundle_option).to_contain_text(BIRTH["code"])
+    # Listed apart: after every service that fits.
+    options = page.locator("#service-options [role=option]")
+    assert options.last.get_attribute("data-code") == BIRTH["code"]
+    page.screenshot(path=str(tmp_path / "picker.png"))
+    for _option in range(options.count()):
+        keys.press("ArrowDown")
+    keys.press("Enter")
+    expect(page.locator("#id_service")).to_have_value("出生一件事")
+    with page.expect_navigation():
+        page.click("button[name=continue]")
+    page.wait_for_url("**/counter/bundle/")
+    problems = axe_problems(page, "bundle form")
+    page.fill("[name=child_name]", BIRTH_ANSWERS["child_name"])
+    page.check("[name=child_sex][value=female]")
+    page.fill("[name=birth_date]", BIRTH_ANSWERS["birth_date"])
+    page.check("[name=consent]")
+    for name, value in BIRTH_ANSWERS["birth"].items():
+        field = page.locator(f"[name='birth-{name}']")
+        if field.first.get_attribute("type") == "radio":
+            page.check(f"[name='birth-{name}'][value='{value}']")
+        elif field.first.evaluate("e => e.tagName") == "SELECT":
+            field.select_option(value)
+        else:
+            field.fill(value)
+    for key in ("insurance", "card"):
+        for name, value in BIRTH_ANSWERS[key].items():
+            field = page.locator(f"[name='{key}-{name}']")
+            if field.first.get_attribute("type") == "radio":
+                page.check(f"[name='{key}-{name}'][value='{value}']")
+            else:
+                field.select_option(value)
+    certificate = bundles.combined_materials(Bundle.objects.get(code=BIRTH["code"]))[0]
+    assert certificate["name"] == CERTIFICATE
+    page.check(f"input[name=received][value='{certificate['id']}']")
+    page.fill("#id_counter-queue_ticket", "B040")
+    page.screenshot(path=str(tmp_path / "bundle-form.png"), full_page=True)
+    with page.expect_navigation():
+        page.click("main form.wide button[type=submit]")
+    page.wait_for_url("**/counter/bundle/done/**")
+    problems += axe_problems(page, "bundle done")
+    page.screenshot(path=str(tmp_path / "bundle-done.png"), full_page=True)
+    number = page.locator("#bundle-number").inner_text().strip()
+    application = BundleApplication.objects.get(number=number)
+    for link in application.member_cases.select_related("case"):
+        if link.case is not None:
+            expect(page.locator("table.bundle-members")).to_contain_text(link.case.number)
+            assert link.case.queue_ticket == "B040"
+    with page.expect_navigation():
+        page.click(f"a[href$='/counter/bundle/done/{number}/receipt/']")
+    expect(page.locator("#bundle-number")).to_have_text(number)
+    problems += axe_problems(page, "bundle receipt")
+    assert problems == []
