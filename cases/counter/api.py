@@ -150,7 +150,7 @@ class CounterBundleInput(serializers.Serializer):
     )
 
 
-class SharedDataOutput(serializers.Serializer):
+class CounterSharedDataOutput(serializers.Serializer):
     case = serializers.CharField(help_text="The member case's number")
     material = serializers.IntegerField()
     material_name = serializers.CharField()
@@ -170,13 +170,13 @@ class CounterBundleOutput(BundleApplicationOutput):
         "may be taken on paper and scanned instead."
     )
 
-    @extend_schema_field(SharedDataOutput(many=True))
+    @extend_schema_field(CounterSharedDataOutput(many=True))
     def get_shared_data(self, application) -> list[dict]:
         rows = []
         for link in application.member_cases.all():
             if link.case is not None:
                 rows += [{**row, "case": link.case.number} for row in sharing.staff_view(link.case)]
-        return SharedDataOutput(rows, many=True).data
+        return CounterSharedDataOutput(rows, many=True).data
 
 
 class CounterBundleView(APIView):
