@@ -149,7 +149,7 @@ def test_a_clerk_files_the_birth_bundle_through_the_pages(demo):
     assert receipt.status_code == 200
     text = receipt.content.decode()
     assert application.number in text and links[BIRTH_SERVICE].case.number in text
-    assert "/counter/" in text and f"/bundles/{application.number}/" not in text
+    assert "/counter/" in text and f"/applications/bundles/{application.number}/" not in text
 
     # The card, filed when the birth is registered, is a counter case with the ticket too.
     decide(links[BIRTH_SERVICE].case, staff_of("city-psb"))
@@ -189,6 +189,35 @@ def test_the_counter_api_files_a_bundle_and_answers_as_the_bundle_api(demo):
     # A walk-in known already is reused, not registered twice.
     assert file_by_api(client, demo).status_code == 201
     assert CitizenProfile.objects.filter(real_name=WALK_IN["real_name"]).count() == 1
+
+
+def test_a_citizen_with_an_account_finds_the_counter_bundle_in_it_and_the_trail_names_the_clerk(
+    demo,
+):
+    clerk, client = clerk_of("city-psb")
+    citizen = CitizenProfile.objects.get(user__username="citizen")
+    walk_in = {"id_number": citizen.id_number, "real_name": citizen.real_name, "phone": ""}
+    response = file_by_api(client, demo, citizen=walk_in, accept=True)
+    assert response.status_code == 201, response.json()
+    number = response.json()["number"]
+    application = BundleApplication.objects.get(number=number)
+    assert application.applicant == citizen
+    for link in application.member_cases.select_related("case"):
+        if link.case is None:
+            continue
+        events = list(link.case.events.order_by("pk"))
+        assert {e.channel for e in events} == {"counter"} and {e.actor for e in events} == {clerk}
+    home = Client()
+    home.force_login(citizen.user)
+    mine = home.get(f"/api/v1/bundle-applications/{number}/")
+    assert mine.status_code == 200 and mine.json()["number"] == number
+    assert home.get(f"/applications/bundles/{number}/").status_code == 200
+    listed = {c["number"] for c in home.get("/api/v1/applications/").json()["results"]}
+    assert {m["number"] for m in mine.json()["members"] if m["number"]} <= listed
+    # Nobody else's: another citizen gets 404.
+    stranger = Client()
+    stranger.force_login(staff_of("city-hsa")[Role.CASEWORKER])
+    assert stranger.get(f"/api/v1/bundle-applications/{number}/").status_code == 404
 
 
 def test_only_counter_clerks_file_a_bundle(demo):
