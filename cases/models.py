@@ -1251,6 +1251,24 @@ class BundleApplication(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    # At a counter (cases.counter.services.file_counter_bundle): the proxy's authorisation (帮办代办),
+    # the paper materials handed over (收件清单, by material name: one tick serves every member
+    # that lists the material) and the queue ticket, given to each member case when it is filed.
+    authorisation = models.ForeignKey(
+        ProxyAuthorisation,
+        verbose_name=_("authorisation (委托)"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="bundle_applications",
+    )
+    materials_received = models.JSONField(
+        _("paper materials received (收件清单)"),
+        default=list,
+        blank=True,
+        help_text=_("Names of the bundle's materials handed over on paper at a counter."),
+    )
+    queue_ticket = models.CharField(_("queue ticket"), max_length=20, blank=True)
     # The combined answers: shared fields at the top, member-only ones under the member's key.
     data = EncryptedJSONField(_("form data"), default=dict, blank=True)
     state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.DRAFT)

@@ -294,6 +294,11 @@ urlpatterns = [
         hall_queue_api.FinishView.as_view(),
         name="api-hall-window-finish",
     ),
+    path(
+        "counter/bundle-applications/",
+        counter_api.CounterBundleView.as_view(),
+        name="api-counter-bundle-applications",
+    ),
     path("track/", tracking.TrackView.as_view(), name="api-track"),
     path("stats/", stats_views.StatsView.as_view(), name="api-stats"),
 ]

@@ -525,6 +525,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "SharingOutcomeEnum": "cases.sharing.registry.SHARING_OUTCOMES",
         "SharedMaterialOutcomeEnum": "cases.sharing.registry.SHARED_MATERIAL_OUTCOMES",
+        # bundle-applications/ and counter/bundle-applications/ answer with the same states
+        "BundleApplicationStateEnum": "cases.models.BundleApplication.State",
     },
 }
 

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from ..ratings import views as rating_views
+from . import bundle_views
 from . import views as counter_views
 
 app_name = "counter"
@@ -10,6 +11,9 @@ urlpatterns = [
     path("apply/", counter_views.apply, name="apply"),
     path("pickup/", counter_views.pickup, name="pickup"),
     path("rate/", rating_views.counter_rate, name="rate"),
+    path("bundle/", bundle_views.bundle_apply, name="bundle-apply"),
+    path("bundle/done/<str:number>/", bundle_views.bundle_done, name="bundle-done"),
+    path("bundle/done/<str:number>/receipt/", bundle_views.bundle_receipt, name="bundle-receipt"),
     path("done/<str:number>/", counter_views.done, name="done"),
     path("done/<str:number>/receipt.pdf", counter_views.receipt, name="receipt"),
     path(

@@ -59,9 +59,11 @@ def desk(request: HttpRequest) -> HttpResponse:
     beside the field; a corrected one is looked up again with everything else typed kept."""
     _clerk(request)
     services = picker.counter_services()
+    bundles = picker.counter_bundles()
     form = DeskForm(
         request.POST if request.method == "POST" else None,
         services=services,
+        bundles=bundles,
         continuing="continue" in request.POST,
     )
     status = 200
@@ -71,6 +73,11 @@ def desk(request: HttpRequest) -> HttpResponse:
             access_log.clerk_looked_up(request.user, found)
         if form.ready:
             _keep_citizen(request, form.citizen())
+            if picker.is_bundle(form.service_item):  # 一件事: the bundle's one form
+                request.session.pop("counter_service", None)
+                request.session["counter_bundle"] = form.service_item.code
+                return redirect("counter:bundle-apply")
+            request.session.pop("counter_bundle", None)
             request.session["counter_service"] = form.service_item.code
             return redirect("counter:apply")
         status = 400 if form.errors else 200
@@ -82,7 +89,7 @@ def desk(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "counter/desk.html",
-        {"form": form, "choices": picker.choices(services),
+        {"form": form, "choices": picker.choices(services, bundles),
          "masked": mask_id_number(form.number or "")},
         status=status,
     )  # fmt: skip
