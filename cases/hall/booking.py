@@ -39,7 +39,7 @@ from django.utils.translation import gettext as _
 
 from accounts import proxies
 from accounts.models import CitizenProfile, ProxyAuthorisation, User
-from services.calendar import CalendarYearMissing, is_working_day
+from services.calendar import working_days_from
 from services.models import ServiceItem, localized
 
 from .models import Appointment, CentreService, ServiceCentre, Slot
@@ -75,36 +75,30 @@ def bookable_centre_services(service: ServiceItem) -> QuerySet[CentreService]:
     )
 
 
-def centre_service_for(*, service: ServiceItem, centre_code: str) -> CentreService | None:
-    return bookable_centre_services(service).filter(centre__code=centre_code).first()
+def centre_service_for(*, service_code: str, centre_code: str) -> CentreService | None:
+    """The booking of a published service at an open centre, by their codes; None if there is none."""
+    return (
+        CentreService.objects.filter(
+            service__code=service_code,
+            service__status=ServiceItem.Status.PUBLISHED,
+            centre__code=centre_code,
+            centre__active=True,
+            bookable=True,
+        )
+        .select_related("centre")
+        .first()
+    )
 
 
 def bookable_days(centre: ServiceCentre, *, now: dt.datetime | None = None) -> list[dt.date]:
     """Today (while the centre is still open) and the next `booking_horizon_days` working days.
 
-    Stops at the first day of a year without calendar data (services.calendar raises for it).
+    None of a year without calendar data: whether it is a holiday is not known yet.
     """
     now = _local(now or _now())
-    today = now.date()
-    days: list[dt.date] = []
-    day = today
-    working_days_ahead = 0
-    # A horizon of n working days fits in n + 30 calendar days, the Spring Festival included.
-    for _offset in range(centre.booking_horizon_days + 31):
-        try:
-            working = is_working_day(day)
-        except CalendarYearMissing:
-            break
-        if working:
-            if day == today:
-                if now.time() < centre.closes_at:
-                    days.append(day)
-            else:
-                working_days_ahead += 1
-                if working_days_ahead > centre.booking_horizon_days:
-                    break
-                days.append(day)
-        day += dt.timedelta(days=1)
+    days = working_days_from(now.date(), centre.booking_horizon_days)
+    if days and days[0] == now.date() and now.time() >= centre.closes_at:
+        days = days[1:]
     return days
 
 
@@ -325,7 +319,9 @@ def book(
         )
         if not taken:
             raise ValidationError({"slot": [_("This time is fully booked; choose another.")]})
-        appointment = Appointment.objects.create(slot=slot, citizen=citizen, booked_by=user)
+        appointment = Appointment.objects.create(
+            slot=slot, citizen=citizen, booked_by=user, created_at=now
+        )
         appointment.slot = slot
         _tell(appointment, "appointment_booked")
     return appointment

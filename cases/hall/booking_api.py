@@ -13,7 +13,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal.api import error_responses
-from services import catalog
 from services.models import localized
 
 from . import booking
@@ -43,11 +42,9 @@ class SlotListView(APIView):
     def get(self, request):
         query = SlotsQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
-        item = catalog.service_for_guide(query.validated_data["service"])
-        centre_service = (
-            booking.centre_service_for(service=item, centre_code=query.validated_data["centre"])
-            if item is not None
-            else None
+        centre_service = booking.centre_service_for(
+            service_code=query.validated_data["service"],
+            centre_code=query.validated_data["centre"],
         )
         if centre_service is None:
             raise Http404
