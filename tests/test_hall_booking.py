@@ -608,3 +608,95 @@ def test_the_demo_centre_loads_once(db):
     assert list(centre.windows.values_list("number", flat=True)) == [1, 2, 3, 4]
     assert centre.lunch_from == dt.time(12, 0)
     assert Client().get(f"/services/{centre.services.first().service.code}/").status_code == 200
+
+
+# --- In Chromium: axe on the booking pages --------------------------------------------------------
+
+
+@pytest.fixture
+def live_hall(transactional_db):
+    """A centre for the browser, on today's real calendar (a year without data gets a plain one,
+    so the test also runs in years the holiday package does not know yet)."""
+    from django.utils import timezone
+
+    seed_from_chinesecalendar(CalendarYear, CalendarDay)
+    today = timezone.localdate()
+    for year in (today.year, today.year + 1):
+        CalendarYear.objects.get_or_create(year=year, defaults={"source": "test"})
+    department = DepartmentFactory(code="centre-dept", name="测试市政务服务中心")
+    version = make_service(
+        "330100-HALL-001", department=department, name="居住证办理", name_en="Residence permit"
+    )
+    centre = ServiceCentre.objects.create(
+        code="test-centre",
+        name="测试市民中心",
+        name_en="Test Citizens' Centre",
+        department=department,
+        address="测试路1号",
+        address_en="1 Test Road",
+        lunch_from=dt.time(12, 0),
+        lunch_until=dt.time(13, 30),
+    )
+    CentreService.objects.create(centre=centre, service=version.service)
+    ServiceCentre.objects.create(
+        code="second-centre",
+        name="第二市民中心",
+        name_en="Second Citizens' Centre",
+        department=department,
+        address="测试路2号",
+        address_en="2 Test Road",
+    ).services.create(service=version.service)
+    return CitizenProfileFactory(user__username="booker", real_name="李四")
+
+
+@pytest.mark.browser
+def test_the_booking_pages_are_axe_clean_on_a_phone_in_chinese_english_and_elder_mode(
+    live_hall, live_server
+):
+    from playwright.sync_api import expect
+
+    from .support.browser import axe_problems, chromium, sign_in
+
+    problems = []
+    with chromium() as browser:
+        context = browser.new_context(
+            base_url=live_server.url, locale="zh-CN", viewport={"width": 390, "height": 844}
+        )
+        context.set_default_timeout(10_000)
+        page = context.new_page()
+        sign_in(page, live_server.url, "booker")
+        page.goto("/services/330100-HALL-001/")
+        problems += axe_problems(page, "guide")
+        page.locator("a[href='/appointments/book/330100-HALL-001/']").click()
+        expect(page.locator("h1")).to_contain_text("居住证办理")
+        problems += axe_problems(page, "choose the day")
+        page.locator("input[name=centre]").first.check()
+        page.locator("input[name=date]").last.check()
+        page.locator("form[method=get] button[type=submit]").click()
+        expect(page.locator("input[name=slot]").first).to_be_visible()
+        problems += axe_problems(page, "choose the time")
+        page.locator("form[method=post].stack button[type=submit]").click()  # no time chosen
+        expect(page.locator(".error-summary")).to_be_visible()
+        problems += axe_problems(page, "error")
+        page.locator("input[name=slot]").first.check()
+        page.locator("form[method=post].stack button[type=submit]").click()
+        expect(page.locator(".booking-code")).to_be_visible()
+        code = Appointment.objects.get().code
+        expect(page.locator(".booking-code")).to_have_text(code)
+        problems += axe_problems(page, "confirmation")
+        page.goto("/appointments/")
+        problems += axe_problems(page, "mine")
+        page.locator("button[name=elder_mode]").click()
+        page.goto("/appointments/book/330100-HALL-001/?centre=test-centre")
+        problems += axe_problems(page, "elder: choose the day")
+        page.locator("button[name=elder_mode]").click()
+        page.get_by_role("button", name="English").click()
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+        page.goto("/appointments/book/330100-HALL-001/?centre=test-centre")
+        problems += axe_problems(page, "English: choose the day")
+        page.goto("/appointments/")
+        problems += axe_problems(page, "English: mine")
+        context.close()
+        # The ORM calls made while Playwright's loop ran have a connection of their own: closed.
+        connections.close_all()
+    assert problems == []
