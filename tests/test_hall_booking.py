@@ -700,3 +700,17 @@ def test_the_booking_pages_are_axe_clean_on_a_phone_in_chinese_english_and_elder
         # The ORM calls made while Playwright's loop ran have a connection of their own: closed.
         connections.close_all()
     assert problems == []
+
+
+def test_ids_past_64_bits_and_odd_input_are_never_a_500(hall):
+    client = logged_in(person().user)
+    huge = 2**70
+    assert client.post(f"/api/v1/appointments/{huge}/cancel/").status_code == 404
+    assert client.get(f"/appointments/{huge}/").status_code == 404
+    assert client.post(f"/appointments/{huge}/cancel/").status_code == 404
+    too_big = client.post("/api/v1/appointments/", {"slot": huge}, content_type="application/json")
+    assert too_big.status_code == 400 and "slot" in too_big.json()["errors"]
+    odd = "/api/v1/appointments/slots/?service=%00&centre=x&date=2026-10-08"
+    assert client.get(odd).status_code in (400, 404)
+    page = client.get("/appointments/book/330100-HALL-001/?centre=nowhere&date=1999-01-01")
+    assert page.status_code == 200
