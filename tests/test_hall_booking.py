@@ -714,3 +714,29 @@ def test_ids_past_64_bits_and_odd_input_are_never_a_500(hall):
     assert client.get(odd).status_code in (400, 404)
     page = client.get("/appointments/book/330100-HALL-001/?centre=nowhere&date=1999-01-01")
     assert page.status_code == 200
+
+
+def test_english_booking_pages_leave_no_chinese_unmarked(hall):
+    from .support.lang import unmarked_chinese
+
+    with at("2026-09-30", 10):
+        principal = person(real_name="王奶奶")
+        agent = person(real_name="王小明")
+        authorisation = proxies.grant(
+            principal_user=principal.user,
+            agent_id_number=agent.id_number,
+            agent_real_name=agent.real_name,
+            relationship="child",
+        )
+        client = logged_in(agent.user)
+        client.post("/accounts/language/", {"language": "en"})
+        chosen = "/appointments/book/330100-HALL-001/?centre=test-centre&date=2026-10-08"
+        slot = slot_at(hall, moment("2026-10-08", 9))
+        made = client.post(chosen, {"slot": slot.pk, "principal": authorisation.pk})
+        assert made.status_code == 302, made.content.decode()
+        assert Appointment.objects.get().citizen == principal
+        for url in ("/services/330100-HALL-001/", chosen, made["Location"], "/appointments/"):
+            page = client.get(url, HTTP_ACCEPT_LANGUAGE="en")
+            html = page.content.decode()
+            assert '<html lang="en"' in html, url
+            assert unmarked_chinese(html) == [], url

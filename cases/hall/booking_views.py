@@ -18,11 +18,22 @@ from django.views.decorators.http import require_POST
 
 from accounts import proxies
 from portal.forms import attach_errors
+from portal.templatetags.zh import lang_attr, zh
 from services import catalog
 from services.models import localized
 
 from . import booking
 from .models import Appointment
+
+
+class MarkedSelect(forms.Select):
+    """A select whose Chinese options say so in an English page (an <option> holds no <span>)."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        if lang_attr(label):
+            option["attrs"]["lang"] = "zh-Hans"
+        return option
 
 
 def _day_label(day: dt.date) -> str:
@@ -38,7 +49,10 @@ class ChooseDayForm(forms.Form):
     def __init__(self, *args, centres, days, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["centre"].choices = [
-            (cs.centre.code, f"{localized(cs.centre, 'name')} · {localized(cs.centre, 'address')}")
+            (
+                cs.centre.code,
+                zh(f"{localized(cs.centre, 'name')} · {localized(cs.centre, 'address')}"),
+            )
             for cs in centres
         ]
         self.fields["date"].choices = [(day.isoformat(), _day_label(day)) for day in days]
@@ -51,6 +65,7 @@ class BookForm(forms.Form):
     principal = forms.ChoiceField(
         label=gettext_lazy("Who is coming"),
         required=False,
+        widget=MarkedSelect,
         help_text=gettext_lazy("You may book for someone who authorised you (帮办代办)."),
     )
 
