@@ -37,6 +37,7 @@ from .factories import (
     make_service,
 )
 from .support.clock import at
+from .test_admin_scope import errors_of, form_data
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 D = dt.date
@@ -285,6 +286,10 @@ def test_the_reminder_goes_the_day_before_once_through_the_outbox(hall):
     inbox.refresh_from_db()
     assert appointment.code in inbox.body and "10:00–10:30" in inbox.body
     assert "测试路1号" in inbox.body
+    text = reminders.get(channel="sms")
+    assert deliver(text.pk) == "sent"
+    text.refresh_from_db()
+    assert appointment.code in text.body and len(f"【一网通办】{text.body}") <= 134  # two segments
 
 
 # --- 20 people, the last place --------------------------------------------------------------------
@@ -593,6 +598,35 @@ def test_a_department_admin_sees_and_edits_their_own_centres_only(hall):
     assert client.get(f"/admin/hall/servicecentre/{hall.centre.pk}/change/").status_code == 200
     assert client.get(f"/admin/hall/servicecentre/{elsewhere.pk}/change/").status_code == 404
     assert client.get("/admin/hall/servicecentre/add/").status_code == 200
+    # They add a window serving the centre's service and save: it saves, and the trail has it.
+    change = f"/admin/hall/servicecentre/{hall.centre.pk}/change/"
+    data = form_data(client.get(change))
+    data.update(
+        {
+            "windows-TOTAL_FORMS": "1",
+            "windows-0-number": "5",
+            "windows-0-label": "综合窗口",
+            "windows-0-active": "on",
+            "windows-0-services": [str(hall.service_id)],
+            "windows-0-centre": str(hall.centre.pk),
+        }
+    )
+    saved = client.post(change, data)
+    assert saved.status_code == 302, errors_of(saved)
+    window = hall.centre.windows.get(number=5)
+    assert list(window.services.all()) == [hall.service]
+    from auditlog.models import LogEntry
+
+    assert LogEntry.objects.filter(content_type__model="window", actor=admin_user).exists()
+    # Another department's department cannot be chosen as the operator.
+    assert elsewhere.department_id not in [
+        choice.value
+        for choice, _label in client.get(change)
+        .context["adminform"]
+        .form.fields["department"]
+        .choices
+        if choice
+    ]
 
 
 def test_the_demo_centre_loads_once(db):

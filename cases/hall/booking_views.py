@@ -115,7 +115,7 @@ def book_page(request: HttpRequest, code: str) -> HttpResponse:
     centre_service = chosen or centres[0]
     days = booking.bookable_days(centre_service.centre)
     day_form = ChooseDayForm(
-        request.GET or None,
+        request.GET if "date" in request.GET else None,
         centres=centres,
         days=days,
         initial={"centre": centre_service.centre.code},
