@@ -938,6 +938,11 @@ class NotificationEvent(models.TextChoices):
     PROACTIVE_OFFERED = "proactive_offered", _("a benefit you may have without applying")
     PROACTIVE_GRANTED = "proactive_granted", _("a benefit granted without applying")
     HALL_CALLED = "hall_called", _("your queue ticket is called to a window")
+    # The service hall (cases.hall.booking): bookings of a visit to a service centre.
+    APPOINTMENT_BOOKED = "appointment_booked", _("visit booked")
+    APPOINTMENT_CANCELLED = "appointment_cancelled", _("booked visit cancelled")
+    APPOINTMENT_REMINDER = "appointment_reminder", _("reminder: your booked visit is tomorrow")
+    APPOINTMENT_MISSED = "appointment_missed", _("booked visit missed")
 
 
 class NotificationChannel(models.TextChoices):

@@ -10,6 +10,7 @@ from cases.automation import api as automation_api
 from cases.bundles import api as bundle_api
 from cases.counter import api as counter_api
 from cases.hall import queue_api as hall_queue_api
+from cases.hall import booking_api
 from cases.licences import api as licence_api
 from cases.notifications import inbox
 from cases.proactive import api as proactive_api
@@ -247,6 +248,18 @@ urlpatterns = [
         "notifications/<int:notification_id>/read/",
         inbox.NotificationReadView.as_view(),
         name="api-notification-read",
+    ),
+    # 预约到厅办理: the day's times, book (a proxy names the principal), mine, cancel.
+    path("appointments/slots/", booking_api.SlotListView.as_view(), name="api-appointment-slots"),
+    path(
+        "appointments/",
+        booking_api.AppointmentListCreateView.as_view(),
+        name="api-appointments",
+    ),
+    path(
+        "appointments/<int:appointment_id>/cancel/",
+        booking_api.AppointmentCancelView.as_view(),
+        name="api-appointment-cancel",
     ),
     path("counter/citizens/lookup/", counter_api.LookupView.as_view(), name="api-counter-lookup"),
     path(

@@ -379,6 +379,12 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
     # The service hall's calls, recalls, no-shows and services (cases.hall.queue); the phone
     # page's token is a bearer secret and stays out of the log.
     {"model": "hall.ticket", "exclude_fields": ["token"]},
+    # The service hall: centres, their services and windows (admin), and every booking, cancellation
+    # and missed visit (cases/hall/booking.py saves each change of an appointment as a model change).
+    "hall.servicecentre",
+    "hall.centreservice",
+    {"model": "hall.window", "m2m_fields": ["services"]},
+    "hall.appointment",
     {
         "model": "accounts.user",
         "exclude_fields": ["password", "last_login"],
@@ -450,6 +456,10 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "cases.tasks.sweep_proactive",
         "schedule": crontab(hour=6, minute=0),
     },
+    # Booked visits (cases/hall/booking.py): reminders from 18:00 the day before, each sent once;
+    # bookings nobody came for marked after the centre closes. Both catch up after an outage.
+    "remind-appointments": {"task": "cases.tasks.remind_appointments", "schedule": 900.0},
+    "mark-no-shows": {"task": "cases.tasks.mark_no_shows", "schedule": 1800.0},
 }
 
 # --- E-mail and SMS --------------------------------------------------------------------------------
