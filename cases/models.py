@@ -664,6 +664,7 @@ class OfficialDocument(models.Model):
         DECISION = "decision", _("decision (决定书)")
         LICENCE = "licence", _("e-licence")
         COMMITMENT = "commitment", _("signed commitment (告知承诺书)")
+        PAYMENT_RECEIPT = "payment_receipt", _("payment receipt (缴费凭证)")
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="documents")
     kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
@@ -937,6 +938,9 @@ class NotificationEvent(models.TextChoices):
     DRAFT_EXPIRING = "draft_expiring", _("your draft will be removed")
     PROACTIVE_OFFERED = "proactive_offered", _("a benefit you may have without applying")
     PROACTIVE_GRANTED = "proactive_granted", _("a benefit granted without applying")
+    FEE_DUE = "fee_due", _("a fee to pay")
+    FEE_PAID = "fee_paid", _("fee paid")
+    FEE_REFUNDED = "fee_refunded", _("fee refunded")
 
 
 class NotificationChannel(models.TextChoices):

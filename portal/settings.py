@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "cases.transparency",
     "cases.sharing",
     "cases.proactive",
+    "cases.payments",
 ]
 
 MIDDLEWARE = [
@@ -227,6 +228,17 @@ DATA_REGISTRIES = env.list(
         "cases.sharing.demo.SocialInsuranceRegistry",
         "cases.sharing.demo.PropertyRegistry",
     ],
+)
+# Fees (cases/payments): the payment provider, a dotted path to a subclass of
+# cases.payments.providers.PaymentProvider. The demo provider shows a simulated checkout page on the portal
+# and calls back signed like a real gateway; it takes no money, so production warns (cases_payments.W001).
+PAYMENT_PROVIDER = env.str(
+    "PAYMENT_PROVIDER", default="cases.payments.providers.DemoPaymentProvider"
+)
+# The demo provider's HMAC key for its callbacks (a real provider has its own settings).
+PAYMENT_DEMO_SECRET = env.str(
+    "PAYMENT_DEMO_SECRET",
+    default="dev-only-demo-payment-secret",  # noqa: S105
 )
 # Demo registry codes that answer as if down, to try uploading a shared material instead.
 DEMO_REGISTRIES_DOWN = env.list("DEMO_REGISTRIES_DOWN", default=[])
@@ -409,6 +421,13 @@ CELERY_BEAT_SCHEDULE: dict = {
     "purge": {"task": "cases.tasks.purge", "schedule": crontab(hour=3, minute=30)},
     # 免申即享 (cases/proactive): who the registries newly show eligible, offered or granted once;
     # set-based and idempotent, daily in the morning (after the registries' nightly updates).
+    # Fees (cases/payments): refunds the provider did not confirm yet are asked again; the daily
+    # reconciliation of each department (对账) is made for the day before, early in the morning.
+    "complete-refunds": {"task": "cases.payments.tasks.complete_refunds", "schedule": 300.0},
+    "reconcile-payments": {
+        "task": "cases.payments.tasks.reconcile_yesterday",
+        "schedule": crontab(hour=2, minute=15),
+    },
     "sweep-proactive": {
         "task": "cases.tasks.sweep_proactive",
         "schedule": crontab(hour=6, minute=0),

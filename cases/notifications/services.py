@@ -153,6 +153,19 @@ DEFAULT_TEXTS: dict[str, dict[str, tuple[str, str]]] = {
         "zh-hans": ("已为您免申办理{{ service }}", "根据政府部门共享的数据，您已符合“{{ service }}”的条件，已为您免申办理（办件编号 {{ number }}），办理结果将另行通知。如不需要，可在此选择退出：{{ offers_url }}"),
         "en": ("{{ service }} granted without applying", "Government records show that you qualify for “{{ service }}”, so it has been filed for you without an application ({{ number }}); you will be told the result. If you do not want it, opt out at {{ offers_url }}"),
     },
+    # Fees (cases.payments): amount in yuan with two decimals; receipt_number and method once paid.
+    "fee_due": {
+        "zh-hans": ("请缴纳费用", "您的申请 {{ number }}（{{ service }}）需缴纳费用 ¥{{ amount }}，请在办件页面在线缴费或到窗口缴纳；缴费后办件将自动继续办理。"),
+        "en": ("A fee to pay", "Your application {{ number }} ({{ service }}) has a fee of ¥{{ amount }} to pay. Pay it online on the application's page or at the window; the application then moves on by itself."),
+    },
+    "fee_paid": {
+        "zh-hans": ("缴费成功", "已收到您为申请 {{ number }}（{{ service }}）缴纳的费用 ¥{{ amount }}（{{ method }}）。电子缴费凭证可在办件页面下载。"),
+        "en": ("Fee paid", "We received ¥{{ amount }} ({{ method }}) for your application {{ number }} ({{ service }}). The electronic payment receipt is on the application's page."),
+    },
+    "fee_refunded": {
+        "zh-hans": ("费用已退还", "您为申请 {{ number }}（{{ service }}）缴纳的费用 ¥{{ amount }} 已按规定退还。"),
+        "en": ("Fee refunded", "The fee of ¥{{ amount }} you paid for application {{ number }} ({{ service }}) has been refunded, as the rules provide."),
+    },
 }  # fmt: skip
 
 # A text message is short (two segments: about 130 Chinese characters or 300 Latin ones, with the
