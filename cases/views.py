@@ -467,8 +467,24 @@ def _detail_context(request: HttpRequest, case: Case, **extra) -> dict:
         **_rating_context(case, request.user),
         "shared": [] if case.is_draft else sharing.shared_materials(case),
         "licences": _licences_given(case, request.user),
+        **_fee_context(case),
         **extra,
     }
+
+
+def _fee_context(case: Case) -> dict:
+    from .payments import services as payments
+    from .payments.models import Payment
+
+    fee = None if case.is_draft else payments.fee_of(case)
+    if fee is None:
+        return {}
+    refunds = [
+        p
+        for p in case.payments.all()
+        if p.state in (Payment.State.REFUND_PENDING, Payment.State.REFUNDED)
+    ]
+    return {"fee": fee, "refunds": refunds}
 
 
 def _licences_given(case: Case, user) -> list:

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from ..payments import views as payment_views
 from ..ratings import views as rating_views
 from . import views as counter_views
 
@@ -11,6 +12,7 @@ urlpatterns = [
     path("pickup/", counter_views.pickup, name="pickup"),
     path("rate/", rating_views.counter_rate, name="rate"),
     path("done/<str:number>/", counter_views.done, name="done"),
+    path("fees/<str:number>/", payment_views.window, name="fee"),
     path("done/<str:number>/receipt.pdf", counter_views.receipt, name="receipt"),
     path(
         "done/<str:number>/documents/<int:document_id>.pdf",
