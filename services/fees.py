@@ -93,7 +93,7 @@ def amount_fen(rule: dict, data: dict | None) -> int:
         return int(rule["amount_fen"])
     raw = (data or {}).get(rule["unit_field"])
     try:
-        units = int(raw) if raw not in (None, "", True, False) else 0
+        units = 0 if raw is None or isinstance(raw, bool) or raw == "" else int(raw)
     except (TypeError, ValueError):
         units = 0
     total = int(rule.get("base_fen", 0)) + int(rule["per_unit_fen"]) * max(units, 0)
