@@ -484,7 +484,9 @@ def _fee_context(case: Case) -> dict:
         for p in case.payments.all()
         if p.state in (Payment.State.REFUND_PENDING, Payment.State.REFUNDED)
     ]
-    return {"fee": fee, "refunds": refunds}
+    from .payments.providers import get_provider
+
+    return {"fee": fee, "refunds": refunds, "online_payment": get_provider() is not None}
 
 
 def _licences_given(case: Case, user) -> list:

@@ -413,3 +413,21 @@ def test_production_warns_about_the_demo_provider(settings):
     }
     settings.PAYMENT_PROVIDER = "cases.payments.providers.Nothing"
     assert [e.id for e in payment_provider(None)] == ["cases_payments.E001"]
+
+
+def test_without_a_provider_fees_are_taken_at_the_window_only(office, settings):
+    settings.PAYMENT_PROVIDER = ""
+    case = approved(office, "pickup")
+    citizen = client_of(case.applicant.user)
+    page = citizen.get(f"/applications/{case.number}/").content.decode()
+    assert "¥20.00" in page and f"/applications/{case.number}/pay/" not in page
+    refused = citizen.post(f"/api/v1/applications/{case.number}/payment/")
+    assert refused.status_code == 409
+    assert (
+        Client().post("/pay/callback/demo/", "{}", content_type="application/json").status_code
+        == 404
+    )
+    payments.record_window_payment(
+        case=case, clerk=office["staff"][Role.COUNTER_CLERK], method="cash", receipt_number="R-9"
+    )
+    assert case.payments.get().state == "paid"

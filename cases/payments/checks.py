@@ -14,6 +14,8 @@ def payment_provider(app_configs, **kwargs):
     from .providers import PaymentProvider
 
     path = settings.PAYMENT_PROVIDER
+    if not path:
+        return []  # no online payment: fees at the window only
     try:
         provider = import_string(path)
     except ImportError:

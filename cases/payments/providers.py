@@ -77,7 +77,11 @@ def provider_class(path: str | None = None) -> type[PaymentProvider]:
     return import_string(path or settings.PAYMENT_PROVIDER)
 
 
-def get_provider() -> PaymentProvider:
+def get_provider() -> PaymentProvider | None:
+    """The configured provider, or None when PAYMENT_PROVIDER is empty: no online payment, fees
+    are taken at the window only."""
+    if not settings.PAYMENT_PROVIDER:
+        return None
     return provider_class()()
 
 

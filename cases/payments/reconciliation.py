@@ -80,7 +80,11 @@ def reconcile(*, department: Department, day: dt.date, settlement=None) -> Repor
     report.refunded_fen = refunded_today.aggregate(total=Sum("refunded_fen"))["total"] or 0
 
     provider = get_provider()
-    lines = settlement if settlement is not None else provider.settlements(day)
+    code = provider.code if provider is not None else None
+    if settlement is not None:
+        lines = settlement
+    else:
+        lines = provider.settlements(day) if provider is not None else []
     references = {line.reference for line in lines}
     # The provider's lines that belong to this department: those whose reference we know as its
     # own, and those we know nowhere (listed for every department: someone must look).
@@ -90,12 +94,8 @@ def reconcile(*, department: Department, day: dt.date, settlement=None) -> Repor
         )
     )
     mine = [line for line in lines if known.get(line.reference, department.pk) == department.pk]
-    online_payments = {
-        p.provider_reference: p for p in report.payments if p.provider == provider.code
-    }
-    online_refunds = {
-        p.provider_reference: p for p in report.refunds if p.provider == provider.code
-    }
+    online_payments = {p.provider_reference: p for p in report.payments if p.provider == code}
+    online_refunds = {p.provider_reference: p for p in report.refunds if p.provider == code}
     for kind, ours_by_ref in (("payment", online_payments), ("refund", online_refunds)):
         theirs = {line.reference: line for line in mine if line.kind == kind}
         for reference, line in theirs.items():
@@ -129,7 +129,8 @@ def departments_with_payments(day: dt.date):
 
 def store_reports(day: dt.date) -> list[ReconciliationReport]:
     """Make (or remake) the reports of `day` for every department with payments or refunds."""
-    settlement = get_provider().settlements(day)
+    provider = get_provider()
+    settlement = provider.settlements(day) if provider is not None else []
     stored = []
     for department in departments_with_payments(day):
         report = reconcile(department=department, day=day, settlement=settlement)

@@ -220,6 +220,11 @@ def _reference(prefix: str) -> str:
 def start_checkout(*, case: Case, user: User) -> tuple[Payment, str]:
     """Open (or reuse) the case's pending online payment; returns it with the checkout URL."""
     provider = get_provider()
+    if provider is None:
+        raise CaseConflict(
+            _("Online payment is not available; pay the fee at the service window."),
+            code="no_online_payment",
+        )
     with transaction.atomic():
         case = trail.locked(case)
         fee = fee_of(case)
@@ -335,6 +340,8 @@ def handle_callback(
     event id already applied): nothing changes. The amount must be the payment's, to the fen."""
     provider = get_provider()
     Result = PaymentEvent.Result
+    if provider is None or provider.code != provider_code:
+        raise LookupError(provider_code)
     try:
         notice = provider.verify(body=body, query=query, headers=headers)
     except InvalidCallback as exc:
@@ -434,7 +441,11 @@ def complete_refund(*, payment_id: int) -> Payment | None:
         payment = Payment.objects.select_for_update().get(pk=found.pk)
         if payment.state != Payment.State.REFUND_PENDING:
             return payment
-        reference = get_provider().refund(payment, payment.amount_fen)
+        provider = get_provider()
+        if provider is None or provider.code != payment.provider:
+            logger.error("Refund of %s waits: its provider is not configured", payment.pk)
+            return payment
+        reference = provider.refund(payment, payment.amount_fen)
         _refunded(case, payment, reference=reference)
     return payment
 

@@ -93,7 +93,8 @@ def demo_checkout(request: HttpRequest, reference: str) -> HttpResponse:
 def callback(request: HttpRequest, provider: str) -> HttpResponse:
     """POST: the provider's notification (answers JSON; 400 when refused). GET: the citizen's
     browser returning from the checkout with the same signed notice (a gateway's return URL)."""
-    if provider != get_provider().code:
+    configured = get_provider()
+    if configured is None or provider != configured.code:
         raise Http404
     result, payment = payments.handle_callback(
         provider_code=provider,
