@@ -431,3 +431,56 @@ def test_without_a_provider_fees_are_taken_at_the_window_only(office, settings):
         case=case, clerk=office["staff"][Role.COUNTER_CLERK], method="cash", receipt_number="R-9"
     )
     assert case.payments.get().state == "paid"
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_the_same_callback_arriving_at_once_from_many_threads_is_applied_once(settings, tmp_path):
+    import threading
+
+    from django.db import connections
+
+    settings.PRIVATE_MEDIA_ROOT = tmp_path
+    department = DepartmentFactory(code="psb2")
+    staff = {
+        role: StaffMembershipFactory(department=department, role=role).user
+        for role in (Role.CASEWORKER, Role.REVIEWER, Role.APPROVER)
+    }
+    service = make_service(
+        "FEE-T", department=department, materials=[{"name": "申请书", "required": False}],
+        delivery_electronic=True, fee_rule=ON_RESULT, **FEE_TEXT,
+    ).service  # fmt: skip
+    case = act(submitted(service), "accept", staff[Role.CASEWORKER])
+    case = act(act(case, "pass_review", staff[Role.REVIEWER]), "approve", staff[Role.APPROVER])
+    payment, _url = payments.start_checkout(case=case, user=case.applicant.user)
+    body = signed(notice(payment, event_id="EV-RACE"))
+    barrier = threading.Barrier(6)
+    results = []
+
+    def deliver():
+        try:
+            barrier.wait()
+            results.append(post_callback(body).json()["result"])
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=deliver) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == ["applied"] + ["duplicate"] * 5, results
+    assert Event.objects.filter(case=case, action="fee_paid").count() == 1
+    assert OfficialDocument.objects.filter(case=case, kind="payment_receipt").count() == 1
+
+
+def test_the_fee_rule_travels_in_the_designer_export_and_is_checked_on_import(office):
+    from services.interchange import export_service, import_service
+
+    item = office["services"]["intake"]
+    document = export_service(item)
+    assert document["guide"]["fee_rule"] == ON_ACCEPTANCE
+    document["guide"]["fee_rule"] = {"amount_fen": 12.5, "due": "before_result"}
+    with pytest.raises(ValidationError) as refused:
+        import_service(document=document, code="FEE-COPY", department=office["department"])
+    assert any("fee_rule" in key for key in refused.value.message_dict)
