@@ -222,6 +222,10 @@ def test_the_callback_replayed_is_applied_once_and_a_forged_one_is_refused(offic
     assert payment.state == "pending" and not case.events.filter(action="fee_paid").exists()
     assert PaymentEvent.objects.filter(verified=False, result="refused").count() == 3
 
+    stray = signed({**notice(payment, event_id="EV-STRAY"), "reference": "PAY-NOT-OURS"})
+    assert post_callback(stray).json() == {"result": "ignored"}
+    assert post_callback(stray).json() == {"result": "duplicate"}  # recorded once, no error
+
     good = signed(notice(payment, event_id="EV-42"))
     assert post_callback(good).json() == {"result": "applied"}
     assert post_callback(good).json() == {"result": "duplicate"}

@@ -355,15 +355,27 @@ def handle_callback(
         provider=provider.code, provider_reference=notice.reference
     ).first()
 
-    def log(result, payment=None, note=""):
-        PaymentEvent.objects.create(
-            payment=payment, provider=provider.code, event_id=notice.event_id, kind="callback",
-            verified=True, payload=notice.payload, result=result, note=note,
-        )  # fmt: skip
+    def log(result, payment=None, note="", *, strict=False):
+        """Record the callback; `strict`: in the transaction that applies it, where a clash on
+        the event id must undo everything (the constraint is the last guard of applying once)."""
+        row = {"payment": payment, "provider": provider.code, "event_id": notice.event_id,
+               "kind": "callback", "verified": True, "payload": notice.payload, "note": note}  # fmt: skip
+        if strict:
+            PaymentEvent.objects.create(result=result, **row)
+            return
+        try:
+            with transaction.atomic():
+                PaymentEvent.objects.create(result=result, **row)
+        except IntegrityError:  # this event id was recorded already: a replay
+            PaymentEvent.objects.create(result=Result.DUPLICATE, **row)
 
     if found is None:
-        log(Result.IGNORED, note="unknown reference")
-        return Result.IGNORED, None
+        seen = PaymentEvent.objects.filter(
+            provider=provider.code, event_id=notice.event_id, verified=True
+        ).exclude(result=Result.DUPLICATE)
+        result = Result.DUPLICATE if seen.exists() else Result.IGNORED
+        log(result, note="unknown reference")
+        return result, None
     try:
         with transaction.atomic():
             case = trail.locked(found.case)
@@ -378,7 +390,7 @@ def handle_callback(
                 log(Result.REFUSED, payment, note="amount differs")
                 return Result.REFUSED, payment
             result = _apply(case, payment, notice)
-            log(result, payment)
+            log(result, payment, strict=True)
             return result, payment
     except IntegrityError:  # the same event applied concurrently: the constraint kept it once
         log(Result.DUPLICATE, found)
