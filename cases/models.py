@@ -664,6 +664,7 @@ class OfficialDocument(models.Model):
         DECISION = "decision", _("decision (决定书)")
         LICENCE = "licence", _("e-licence")
         COMMITMENT = "commitment", _("signed commitment (告知承诺书)")
+        PAYMENT_RECEIPT = "payment_receipt", _("payment receipt (缴费凭证)")
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="documents")
     kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
@@ -943,6 +944,9 @@ class NotificationEvent(models.TextChoices):
     APPOINTMENT_CANCELLED = "appointment_cancelled", _("booked visit cancelled")
     APPOINTMENT_REMINDER = "appointment_reminder", _("reminder: your booked visit is tomorrow")
     APPOINTMENT_MISSED = "appointment_missed", _("booked visit missed")
+    FEE_DUE = "fee_due", _("a fee to pay")
+    FEE_PAID = "fee_paid", _("fee paid")
+    FEE_REFUNDED = "fee_refunded", _("fee refunded")
 
 
 class NotificationChannel(models.TextChoices):

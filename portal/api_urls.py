@@ -13,6 +13,7 @@ from cases.hall import queue_api as hall_queue_api
 from cases.hall import booking_api
 from cases.licences import api as licence_api
 from cases.notifications import inbox
+from cases.payments import api as payment_api
 from cases.proactive import api as proactive_api
 from cases.ratings import api as rating_api
 from cases.sharing import api as sharing_api
@@ -125,6 +126,11 @@ urlpatterns = [
         "applications/<str:number>/rating/answer/",
         rating_api.RatingAnswerView.as_view(),
         name="api-application-rating-answer",
+    ),
+    path(
+        "applications/<str:number>/payment/",
+        payment_api.PaymentView.as_view(),
+        name="api-application-payment",
     ),
     path(
         "applications/<str:number>/receipt.pdf",

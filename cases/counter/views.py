@@ -22,6 +22,7 @@ from services.models import MaterialSource
 
 from .. import access, access_log, documents, receipts, workflow
 from ..models import Case, Channel, OfficialDocument
+from ..payments import services as payments
 from ..sharing import services as sharing
 from . import picker
 from . import services as counter
@@ -215,6 +216,7 @@ def done(request: HttpRequest, number: str) -> HttpResponse:
             "owed": workflow.owed_materials(case),
             "documents": printable,
             "shared": sharing.staff_view(case),
+            "fee": payments.fee_of(case),
         },
     )
 
@@ -266,6 +268,11 @@ def pickup(request: HttpRequest) -> HttpResponse:
     profile = CitizenProfile.objects.filter(pk=profile_id).first() if profile_id else None
     if profile is not None:
         context.update(looked_up=True, profile=profile, cases=_waiting(request.user, profile))
+        context["fees_due"] = {
+            case.number: fee
+            for case in context["cases"]
+            if (fee := payments.fee_of(case)) is not None and fee.outstanding
+        }
     number = request.POST.get("hand_over") if request.method == "POST" else None
     if profile is not None and number:
         case = next((c for c in context["cases"] if c.number == number), None)

@@ -176,6 +176,19 @@ DEFAULT_TEXTS: dict[str, dict[str, tuple[str, str]]] = {
         "zh-hans": ("预约未到", "您{{ date }} {{ time }}在{{ centre }}办理“{{ service }}”的预约（预约码 {{ code }}）未按时到厅，记为失约一次。{% if reopens_on %}因多次失约，您在该中心的网上预约已暂停，{{ reopens_on }}起可再次预约。{% else %}多次失约将暂停网上预约。{% endif %}"),
         "en": ("Booked visit missed", "You did not come to your visit to {{ centre }} on {{ date }} at {{ time }} for “{{ service }}” (code {{ code }}); it counts as missed.{% if reopens_on %} After repeated missed visits, online booking at this centre is paused; you can book again from {{ reopens_on }}.{% else %} Repeated missed visits pause online booking.{% endif %}"),
     },
+    # Fees (cases.payments): amount in yuan with two decimals; receipt_number and method once paid.
+    "fee_due": {
+        "zh-hans": ("请缴纳费用", "您的申请 {{ number }}（{{ service }}）需缴纳费用 ¥{{ amount }}，请在办件页面在线缴费或到窗口缴纳；缴费后办件将自动继续办理。"),
+        "en": ("A fee to pay", "Your application {{ number }} ({{ service }}) has a fee of ¥{{ amount }} to pay. Pay it online on the application's page or at the window; the application then moves on by itself."),
+    },
+    "fee_paid": {
+        "zh-hans": ("缴费成功", "已收到您为申请 {{ number }}（{{ service }}）缴纳的费用 ¥{{ amount }}（{{ method }}）。电子缴费凭证可在办件页面下载。"),
+        "en": ("Fee paid", "We received ¥{{ amount }} ({{ method }}) for your application {{ number }} ({{ service }}). The electronic payment receipt is on the application's page."),
+    },
+    "fee_refunded": {
+        "zh-hans": ("费用已退还", "您为申请 {{ number }}（{{ service }}）缴纳的费用 ¥{{ amount }} 已按规定退还。"),
+        "en": ("Fee refunded", "The fee of ¥{{ amount }} you paid for application {{ number }} ({{ service }}) has been refunded, as the rules provide."),
+    },
 }  # fmt: skip
 
 # A text message is short (two segments: about 130 Chinese characters or 300 Latin ones, with the
