@@ -9,8 +9,8 @@ from cases import api as cases_api
 from cases.automation import api as automation_api
 from cases.bundles import api as bundle_api
 from cases.counter import api as counter_api
-from cases.hall import queue_api as hall_queue_api
 from cases.hall import booking_api
+from cases.hall import queue_api as hall_queue_api
 from cases.licences import api as licence_api
 from cases.notifications import inbox
 from cases.payments import api as payment_api
