@@ -79,6 +79,7 @@ DEPARTMENT_ADMIN_PERMISSIONS = [
     ("hall", "centreservice", ("view", "add", "change", "delete")),
     ("hall", "window", ("view", "add", "change", "delete")),
     ("hall", "appointment", ("view",)),
+    ("hall", "ticket", ("view",)),
 ]
 
 

@@ -14,7 +14,7 @@ from portal.admin_mixins import (
 )
 from services.models import ServiceItem
 
-from .models import Appointment, CentreService, ServiceCentre, Window
+from .models import Appointment, CentreService, ServiceCentre, Ticket, Window
 
 
 def _services():
@@ -114,4 +114,37 @@ class AppointmentAdmin(
                     request.user
                 )
             )
+        )
+
+
+@admin.register(Ticket)
+class TicketAdmin(
+    HiddenAnswersNotFoundMixin, CreationTimesNotAskedMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+):
+    """The day's tickets of the administrator's centres, read-only: calls and no-shows are made at
+    the desk (cases.hall.queue) and land in the audit log."""
+
+    list_display = (
+        "number",
+        "day",
+        "centre",
+        "service",
+        "state",
+        "window",
+        "issued_at",
+        "called_at",
+    )
+    list_filter = ("state", "centre", "day")
+    list_select_related = ("centre", "service", "window")
+    search_fields = ("number",)
+    date_hierarchy = "day"
+    # No citizen and no phone-page token: the token is a bearer secret.
+    fields = ("number", "day", "centre", "service", "state", "priority", "window", "calls",
+              "issued_at", "called_at", "last_called_at", "finished_at", "case")  # fmt: skip
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .filter(centre__department__in=departments_administered_by(request.user))
         )
