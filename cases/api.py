@@ -42,6 +42,25 @@ class AttachmentOutput(serializers.Serializer):
     content_type = serializers.CharField()
 
 
+class CaseBundleOutput(serializers.Serializer):
+    number = serializers.CharField(help_text="See bundle-applications/{number}/.")
+    bundle = serializers.CharField()
+    bundle_name = serializers.CharField()
+
+
+def bundle_of(case: Case) -> dict | None:
+    """The bundle application (一件事) a case was filed for, if any."""
+    try:
+        application = case.bundle_link.application
+    except Case.bundle_link.RelatedObjectDoesNotExist:
+        return None
+    return {
+        "number": application.number,
+        "bundle": application.bundle.code,
+        "bundle_name": application.bundle.name,
+    }
+
+
 class CaseSummaryOutput(serializers.Serializer):
     number = serializers.CharField()
     state = serializers.CharField()
@@ -54,6 +73,14 @@ class CaseSummaryOutput(serializers.Serializer):
     intake_due_date = serializers.DateField()
     due_date = serializers.DateField()
     due_date_provisional = serializers.BooleanField()
+    bundle = serializers.SerializerMethodField(
+        help_text="The bundle application (一件事) this case is a member of, or null."
+    )
+
+    @extend_schema_field(CaseBundleOutput(allow_null=True))
+    def get_bundle(self, case: Case) -> dict | None:
+        found = bundle_of(case)
+        return CaseBundleOutput(found).data if found else None
 
 
 class RightsOutput(serializers.Serializer):

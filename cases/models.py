@@ -937,6 +937,7 @@ class NotificationEvent(models.TextChoices):
     DRAFT_EXPIRING = "draft_expiring", _("your draft will be removed")
     PROACTIVE_OFFERED = "proactive_offered", _("a benefit you may have without applying")
     PROACTIVE_GRANTED = "proactive_granted", _("a benefit granted without applying")
+    HALL_CALLED = "hall_called", _("your queue ticket is called to a window")
 
 
 class NotificationChannel(models.TextChoices):
@@ -1255,6 +1256,15 @@ class BundleApplication(models.Model):
     state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.DRAFT)
     submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    # Retention (cases/retention.py), as for a case: a draft left untouched is warned, then
+    # purged (and hidden); a finished bundle loses its answers and uploads once every member
+    # case is archived. The row stays: its member cases point to it.
+    draft_warned_at = models.DateTimeField(
+        _("told the draft will be removed"), null=True, blank=True, editable=False
+    )
+    purged_at = models.DateTimeField(
+        _("personal data removed"), null=True, blank=True, editable=False
+    )
     row_version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(_("created"), db_default=Now())
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -1272,6 +1282,11 @@ class BundleApplication(models.Model):
         indexes = [
             models.Index(fields=["applicant", "-created_at"], name="bundleapp_applicant_recent"),
             models.Index(fields=["submitted_at"], name="bundleapp_submitted_at"),
+            models.Index(
+                fields=["updated_at"],
+                condition=Q(state="draft", purged_at__isnull=True),
+                name="bundleapp_draft_retention",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -38,6 +38,18 @@ What cannot be removed: the trail's events (who, when, which step, the opinions 
 record of the administrative acts and are kept as they are; an opinion or a signed commitment's name
 in an event stays with the case's trail for as long as the trail is kept.
 
+**Bundles (一件事).** A bundle application holds the combined answers and the uploads its member
+cases were filed from (the members' attachments point to the same stored files). A bundle draft
+is treated as a case draft: warned once (a "draft_expiring" message), then purged (answers and
+uploads gone, the row hidden), after the same periods. A submitted bundle keeps them while any
+member case still holds personal data; once every member case is archived, the answers and the
+uploads go too (rows, then the files after commit), and each member case's trail says so (a
+"bundle_purged" event). A purged draft has no trail: its purge is written to the audit log.
+
+**Sharing snapshots.** What a registry answered for a case (SharingRequest.data, kept for staff as
+"已核验") goes with the case: when its draft is purged or it is archived. The request's row stays
+(registry, fields, outcome, when): the owning department's list of requests (共享调用记录) counts it.
+
 **People.** A profile without an account (a walk-in, or a citizen who closed theirs: accounts.closure)
 keeps their name and ID number only while a case of theirs still holds personal data; once none does
 (and no licence of theirs is in force), the name, phone and ID number are removed too.
@@ -51,6 +63,7 @@ from dataclasses import asdict, dataclass
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.crypto import keyed_hash
@@ -61,6 +74,9 @@ from . import uploads
 from .models import (
     CLOSED_STATES,
     Attachment,
+    BundleApplication,
+    BundleAttachment,
+    BundleMemberCase,
     Case,
     Consultation,
     Decision,
@@ -69,6 +85,7 @@ from .models import (
     NotificationEvent,
     OfficialDocument,
     Rating,
+    SharingRequest,
     SupplementRequest,
     Verification,
 )
@@ -84,6 +101,10 @@ class PurgeReport:
     notifications_purged: int = 0
     cases_archived: int = 0
     documents_removed: int = 0
+    sharing_snapshots_removed: int = 0
+    bundle_drafts_warned: int = 0
+    bundle_drafts_purged: int = 0
+    bundles_purged: int = 0
     profiles_cleared: int = 0
 
     def as_dict(self) -> dict[str, int]:
@@ -156,6 +177,49 @@ def cases_to_archive(now: dt.datetime) -> QuerySet[Case]:
     )
 
 
+def bundle_drafts_to_warn(now: dt.datetime) -> QuerySet[BundleApplication]:
+    """Bundle drafts untouched long enough to be warned, as `drafts_to_warn`."""
+    lead = max(settings.DRAFT_RETENTION_DAYS - settings.DRAFT_RETENTION_WARNING_DAYS, 0)
+    return BundleApplication.objects.filter(
+        state=BundleApplication.State.DRAFT,
+        purged_at__isnull=True,
+        updated_at__lt=now - dt.timedelta(days=lead),
+    ).filter(Q(draft_warned_at__isnull=True) | Q(draft_warned_at__lt=F("updated_at")))
+
+
+def bundle_drafts_to_purge(now: dt.datetime) -> QuerySet[BundleApplication]:
+    """Bundle drafts due for purging, as `drafts_to_purge`."""
+    return BundleApplication.objects.filter(
+        state=BundleApplication.State.DRAFT,
+        purged_at__isnull=True,
+        updated_at__lt=now - _days("DRAFT_RETENTION_DAYS"),
+        draft_warned_at__isnull=False,
+        draft_warned_at__gte=F("updated_at"),
+        draft_warned_at__lte=now - _days("DRAFT_RETENTION_WARNING_DAYS"),
+    )
+
+
+def bundles_to_purge(
+    now: dt.datetime | None = None, *, archiving: QuerySet[Case] | None = None
+) -> QuerySet[BundleApplication]:
+    """Submitted bundles every member case of which is archived (`archiving`: or is about to be,
+    for a dry run): none still holds personal data, none waits to be filed, and at least one was
+    filed (and so has passed its retention)."""
+    members = BundleMemberCase.objects.filter(application=OuterRef("pk"))
+    holding = Q(case__isnull=False, case__purged_at__isnull=True)
+    if archiving is not None:
+        holding &= ~Q(case__in=archiving)
+    kept = members.filter(
+        holding | Q(state__in=[BundleMemberCase.State.PENDING, BundleMemberCase.State.WAITING])
+    )
+    return (
+        BundleApplication.objects.filter(purged_at__isnull=True)
+        .exclude(state=BundleApplication.State.DRAFT)
+        .filter(Exists(members.filter(case__isnull=False)))
+        .exclude(Exists(kept))
+    )
+
+
 def profiles_to_clear(now: dt.datetime | None = None) -> QuerySet[CitizenProfile]:
     """Profiles without an account none of whose cases (as applicant or proxy) still holds personal
     data, holding no licence in force and not yet cleared. With `now`: only those older than the
@@ -202,6 +266,17 @@ def _remove_documents(case: Case) -> tuple[list[str], int]:
     return names, emptied
 
 
+def _snapshots_of(case: Case) -> int:
+    return SharingRequest.objects.filter(case=case, outcome=SharingRequest.Outcome.FOUND).count()
+
+
+def _remove_snapshots(case: Case) -> int:
+    """Empty what registries answered for the case (the request rows stay); how many."""
+    return SharingRequest.objects.filter(case=case, outcome=SharingRequest.Outcome.FOUND).update(
+        data={}
+    )
+
+
 def _after_commit_delete(names: list[str]) -> None:
     if names:
         transaction.on_commit(lambda: uploads.delete_stored(names), robust=True)
@@ -233,11 +308,12 @@ def purge_draft(*, case: Case, now: dt.datetime | None = None, reason: str = "re
             ]
         )
         _empty_notifications(Notification.objects.filter(case=case), now)
+        snapshots = _remove_snapshots(case)
         append_event(
             case,
             action=EventAction.DRAFT_PURGED,
             actor=None,
-            details={"reason": reason, "documents": len(names)},
+            details={"reason": reason, "documents": len(names), "snapshots": snapshots},
         )
         _after_commit_delete(names)
     return True
@@ -268,6 +344,7 @@ def archive_case(*, case: Case, now: dt.datetime | None = None) -> bool:
         Verification.objects.filter(case=case).update(finding="")
         Rating.objects.filter(case=case).update(comment="")
         _empty_notifications(Notification.objects.filter(case=case, purged_at__isnull=True), now)
+        snapshots = _remove_snapshots(case)
         append_event(
             case,
             action=EventAction.ARCHIVED,
@@ -276,8 +353,66 @@ def archive_case(*, case: Case, now: dt.datetime | None = None) -> bool:
                 "retention_years": case.service.retention_years,
                 "documents": len(names),
                 "emptied": emptied,
+                "snapshots": snapshots,
             },
         )
+        _after_commit_delete(names)
+    return True
+
+
+def purge_bundle(
+    *, application: BundleApplication, now: dt.datetime | None = None, reason: str = "retention"
+) -> bool:
+    """Remove a bundle's combined answers and uploads (files after commit) when they are due: a
+    draft left untouched (`bundle_drafts_to_purge`, then hidden) or a submitted bundle every
+    member case of which is archived (`bundles_to_purge`). The member cases' trails say so; a
+    draft's purge, which has no trail, is written to the audit log. Returns False when it is not
+    due (touched again, a member case still holding data, already purged): nothing changes."""
+    from auditlog.models import LogEntry
+
+    from .workflow.trail import append_event
+
+    now = now or timezone.now()
+    with transaction.atomic():
+        # The member cases first, then the bundle: the engine locks in that order (case_moved).
+        cases = [
+            _locked(case)
+            for case in Case.objects.filter(bundle_link__application=application).order_by("pk")
+        ]
+        application = BundleApplication.objects.select_for_update(of=("self",)).get(
+            pk=application.pk
+        )
+        draft = application.state == BundleApplication.State.DRAFT
+        due = bundle_drafts_to_purge(now) if draft else bundles_to_purge(now)
+        if not due.filter(pk=application.pk).exists():
+            return False
+        names = list(application.attachments.values_list("stored_name", flat=True))
+        BundleAttachment.objects.filter(application=application).delete()
+        application.data, application.purged_at = {}, now
+        application.row_version += 1
+        application.save(update_fields=["data", "purged_at", "row_version", "updated_at"])
+        details = {"bundle": application.number, "reason": reason, "documents": len(names)}
+        if draft:
+            _empty_notifications(
+                Notification.objects.filter(
+                    case__isnull=True,
+                    event=NotificationEvent.DRAFT_EXPIRING,
+                    context__number=application.number,
+                    purged_at__isnull=True,
+                ),
+                now,
+            )
+            LogEntry.objects.log_create(
+                application,
+                force_log=True,
+                action=LogEntry.Action.UPDATE,
+                actor=None,
+                object_repr=application.number,
+                changes={"purged_at": [None, now.isoformat()]},
+                additional_data={"event": "bundle_draft_purged", **details},
+            )
+        for case in cases:
+            append_event(case, action=EventAction.BUNDLE_PURGED, actor=None, details=details)
         _after_commit_delete(names)
     return True
 
@@ -328,11 +463,56 @@ def warn_drafts(*, now: dt.datetime) -> int:
     return warned
 
 
+def warn_bundle_drafts(*, now: dt.datetime) -> int:
+    """Tell the applicant of each bundle draft due for a warning when it will go; once (the same
+    "draft_expiring" message as a case draft's, naming the bundle)."""
+    from services.models import localized
+
+    from .notifications import services as notifications
+
+    warned = 0
+    purge_on = now + _days("DRAFT_RETENTION_WARNING_DAYS")
+    for application_id in list(bundle_drafts_to_warn(now).values_list("pk", flat=True)):
+        with transaction.atomic():
+            application = (
+                bundle_drafts_to_warn(now)
+                .select_for_update(skip_locked=True, of=("self",))
+                .filter(pk=application_id)
+                .select_related("bundle", "applicant__user")
+                .first()
+            )
+            if application is None:
+                continue
+            date = max(application.updated_at + _days("DRAFT_RETENTION_DAYS"), purge_on)
+            context = {
+                "number": application.number,
+                "date": timezone.localdate(date).isoformat(),
+                "case_url": notifications.absolute_url(
+                    reverse("cases:bundles:form", args=[application.number])
+                ),
+            }
+            bundle = application.bundle
+            notifications.save_and_enqueue(
+                notifications.rows_for_person(
+                    application.applicant,
+                    case=None,
+                    event=NotificationEvent.DRAFT_EXPIRING,
+                    context=context,
+                    words=lambda bundle=bundle: {"service": localized(bundle, "name")},
+                )
+            )
+            BundleApplication.objects.filter(pk=application.pk).update(draft_warned_at=now)
+            warned += 1
+    return warned
+
+
 def purge(*, now: dt.datetime | None = None, dry_run: bool = False) -> PurgeReport:
     """Every step of the module docstring, in order; with `dry_run` only the counts."""
     now = now or timezone.now()
     if dry_run:
         archive = cases_to_archive(now)
+        # A bundle whose last member case is archived in this run goes in this run as well.
+        bundles = bundle_drafts_to_purge(now) | bundles_to_purge(now, archiving=archive)
         return PurgeReport(
             drafts_warned=drafts_to_warn(now).count(),
             drafts_purged=drafts_to_purge(now).count(),
@@ -340,21 +520,44 @@ def purge(*, now: dt.datetime | None = None, dry_run: bool = False) -> PurgeRepo
             cases_archived=archive.count(),
             documents_removed=Attachment.objects.filter(
                 Q(case__in=drafts_to_purge(now)) | Q(case__in=archive)
+            ).count()
+            + BundleAttachment.objects.filter(application__in=bundles).count(),
+            sharing_snapshots_removed=SharingRequest.objects.filter(
+                Q(case__in=drafts_to_purge(now)) | Q(case__in=archive),
+                outcome=SharingRequest.Outcome.FOUND,
             ).count(),
+            bundle_drafts_warned=bundle_drafts_to_warn(now).count(),
+            bundle_drafts_purged=bundle_drafts_to_purge(now).count(),
+            bundles_purged=bundles_to_purge(now, archiving=archive).count(),
             profiles_cleared=profiles_to_clear(now).count(),
         )
     report = PurgeReport()
     report.drafts_warned = warn_drafts(now=now)
     for case in list(drafts_to_purge(now).only("pk")):
         documents = Attachment.objects.filter(case=case).count()
+        snapshots = _snapshots_of(case)
         if purge_draft(case=case, now=now):
             report.drafts_purged += 1
             report.documents_removed += documents
+            report.sharing_snapshots_removed += snapshots
     report.notifications_purged = _empty_notifications(notifications_to_purge(now), now)
     for case in list(cases_to_archive(now).only("pk")):
         documents = Attachment.objects.filter(case=case).count()
+        snapshots = _snapshots_of(case)
         if archive_case(case=case, now=now):
             report.cases_archived += 1
+            report.documents_removed += documents
+            report.sharing_snapshots_removed += snapshots
+    report.bundle_drafts_warned = warn_bundle_drafts(now=now)
+    for application in list(bundle_drafts_to_purge(now).only("pk")):
+        documents = BundleAttachment.objects.filter(application=application).count()
+        if purge_bundle(application=application, now=now):
+            report.bundle_drafts_purged += 1
+            report.documents_removed += documents
+    for application in list(bundles_to_purge(now).only("pk")):
+        documents = BundleAttachment.objects.filter(application=application).count()
+        if purge_bundle(application=application, now=now):
+            report.bundles_purged += 1
             report.documents_removed += documents
     for profile in list(profiles_to_clear(now).only("pk")):
         report.profiles_cleared += clear_profile(profile=profile)

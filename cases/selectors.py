@@ -21,13 +21,22 @@ __all__ = ["can_view_case", "cases_visible_to_applicant", "cases_visible_to_staf
 def my_applications(user: User) -> QuerySet[Case]:
     """'My applications': what a list shows, in a constant number of queries. A case waiting for
     documents carries the open request's deadline (`supplement_deadline`) and whether something
-    is uploaded but not yet sent (`supplement_uploaded`)."""
+    is uploaded but not yet sent (`supplement_uploaded`); a member case of a bundle (一件事) its
+    bundle application (`bundle_link.application`), in the same query."""
     open_request = SupplementRequest.objects.filter(
         case=OuterRef("pk"), state=SupplementRequest.State.OPEN
     )
     return (
         cases_visible_to_applicant(user)
-        .select_related("service_version", "service", "department", "stage", "applicant", "agent")
+        .select_related(
+            "service_version",
+            "service",
+            "department",
+            "stage",
+            "applicant",
+            "agent",
+            "bundle_link__application__bundle",
+        )  # fmt: skip
         .annotate(
             supplement_deadline=Subquery(open_request.values("deadline")[:1]),
             supplement_uploaded=Exists(

@@ -30,6 +30,7 @@ from .models import CLOSED_STATES, Attachment, Case, Channel, SupplementRequest
 from .sharing import services as sharing
 
 STEPS = ["form", "materials", "review"]
+BUNDLES_LISTED = 20  # the newest bundle applications "My applications" shows
 
 
 def _case(request: HttpRequest, number: str) -> Case:
@@ -420,8 +421,18 @@ def submitted(request: HttpRequest, number: str) -> HttpResponse:
 
 @login_required
 def application_list(request: HttpRequest) -> HttpResponse:
+    from .bundles import services as bundles
+
     page = Paginator(selectors.my_applications(request.user), 20).get_page(request.GET.get("page"))
-    return render(request, "cases/list.html", {"page": page, "cases": page.object_list})
+    # 一件事: each bundle once, above its member cases (which name it in their rows).
+    bundle_applications = list(
+        bundles.bundle_applications_of(request.user).select_related("bundle")[:BUNDLES_LISTED]
+    )
+    return render(
+        request,
+        "cases/list.html",
+        {"page": page, "cases": page.object_list, "bundle_applications": bundle_applications},
+    )
 
 
 @login_required

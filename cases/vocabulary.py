@@ -48,6 +48,10 @@ class EventAction(models.TextChoices):
         "archived",
         _("Archived: personal data removed after the retention period (保管期限)"),
     )
+    BUNDLE_PURGED = (
+        "bundle_purged",
+        _("The bundle's combined form and documents removed after the retention period"),
+    )
     AUTO_CHECK_FAILED = (
         "auto_check_failed",
         _("Not approved automatically: a rule did not hold; a caseworker decides"),

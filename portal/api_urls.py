@@ -9,6 +9,7 @@ from cases import api as cases_api
 from cases.automation import api as automation_api
 from cases.bundles import api as bundle_api
 from cases.counter import api as counter_api
+from cases.hall import queue_api as hall_queue_api
 from cases.licences import api as licence_api
 from cases.notifications import inbox
 from cases.proactive import api as proactive_api
@@ -56,6 +57,21 @@ urlpatterns = [
         "bundle-applications/<str:number>/attachments/",
         bundle_api.BundleAttachmentCreateView.as_view(),
         name="api-bundle-application-attachments",
+    ),
+    path(
+        "bundle-applications/<str:number>/supplements/attachments/",
+        bundle_api.SupplementUploadView.as_view(),
+        name="api-bundle-application-supplement-attachments",
+    ),
+    path(
+        "bundle-applications/<str:number>/supplements/answer/",
+        bundle_api.SupplementAnswerView.as_view(),
+        name="api-bundle-application-supplement-answer",
+    ),
+    path(
+        "bundle-applications/<str:number>/receipt.pdf",
+        bundle_api.BundleReceiptView.as_view(),
+        name="api-bundle-application-receipt",
     ),
     path(
         "bundle-applications/<str:number>/submit/",
@@ -237,6 +253,46 @@ urlpatterns = [
         "counter/applications/",
         counter_api.CounterApplicationView.as_view(),
         name="api-counter-applications",
+    ),
+    # The service hall's queue (cases.hall.queue_api).
+    path("hall/tickets/", hall_queue_api.TicketCreateView.as_view(), name="api-hall-tickets"),
+    path(
+        "hall/tickets/<str:token>/",
+        hall_queue_api.TicketDetailView.as_view(),
+        name="api-hall-ticket",
+    ),
+    path(
+        "hall/centres/<slug:code>/display/",
+        hall_queue_api.DisplayView.as_view(),
+        name="api-hall-display",
+    ),
+    path(
+        "hall/windows/<int:window_id>/", hall_queue_api.WindowView.as_view(), name="api-hall-window"
+    ),
+    path(
+        "hall/windows/<int:window_id>/call-next/",
+        hall_queue_api.CallNextView.as_view(),
+        name="api-hall-window-call-next",
+    ),
+    path(
+        "hall/windows/<int:window_id>/recall/",
+        hall_queue_api.RecallView.as_view(),
+        name="api-hall-window-recall",
+    ),
+    path(
+        "hall/windows/<int:window_id>/no-show/",
+        hall_queue_api.NoShowView.as_view(),
+        name="api-hall-window-no-show",
+    ),
+    path(
+        "hall/windows/<int:window_id>/start/",
+        hall_queue_api.StartView.as_view(),
+        name="api-hall-window-start",
+    ),
+    path(
+        "hall/windows/<int:window_id>/finish/",
+        hall_queue_api.FinishView.as_view(),
+        name="api-hall-window-finish",
     ),
     path("track/", tracking.TrackView.as_view(), name="api-track"),
     path("stats/", stats_views.StatsView.as_view(), name="api-stats"),

@@ -6,6 +6,8 @@ With DEBUG off (the default) it refuses to start without SECRET_KEY and FIELD_EN
 production deployment can never run on a development secret.
 """
 
+import json
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -217,18 +219,44 @@ SIGN_IN_ADDRESS_WINDOW_SECONDS = env.int("SIGN_IN_ADDRESS_WINDOW_MINUTES", defau
 # subclass of accounts.identity.IdentityProvider; the demo provider checks the demo population register
 # only, so an instance that keeps it registers nobody else (a deploy check warns).
 IDENTITY_PROVIDER = env.str("IDENTITY_PROVIDER", default="accounts.identity.DemoIdentityProvider")
+
+
 # Registries of other departments (数据共享) that shared materials and form fields are fetched from:
-# dotted paths of cases.sharing.registry.Registry subclasses, comma-separated; the demo ones answer
-# from the demo tables (a deploy check warns).
-DATA_REGISTRIES = env.list(
-    "DATA_REGISTRIES",
-    default=[
-        "cases.sharing.demo.HouseholdRegistry",
-        "cases.sharing.demo.MarriageRegistry",
-        "cases.sharing.demo.SocialInsuranceRegistry",
-        "cases.sharing.demo.PropertyRegistry",
-    ],
-)
+# dotted paths of cases.sharing.registry.Registry subclasses, comma-separated; or a JSON list whose
+# entries are such paths or objects configuring an adapter (cases.sharing.http.HttpRegistry: code,
+# department_code, name, name_en, fields, field_kinds, url, timeout, token). The demo ones answer
+# from the demo tables (a deploy check warns); production (docker-compose.yml) names none by default.
+# DATA_REGISTRY_TOKENS (JSON, registry code → bearer token) keeps the tokens apart from the list.
+def _data_registries(value: str | None) -> list:
+    if value is None:
+        return [
+            "cases.sharing.demo.HouseholdRegistry",
+            "cases.sharing.demo.MarriageRegistry",
+            "cases.sharing.demo.SocialInsuranceRegistry",
+            "cases.sharing.demo.PropertyRegistry",
+        ]
+    if not value.strip().startswith("["):
+        return [path.strip() for path in value.split(",") if path.strip()]
+    try:
+        entries = json.loads(value)
+        tokens = json.loads(env.str("DATA_REGISTRY_TOKENS", default="") or "{}")
+    except ValueError as exc:
+        raise ImproperlyConfigured(
+            "DATA_REGISTRIES (a JSON list) or DATA_REGISTRY_TOKENS (a JSON object) is not valid "
+            "JSON (see README, Configuration)."
+        ) from exc
+    if not isinstance(entries, list) or not isinstance(tokens, dict):
+        raise ImproperlyConfigured(
+            "DATA_REGISTRIES in JSON is a list, DATA_REGISTRY_TOKENS an object (see README)."
+        )
+    for entry in entries:
+        if isinstance(entry, dict) and not entry.get("token") and entry.get("code") in tokens:
+            entry["token"] = tokens[entry["code"]]
+    return entries
+
+
+# Set but empty (production's default) is no registries; unset (development) the demo ones.
+DATA_REGISTRIES = _data_registries(os.environ.get("DATA_REGISTRIES"))
 # Demo registry codes that answer as if down, to try uploading a shared material instead.
 DEMO_REGISTRIES_DOWN = env.list("DEMO_REGISTRIES_DOWN", default=[])
 # For accounts.identity.HttpIdentityProvider: the identity service's HTTPS endpoint and its token.
@@ -348,6 +376,9 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
     "services.calendarday",
     "accounts.department",
     "accounts.staffmembership",
+    # The service hall's calls, recalls, no-shows and services (cases.hall.queue); the phone
+    # page's token is a bearer secret and stays out of the log.
+    {"model": "hall.ticket", "exclude_fields": ["token"]},
     {
         "model": "accounts.user",
         "exclude_fields": ["password", "last_login"],
@@ -357,6 +388,11 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
     },
 )
 AUDITLOG_MASK_CALLABLE = _AUDIT_MASK
+
+# --- The service hall (cases.hall) ---------------------------------------------------------------
+# Tickets the kiosk page issues per client address and window (a kiosk tablet is one address).
+HALL_KIOSK_LIMIT = env.int("HALL_KIOSK_LIMIT", default=120)
+HALL_KIOSK_WINDOW_SECONDS = env.int("HALL_KIOSK_WINDOW_SECONDS", default=600)
 
 # --- Celery ----------------------------------------------------------------------------------------
 # Redis when REDIS_URL or CELERY_BROKER_URL is set; otherwise a file-system broker under var/, so that

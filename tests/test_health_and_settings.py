@@ -1,5 +1,6 @@
 """The health endpoint, and the settings a deployment relies on (checked in fresh processes)."""
 
+import json
 import os
 import subprocess
 import sys
@@ -71,6 +72,26 @@ def test_production_settings_pass_check_deploy_without_warnings():
     result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=production_env())
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+@pytest.mark.slow
+def test_production_settings_read_http_registries_from_json():
+    registries = [{"code": "household", "department_code": "city-psb", "name": "户籍信息",
+                   "fields": {"name": "姓名"}, "url": "https://registry.example.gov.cn/household"}]  # fmt: skip
+    env = production_env(
+        DATA_REGISTRIES=json.dumps(registries), DATA_REGISTRY_TOKENS='{"household": "t"}'
+    )
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    code = (
+        "from cases.sharing.registry import get_registry; r = get_registry('household');"
+        "print(type(r).__name__, r.token, r.timeout)"
+    )
+    result = run_manage("shell", "-c", code, env=env)
+    assert result.stdout.split()[-3:] == ["HttpRegistry", "t", "3.0"], result.stderr
+    env["DATA_REGISTRIES"] = json.dumps([{**registries[0], "url": ""}])
+    result = run_manage("check", env=env)
+    assert result.returncode != 0 and "cases_sharing.E004" in result.stderr
 
 
 @pytest.mark.slow

@@ -348,7 +348,7 @@ def test_every_template_row_renders_complete_with_what_its_sender_gives():
                "case_url", "document_url", "materials", "note", "reason", "legal_basis", "rights",
                "review_body", "court", "review_days", "litigation_months", "refused", "step",
                "transition", "date", "replacement", "score", "licence", "licence_type", "kind",
-               "text", "offers_url"}  # fmt: skip
+               "text", "offers_url", "window", "centre"}  # fmt: skip
     for template in NotificationTemplate.objects.all():
         where = f"{template.event}/{template.channel}/{template.language}"
         source = f"{template.subject} {template.body}"

@@ -467,3 +467,141 @@ def test_the_interchange_format_carries_the_policy_switched_off_until_granted(ci
     with pytest.raises(ValidationError) as raised:
         import_service(document=document, code="GL-3", department=civil["service"].department)
     assert "proactive" in str(raised.value)
+
+
+# --- 帮办代办: a proxy answers for the person ---------------------------------------------------------
+
+
+def authorise(principal, *, days: int = 30, **extra):
+    from accounts.models import ProxyAuthorisation
+
+    son = CitizenProfileFactory(real_name="李建国", id_number=id_number_for(77))
+    today = timezone.localdate()
+    authorisation = ProxyAuthorisation.objects.create(
+        principal=principal,
+        agent=son,
+        relationship="child",
+        valid_from=today - dt.timedelta(days=1),
+        valid_until=today + dt.timedelta(days=days),
+        channel="online",
+        recorded_by=principal.user,
+        **extra,
+    )
+    return son, authorisation
+
+
+def test_a_proxy_sees_the_principals_offer_and_confirms_it_for_them(
+    civil, django_capture_on_commit_callbacks, django_assert_max_num_queries
+):
+    from auditlog.models import LogEntry
+
+    service = civil["service"]
+    enable_proactive(service)
+    elder, offer = offered(service)
+    son, authorisation = authorise(elder)
+    client = logged_in(son.user)
+
+    # On /offers/, grouped under the person (masked), with the proxy's buttons; no opt-out.
+    with CaptureQueriesContext(connection) as one:
+        page = client.get("/offers/")
+    text = page.content.decode()
+    more = [
+        make_service(f"GL-{n}", department=service.department, form_schema=FORM).service
+        for n in (5, 6)
+    ]
+    extra = [ProactiveOffer.objects.create(service=s, person=elder, mode="offer", state="offered")
+             for s in more]  # fmt: skip
+    with django_assert_max_num_queries(len(one)):
+        assert client.get("/offers/").content.decode().count("/confirm/") == 3
+    ProactiveOffer.objects.filter(pk__in=[o.pk for o in extra]).delete()
+    assert page.status_code == 200 and "张*兰" in text and "张秀兰" not in text
+    assert "高龄津贴申领" in text and f"/offers/{offer.pk}/confirm/" in text
+    listed = client.get("/api/v1/offers/").json()["results"]
+    assert [(o["id"], o["state"], o["principal"]) for o in listed] == [
+        (offer.pk, "offered", {"name": "张*兰", "relationship": "child",
+                               "authorisation": authorisation.pk})
+    ]  # fmt: skip
+    assert "张*兰" in listed[0]["message"]
+    # The person sees their own offer as before, with no principal.
+    assert logged_in(elder.user).get("/api/v1/offers/").json()["results"][0]["principal"] is None
+
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = client.post(f"/api/v1/offers/{offer.pk}/confirm/")
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["state"] == "confirmed" and answer.json()["principal"]["name"] == "张*兰"
+    case = Case.objects.get(number=answer.json()["case"])
+    # Filed exactly as an online proxy application: the person applies, the proxy files.
+    assert (case.applicant, case.agent, case.authorisation, case.filed_by) == (
+        elder, son, authorisation, son.user,
+    )  # fmt: skip
+    assert case.state == OuterState.SUBMITTED and case.channel == "proactive"
+    assert {e.actor_id for e in case.events.filter(action__in=["create", "submit"])} == {
+        son.user.pk
+    }
+    offer.refresh_from_db()
+    assert (offer.state, offer.answered_by) == ("confirmed", son.user)
+    entry = LogEntry.objects.get(additional_data__event="proactive_confirmed_by_proxy")
+    assert entry.actor == son.user and entry.additional_data["case"] == case.number
+    assert entry.additional_data["authorisation"] == authorisation.pk
+    # Both follow the application.
+    for who in (son, elder):
+        mine = logged_in(who.user).get("/api/v1/applications/").json()["results"]
+        assert case.number in [row["number"] for row in mine]
+    assert client.post(f"/api/v1/offers/{offer.pk}/confirm/").status_code == 409
+
+
+def test_a_proxy_declines_through_the_page_and_cannot_opt_the_person_out(civil):
+    from auditlog.models import LogEntry
+
+    service = civil["service"]
+    enable_proactive(service)
+    elder, offer = offered(service)
+    son, _authorisation = authorise(elder)
+    client = logged_in(son.user)
+
+    response = client.post(f"/offers/{offer.pk}/decline/", {"reason": "已在外地领取"})
+    assert response.status_code == 302
+    offer.refresh_from_db()
+    assert (offer.state, offer.answered_by) == ("declined", son.user)
+    assert LogEntry.objects.filter(
+        additional_data__event="proactive_declined_by_proxy", actor=son.user
+    ).exists()
+    assert "张*兰" in client.get("/offers/").content.decode()
+
+    # A grant is the person's own to give up.
+    granted = make_service("GL-2", department=service.department, name="尊老金", form_schema=FORM)
+    grant = ProactiveOffer.objects.create(
+        service=granted.service, person=elder, mode="grant", state="granted"
+    )
+    assert client.post(f"/api/v1/offers/{grant.pk}/opt-out/").status_code == 404
+    assert client.post(f"/offers/{grant.pk}/opt-out/").status_code == 404
+    assert grant.pk not in [o["id"] for o in client.get("/api/v1/offers/").json()["results"]]
+    grant.refresh_from_db()
+    assert grant.state == "granted"
+
+
+def test_someone_without_a_current_authorisation_gets_404(civil):
+    service = civil["service"]
+    enable_proactive(service)
+    elder, offer = offered(service)
+    # A stranger: nothing listed, 404 on every answer.
+    stranger = logged_in(CitizenProfileFactory().user)
+    assert stranger.get("/api/v1/offers/").json()["results"] == []
+    assert "张*兰" not in stranger.get("/offers/").content.decode()
+    for action in ("confirm", "decline"):
+        assert stranger.post(f"/api/v1/offers/{offer.pk}/{action}/").status_code == 404
+        assert stranger.post(f"/offers/{offer.pk}/{action}/").status_code == 404
+    # An authorisation that has ended, or been revoked, is refused the same way.
+    son, authorisation = authorise(elder)
+    client = logged_in(son.user)
+    authorisation.valid_until = timezone.localdate() - dt.timedelta(days=1)
+    authorisation.valid_from = authorisation.valid_until - dt.timedelta(days=10)
+    authorisation.save(update_fields=["valid_from", "valid_until"])
+    assert client.get("/api/v1/offers/").json()["results"] == []
+    assert client.post(f"/api/v1/offers/{offer.pk}/confirm/").status_code == 404
+    authorisation.valid_until = timezone.localdate() + dt.timedelta(days=10)
+    authorisation.revoked_at = timezone.now()
+    authorisation.save(update_fields=["valid_until", "revoked_at"])
+    assert client.post(f"/api/v1/offers/{offer.pk}/confirm/").status_code == 404
+    offer.refresh_from_db()
+    assert offer.state == "offered" and not Case.objects.filter(applicant=elder).exists()

@@ -391,3 +391,181 @@ def test_the_retention_period_is_set_in_the_designer_and_travels_in_the_intercha
     )
     assert response.status_code == 201, response.json()
     assert ServiceItem.objects.get(code="AMR-COPY").retention_years == RetentionPeriod.PERMANENT
+
+
+# --- Bundles (一件事) and sharing snapshots ---------------------------------------------------------
+
+
+@pytest.fixture
+def birth_bundle(service):
+    """The birth bundle of tests/test_bundles.py: three members in three departments, the card
+    filed after the birth registration's result."""
+    from services import bundles
+    from services.models import LifeEvent
+
+    from .test_bundles import BIRTH_FORM, CARD_FORM, CERTIFICATE, DOCUMENT, INSURANCE_FORM
+
+    made = {}
+    for key, code, dept, name, form, material in (
+        ("birth", "PSB-BIRTH", "psb", "出生登记", BIRTH_FORM, CERTIFICATE),
+        ("insurance", "HSA-ENROL", "hsa", "城乡居民医保参保", INSURANCE_FORM, CERTIFICATE),
+        ("card", "HRSS-CARD", "hrss", "社会保障卡申领", CARD_FORM, "证件照片"),
+    ):
+        made[key] = make_service(
+            code,
+            department=DepartmentFactory(code=dept, name=dept),
+            name=name,
+            form_schema=form,
+            materials=[{"name": material, "required": True}],
+        ).service
+    LifeEvent.objects.get_or_create(code="birth", defaults={"name": "出生"})
+    bundles.import_bundle(document=DOCUMENT, publish=True)
+    return made
+
+
+def _bundle_draft(api: Client) -> str:
+    from .test_bundles import ANSWERS
+
+    response = api.post(
+        "/api/v1/bundle-applications/",
+        {"bundle": "YJS-BIRTH", "data": ANSWERS},
+        content_type="application/json",
+    )
+    assert response.status_code == 201, response.json()
+    number = response.json()["number"]
+    materials = api.get("/api/v1/bundles/YJS-BIRTH/").json()["materials"]
+    for material in materials:
+        if material["source"] != "upload":
+            continue
+        uploaded = api.post(
+            f"/api/v1/bundle-applications/{number}/attachments/",
+            {"material": material["id"], "file": SimpleUploadedFile("doc.pdf", files.PDF)},
+        )
+        assert uploaded.status_code == 201, uploaded.json()
+    return number
+
+
+def _bundle_paths(number: str):
+    from cases.models import BundleAttachment
+    from cases.uploads import path_of
+
+    return [
+        path_of(name)
+        for name in BundleAttachment.objects.filter(application__number=number).values_list(
+            "stored_name", flat=True
+        )
+    ]
+
+
+@pytest.mark.django_db
+def test_a_bundles_answers_and_uploads_go_once_every_member_case_is_archived(
+    birth_bundle, citizen, citizen_client, django_capture_on_commit_callbacks
+):
+    from cases.models import BundleApplication, BundleAttachment, SharingRequest
+
+    # The card's file is kept 30 years, the others' 10.
+    for key, years in (("birth", 10), ("insurance", 10), ("card", 30)):
+        birth_bundle[key].retention_years = RetentionPeriod(years)
+        birth_bundle[key].save(update_fields=["retention_years"])
+    number = _bundle_draft(citizen_client)
+    paths = _bundle_paths(number)
+    assert len(paths) == 2 and all(p.is_file() for p in paths)
+    submitted = citizen_client.post(f"/api/v1/bundle-applications/{number}/submit/")
+    assert submitted.status_code == 200, submitted.json()
+    application = BundleApplication.objects.get(number=number)
+    for code in ("PSB-BIRTH", "HSA-ENROL", "HRSS-CARD"):  # the card is filed after the birth
+        concluded(application.member_cases.get(service__code=code).case)
+    application.refresh_from_db()
+    assert application.state == "completed"
+    members = [link.case for link in application.member_cases.select_related("case")]
+    # What a registry answered for a member case (the staff's "已核验" snapshot).
+    birth = next(c for c in members if c.service.code == "PSB-BIRTH")
+    snapshot = SharingRequest.objects.create(
+        registry="household",
+        service=birth.service,
+        case=birth,
+        purpose=SharingRequest.Purpose.MATERIAL,
+        fields=["name"],
+        outcome=SharingRequest.Outcome.FOUND,
+        channel="online",
+        data={"name": "王小宝"},
+    )
+
+    ten_years = timezone.now() + dt.timedelta(days=10 * 366)
+    with django_capture_on_commit_callbacks(execute=True):
+        report = retention.purge(now=ten_years)
+    assert (report.cases_archived, report.bundles_purged) == (2, 0)
+    assert report.sharing_snapshots_removed == 1
+    snapshot.refresh_from_db()
+    assert snapshot.data == {} and snapshot.outcome == "found"  # the request's row stays
+    # The card's case still holds its data: so do the bundle's answers and files.
+    application.refresh_from_db()
+    assert application.data["child_name"] == "王小宝" and application.purged_at is None
+    assert all(p.is_file() for p in paths)
+
+    thirty_years = timezone.now() + dt.timedelta(days=30 * 366)
+    out = io.StringIO()
+    with time_machine.travel(thirty_years, tick=False):
+        call_command("purge", "--dry-run", stdout=out)
+    assert "     1  bundles whose combined answers and uploads are removed" in out.getvalue()
+    assert "     3  uploaded documents" in out.getvalue()  # the card's own and the bundle's two
+    assert all(p.is_file() for p in paths)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        report = retention.purge(now=thirty_years)
+    assert (report.cases_archived, report.bundles_purged, report.documents_removed) == (1, 1, 3)
+    application.refresh_from_db()
+    assert application.data == {} and application.purged_at is not None
+    assert not BundleAttachment.objects.filter(application=application).exists()
+    assert not any(p.exists() for p in paths)
+    # Every member case's trail says so, and stays whole.
+    for case in members:
+        last = Event.objects.filter(case=case).last()
+        assert last.action == "bundle_purged" and last.details["bundle"] == number
+    assert check_trail().intact
+    # The shell still shows to the applicant; a second run does nothing.
+    page = citizen_client.get(f"/api/v1/bundle-applications/{number}/")
+    assert page.status_code == 200 and page.json()["state"] == "completed"
+    assert citizen_client.get(f"/applications/bundles/{number}/").status_code == 200
+    assert not any(retention.purge(now=thirty_years + dt.timedelta(days=1)).as_dict().values())
+
+
+@pytest.mark.django_db
+def test_a_stale_bundle_draft_is_warned_once_then_purged_hidden_and_logged(
+    birth_bundle, citizen, citizen_client, django_capture_on_commit_callbacks
+):
+    from auditlog.models import LogEntry
+
+    from cases.models import BundleApplication, BundleAttachment
+
+    number = _bundle_draft(citizen_client)
+    paths = _bundle_paths(number)
+    now = timezone.now()
+
+    report = retention.purge(now=now + dt.timedelta(days=24))
+    assert (report.bundle_drafts_warned, report.bundle_drafts_purged) == (1, 0)
+    warnings = Notification.objects.filter(event="draft_expiring", context__number=number)
+    assert sorted(warnings.values_list("channel", flat=True)) == ["email", "inbox", "sms"]
+    inbox = warnings.get(channel="inbox")
+    assert notifications.deliver(inbox.pk) == "sent"
+    inbox.refresh_from_db()
+    assert number in inbox.body and "出生一件事" in inbox.body and "删除" in inbox.body
+    assert retention.purge(now=now + dt.timedelta(days=25)).bundle_drafts_warned == 0
+    assert retention.purge(now=now + dt.timedelta(days=30)).bundle_drafts_purged == 0
+
+    with django_capture_on_commit_callbacks(execute=True):
+        report = retention.purge(now=now + dt.timedelta(days=31, hours=1))
+    assert (report.bundle_drafts_purged, report.documents_removed) == (1, 2)
+    application = BundleApplication.objects.get(number=number)
+    assert application.data == {} and application.purged_at is not None
+    assert not BundleAttachment.objects.filter(application=application).exists()
+    assert paths and not any(p.exists() for p in paths)
+    inbox.refresh_from_db()
+    assert (inbox.body, inbox.subject) == ("", "")
+    # Hidden from the applicant.
+    assert citizen_client.get(f"/api/v1/bundle-applications/{number}/").status_code == 404
+    assert citizen_client.get(f"/applications/bundles/{number}/form/").status_code == 404
+    # No trail to write to: the audit log has it.
+    entry = LogEntry.objects.get(additional_data__event="bundle_draft_purged")
+    assert entry.additional_data["bundle"] == number and entry.additional_data["documents"] == 2
+    assert not any(retention.purge(now=now + dt.timedelta(days=32)).as_dict().values())

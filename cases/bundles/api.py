@@ -59,6 +59,77 @@ class BundleAttachmentOutput(serializers.Serializer):
     content_type = serializers.CharField()
 
 
+class SupplementFileOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    file_name = serializers.CharField(source="original_name")
+    sent = serializers.BooleanField(help_text="False while uploaded but not yet sent.")
+
+
+class SupplementMaterialOutput(serializers.Serializer):
+    id = serializers.IntegerField(
+        help_text="The material id to post to supplements/attachments/ (one upload answers "
+        "every open request of the bundle asking for a material of this name)."
+    )
+    name = serializers.CharField()
+    uploaded = SupplementFileOutput(many=True)
+
+
+class SupplementOutput(serializers.Serializer):
+    case = serializers.CharField(help_text="The member case that asks (see applications/).")
+    service = serializers.CharField()
+    service_name = serializers.CharField()
+    department = serializers.CharField()
+    department_name = serializers.CharField()
+    state = serializers.ChoiceField(choices=["open", "answered", "expired"])
+    state_label = serializers.CharField()
+    note = serializers.CharField(help_text="What is missing and why, in the department's words.")
+    materials = SupplementMaterialOutput(many=True)
+    missing = serializers.ListField(
+        child=serializers.CharField(), help_text="Materials asked for with nothing uploaded yet."
+    )
+    deadline = serializers.DateField(
+        help_text="Answer by this day, or the case is deemed withdrawn."
+    )
+    working_days_left = serializers.IntegerField()
+    requested_at = serializers.DateTimeField()
+    answered_at = serializers.DateTimeField(allow_null=True)
+
+
+def supplements_data(requests: list[dict]) -> list[dict]:
+    rows = []
+    for row in requests:
+        request, case, link = row["request"], row["case"], row["link"]
+        rows.append(
+            {
+                "case": case.number,
+                "service": link.service.code,
+                "service_name": case.service_version.name,
+                "department": link.service.department.code,
+                "department_name": link.service.department.name,
+                "state": request.state,
+                "state_label": request.get_state_display(),
+                "note": request.note,
+                "materials": [
+                    {
+                        "id": item["material"].pk,
+                        "name": item["material"].name,
+                        "uploaded": [
+                            {"id": a.pk, "original_name": a.original_name, "sent": not row["open"]}
+                            for a in item["attachments"]
+                        ],
+                    }
+                    for item in row["rows"]
+                ],  # fmt: skip
+                "missing": [m.name for m in row["missing"]] if row["open"] else [],
+                "deadline": request.deadline,
+                "working_days_left": row["working_days_left"],
+                "requested_at": request.created_at,
+                "answered_at": request.answered_at,
+            }
+        )
+    return SupplementOutput(rows, many=True).data
+
+
 class BundleApplicationOutput(serializers.Serializer):
     number = serializers.CharField()
     bundle = serializers.CharField(source="bundle.code")
@@ -74,6 +145,15 @@ class BundleApplicationOutput(serializers.Serializer):
     members = serializers.SerializerMethodField()
     missing_materials = serializers.SerializerMethodField()
     attachments = BundleAttachmentOutput(many=True)
+    supplements = serializers.SerializerMethodField(
+        help_text="Every request for documents (补正) of any member case: the open ones first, "
+        "then the closed ones as history. Answer them with supplements/attachments/ and "
+        "supplements/answer/."
+    )
+
+    @extend_schema_field(SupplementOutput(many=True))
+    def get_supplements(self, application: BundleApplication) -> list[dict]:
+        return supplements_data(services.supplement_requests(application))
 
     @extend_schema_field(MemberOutput(many=True))
     def get_members(self, application: BundleApplication) -> list[dict]:
@@ -166,3 +246,83 @@ class BundleSubmitView(APIView):
         application = _application_or_404(request, number)
         services.submit_bundle_application(application=application, user=request.user)
         return Response(_output(request, number))
+
+
+class SupplementUploadInput(serializers.Serializer):
+    material = serializers.IntegerField(help_text="A material id from `supplements[].materials`")
+    file = serializers.FileField()
+
+
+class SupplementUploadOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    case = serializers.CharField(source="case.number")
+    material = serializers.CharField(source="material.name")
+    file_name = serializers.CharField(source="original_name")
+
+
+class SupplementUploadView(APIView):
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+
+    @extend_schema(
+        request={"multipart/form-data": SupplementUploadInput},
+        responses={201: SupplementUploadOutput(many=True), **error_responses(400, 404, 409)},
+    )
+    def post(self, request, number: str):
+        """Upload a document asked for by open requests for documents of the members: stored once,
+        attached to every member case that asks for it; not sent until supplements/answer/."""
+        application = _application_or_404(request, number)
+        data = SupplementUploadInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        attachments = services.upload_for_supplements(
+            application=application,
+            material_id=data.validated_data["material"],
+            upload=data.validated_data["file"],
+            user=request.user,
+        )
+        return Response(
+            SupplementUploadOutput(attachments, many=True).data, status=status.HTTP_201_CREATED
+        )
+
+
+class SupplementAnswerInput(serializers.Serializer):
+    cases = serializers.ListField(
+        child=serializers.CharField(max_length=100),
+        min_length=1,
+        help_text="The numbers of the member cases whose open request to answer.",
+    )
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class SupplementAnswerView(APIView):
+    @extend_schema(
+        request=SupplementAnswerInput,
+        responses={200: BundleApplicationOutput, **error_responses(400, 404, 409)},
+    )
+    def post(self, request, number: str):
+        """Send the documents asked for: each member case named returns to its department, as if
+        answered at applications/{number}/supplement/. All or nothing."""
+        application = _application_or_404(request, number)
+        data = SupplementAnswerInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.answer_supplements(
+            application=application,
+            user=request.user,
+            numbers=data.validated_data["cases"],
+            note=data.validated_data["note"],
+            channel=Channel.API,
+        )
+        return Response(_output(request, number))
+
+
+class BundleReceiptView(APIView):
+    @extend_schema(responses={(200, "application/pdf"): bytes, **error_responses(404, 409)})
+    def get(self, request, number: str):
+        """The bundle's receipt (一件事受理回执) as a PDF, listing every member case."""
+        from ..documents import _pdf_response
+        from ..workflow import CaseConflict
+        from . import receipts
+
+        application = _application_or_404(request, number)
+        if application.state == BundleApplication.State.DRAFT:
+            raise CaseConflict("This bundle application has not been submitted yet.", code="draft")
+        return _pdf_response(receipts.receipt_pdf(application), f"receipt-{application.number}.pdf")

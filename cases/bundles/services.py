@@ -46,10 +46,13 @@ NOT_FILED = (BundleMemberCase.State.CANCELLED, BundleMemberCase.State.FAILED)
 
 
 def bundle_applications_of(user: User):
-    """The bundle applications `user` made for themselves (nobody else's: those answer 404)."""
+    """The bundle applications `user` made for themselves (nobody else's: those answer 404), but
+    for drafts purged by retention (cases.retention: hidden, as a purged case draft is)."""
     if not getattr(user, "is_authenticated", False):
         return BundleApplication.objects.none()
-    return BundleApplication.objects.filter(applicant__user=user, filed_by=user)
+    return BundleApplication.objects.filter(applicant__user=user, filed_by=user).exclude(
+        state=BundleApplication.State.DRAFT, purged_at__isnull=False
+    )
 
 
 def bundle_application_for(user: User, number: str) -> BundleApplication | None:
@@ -604,3 +607,181 @@ def rate_bundle(
             ratings.rate(case=case, user=user, score=score, tags=tags, comment=comment)
             for case in state["unrated"]
         ]
+
+
+# --- Requests for documents (补正) from any member ---------------------------------------------
+
+
+def supplement_requests(application: BundleApplication) -> list[dict]:
+    """Every request for documents (补正告知) of the member cases, open ones first (soonest
+    deadline first), then the closed ones, newest first. One query for the requests, their
+    materials and the files uploaded for them, whatever the number of members. Each row:
+    {"request", "case", "link", "open", "rows": [{"material", "attachments"}], "missing",
+    "uploaded", "deemed_withdrawn_on", "working_days_left"}: the same facts the case page shows
+    (cases.next_steps.supplement_status)."""
+    from django.db.models import Prefetch
+
+    from ..models import SupplementRequest
+    from ..workflow.clock import paused_working_days
+
+    links = {link.case_id: link for link in application.member_cases.all() if link.case_id}
+    if not links:
+        return []
+    requests = SupplementRequest.objects.filter(case_id__in=links).prefetch_related(
+        "materials",
+        Prefetch("attachments", queryset=Attachment.objects.order_by("pk")),
+    )
+    today = timezone.localdate()
+    rows = []
+    for request in requests:
+        link = links[request.case_id]
+        is_open = request.state == SupplementRequest.State.OPEN
+        files = list(request.attachments.all())
+        for attachment in files:
+            attachment.case = link.case  # the page links each file through its case
+        materials = [
+            {"material": m, "attachments": [a for a in files if a.material_id == m.pk]}
+            for m in request.materials.all()
+        ]
+        rows.append(
+            {
+                "request": request,
+                "case": link.case,
+                "link": link,
+                "open": is_open,
+                "rows": materials,
+                "missing": [row["material"] for row in materials if not row["attachments"]],
+                "uploaded": files,
+                # The day the sweep closes the member case if nothing is sent (视为撤回).
+                "deemed_withdrawn_on": request.deadline + dt.timedelta(days=1),
+                "working_days_left": (
+                    paused_working_days(today, request.deadline)
+                    if is_open and request.deadline >= today
+                    else 0
+                ),
+            }
+        )
+    open_ = sorted((r for r in rows if r["open"]), key=lambda r: r["request"].deadline)
+    closed = sorted((r for r in rows if not r["open"]), key=lambda r: r["request"].created_at)
+    return open_ + closed[::-1]
+
+
+def supplement_materials(requests: list[dict]) -> list[dict]:
+    """The materials the open requests ask for, each once however many members ask for it (by
+    name, as the bundle's own materials are matched: services.bundles.material_key): {"id" (the
+    material the upload form posts), "key", "label", "asked_by": [request rows],
+    "attachments"}. One upload of it answers every member that asks."""
+    grouped: dict[tuple[str, str], dict] = {}
+    for row in requests:
+        if not row["open"]:
+            continue
+        for item in row["rows"]:
+            material = item["material"]
+            entry = grouped.setdefault(
+                definitions.material_key(material),
+                {"id": material.pk, "key": definitions.material_key(material),
+                 "label": material.label, "asked_by": [], "attachments": []},
+            )  # fmt: skip
+            entry["asked_by"].append(row)
+            entry["attachments"].extend(item["attachments"])
+    return list(grouped.values())
+
+
+def _open_request_targets(application: BundleApplication, material_id) -> list[tuple[Case, int]]:
+    """(case, material id) for every open request of a member that asks for the material
+    `material_id` names, matched by name: one upload answers them all."""
+    try:
+        material_id = int(material_id)
+    except (TypeError, ValueError):
+        material_id = None
+    materials = supplement_materials(supplement_requests(application))
+    entry = next((m for m in materials if m["id"] == material_id), None)
+    if entry is None:
+        raise ValidationError(
+            {
+                "material": [
+                    _("No open request for documents of this bundle asks for this material.")
+                ]
+            }
+        )
+    targets = []
+    for row in entry["asked_by"]:
+        material = next(
+            i["material"] for i in row["rows"]
+            if definitions.material_key(i["material"]) == entry["key"]
+        )  # fmt: skip
+        targets.append((row["case"], material.pk))
+    return targets
+
+
+def upload_for_supplements(
+    *, application: BundleApplication, material_id, upload, user: User
+) -> list[Attachment]:
+    """Hand in one document for every open request of the bundle's members that asks for this
+    material: stored once (and counted once against the daily quota), then attached to each
+    member case through the engine (cases.workflow.add_attachment) exactly as on the case's own
+    page; nothing is sent until the citizen answers (`answer_supplements`). All or nothing."""
+    if upload is None:
+        raise ValidationError({"file": [_("Choose a file to upload.")]})
+    targets = _open_request_targets(application, material_id)
+    attachments: list[Attachment] = []
+    with transaction.atomic():
+        for case, member_material_id in targets:
+            stored = None
+            if attachments:
+                first = attachments[0]
+                stored = uploads.StoredFile(
+                    stored_name=first.stored_name, original_name=first.original_name,
+                    size=first.size, sha256=first.sha256, content_type=first.content_type,
+                )  # fmt: skip
+            attachments.append(
+                workflow.add_attachment(
+                    case=case,
+                    material_id=member_material_id,
+                    upload=None if stored else upload,
+                    user=user,
+                    stored=stored,
+                )  # fmt: skip
+            )
+    return attachments
+
+
+def answer_supplements(
+    *, application: BundleApplication, user: User, numbers: list[str], note: str = "",
+    channel: str = Channel.ONLINE,
+) -> list[Case]:  # fmt: skip
+    """Send the documents asked for by the member cases numbered `numbers` (each must have an open
+    request): each is answered through the engine (cases.workflow.answer_supplement), so the
+    member case returns to its department and its clock runs, exactly as if answered on its own
+    page. All or nothing: a member with something still missing refuses them all, under
+    `materials`, naming the service."""
+    open_cases = {
+        row["case"].number: row for row in supplement_requests(application) if row["open"]
+    }
+    wanted = [n for n in dict.fromkeys(numbers) if n]
+    if not wanted:
+        raise ValidationError({"case": [_("Choose the request to answer.")]})
+    unknown = [n for n in wanted if n not in open_cases]
+    if unknown:
+        raise ValidationError(
+            {"case": [_("No open request for documents of this bundle has this number.")]}
+        )
+    answered = []
+    with transaction.atomic():
+        for number in wanted:
+            row = open_cases[number]
+            try:
+                answered.append(
+                    workflow.answer_supplement(
+                        case=row["case"], user=user, note=note, channel=channel
+                    )
+                )
+            except ValidationError as exc:
+                raise ValidationError(
+                    {"materials": [
+                        _("%(service)s: %(problem)s")
+                        % {"service": row["case"].service_version.name, "problem": message}
+                        for message in exc.messages
+                    ]}
+                ) from exc  # fmt: skip
+    return answered

@@ -11,4 +11,6 @@ urlpatterns = [
     path("<str:number>/materials/", views.materials, name="materials"),
     path("<str:number>/receipt/", views.receipt, name="receipt"),
     path("<str:number>/rating/", views.rate, name="rate"),
+    path("<str:number>/supplements/", views.supplements, name="supplements"),
+    path("<str:number>/receipt.pdf", views.receipt_pdf, name="receipt-pdf"),
 ]

@@ -7,10 +7,12 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from services import bundles as definitions
@@ -172,18 +174,31 @@ def materials(request: HttpRequest, number: str) -> HttpResponse:
     return render(request, "bundles/materials.html", context, status=status)
 
 
-def _status_context(application: BundleApplication) -> dict:
+def _status_context(application: BundleApplication, **extra) -> dict:
     from ..models import RatingTag
     from ..ratings import views as rating_views
 
     rows = services.member_rows(application)
+    requests = services.supplement_requests(application)
+    upload_errors = extra.pop("upload_errors", {})
+    answer_errors = extra.pop("answer_errors", {})
+    supplement_materials = services.supplement_materials(requests)
+    for material in supplement_materials:
+        material["errors"] = upload_errors.get(material["id"], [])
+    for row in requests:
+        row["errors"] = answer_errors.get(row["case"].number, [])
     return {
         "application": application,
         "bundle": application.bundle,
         "rows": rows,
+        "open_requests": [r for r in requests if r["open"]],
+        "closed_requests": [r for r in requests if not r["open"]],
+        "supplement_materials": supplement_materials,
+        "max_mb": settings.UPLOAD_MAX_BYTES // (1024 * 1024),
         "rating": services.rating_state(application),
         "scores": rating_views.score_choices(),
         "rating_tags": RatingTag.choices,
+        **extra,
     }
 
 
@@ -197,12 +212,87 @@ def status(request: HttpRequest, number: str) -> HttpResponse:
 
 
 @login_required
+@require_POST
+def supplements(request: HttpRequest, number: str) -> HttpResponse:
+    """Answer the requests for documents (补正) of any member here: upload a document once (it
+    goes to every member that asks for it, not yet sent), then send each request's answer. A
+    refused upload or a request with something missing is told beside its field, in the page."""
+    application = _application(request, number)
+    post = request.POST
+    problems: dict = {}
+    try:
+        if "answer" in post:
+            answered = services.answer_supplements(
+                application=application, user=request.user,
+                numbers=post.getlist("case"), note=post.get("note", ""),
+            )  # fmt: skip
+            messages.success(
+                request,
+                _("Sent: %(services)s continues.") % {
+                    "services": "、".join(c.service_version.name for c in answered)
+                },
+            )  # fmt: skip
+        else:
+            attachments = services.upload_for_supplements(
+                application=application, material_id=post.get("material"),
+                upload=request.FILES.get("file"), user=request.user,
+            )  # fmt: skip
+            messages.success(
+                request,
+                ngettext(
+                    "Uploaded, not yet sent: press “Send” below for the request.",
+                    "Uploaded once for %(count)d requests, not yet sent: press “Send” below "
+                    "for each of them.",
+                    len(attachments),
+                )
+                % {"count": len(attachments)},
+            )
+    except ValidationError as exc:
+        problems = _supplement_problems(post, exc)
+    except (workflow.CaseConflict, PermissionDenied) as exc:
+        messages.error(request, getattr(exc, "message", None) or str(exc))
+    if problems:
+        application = _application(request, number)
+        context = _status_context(application, note=post.get("note", ""), **problems)
+        return render(request, "bundles/status.html", context, status=400)
+    return redirect(reverse("cases:bundles:status", args=[number]) + "#supplements")
+
+
+def _supplement_problems(post, exc: ValidationError) -> dict:
+    """A refused upload beside its file input, a refused answer beside its button, and both in
+    the error summary."""
+    messages_ = exc.messages
+    if "answer" in post:
+        number = (post.getlist("case") or [""])[0]
+        items = [{"href": f"#bsend-{number}", "text": m} for m in messages_]
+        return {"answer_errors": {number: messages_}, "error_items": items}
+    try:
+        material_id = int(post.get("material", ""))
+    except ValueError:
+        material_id = None
+    items = [{"href": f"#bfile-{material_id}", "text": m} for m in messages_]
+    return {"upload_errors": {material_id: messages_}, "error_items": items}
+
+
+@login_required
 def receipt(request: HttpRequest, number: str) -> HttpResponse:
-    """One receipt (收件凭证) listing every member case number; printable."""
+    """One receipt (收件凭证) listing every member case number; printable, and as a PDF."""
     application = _application(request, number)
     if application.state == BundleApplication.State.DRAFT:
         raise Http404
     return render(request, "bundles/receipt.html", _status_context(application))
+
+
+@login_required
+def receipt_pdf(request: HttpRequest, number: str) -> HttpResponse:
+    """The bundle's receipt (一件事受理回执) as a PDF: every member case, one sheet."""
+    from ..documents import _pdf_response
+    from . import receipts
+
+    application = _application(request, number)
+    if application.state == BundleApplication.State.DRAFT:
+        raise Http404
+    return _pdf_response(receipts.receipt_pdf(application), f"receipt-{application.number}.pdf")
 
 
 @login_required

@@ -89,6 +89,10 @@ def file_counter_application(
                     case=case, name=acceptance.name, actor=clerk, channel=Channel.COUNTER,
                     opinion=_("Accepted at the counter on receipt (即收即受)."),
                 )  # fmt: skip
+            if queue_ticket:  # the hall ticket the clerk called the citizen with records the case
+                from ..hall.queue import record_case
+
+                record_case(case=case, clerk=clerk, number=queue_ticket)
     except BaseException:
         for name in stored:  # the transaction rolled back: the files it wrote go too
             uploads.path_of(name).unlink(missing_ok=True)

@@ -25,9 +25,10 @@ from ..models import Case, Channel, OfficialDocument
 from ..sharing import services as sharing
 from . import picker
 from . import services as counter
-from .forms import CounterApplicationForm, DeskForm, PickupForm
+from .forms import TICKET, CounterApplicationForm, DeskForm, PickupForm
 
 SESSION_KEY = "counter_citizen"
+QUEUE_TICKET_KEY = "counter_queue_ticket"  # the hall ticket being served (cases.hall.queue_views)
 
 
 def _clerk(request: HttpRequest) -> None:
@@ -101,6 +102,8 @@ def apply(request: HttpRequest) -> HttpResponse:
     on_file = find_citizen_by_id_number(citizen["id_number"]) is not None
     post = request.POST if request.method == "POST" else None
     form = _application_form(version, citizen, post, request.FILES, on_file=on_file)
+    if post is None and request.session.get(QUEUE_TICKET_KEY):  # called from the hall's desk
+        form.fields[TICKET].initial = request.session[QUEUE_TICKET_KEY]
     if post is not None and "_add_row" in post:
         # One more entry in a list: shown again with everything kept, nothing filed or refused.
         rows = form.add_row_to(post["_add_row"])
@@ -127,6 +130,7 @@ def apply(request: HttpRequest) -> HttpResponse:
             form.add_filing_errors(exc)
         else:
             request.session.pop(SESSION_KEY, None)
+            request.session.pop(QUEUE_TICKET_KEY, None)
             return redirect("counter:done", number=case.number)
     if form.is_bound:
         # A correction that holds is kept for the next try, and named at the top of the page.

@@ -270,6 +270,9 @@ class Ticket(models.Model):
     issued_at = models.DateTimeField(_("issued at"), db_default=Now())
     called_at = models.DateTimeField(_("called at"), null=True, blank=True)
     calls = models.PositiveSmallIntegerField(_("times called"), default=0)
+    # The latest call or recall (called_at stays the first call, for the waiting time): the hall
+    # display lists calls by it and chimes when it moves.
+    last_called_at = models.DateTimeField(_("last called at"), null=True, blank=True)
     window = models.ForeignKey(
         Window, on_delete=models.PROTECT, null=True, blank=True, related_name="tickets"
     )

@@ -153,6 +153,11 @@ DEFAULT_TEXTS: dict[str, dict[str, tuple[str, str]]] = {
         "zh-hans": ("已为您免申办理{{ service }}", "根据政府部门共享的数据，您已符合“{{ service }}”的条件，已为您免申办理（办件编号 {{ number }}），办理结果将另行通知。如不需要，可在此选择退出：{{ offers_url }}"),
         "en": ("{{ service }} granted without applying", "Government records show that you qualify for “{{ service }}”, so it has been filed for you without an application ({{ number }}); you will be told the result. If you do not want it, opt out at {{ offers_url }}"),
     },
+    # The service hall (cases.hall.queue.call_next): number (the ticket), window, centre.
+    "hall_called": {
+        "zh-hans": ("请到 {{ window }} 号窗口", "请 {{ number }} 号到 {{ window }} 号窗口办理（{{ centre }}）。"),
+        "en": ("Please go to window {{ window }}", "Ticket {{ number }}: please go to window {{ window }} ({{ centre }})."),
+    },
 }  # fmt: skip
 
 # A text message is short (two segments: about 130 Chinese characters or 300 Latin ones, with the
@@ -350,10 +355,11 @@ def in_language(case: Case, context: dict, language: str, words=None) -> dict:
     return {**context, **localized_words}
 
 
-def _rows_for_person(
-    profile, *, case: Case, event: str, context: dict, words=None
+def rows_for_person(
+    profile, *, case: Case | None, event: str, context: dict, words=None
 ) -> list[Notification]:
-    """Inbox and e-mail for someone with an account; a text message for everyone."""
+    """Inbox and e-mail for someone with an account; a text message for everyone. Without a
+    case (a bundle draft's warning) the context names no service or state: `words` gives them."""
     rows = []
     user = profile.user if profile.user_id else None
     language = user.preferred_language if user else settings.LANGUAGE_CODE
@@ -388,7 +394,7 @@ def to_applicants(case: Case, event: str, context: dict, words=None) -> list[Not
     return [
         row
         for profile in people
-        for row in _rows_for_person(profile, case=case, event=event, context=context, words=words)
+        for row in rows_for_person(profile, case=case, event=event, context=context, words=words)
     ]
 
 

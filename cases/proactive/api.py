@@ -1,25 +1,37 @@
-"""The citizen's API of 免申即享: `GET offers/` (my offers: to confirm, granted, answered),
-`POST offers/{id}/confirm/` (one click: the case is filed through the engine),
-`POST offers/{id}/decline/` and `POST offers/{id}/opt-out/` (recorded; never offered again)."""
+"""The citizen's API of 免申即享: `GET offers/` (my offers: to confirm, granted, answered; and, for a
+proxy, the pending offers of the people they hold a current authorisation for, with `principal`
+naming the person masked), `POST offers/{id}/confirm/` (one click: the case is filed through the
+engine; by a proxy, as their proxy), `POST offers/{id}/decline/` (recorded; never offered again)
+and `POST offers/{id}/opt-out/` (the person's own choice only)."""
 
 from __future__ import annotations
 
 from django.http import Http404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import proxies
 from portal.api import error_responses
 
 from ..models import ProactiveOffer
 from . import services as proactive
-from .views import offer_message
+from .views import offer_message, principal_label
+
+
+class PrincipalOutput(serializers.Serializer):
+    name = serializers.CharField(help_text="The person's name, masked (张*明).")
+    relationship = serializers.CharField()
+    authorisation = serializers.IntegerField(help_text="The authorisation you act under.")
 
 
 class OfferOutput(serializers.Serializer):
     id = serializers.IntegerField()
+    principal = serializers.SerializerMethodField(
+        help_text="null for your own offers; for a person you act for as proxy (帮办代办), who."
+    )
     service = serializers.CharField(source="service.code")
     service_name = serializers.SerializerMethodField()
     mode = serializers.ChoiceField(
@@ -35,20 +47,53 @@ class OfferOutput(serializers.Serializer):
     )
     case_state = serializers.CharField(source="case.state", allow_null=True)
 
+    def _authorisation(self, offer):
+        if offer.person.user_id == self.context["request"].user.pk:
+            return None
+        return self.context["authorisations"].get(offer.person_id)
+
+    @extend_schema_field(PrincipalOutput(allow_null=True))
+    def get_principal(self, offer) -> dict | None:
+        authorisation = self._authorisation(offer)
+        if authorisation is None:
+            return None
+        return {
+            "name": principal_label(offer),
+            "relationship": authorisation.relationship,
+            "authorisation": authorisation.pk,
+        }
+
     def get_service_name(self, offer) -> str:
         return offer.service.current_version.label
 
     def get_message(self, offer) -> str:
-        return offer_message(offer)
+        if self._authorisation(offer) is None:
+            return offer_message(offer)
+        return offer_message(offer, principal=principal_label(offer))
+
+
+def _context(request) -> dict:
+    """What OfferOutput reads besides the offers: the user's current authorisations by person."""
+    return {
+        "request": request,
+        "authorisations": {a.principal_id: a for a in proxies.held_by(request.user)},
+    }
 
 
 class OfferListView(ListAPIView):
-    """My 免申即享 offers, newest first."""
+    """My 免申即享 offers and, as a proxy, those of the people I act for; newest first."""
 
     serializer_class = OfferOutput
 
     def get_queryset(self):
-        return proactive.offers_of(self.request.user)
+        return (
+            proactive.offers_answerable_by(self.request.user)
+            .select_related("person")
+            .order_by("-found_at", "-pk")
+        )
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), **_context(self.request)}
 
 
 class OfferReasonInput(serializers.Serializer):
@@ -57,8 +102,8 @@ class OfferReasonInput(serializers.Serializer):
 
 class _Answer(APIView):
     def _offer(self, offer: ProactiveOffer) -> Response:
-        fresh = proactive.offers_of(self.request.user).get(pk=offer.pk)
-        return Response(OfferOutput(fresh).data)
+        fresh = proactive.offers_answerable_by(self.request.user).select_related("person")
+        return Response(OfferOutput(fresh.get(pk=offer.pk), context=_context(self.request)).data)
 
 
 class OfferConfirmView(_Answer):
@@ -94,7 +139,7 @@ class OfferDeclineView(_Answer):
 
 class OfferOptOutView(_Answer):
     """Out of a benefit granted without applying: an application still open is withdrawn; it is
-    never granted again."""
+    never granted again. Yours only: a proxy cannot opt the person out (404)."""
 
     @extend_schema(
         request=OfferReasonInput, responses={200: OfferOutput, **error_responses(400, 404, 409)}

@@ -12,6 +12,12 @@ number of queries does not grow with the number of people.
   `confirm_offer` files the case through the normal engine (create_draft, submit_application,
   channel `proactive`), so 秒批, the queue, the clock and the statistics apply as to any case;
   `decline_offer` records the answer.
+- 帮办代办: a proxy with a current authorisation of the person (accounts.proxies.held_by; it is
+  not limited to services) sees the person's pending offers and may confirm or decline them for
+  them: the case is filed exactly as an online proxy application (the principal the applicant, the
+  proxy the agent and filer, the authorisation on it), the offer records the proxy as the one who
+  answered and the audit log names them. Opting out of a grant stays the person's own choice: no
+  authorisation scope covers giving up a benefit for someone.
 - Grant mode: the offer is written granted and `file_grants` files each case for the person (filed
   by the system account, each in its own transaction, idempotent); they are told, and may opt out
   (`opt_out`: an open case is withdrawn; it is never granted again).
@@ -28,12 +34,13 @@ import logging
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from accounts.models import CitizenProfile, User
+from accounts import proxies
+from accounts.models import CitizenProfile, ProxyAuthorisation, User
 from services.models import OuterState, ProactivePolicy, ServiceItem, localized
 from services.proactive import filed_answers, registry_rules
 
@@ -75,6 +82,64 @@ def offers_of(user: User) -> QuerySet[ProactiveOffer]:
 def open_offers_of(user: User) -> QuerySet[ProactiveOffer]:
     """What the home page and the inbox show: offers to confirm, and grants they may opt out of."""
     return offers_of(user).filter(state__in=OPEN_STATES)
+
+
+def principal_offers_for(user: User) -> QuerySet[ProactiveOffer]:
+    """帮办代办: the offers of the people `user` holds a current authorisation for (their proxy):
+    those still to be answered, and those this proxy answered for them; nothing once the
+    authorisation has ended or been revoked. Grouped by person, newest first."""
+    if not user.is_authenticated:
+        return ProactiveOffer.objects.none()
+    principals = proxies.held_by(user).values("principal_id")
+    return (
+        ProactiveOffer.objects.filter(person_id__in=principals)
+        .filter(Q(state=State.OFFERED) | Q(answered_by=user))
+        .select_related("person", "service__current_version", "case")
+        .order_by("person_id", "-found_at", "-pk")
+    )
+
+
+def offers_answerable_by(user: User) -> QuerySet[ProactiveOffer]:
+    """The user's own offers and their principals' (as `principal_offers_for`)."""
+    if not user.is_authenticated:
+        return ProactiveOffer.objects.none()
+    principals = proxies.held_by(user).values("principal_id")
+    return ProactiveOffer.objects.filter(
+        Q(person__user=user)
+        | Q(person_id__in=principals) & (Q(state=State.OFFERED) | Q(answered_by=user))
+    ).select_related("service__current_version", "case")
+
+
+def _authorisation(offer: ProactiveOffer, user: User) -> ProxyAuthorisation | None:
+    """None when the offer is the user's own; else the current authorisation of its person held
+    by `user` (the one lasting longest), or DoesNotExist (ended since the offer was shown)."""
+    if offer.person.user_id == user.pk:
+        return None
+    found = proxies.held_by(user).filter(principal=offer.person).order_by("-valid_until").first()
+    if found is None:
+        raise ProactiveOffer.DoesNotExist
+    return found
+
+
+def _log_proxy_answer(offer: ProactiveOffer, authorisation: ProxyAuthorisation, user: User):
+    """The audit log names the proxy who answered for the person (the case's trail does too,
+    once filed: its events are the proxy's)."""
+    from auditlog.models import LogEntry
+
+    LogEntry.objects.log_create(
+        offer,
+        force_log=True,
+        action=LogEntry.Action.UPDATE,
+        actor=user,
+        object_repr=f"offer #{offer.pk} of person #{offer.person_id}",
+        changes={"state": [State.OFFERED, offer.state]},
+        additional_data={
+            "event": f"proactive_{offer.state}_by_proxy",
+            "authorisation": authorisation.pk,
+            "service": offer.service.code,
+            "case": offer.case.number if offer.case_id else None,
+        },
+    )
 
 
 # --- The sweep ------------------------------------------------------------------------------------
@@ -212,16 +277,20 @@ def _messages(offer: ProactiveOffer, event: str) -> list[Notification]:
 # --- Filing the case --------------------------------------------------------------------------------
 
 
-def _file(offer: ProactiveOffer, *, user: User) -> Case:
+def _file(
+    offer: ProactiveOffer, *, user: User, authorisation: ProxyAuthorisation | None = None
+) -> Case:
     """The case for the offer, through the normal engine: a draft with the policy's answers,
-    submitted unless the form or the materials still need the person (it then stays a draft)."""
+    submitted unless the form or the materials still need the person (it then stays a draft).
+    With `authorisation`, `user` is the person's proxy and files it as their proxy."""
     from ..workflow import create_draft, submit_application
 
     policy = ProactivePolicy.objects.get(service=offer.service)
     case, _created = create_draft(
         service=offer.service,
         user=user,
-        applicant=offer.person,
+        applicant=None if authorisation else offer.person,
+        authorisation=authorisation,
         data=filed_answers(policy.answers, offer.person),
         channel=Channel.PROACTIVE,
     )
@@ -249,26 +318,33 @@ def _answer(offer: ProactiveOffer, state: str, *, user: User | None, note: str =
 
 def confirm_offer(*, offer_id, user: User) -> ProactiveOffer:
     """One click: the case is filed for the person through the engine (秒批 may decide it in the
-    same request). Raises ProactiveOffer.DoesNotExist for an offer not theirs, CaseConflict when
-    it was answered already."""
+    same request), by the person or by their proxy (module docstring). Raises
+    ProactiveOffer.DoesNotExist for an offer neither theirs nor a principal's under a current
+    authorisation, CaseConflict when it was answered already."""
     with transaction.atomic():
-        offer = _locked_open(offers_of(user), offer_id, State.OFFERED)
-        offer.case = _file(offer, user=user)
+        offer = _locked_open(offers_answerable_by(user), offer_id, State.OFFERED)
+        authorisation = _authorisation(offer, user)
+        offer.case = _file(offer, user=user, authorisation=authorisation)
         _answer(offer, State.CONFIRMED, user=user)
+        if authorisation is not None:
+            _log_proxy_answer(offer, authorisation, user)
     return offer
 
 
 def decline_offer(*, offer_id, user: User, reason: str = "") -> ProactiveOffer:
-    """The person does not want it: recorded, and never offered again."""
+    """The person (or their proxy) does not want it: recorded, and never offered again."""
     with transaction.atomic():
-        offer = _locked_open(offers_of(user), offer_id, State.OFFERED)
+        offer = _locked_open(offers_answerable_by(user), offer_id, State.OFFERED)
+        authorisation = _authorisation(offer, user)
         _answer(offer, State.DECLINED, user=user, note=reason)
+        if authorisation is not None:
+            _log_proxy_answer(offer, authorisation, user)
     return offer
 
 
 def opt_out(*, offer_id, user: User, reason: str = "") -> ProactiveOffer:
     """Out of a grant: the case, while still open, is withdrawn through the engine; the service is
-    never granted to them again."""
+    never granted to them again. The person's own choice: a proxy's answer is DoesNotExist."""
     from ..workflow import withdraw_case
 
     with transaction.atomic():

@@ -1,6 +1,8 @@
 """The registry interface: one class per data source another department keeps (户籍, 婚姻, 社保,
-不动产 ...), named in settings.DATA_REGISTRIES (dotted paths; a system check fails at start-up when
-one names no `Registry` subclass).
+不动产 ...), named in settings.DATA_REGISTRIES: a dotted path (a subclass that knows everything
+itself, as the demo registries), or an object configuring an adapter, `{"class": <dotted path,
+cases.sharing.http.HttpRegistry by default>, <its keyword arguments>}` (cases.sharing.http); a system
+check fails at start-up when an entry names no `Registry` subclass or cannot be built.
 
 A registry answers `lookup(person, fields)` with an `Answer`; when its source cannot be reached it
 raises `RegistryUnavailable`, and callers tell the citizen, who may upload the document instead.
@@ -12,6 +14,7 @@ from a case's flow.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -135,18 +138,43 @@ class Registry:
         return localized(self, "name")
 
 
+HTTP_REGISTRY = "cases.sharing.http.HttpRegistry"
+
+
+def entry_class(entry) -> tuple[object, dict]:
+    """What an entry of DATA_REGISTRIES names: the class (or whatever the path imports to; None
+    when it imports nothing) and the keyword arguments to build it with."""
+    if isinstance(entry, dict):
+        options = dict(entry)
+        path = options.pop("class", HTTP_REGISTRY)
+    else:
+        path, options = entry, {}
+    try:
+        return import_string(path), options
+    except ImportError:
+        return None, options
+
+
+def build(entry) -> Registry:
+    """The registry of one entry (raises TypeError, ValueError or ImproperlyConfigured)."""
+    registry_class, options = entry_class(entry)
+    if not (isinstance(registry_class, type) and issubclass(registry_class, Registry)):
+        raise ValueError(f"{entry!r} names no subclass of cases.sharing.registry.Registry")
+    return registry_class(**options)
+
+
 @cache
-def _instances(paths: tuple[str, ...]) -> dict[str, Registry]:
+def _instances(entries: str) -> dict[str, Registry]:
     registries = {}
-    for path in paths:
-        registry = import_string(path)()
+    for entry in json.loads(entries):
+        registry = build(entry)
         registries[registry.code] = registry
     return registries
 
 
 def registries() -> dict[str, Registry]:
     """The configured registries by code (settings.DATA_REGISTRIES, read at call time)."""
-    return _instances(tuple(settings.DATA_REGISTRIES))
+    return _instances(json.dumps(list(settings.DATA_REGISTRIES), sort_keys=True))
 
 
 def get_registry(code: str) -> Registry | None:

@@ -6,6 +6,7 @@ queries whatever the number of cases."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import re
@@ -57,10 +58,22 @@ def _figures_for(params, *, bundles: bool = True) -> dict:
 
 
 def _with_bundles(figures: dict, *, period, department: str) -> dict:
-    """Bundles (一件事) are counted apart from single cases (cases.bundles.statistics)."""
+    """Bundles (一件事) are counted apart from single cases (cases.bundles.statistics); the service
+    hall's waiting and service times (cases.hall.queue) likewise."""
     from ..bundles.statistics import bundle_figures
 
-    return {**figures, "bundles": bundle_figures(period=period, department=department)}
+    return {
+        **figures,
+        "bundles": bundle_figures(period=period, department=department),
+        "hall": _hall_figures(period, department),
+    }
+
+
+def _hall_figures(period, department: str) -> list[dict]:
+    from ..hall.queue import waiting_figures
+
+    last_day = statistics.add_months(period.last, 1) - dt.timedelta(days=1)
+    return waiting_figures(first_day=period.first, last_day=last_day, department=department)
 
 
 # --- Output (the API's documented shape, shared by the JSON export) --------------------------------
@@ -167,7 +180,32 @@ class BundleFiguresOutput(serializers.Serializer):
     bundles = BundleRowOutput(many=True)
 
 
+class HallFiguresOutput(serializers.Serializer):
+    centre = serializers.CharField(help_text="Service centre code.")
+    centre_name = serializers.CharField()
+    centre_name_en = serializers.CharField()
+    service = serializers.CharField(help_text="Service code.")
+    service_name = serializers.CharField()
+    service_name_en = serializers.CharField()
+    called = serializers.IntegerField(help_text="Tickets called in the period.")
+    served = serializers.IntegerField(help_text="Tickets served to the end.")
+    wait_median_seconds = serializers.IntegerField(
+        allow_null=True, help_text="Median wait from the ticket to the first call."
+    )
+    wait_p90_seconds = serializers.IntegerField(
+        allow_null=True, help_text="90th percentile (nearest rank) of the wait."
+    )
+    service_median_seconds = serializers.IntegerField(
+        allow_null=True, help_text="Median time at the window, from the call to the end."
+    )
+    service_p90_seconds = serializers.IntegerField(allow_null=True)
+
+
 class StatsOutput(serializers.Serializer):
+    hall = HallFiguresOutput(
+        many=True,
+        help_text="The service hall: waiting and service times per centre and service.",
+    )
     bundles = BundleFiguresOutput(
         help_text="Bundles (一件事), apart from single cases; their member cases are also counted "
         "as cases of their services."
@@ -273,6 +311,56 @@ def export_csv(request: HttpRequest) -> HttpResponse:
         figures,
         "csv",
     )
+
+
+HALL_COLUMNS = [
+    "centre", "centre_name", "service", "service_name", "called", "served",
+    "wait_median_seconds", "wait_p90_seconds", "service_median_seconds", "service_p90_seconds",
+]  # fmt: skip
+
+
+def export_waiting_csv(request: HttpRequest) -> HttpResponse:
+    """The service hall's waiting and service times, a row per centre and service (UTF-8 with a
+    byte-order mark, as the main export)."""
+    query = StatsQuery(data=request.GET)
+    if not query.is_valid():
+        return _bad_request(serializers.ValidationError(query.errors))
+    period, department = query.validated_data["period"], query.validated_data["department"]
+    rows = [HALL_COLUMNS] + [
+        [row[column] for column in HALL_COLUMNS] for row in _hall_figures(period, department)
+    ]
+    result = io.StringIO()
+    csv.writer(result).writerows([_cell(value) for value in row] for row in rows)
+    figures = {"period": {"key": period.key}, "department": department}
+    response = _attachment(
+        HttpResponse("\ufeff" + result.getvalue(), content_type="text/csv; charset=utf-8"),
+        figures,
+        "csv",
+    )
+    response["Content-Disposition"] = response["Content-Disposition"].replace(
+        'filename="stats-', 'filename="waiting-'
+    )
+    return response
+
+
+def _minutes(seconds: int | None) -> str:
+    return "—" if seconds is None else f"{seconds / 60:.1f}"
+
+
+def _shown_hall(row: dict) -> dict:
+    return {
+        **row,
+        "centre_label": row["centre_name_en"] or row["centre_name"]
+        if (get_language() or "").startswith("en")
+        else row["centre_name"],
+        "service_label": row["service_name_en"] or row["service_name"]
+        if (get_language() or "").startswith("en")
+        else row["service_name"],
+        **{
+            f"{key}_minutes": _minutes(row[f"{key}_seconds"])
+            for key in ("wait_median", "wait_p90", "service_median", "service_p90")
+        },
+    }
 
 
 # --- The page --------------------------------------------------------------------------------------
@@ -484,6 +572,7 @@ def stats_page(request: HttpRequest) -> HttpResponse:
             "by_month": [_shown(group) for group in figures["months"]],
             "bundle_totals": _shown_bundle(figures["bundles"]["totals"]),
             "by_bundle": [_shown_bundle(row) for row in figures["bundles"]["bundles"]],
+            "by_centre_service": [_shown_hall(row) for row in figures["hall"]],
             "monthly_chart": monthly_chart(figures["months"]),
             "satisfaction_chart": satisfaction_chart(figures["departments"]),
             "department_options": [(d.code, localized(d, "name")) for d in departments],
