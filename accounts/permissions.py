@@ -74,6 +74,11 @@ DEPARTMENT_ADMIN_PERMISSIONS = [
     # is read by them too.
     ("services", "sharinggrant", ("view", "add", "change", "delete")),
     ("cases", "sharingrequest", ("view",)),
+    # The service centres their departments operate (cases/hall/admin.py scopes them).
+    ("hall", "servicecentre", ("view", "add", "change")),
+    ("hall", "centreservice", ("view", "add", "change", "delete")),
+    ("hall", "window", ("view", "add", "change", "delete")),
+    ("hall", "appointment", ("view",)),
 ]
 
 

@@ -52,6 +52,7 @@ PREFIXES = {
     Kind.SUSPENSION_NOTICE: "TB",
     Kind.DECISION: "JD",
     Kind.COMMITMENT: "CN",
+    Kind.PAYMENT_RECEIPT: "JF",
 }
 TITLES = {
     Kind.RECEIPT: gettext_lazy("Receipt of application"),
@@ -61,6 +62,7 @@ TITLES = {
     Kind.EXTENSION_NOTICE: gettext_lazy("Notice of extension of the time limit"),
     Kind.SUSPENSION_NOTICE: gettext_lazy("Notice of a special procedure"),
     Kind.COMMITMENT: gettext_lazy("Signed commitment"),
+    Kind.PAYMENT_RECEIPT: gettext_lazy("Payment receipt"),
 }
 DECISION_TITLES = {
     Outcome.APPROVED: pgettext_lazy("document", "Decision to grant"),
@@ -75,6 +77,7 @@ TEMPLATES = {
     Kind.SUSPENSION_NOTICE: "cases/documents/suspension_notice.html",
     Kind.DECISION: "cases/documents/decision.html",
     Kind.COMMITMENT: "cases/commitment.html",
+    Kind.PAYMENT_RECEIPT: "payments/payment_receipt.html",
 }
 DATE_KEYS = (
     "received_on", "issued_on", "accepted_on", "due_date", "deadline", "owed_by", "paused_since",
@@ -256,6 +259,10 @@ def _content(case: Case, kind: str, step: Step | None, event) -> dict:
         content.update(reason=opinion, paused_since=_iso(case.paused_since))
     elif kind in (Kind.DECISION, Kind.NOT_ACCEPTED_NOTICE):
         content.update(_decision_content(case, event))
+    elif kind == Kind.PAYMENT_RECEIPT:
+        from .payments.services import receipt_content
+
+        content.update(receipt_content(event))
     return content
 
 

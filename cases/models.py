@@ -664,6 +664,7 @@ class OfficialDocument(models.Model):
         DECISION = "decision", _("decision (决定书)")
         LICENCE = "licence", _("e-licence")
         COMMITMENT = "commitment", _("signed commitment (告知承诺书)")
+        PAYMENT_RECEIPT = "payment_receipt", _("payment receipt (缴费凭证)")
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="documents")
     kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
@@ -938,6 +939,14 @@ class NotificationEvent(models.TextChoices):
     PROACTIVE_OFFERED = "proactive_offered", _("a benefit you may have without applying")
     PROACTIVE_GRANTED = "proactive_granted", _("a benefit granted without applying")
     HALL_CALLED = "hall_called", _("your queue ticket is called to a window")
+    # The service hall (cases.hall.booking): bookings of a visit to a service centre.
+    APPOINTMENT_BOOKED = "appointment_booked", _("visit booked")
+    APPOINTMENT_CANCELLED = "appointment_cancelled", _("booked visit cancelled")
+    APPOINTMENT_REMINDER = "appointment_reminder", _("reminder: your booked visit is tomorrow")
+    APPOINTMENT_MISSED = "appointment_missed", _("booked visit missed")
+    FEE_DUE = "fee_due", _("a fee to pay")
+    FEE_PAID = "fee_paid", _("fee paid")
+    FEE_REFUNDED = "fee_refunded", _("fee refunded")
 
 
 class NotificationChannel(models.TextChoices):
@@ -1251,6 +1260,24 @@ class BundleApplication(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    # At a counter (cases.counter.services.file_counter_bundle): the proxy's authorisation (帮办代办),
+    # the paper materials handed over (收件清单, by material name: one tick serves every member
+    # that lists the material) and the queue ticket, given to each member case when it is filed.
+    authorisation = models.ForeignKey(
+        ProxyAuthorisation,
+        verbose_name=_("authorisation (委托)"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="bundle_applications",
+    )
+    materials_received = models.JSONField(
+        _("paper materials received (收件清单)"),
+        default=list,
+        blank=True,
+        help_text=_("Names of the bundle's materials handed over on paper at a counter."),
+    )
+    queue_ticket = models.CharField(_("queue ticket"), max_length=20, blank=True)
     # The combined answers: shared fields at the top, member-only ones under the member's key.
     data = EncryptedJSONField(_("form data"), default=dict, blank=True)
     state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.DRAFT)

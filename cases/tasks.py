@@ -93,6 +93,22 @@ def sweep_proactive() -> dict:
 
 
 @shared_task(acks_late=True, ignore_result=True)
+def remind_appointments() -> int:
+    """The day-before reminders of booked visits (cases/hall/booking.py), each sent once."""
+    from .hall.booking import send_reminders
+
+    return send_reminders()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def mark_no_shows() -> int:
+    """After each centre closes: the day's bookings nobody came for are marked as missed."""
+    from .hall.booking import mark_no_shows as mark
+
+    return mark()
+
+
+@shared_task(acks_late=True, ignore_result=True)
 def purge() -> dict:
     """Retention (cases/retention.py): drafts warned and purged, message bodies emptied, closed
     cases archived; set-based and idempotent, so a repeated or late run does only what is due."""

@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from . import views
+from .payments import views as payment_views
 from .ratings import views as rating_views
 from .sharing import views as sharing_views
 
@@ -18,6 +19,7 @@ urlpatterns = [
     path("<str:number>/receipt.pdf", views.receipt, name="receipt"),
     path("<str:number>/application-form.pdf", views.application_form, name="application-form"),
     path("<str:number>/withdraw/", views.withdraw, name="withdraw"),
+    path("<str:number>/pay/", payment_views.pay, name="pay"),
     path("<str:number>/human-review/", views.human_review, name="human-review"),
     path("<str:number>/supplement/", views.supplement, name="supplement"),
     path("<str:number>/owed/", views.owed, name="owed"),

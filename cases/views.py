@@ -478,8 +478,26 @@ def _detail_context(request: HttpRequest, case: Case, **extra) -> dict:
         **_rating_context(case, request.user),
         "shared": [] if case.is_draft else sharing.shared_materials(case),
         "licences": _licences_given(case, request.user),
+        **_fee_context(case),
         **extra,
     }
+
+
+def _fee_context(case: Case) -> dict:
+    from .payments import services as payments
+    from .payments.models import Payment
+
+    fee = None if case.is_draft else payments.fee_of(case)
+    if fee is None:
+        return {}
+    refunds = [
+        p
+        for p in case.payments.all()
+        if p.state in (Payment.State.REFUND_PENDING, Payment.State.REFUNDED)
+    ]
+    from .payments.providers import get_provider
+
+    return {"fee": fee, "refunds": refunds, "online_payment": get_provider() is not None}
 
 
 def _licences_given(case: Case, user) -> list:

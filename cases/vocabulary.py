@@ -52,6 +52,9 @@ class EventAction(models.TextChoices):
         "bundle_purged",
         _("The bundle's combined form and documents removed after the retention period"),
     )
+    FEE_DUE = "fee_due", _("Fee to pay")
+    FEE_PAID = "fee_paid", _("Fee paid")
+    FEE_REFUNDED = "fee_refunded", _("Fee refunded")
     AUTO_CHECK_FAILED = (
         "auto_check_failed",
         _("Not approved automatically: a rule did not hold; a caseworker decides"),
@@ -106,6 +109,9 @@ PUBLIC_OPINION_ACTIONS = frozenset(
         EventAction.LICENCE_SUPERSEDED,  # its opinion is the number of the licence replacing it
         EventAction.HUMAN_REVIEW_REQUESTED,
         EventAction.HUMAN_REVIEW_DECIDED,
+        EventAction.FEE_DUE,
+        EventAction.FEE_PAID,
+        EventAction.FEE_REFUNDED,
     }
 )
 

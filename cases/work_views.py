@@ -192,6 +192,7 @@ def case_page(request: HttpRequest, number: str, revealed: dict | None = None) -
             "previews": [a for a in case.attachments.all() if previews.previewable(a)],
             "stages": case.stage.definition.stages.all() if data["may_repair"] else [],
             "licences": _case_licences(case, request.user),
+            "fee": _fee(case),
             "Ending": Licence.Ending,
             "revealed": revealed,
         },
@@ -211,6 +212,12 @@ def _case_licences(case, user) -> list:
             heads[issuer] = licences.may_end(user, licence)
         licence.may_end = heads[issuer] and licence.status not in licences.ENDED
     return rows
+
+
+def _fee(case):
+    from .payments import services as payments
+
+    return payments.fee_of(case)
 
 
 def _do(request: HttpRequest, number: str, action, *, done: str = "") -> HttpResponse:

@@ -9,9 +9,11 @@ from cases import api as cases_api
 from cases.automation import api as automation_api
 from cases.bundles import api as bundle_api
 from cases.counter import api as counter_api
+from cases.hall import booking_api
 from cases.hall import queue_api as hall_queue_api
 from cases.licences import api as licence_api
 from cases.notifications import inbox
+from cases.payments import api as payment_api
 from cases.proactive import api as proactive_api
 from cases.ratings import api as rating_api
 from cases.sharing import api as sharing_api
@@ -124,6 +126,11 @@ urlpatterns = [
         "applications/<str:number>/rating/answer/",
         rating_api.RatingAnswerView.as_view(),
         name="api-application-rating-answer",
+    ),
+    path(
+        "applications/<str:number>/payment/",
+        payment_api.PaymentView.as_view(),
+        name="api-application-payment",
     ),
     path(
         "applications/<str:number>/receipt.pdf",
@@ -248,6 +255,18 @@ urlpatterns = [
         inbox.NotificationReadView.as_view(),
         name="api-notification-read",
     ),
+    # 预约到厅办理: the day's times, book (a proxy names the principal), mine, cancel.
+    path("appointments/slots/", booking_api.SlotListView.as_view(), name="api-appointment-slots"),
+    path(
+        "appointments/",
+        booking_api.AppointmentListCreateView.as_view(),
+        name="api-appointments",
+    ),
+    path(
+        "appointments/<int:appointment_id>/cancel/",
+        booking_api.AppointmentCancelView.as_view(),
+        name="api-appointment-cancel",
+    ),
     path("counter/citizens/lookup/", counter_api.LookupView.as_view(), name="api-counter-lookup"),
     path(
         "counter/applications/",
@@ -293,6 +312,11 @@ urlpatterns = [
         "hall/windows/<int:window_id>/finish/",
         hall_queue_api.FinishView.as_view(),
         name="api-hall-window-finish",
+    ),
+    path(
+        "counter/bundle-applications/",
+        counter_api.CounterBundleView.as_view(),
+        name="api-counter-bundle-applications",
     ),
     path("track/", tracking.TrackView.as_view(), name="api-track"),
     path("stats/", stats_views.StatsView.as_view(), name="api-stats"),

@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "cases.sharing",
     "cases.proactive",
     "cases.hall",
+    "cases.payments",
 ]
 
 MIDDLEWARE = [
@@ -257,6 +258,17 @@ def _data_registries(value: str | None) -> list:
 
 # Set but empty (production's default) is no registries; unset (development) the demo ones.
 DATA_REGISTRIES = _data_registries(os.environ.get("DATA_REGISTRIES"))
+# Fees (cases/payments): the payment provider, a dotted path to a subclass of
+# cases.payments.providers.PaymentProvider. The demo provider shows a simulated checkout page on the portal
+# and calls back signed like a real gateway; it takes no money, so production warns (cases_payments.W001).
+PAYMENT_PROVIDER = env.str(
+    "PAYMENT_PROVIDER", default="cases.payments.providers.DemoPaymentProvider"
+)
+# The demo provider's HMAC key for its callbacks (a real provider has its own settings).
+PAYMENT_DEMO_SECRET = env.str(
+    "PAYMENT_DEMO_SECRET",
+    default="dev-only-demo-payment-secret",  # noqa: S105
+)
 # Demo registry codes that answer as if down, to try uploading a shared material instead.
 DEMO_REGISTRIES_DOWN = env.list("DEMO_REGISTRIES_DOWN", default=[])
 # For accounts.identity.HttpIdentityProvider: the identity service's HTTPS endpoint and its token.
@@ -379,6 +391,12 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
     # The service hall's calls, recalls, no-shows and services (cases.hall.queue); the phone
     # page's token is a bearer secret and stays out of the log.
     {"model": "hall.ticket", "exclude_fields": ["token"]},
+    # The service hall: centres, their services and windows (admin), and every booking, cancellation
+    # and missed visit (cases/hall/booking.py saves each change of an appointment as a model change).
+    "hall.servicecentre",
+    "hall.centreservice",
+    {"model": "hall.window", "m2m_fields": ["services"]},
+    "hall.appointment",
     {
         "model": "accounts.user",
         "exclude_fields": ["password", "last_login"],
@@ -446,10 +464,21 @@ CELERY_BEAT_SCHEDULE: dict = {
     "purge": {"task": "cases.tasks.purge", "schedule": crontab(hour=3, minute=30)},
     # 免申即享 (cases/proactive): who the registries newly show eligible, offered or granted once;
     # set-based and idempotent, daily in the morning (after the registries' nightly updates).
+    # Fees (cases/payments): refunds the provider did not confirm yet are asked again; the daily
+    # reconciliation of each department (对账) is made for the day before, early in the morning.
+    "complete-refunds": {"task": "cases.payments.tasks.complete_refunds", "schedule": 300.0},
+    "reconcile-payments": {
+        "task": "cases.payments.tasks.reconcile_yesterday",
+        "schedule": crontab(hour=2, minute=15),
+    },
     "sweep-proactive": {
         "task": "cases.tasks.sweep_proactive",
         "schedule": crontab(hour=6, minute=0),
     },
+    # Booked visits (cases/hall/booking.py): reminders from 18:00 the day before, each sent once;
+    # bookings nobody came for marked after the centre closes. Both catch up after an outage.
+    "remind-appointments": {"task": "cases.tasks.remind_appointments", "schedule": 900.0},
+    "mark-no-shows": {"task": "cases.tasks.mark_no_shows", "schedule": 1800.0},
 }
 
 # --- E-mail and SMS --------------------------------------------------------------------------------
@@ -525,6 +554,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "SharingOutcomeEnum": "cases.sharing.registry.SHARING_OUTCOMES",
         "SharedMaterialOutcomeEnum": "cases.sharing.registry.SHARED_MATERIAL_OUTCOMES",
+        # bundle-applications/ and counter/bundle-applications/ answer with the same states
+        "BundleApplicationStateEnum": "cases.models.BundleApplication.State",
     },
 }
 

@@ -23,6 +23,8 @@ urlpatterns = [
     path("hall/", include("cases.hall.urls")),
     path("messages/", inbox.inbox_page, name="inbox"),
     path("offers/", include("cases.proactive.urls")),
+    path("appointments/", include("cases.hall.booking_urls")),
+    path("pay/", include("cases.payments.urls")),
     path("messages/<int:notification_id>/read/", inbox.read, name="inbox-read"),
     path("licences/", include("cases.licences.urls")),
     path("verify/", verification.verify_document, name="verify-document"),

@@ -271,7 +271,7 @@ class ServiceVersionAdmin(HiddenAnswersNotFoundMixin, admin.ModelAdmin):
         (None, {"fields": ("service", ("number", "state"), ("published_at", "publisher"))}),
         (_("What it is"), {"fields": (("name", "name_en"), ("kind", "audience"), "summary", "summary_en", "keywords", "life_events")}),
         (_("Law and conditions"), {"fields": (("legal_basis", "legal_basis_en"), ("conditions", "conditions_en"))}),
-        (_("Time and cost"), {"fields": (("statutory_limit_days", "promised_limit_days"), "fee_free", ("fee_standard", "fee_standard_en"), ("fee_basis", "fee_basis_en"), "visits_required")}),
+        (_("Time and cost"), {"fields": (("statutory_limit_days", "promised_limit_days"), "fee_free", ("fee_standard", "fee_standard_en"), ("fee_basis", "fee_basis_en"), "fee_rule", "visits_required")}),
         (_("Channels and result"), {"fields": (("channel_online", "channel_counter", "channel_mail"), "online_depth", ("result_type", "result_name", "result_name_en", "licence_type"), ("delivery_pickup", "delivery_mail", "delivery_electronic"), ("allows_tolerance", "allows_commitment"), ("commitment_text", "commitment_text_en"))}),
         (_("Where and whom to ask"), {"fields": (("handling_location", "handling_location_en"), ("office_hours", "office_hours_en"), ("enquiry_phone", "complaint_phone"))}),
         (_("Form and workflow"), {"fields": ("form_schema", "workflow")}),

@@ -109,6 +109,12 @@ class ServiceDetailOutput(ServiceSummaryOutput):
     fee_standard_en = serializers.CharField(source="current_version.fee_standard_en")
     fee_basis = serializers.CharField(source="current_version.fee_basis")
     fee_basis_en = serializers.CharField(source="current_version.fee_basis_en")
+    fee_rule = serializers.JSONField(
+        source="current_version.fee_rule",
+        help_text="The fee collected through the portal ({} when none): amount_fen, or "
+        "per_unit_fen × unit_field (+ base_fen, up to cap_fen), in integer fen; due "
+        "before_acceptance or before_result; refund_on: the outcomes after which it is refunded",
+    )
     online_depth = serializers.IntegerField(source="current_version.online_depth")
     result_type = serializers.CharField(source="current_version.result_type")
     result_name = serializers.CharField(source="current_version.result_name")

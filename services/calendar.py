@@ -184,6 +184,30 @@ def is_working_day(day: dt.date) -> bool:
     return day.weekday() < 5
 
 
+def working_days_from(start: dt.date, n: int) -> list[dt.date]:
+    """``start`` if it is a working day, then the next ``n`` working days, ascending (bookings of a
+    service centre, cases/hall/booking.py). Stops before the first day of a year without data:
+    unlike a time limit, nothing is owed on such a day, so it is left out rather than guessed.
+    Two queries (four when the span crosses into the next year)."""
+    _check_n(n)
+    calendar = _Calendar(start.year, (start + _span_estimate(n)).year)
+    days: list[dt.date] = []
+    day, ahead = start, 0
+    while True:
+        if day.year > calendar.last_year:
+            calendar.load_through(max(day.year, (day + _span_estimate(n - ahead)).year))
+        if day.year not in calendar.covered:
+            break
+        if calendar.is_working(day):
+            if day != start:
+                ahead += 1
+                if ahead > n:
+                    break
+            days.append(day)
+        day += _ONE_DAY
+    return days
+
+
 def add_working_days(start: dt.date, n: int) -> dt.date:
     """The date of the n-th working day after ``start`` (DESIGN.md "Time (承诺时限)").
 

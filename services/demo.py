@@ -917,6 +917,10 @@ def _services() -> list[dict]:
             "limits": (42, 15), "visits_required": 1, "channels": "online counter", "online_depth": 3, "delivery": "pickup mail",
             "fee_free": False,
             "fee_standard": "居民身份证工本费每证 20 元；临时居民身份证每证 10 元。",
+            # Collected through the portal (cases/payments): paid online or at the window before
+            # acceptance, refunded when the application is not accepted, refused or withdrawn.
+            "fee_rule": {"amount_fen": 2000, "due": "before_acceptance",
+                         "refund_on": ["not_accepted", "rejected", "withdrawn"]},
             "fee_basis": "《中华人民共和国居民身份证法》第二十条；《国家发展改革委 财政部关于居民身份证收费标准及有关问题的通知》（发改价格〔2003〕2322号）",
             "result": ("licence", "居民身份证", "resident-id-card"), "events": ["travel"],
             "materials": [

@@ -621,6 +621,17 @@ class ServiceVersion(models.Model):
     fee_standard_en = models.TextField(_("English fee"), blank=True)
     fee_basis = models.TextField(_("legal basis of the fee"), blank=True)
     fee_basis_en = models.TextField(_("English legal basis of the fee"), blank=True)
+    fee_rule = models.JSONField(
+        _("fee collected through the portal"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            'Empty: not collected here. Else e.g. {"amount_fen": 2000, "due": "before_result", '
+            '"refund_on": ["rejected", "withdrawn"]}, or {"per_unit_fen": 1000, "unit_field": '
+            '"copies", "cap_fen": 5000, "due": "before_acceptance"}. Amounts in fen (分); due '
+            "before_acceptance or before_result."
+        ),
+    )
     visits_required = models.PositiveSmallIntegerField(_("visits required (到现场次数)"), default=0)
     channel_online = models.BooleanField(_("apply online"), default=True)
     channel_counter = models.BooleanField(_("apply at a counter"), default=True)
@@ -764,6 +775,19 @@ class ServiceVersion(models.Model):
             errors["channel_online"] = _("Offer at least one channel.")
         if not self.fee_free and not self.fee_standard:
             errors["fee_standard"] = _("State the fee, or mark the service free of charge.")
+        if self.fee_rule:
+            from .fees import check_fee_rule
+
+            if self.fee_free:
+                errors["fee_rule"] = _("A service free of charge collects no fee.")
+            else:
+                try:
+                    check_fee_rule(
+                        self.fee_rule,
+                        self.form_schema if isinstance(self.form_schema, dict) else None,
+                    )
+                except ValidationError as exc:
+                    errors["fee_rule"] = exc.messages
         if self.form_schema.get("properties") if isinstance(self.form_schema, dict) else True:
             # A draft may have no field yet; publishing refuses it (catalog.publication_problems).
             try:

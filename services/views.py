@@ -10,6 +10,7 @@ from django.utils.html import format_html
 from django.utils.translation import get_language
 
 from accounts.models import Department
+from cases.hall.booking import bookable_centre_services
 
 from . import bundles as definitions
 from . import catalog
@@ -109,6 +110,8 @@ def guide_page(request: HttpRequest, code: str) -> HttpResponse:
             "version": version,
             "materials": version.materials.all(),
             "life_events": version.life_events.all(),
+            # 预约到厅办理: the centres that take bookings for it (cases/hall/booking.py).
+            "booking_centres": bookable_centre_services(item),
         },
     )
 

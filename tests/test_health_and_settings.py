@@ -63,6 +63,9 @@ def production_env(**extra: str) -> dict[str, str]:
         "SMS_GATEWAY_URL": "https://sms.example.gov.cn/send",
         # No demo registries (a deploy warning): shared materials are uploaded until adapters exist.
         "DATA_REGISTRIES": "",
+        # No demo payment provider (a deploy warning): fees are taken at the window until the
+        # payment platform's adapter is configured.
+        "PAYMENT_PROVIDER": "",
         **extra,
     }
 

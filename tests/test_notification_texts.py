@@ -348,7 +348,9 @@ def test_every_template_row_renders_complete_with_what_its_sender_gives():
                "case_url", "document_url", "materials", "note", "reason", "legal_basis", "rights",
                "review_body", "court", "review_days", "litigation_months", "refused", "step",
                "transition", "date", "replacement", "score", "licence", "licence_type", "kind",
-               "text", "offers_url", "window", "centre"}  # fmt: skip
+               "text", "offers_url", "window", "centre", "amount", "method",
+               # bookings of a visit (cases/hall/booking.py _tell)
+               "code", "address", "time", "appointments_url", "reopens_on"}  # fmt: skip
     for template in NotificationTemplate.objects.all():
         where = f"{template.event}/{template.channel}/{template.language}"
         source = f"{template.subject} {template.body}"

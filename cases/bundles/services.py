@@ -17,11 +17,11 @@ import re
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import User
+from accounts.models import CitizenProfile, ProxyAuthorisation, User
 from services import bundles as definitions
 from services.models import Bundle, BundleMember, MaterialSource, OuterState, ServiceItem
 from services.schema import prefill_fields, validate_data
@@ -46,13 +46,14 @@ NOT_FILED = (BundleMemberCase.State.CANCELLED, BundleMemberCase.State.FAILED)
 
 
 def bundle_applications_of(user: User):
-    """The bundle applications `user` made for themselves (nobody else's: those answer 404), but
-    for drafts purged by retention (cases.retention: hidden, as a purged case draft is)."""
+    """The bundle applications `user` made for themselves, and those a counter clerk filed for
+    them (as their counter cases, DESIGN "Counter mode"); nobody else's: those answer 404. Not
+    drafts purged by retention (cases.retention: hidden, as a purged case draft is)."""
     if not getattr(user, "is_authenticated", False):
         return BundleApplication.objects.none()
-    return BundleApplication.objects.filter(applicant__user=user, filed_by=user).exclude(
-        state=BundleApplication.State.DRAFT, purged_at__isnull=False
-    )
+    return BundleApplication.objects.filter(
+        Q(filed_by=user) | Q(channel=Channel.COUNTER), applicant__user=user
+    ).exclude(state=BundleApplication.State.DRAFT, purged_at__isnull=False)
 
 
 def bundle_application_for(user: User, number: str) -> BundleApplication | None:
@@ -73,7 +74,15 @@ def bundle_application_for(user: User, number: str) -> BundleApplication | None:
 
 def _unsaved_case(application: BundleApplication) -> Case:
     """A case-shaped view of the applicant, for the engine's licence look-up."""
-    return Case(applicant=application.applicant, organisation=None, authorisation=None)
+    return Case(
+        applicant=application.applicant,
+        organisation=None,
+        authorisation=application.authorisation,
+    )
+
+
+def _key(name: str) -> str:
+    return " ".join(name.split())
 
 
 def missing_materials(
@@ -81,9 +90,11 @@ def missing_materials(
 ) -> list[dict]:
     """What stops the submission: required materials of any member (that may not follow later)
     neither uploaded to the bundle nor held as an e-licence. Data shared by another department
-    and the application forms are never the applicant's to provide."""
+    and the application forms are never the applicant's to provide; paper handed over at a counter
+    counts as given."""
     members = definitions.members_of(application.bundle) if members is None else members
-    uploaded = {" ".join(a.material_name.split()) for a in application.attachments.all()}
+    uploaded = {_key(a.material_name) for a in application.attachments.all()}
+    uploaded |= {_key(name) for name in application.materials_received or []}
     needed = [
         m
         for m in definitions.combined_materials(application.bundle, members)
@@ -171,6 +182,8 @@ def _open_for_filing(bundle: Bundle, members: list[BundleMember], channel: str) 
                 _("%(service)s cannot be applied for online; please visit a counter.")
                 % {"service": version.name}
             )
+        if channel == Channel.COUNTER and not version.channel_counter:
+            problems.append(_("%(service)s is not filed at a counter.") % {"service": version.name})
         if version.audience == "organisation":
             problems.append(
                 _("%(service)s is for organisations and cannot be part of this bundle.")
@@ -180,15 +193,45 @@ def _open_for_filing(bundle: Bundle, members: list[BundleMember], channel: str) 
         raise ValidationError({"bundle": problems})
 
 
+def received_names(bundle: Bundle, material_ids, members=None) -> list[str]:
+    """The names of the bundle's materials handed over on paper, from any member's material ids
+    (as `attachments/` takes them); an id of no material of the bundle is refused."""
+    materials = definitions.combined_materials(bundle, members)
+    names = []
+    for material_id in material_ids or []:
+        material = next((m for m in materials if material_id in m["material_ids"].values()), None)
+        if material is None or material["source"] == MaterialSource.FORM:
+            raise ValidationError({"materials_received": [_("This bundle has no such material.")]})
+        if material["name"] not in names:
+            names.append(material["name"])
+    return names
+
+
 def create_bundle_application(
-    *, bundle: Bundle, user: User, data: dict, channel: str = Channel.ONLINE
+    *,
+    bundle: Bundle,
+    user: User,
+    data: dict,
+    channel: str = Channel.ONLINE,
+    applicant: CitizenProfile | None = None,
+    authorisation: ProxyAuthorisation | None = None,
+    materials_received: list[int] | None = None,
+    queue_ticket: str = "",
 ) -> BundleApplication:
     """Start a bundle application (draft) with the combined answers given so far; what is there is
-    checked by every member's form, what is missing is asked at submission."""
-    profile = workflow.applicant_profile(user)
+    checked by every member's form, what is missing is asked at submission.
+
+    At a counter, `applicant` is the walk-in citizen (or the principal of `authorisation`, the
+    proxy's), `materials_received` the ids of the materials handed over on paper and
+    `queue_ticket` the ticket they were called with; each member case is filed with them."""
+    if authorisation is not None:
+        profile = authorisation.principal
+    else:
+        profile = applicant or workflow.applicant_profile(user)
     members = definitions.members_of(bundle)
     _open_for_filing(bundle, members, channel)
     _check_answers(members, data, partial=True)
+    received = received_names(bundle, materials_received, members)
     with transaction.atomic():
         application = BundleApplication.objects.create(
             number=workflow.next_case_number(service=bundle, day=timezone.localdate()),
@@ -197,6 +240,9 @@ def create_bundle_application(
             filed_by=user,
             channel=channel,
             data=data,
+            authorisation=authorisation,
+            materials_received=received,
+            queue_ticket=(queue_ticket or "")[:20],
         )
         BundleMemberCase.objects.bulk_create(
             BundleMemberCase(application=application, member=m, service=m.service, order=index)
@@ -214,6 +260,8 @@ def _locked(application: BundleApplication) -> BundleApplication:
 
 
 def _check_quotas(application: BundleApplication, user: User, size: int) -> None:
+    """The case's limits for the bundle's documents, and the person's daily limit; counter scans
+    are the clerk's work, not the clerk's own uploads, and count towards no daily limit."""
     held = application.attachments.aggregate(total=Sum("size"))["total"] or 0
     if application.attachments.count() >= settings.UPLOAD_MAX_FILES_PER_CASE:
         raise ValidationError(
@@ -225,6 +273,8 @@ def _check_quotas(application: BundleApplication, user: User, size: int) -> None
             {"file": [_("The documents of one application may come to at most %(mb)d MB.")
                       % {"mb": settings.UPLOAD_MAX_BYTES_PER_CASE // (1024 * 1024)}]}
         )  # fmt: skip
+    if application.channel == Channel.COUNTER:
+        return
     start = timezone.make_aware(dt.datetime.combine(timezone.localdate(), dt.time.min))
     today = sum(
         model.objects.filter(uploaded_by=user, created_at__gte=start, **extra).aggregate(
@@ -238,6 +288,14 @@ def _check_quotas(application: BundleApplication, user: User, size: int) -> None
             {"file": [_("One person may upload at most %(mb)d MB a day.")
                       % {"mb": settings.UPLOAD_MAX_BYTES_PER_PERSON_PER_DAY // (1024 * 1024)}]}
         )  # fmt: skip
+
+
+def _scanned_sources(application: BundleApplication) -> tuple[str, ...]:
+    """What documents are given for: uploads; at a counter also data shared by another department,
+    which the clerk may take on paper and scan in case its registry cannot give it."""
+    if application.channel == Channel.COUNTER:
+        return (MaterialSource.UPLOAD, MaterialSource.SHARED)
+    return (MaterialSource.UPLOAD,)
 
 
 def add_bundle_attachment(
@@ -267,7 +325,7 @@ def add_bundle_attachment(
         )
         if material is None:
             raise ValidationError({"material": [_("This bundle has no such material.")]})
-        if material["source"] != MaterialSource.UPLOAD:
+        if material["source"] not in _scanned_sources(application):
             raise ValidationError(
                 {"material": [_("This material is not uploaded: the portal gets it itself.")]}
             )
@@ -303,21 +361,32 @@ def _file_member(link: BundleMemberCase, application: BundleApplication, prefill
     its service asks for (the same stored files)."""
     member = link.member
     data = {**definitions.member_data(member, application.data), **prefill}
+    received = {_key(name) for name in application.materials_received or []}
+    version = member.service.current_version
     case, _created = workflow.create_draft(
         service=member.service,
         user=application.filed_by,
         data=data,
         channel=application.channel,
         applicant=application.applicant,
+        authorisation=application.authorisation,
+        materials_received=[
+            m.pk
+            for m in version.materials.all()
+            if m.source != MaterialSource.FORM and _key(m.name) in received
+        ]
+        if version is not None
+        else None,
+        queue_ticket=application.queue_ticket,
     )
     link.case, link.state, link.problem = case, BundleMemberCase.State.FILED, ""
     link.save(update_fields=["case", "state", "problem"])
     documents = {}
     for attachment in application.attachments.all():
-        documents.setdefault(" ".join(attachment.material_name.split()), []).append(attachment)
+        documents.setdefault(_key(attachment.material_name), []).append(attachment)
     for material in case.service_version.materials.all():
         name, source = definitions.material_key(material)
-        if source != MaterialSource.UPLOAD:
+        if source not in _scanned_sources(application):
             continue
         for attachment in documents.get(name, []):
             workflow.add_attachment(

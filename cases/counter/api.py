@@ -1,9 +1,10 @@
-"""API for counter clerks: `counter/citizens/lookup/`, `counter/applications/` (DESIGN "API")."""
+"""API for counter clerks: `counter/citizens/lookup/`, `counter/applications/` and
+`counter/bundle-applications/` (DESIGN "API")."""
 
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -11,10 +12,14 @@ from rest_framework.views import APIView
 from accounts.models import ProxyAuthorisation
 from accounts.services import find_citizen_by_id_number
 from accounts.validators import validate_id_number
+from portal.api import error_responses
+from services import bundles as definitions
 from services import catalog
 
 from .. import access_log
 from ..api import ActedOutput
+from ..bundles.api import BundleApplicationOutput
+from ..sharing import services as sharing
 from . import services as counter
 
 
@@ -116,3 +121,94 @@ class CounterApplicationView(APIView):
             agent=data.validated_data["agent"],
         )
         return Response(ActedOutput(case).data, status=status.HTTP_201_CREATED)
+
+
+class CounterBundleInput(serializers.Serializer):
+    """A bundle (一件事) filed at the counter: as `counter/applications/`, with the bundle's code and
+    its combined answers (`bundles/{code}/` form_schema); `materials_received` takes the ids of
+    `bundles/{code}/` materials, one tick serving every member that asks for the material."""
+
+    citizen = CitizenInput()
+    agent = AgentInput(required=False, allow_null=True, default=None)
+    bundle = serializers.CharField(help_text="Bundle code")
+    data = serializers.JSONField(
+        required=False,
+        default=dict,
+        help_text="Answers to the bundle's form_schema: shared fields at the top, each member's "
+        "own under its key.",
+    )
+    materials_received = serializers.ListField(
+        child=serializers.IntegerField(), required=False, default=list
+    )
+    accept = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Accept on the spot the member cases of departments where the clerk may",
+    )
+    queue_ticket = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=20
+    )
+
+
+class CounterSharedDataOutput(serializers.Serializer):
+    case = serializers.CharField(help_text="The member case's number")
+    material = serializers.IntegerField()
+    material_name = serializers.CharField()
+    registry = serializers.CharField(allow_null=True)
+    source = serializers.CharField()
+    outcome = serializers.CharField(
+        help_text="found, not_found, unavailable (the registry was down), refused, no_registry"
+    )
+    verified = serializers.BooleanField()
+    label = serializers.CharField()
+    uploaded = serializers.BooleanField()
+
+
+class CounterBundleOutput(BundleApplicationOutput):
+    shared_data = serializers.SerializerMethodField(
+        help_text="What each member case's registries gave at filing; a material not verified "
+        "may be taken on paper and scanned instead."
+    )
+
+    @extend_schema_field(CounterSharedDataOutput(many=True))
+    def get_shared_data(self, application) -> list[dict]:
+        rows = []
+        for link in application.member_cases.all():
+            if link.case is not None:
+                rows += [{**row, "case": link.case.number} for row in sharing.staff_view(link.case)]
+        return CounterSharedDataOutput(rows, many=True).data
+
+
+class CounterBundleView(APIView):
+    @extend_schema(
+        request=CounterBundleInput,
+        responses={201: CounterBundleOutput, **error_responses(400, 403)},
+    )
+    def post(self, request):
+        """File a bundle for a walk-in citizen: one case per member in its own department."""
+        _clerk_only(request)
+        data = CounterBundleInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        application = counter.file_counter_bundle(
+            clerk=request.user,
+            citizen=data.validated_data["citizen"],
+            bundle=definitions.bundle_to_apply_for(data.validated_data["bundle"]),
+            data=data.validated_data["data"],
+            materials_received=data.validated_data["materials_received"],
+            accept=data.validated_data["accept"],
+            queue_ticket=data.validated_data["queue_ticket"],
+            agent=data.validated_data["agent"],
+        )
+        application = (
+            type(application)
+            .objects.select_related("bundle")
+            .prefetch_related(
+                "attachments",
+                "member_cases__service__department",
+                "member_cases__service__current_version",
+                "member_cases__case__service_version",
+                "member_cases__member__waits__waits_for__service",
+            )
+            .get(pk=application.pk)
+        )
+        return Response(CounterBundleOutput(application).data, status=status.HTTP_201_CREATED)

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import CitizenProfile, ProxyAuthorisation
 from accounts.services import find_citizen_by_id_number
 from accounts.validators import normalize_id_number, normalize_phone, validate_phone
-from services.models import ServiceItem, localized
+from services.models import Bundle, ServiceItem
 from services.schema import IdNumberField, SchemaForm
 
 from . import picker
@@ -88,15 +88,23 @@ class DeskForm(forms.Form):
         label=_("Which service?"), required=False, widget=forms.RadioSelect
     )
 
-    def __init__(self, *args, services: list[ServiceItem], continuing: bool = False, **kwargs):
+    def __init__(
+        self,
+        *args,
+        services: list[ServiceItem],
+        bundles: list[Bundle] = (),
+        continuing: bool = False,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.services = services
+        self.bundles = list(bundles)
         self.continuing = continuing
         self.number: str | None = None  # the valid number typed
         self.found: CitizenProfile | None = None
         self.relooked = False
-        self.service_item: ServiceItem | None = None
-        self.candidates: list[ServiceItem] = []
+        self.service_item: ServiceItem | Bundle | None = None  # a bundle (一件事) too
+        self.candidates: list[ServiceItem | Bundle] = []
         # The number whose result the page showed, and whether it asked for name and phone.
         shown = normalize_id_number(self.data.get("looked_up", "")) if self.is_bound else ""
         self.shown_for = shown
@@ -132,7 +140,9 @@ class DeskForm(forms.Form):
 
     def _pick_service(self, cleaned: dict) -> None:
         text = cleaned.get("service", "").strip()
-        pick = picker.pick_service(text, self.services, code=cleaned.get("service_code", ""))
+        pick = picker.pick_service(
+            text, self.services, code=cleaned.get("service_code", ""), bundles=self.bundles
+        )
         choice = cleaned.get("service_choice")
         if pick.service is None and choice:
             pick.service = next((s for s in pick.candidates if s.code == choice), None)
@@ -160,12 +170,14 @@ class DeskForm(forms.Form):
             ) % {"text": text, "example": example}
         self.add_error("service", ValidationError(message, code="no_service"))
         self.fields["service_choice"].choices = [
-            (s.code, f"{localized(s.current_version, 'name')} ({s.code})") for s in pick.candidates
+            (s.code, picker.label_of(s)) for s in pick.candidates
         ]
 
     def full_clean(self):
         # Candidates are known only once the text is read: the choice is checked against them.
-        self.fields["service_choice"].choices = [(s.code, s.code) for s in self.services]
+        self.fields["service_choice"].choices = [
+            (s.code, s.code) for s in [*self.services, *self.bundles]
+        ]
         super().full_clean()
 
     # What the page shows, once the form is checked.

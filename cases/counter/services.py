@@ -15,10 +15,10 @@ from django.utils.translation import gettext as _
 from accounts import proxies
 from accounts.models import Role, StaffMembership, User
 from accounts.services import register_walk_in
-from services.models import Outcome, ServiceItem
+from services.models import Bundle, Outcome, ServiceItem
 
 from .. import uploads, workflow
-from ..models import Case, Channel
+from ..models import BundleApplication, Case, Channel
 
 
 def is_counter_clerk(user: User) -> bool:
@@ -98,6 +98,129 @@ def file_counter_application(
             uploads.path_of(name).unlink(missing_ok=True)
         raise
     return case
+
+
+def file_counter_bundle(
+    *,
+    clerk: User,
+    citizen: dict,
+    bundle: Bundle,
+    data: dict,
+    materials_received: list[int],
+    accept: bool = False,
+    queue_ticket: str = "",
+    agent: dict | None = None,
+    scans: dict[int, list] | None = None,
+) -> BundleApplication:
+    """A bundle (一件事) filed at a counter, as `file_counter_application` files one service: the
+    citizen found or registered, the proxy's authorisation checked, the combined answers, the paper
+    materials ticked once per material of the bundle (any member's material id) and the scans
+    stored once; then one submission files a case per member in its own department, each with
+    channel `counter` and the queue ticket (cases.bundles.services). Shared materials are asked of
+    their registries as each member is submitted, as online. With `accept`, the clerk accepts on
+    the spot (即收即受) the member cases of departments where they may; the others go to their
+    department's queue. All or nothing: a refused filing leaves no bundle, no case, no
+    half-registered person and no stored scan."""
+    from ..bundles import services as bundles
+
+    if not is_counter_clerk(clerk):
+        raise PermissionDenied(_("Only counter clerks file applications at a counter."))
+    scans = {int(k): v for k, v in (scans or {}).items() if v}
+    _check_scans(scans)
+    stored: list[str] = []
+    try:
+        with transaction.atomic():
+            profile, _created = register_walk_in(
+                real_name=citizen.get("real_name", ""),
+                id_number=citizen.get("id_number", ""),
+                phone=citizen.get("phone", ""),
+            )
+            authorisation, new = _authorisation(clerk, profile, agent) if agent else (None, False)
+            if new and authorisation.letter_stored_name:
+                stored.append(authorisation.letter_stored_name)
+            application = bundles.create_bundle_application(
+                bundle=bundle, user=clerk, data=data, channel=Channel.COUNTER,
+                applicant=profile, authorisation=authorisation,
+                materials_received=materials_received, queue_ticket=queue_ticket,
+            )  # fmt: skip
+            for material_id, files in scans.items():
+                for upload in files:
+                    try:
+                        attachment, _serves = bundles.add_bundle_attachment(
+                            application=application, material_id=material_id, upload=upload,
+                            user=clerk,
+                        )  # fmt: skip
+                    except ValidationError as exc:
+                        raise ValidationError(
+                            {"scans": [f"{upload.name}: {m}" for m in exc.messages]}
+                        ) from exc
+                    stored.append(attachment.stored_name)
+            application = bundles.submit_bundle_application(application=application, user=clerk)
+            if accept:
+                for link in application.member_cases.select_related("case"):
+                    if link.case is None:
+                        continue  # waits for another member's result: its department files it
+                    acceptance = workflow.transition_with_outcome(
+                        link.case, clerk, Outcome.ACCEPTED
+                    )
+                    if acceptance is not None:
+                        workflow.apply_transition(
+                            case=link.case, name=acceptance.name, actor=clerk,
+                            channel=Channel.COUNTER,
+                            opinion=_("Accepted at the counter on receipt (即收即受)."),
+                        )  # fmt: skip
+    except BaseException:
+        for name in stored:  # the transaction rolled back: the files it wrote go too
+            uploads.path_of(name).unlink(missing_ok=True)
+        raise
+    return application
+
+
+def scan_shared_instead(
+    *, clerk: User, application: BundleApplication, material_name: str, upload
+) -> list[Case]:
+    """A shared material that its registry could not give (down, nothing on record, no grant)
+    taken on paper at the counter after filing: the scan, stored once, is attached to every
+    member case of the bundle that still lacks it (cases.sharing.services.upload_instead). The
+    cases it went to; refused when none lacks it."""
+    from ..sharing import services as sharing
+
+    if not is_counter_clerk(clerk):
+        raise PermissionDenied(_("Only counter clerks file applications at a counter."))
+    uploads.check_upload(upload)
+    wanted = " ".join((material_name or "").split())
+    written: uploads.StoredFile | None = None
+    attached: list[Case] = []
+    try:
+        with transaction.atomic():
+            for link in application.member_cases.select_related("case"):
+                if link.case is None:
+                    continue
+                for shared in sharing.shared_materials(link.case):
+                    if " ".join(shared.material.name.split()) != wanted or not shared.may_upload:
+                        continue
+                    attachment = workflow.add_attachment(
+                        case=link.case, material_id=shared.material.pk, upload=upload,
+                        user=clerk, stored=written,
+                    )  # fmt: skip
+                    if written is None:
+                        written = uploads.StoredFile(
+                            stored_name=attachment.stored_name,
+                            original_name=attachment.original_name,
+                            size=attachment.size,
+                            sha256=attachment.sha256,
+                            content_type=attachment.content_type,
+                        )
+                    attached.append(link.case)
+            if not attached:
+                raise ValidationError(
+                    {"material": [_("No application of this bundle still lacks this material.")]}
+                )
+    except BaseException:
+        if written is not None:
+            uploads.path_of(written.stored_name).unlink(missing_ok=True)
+        raise
+    return attached
 
 
 def _check_scans(scans: dict[int, list]) -> None:

@@ -22,6 +22,7 @@ from services.models import MaterialSource
 
 from .. import access, access_log, documents, receipts, workflow
 from ..models import Case, Channel, OfficialDocument
+from ..payments import services as payments
 from ..sharing import services as sharing
 from . import picker
 from . import services as counter
@@ -59,9 +60,11 @@ def desk(request: HttpRequest) -> HttpResponse:
     beside the field; a corrected one is looked up again with everything else typed kept."""
     _clerk(request)
     services = picker.counter_services()
+    bundles = picker.counter_bundles()
     form = DeskForm(
         request.POST if request.method == "POST" else None,
         services=services,
+        bundles=bundles,
         continuing="continue" in request.POST,
     )
     status = 200
@@ -71,6 +74,11 @@ def desk(request: HttpRequest) -> HttpResponse:
             access_log.clerk_looked_up(request.user, found)
         if form.ready:
             _keep_citizen(request, form.citizen())
+            if picker.is_bundle(form.service_item):  # 一件事: the bundle's one form
+                request.session.pop("counter_service", None)
+                request.session["counter_bundle"] = form.service_item.code
+                return redirect("counter:bundle-apply")
+            request.session.pop("counter_bundle", None)
             request.session["counter_service"] = form.service_item.code
             return redirect("counter:apply")
         status = 400 if form.errors else 200
@@ -82,7 +90,7 @@ def desk(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "counter/desk.html",
-        {"form": form, "choices": picker.choices(services),
+        {"form": form, "choices": picker.choices(services, bundles),
          "masked": mask_id_number(form.number or "")},
         status=status,
     )  # fmt: skip
@@ -208,6 +216,7 @@ def done(request: HttpRequest, number: str) -> HttpResponse:
             "owed": workflow.owed_materials(case),
             "documents": printable,
             "shared": sharing.staff_view(case),
+            "fee": payments.fee_of(case),
         },
     )
 
@@ -259,6 +268,11 @@ def pickup(request: HttpRequest) -> HttpResponse:
     profile = CitizenProfile.objects.filter(pk=profile_id).first() if profile_id else None
     if profile is not None:
         context.update(looked_up=True, profile=profile, cases=_waiting(request.user, profile))
+        context["fees_due"] = {
+            case.number: fee
+            for case in context["cases"]
+            if (fee := payments.fee_of(case)) is not None and fee.outstanding
+        }
     number = request.POST.get("hand_over") if request.method == "POST" else None
     if profile is not None and number:
         case = next((c for c in context["cases"] if c.number == number), None)

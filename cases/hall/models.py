@@ -225,7 +225,11 @@ class Appointment(models.Model):
                 name="appointment_once_per_slot",
             ),
         ]
-        indexes = [models.Index(fields=["citizen", "state"], name="appointment_citizen_state")]
+        indexes = [
+            models.Index(fields=["citizen", "state"], name="appointment_citizen_state"),
+            # The reminder and no-show sweeps (cases/hall/booking.py) look at open bookings only.
+            models.Index(fields=["slot"], condition=Q(state="booked"), name="appointment_open"),
+        ]
 
     def __str__(self) -> str:
         return self.code

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("cases", "0022_proactive_offers_and_channel"),
+        ("cases", "0023_bundle_retention"),
     ]
 
     operations = [

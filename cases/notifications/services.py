@@ -158,6 +158,37 @@ DEFAULT_TEXTS: dict[str, dict[str, tuple[str, str]]] = {
         "zh-hans": ("请到 {{ window }} 号窗口", "请 {{ number }} 号到 {{ window }} 号窗口办理（{{ centre }}）。"),
         "en": ("Please go to window {{ window }}", "Ticket {{ number }}: please go to window {{ window }} ({{ centre }})."),
     },
+    # Bookings of a visit (cases.hall.booking): code, service, centre, address, date, time,
+    # appointments_url; reopens_on (appointment_missed) when booking is paused.
+    "appointment_booked": {
+        "zh-hans": ("预约成功", "您已预约{{ date }} {{ time }}到{{ centre }}（{{ address }}）办理“{{ service }}”，预约码 {{ code }}。请携带身份证件，到厅后凭预约码取号。查看或取消预约：{{ appointments_url }}"),
+        "en": ("Visit booked", "You have booked a visit to {{ centre }} ({{ address }}) on {{ date }} at {{ time }} for “{{ service }}”. Your booking code is {{ code }}: bring your ID card and take a ticket with the code when you arrive. See or cancel it: {{ appointments_url }}"),
+    },
+    "appointment_cancelled": {
+        "zh-hans": ("预约已取消", "您{{ date }} {{ time }}在{{ centre }}办理“{{ service }}”的预约（预约码 {{ code }}）已取消。"),
+        "en": ("Booking cancelled", "Your visit to {{ centre }} on {{ date }} at {{ time }} for “{{ service }}” (code {{ code }}) is cancelled."),
+    },
+    "appointment_reminder": {
+        "zh-hans": ("明天请按预约到厅办理", "提醒：您预约了明天（{{ date }}）{{ time }}到{{ centre }}（{{ address }}）办理“{{ service }}”，预约码 {{ code }}。请携带身份证件；如不能前来，请提前取消：{{ appointments_url }}"),
+        "en": ("Your visit is tomorrow", "Reminder: you booked a visit to {{ centre }} ({{ address }}) tomorrow, {{ date }}, at {{ time }} for “{{ service }}”; code {{ code }}. Bring your ID card. If you cannot come, please cancel: {{ appointments_url }}"),
+    },
+    "appointment_missed": {
+        "zh-hans": ("预约未到", "您{{ date }} {{ time }}在{{ centre }}办理“{{ service }}”的预约（预约码 {{ code }}）未按时到厅，记为失约一次。{% if reopens_on %}因多次失约，您在该中心的网上预约已暂停，{{ reopens_on }}起可再次预约。{% else %}多次失约将暂停网上预约。{% endif %}"),
+        "en": ("Booked visit missed", "You did not come to your visit to {{ centre }} on {{ date }} at {{ time }} for “{{ service }}” (code {{ code }}); it counts as missed.{% if reopens_on %} After repeated missed visits, online booking at this centre is paused; you can book again from {{ reopens_on }}.{% else %} Repeated missed visits pause online booking.{% endif %}"),
+    },
+    # Fees (cases.payments): amount in yuan with two decimals; receipt_number and method once paid.
+    "fee_due": {
+        "zh-hans": ("请缴纳费用", "您的申请 {{ number }}（{{ service }}）需缴纳费用 ¥{{ amount }}，请在办件页面在线缴费或到窗口缴纳；缴费后办件将自动继续办理。"),
+        "en": ("A fee to pay", "Your application {{ number }} ({{ service }}) has a fee of ¥{{ amount }} to pay. Pay it online on the application's page or at the window; the application then moves on by itself."),
+    },
+    "fee_paid": {
+        "zh-hans": ("缴费成功", "已收到您为申请 {{ number }}（{{ service }}）缴纳的费用 ¥{{ amount }}（{{ method }}）。电子缴费凭证可在办件页面下载。"),
+        "en": ("Fee paid", "We received ¥{{ amount }} ({{ method }}) for your application {{ number }} ({{ service }}). The electronic payment receipt is on the application's page."),
+    },
+    "fee_refunded": {
+        "zh-hans": ("费用已退还", "您为申请 {{ number }}（{{ service }}）缴纳的费用 ¥{{ amount }} 已按规定退还。"),
+        "en": ("Fee refunded", "The fee of ¥{{ amount }} you paid for application {{ number }} ({{ service }}) has been refunded, as the rules provide."),
+    },
 }  # fmt: skip
 
 # A text message is short (two segments: about 130 Chinese characters or 300 Latin ones, with the
@@ -194,6 +225,14 @@ SMS_TEXTS: dict[str, dict[str, str]] = {
     "licence_revoked": {
         "zh-hans": "您的电子证照{{ licence }}已于{{ date }}被依法{% if kind == 'annulled' %}撤销{% else %}吊销{% endif %}。如不服可于{{ review_days }}日内向{{ review_body }}申请行政复议或{{ litigation_months }}个月内向{{ court }}提起行政诉讼。",
         "en": "Your e-licence {{ licence }} was {% if kind == 'annulled' %}annulled{% else %}revoked{% endif %} on {{ date }}. To challenge it: administrative review at {{ review_body }} within {{ review_days }} days, or a lawsuit at {{ court }} within {{ litigation_months }} months.",
+    },
+    "appointment_booked": {
+        "zh-hans": "您已预约{{ date }} {{ time }}到{{ centre }}办理{{ service }}，预约码{{ code }}，请携带身份证件。",
+        "en": "Visit booked: {{ centre }}, {{ date }} {{ time }}, {{ service }}. Code {{ code }}; bring your ID card.",
+    },
+    "appointment_reminder": {
+        "zh-hans": "提醒：明天{{ time }}请到{{ centre }}办理{{ service }}，预约码{{ code }}。不能前来请提前取消。",
+        "en": "Reminder: tomorrow {{ time }} at {{ centre }} for {{ service }}, code {{ code }}. Cannot come? Please cancel.",
     },
 }  # fmt: skip
 

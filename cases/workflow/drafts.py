@@ -635,5 +635,8 @@ def submit_application(*, case: Case, user: User, channel: str | None = None) ->
         if case.commitment_signed_at is not None:
             issue_document(case=case, kind=OfficialDocument.Kind.COMMITMENT, event=event)
         notifications.tell_of_submission(case, event)
+        from ..payments.services import case_submitted
+
+        case_submitted(case)  # a fee due before acceptance: told with the receipt
         case = approve_if_rules_hold(case=case)  # 秒批: the system decides when every rule holds
     return case

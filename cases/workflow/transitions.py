@@ -165,8 +165,10 @@ def take(step: effects.Step, *, action: str, actor_role: str) -> Case:
     from ..bundles import services as bundles
     from ..licences import services as licences
     from ..notifications import services as notifications
+    from ..payments import services as payments
 
     case = step.case
+    payments.check_paid(step)  # a fee due and unpaid holds back the step it guards
     from_state, from_stage = case.state, case.stage.code if case.stage_id else ""
     from_department = case.acting_department_id
     fields = _change(step)
@@ -198,6 +200,7 @@ def take(step: effects.Step, *, action: str, actor_role: str) -> Case:
     if case.acting_department_id != from_department and case.state not in CLOSED_STATES:
         notifications.tell_stage_staff(case, step.event)
     effects.run(step, effects.Phase.COMMITTED)
+    payments.case_moved(step)  # a fee due after approval; refunds after a refusal or withdrawal
     bundles.case_moved(case)  # 一件事: a member waiting for this result is filed now
     return case
 
@@ -349,6 +352,10 @@ def deem_accepted(*, case: Case) -> Case | None:
     with transaction.atomic():
         case = trail.locked(case)
         if not intake_overdue_cases().filter(pk=case.pk).exists():
+            return None
+        from ..payments.services import blocks_deemed_acceptance
+
+        if blocks_deemed_acceptance(case):
             return None
         transition = next(
             (t for t in rules.available_transitions(case) if t.outcome == Outcome.ACCEPTED), None

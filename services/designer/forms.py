@@ -28,7 +28,8 @@ GUIDE_GROUPS = [
     (_("Law and conditions"), [("legal_basis", "legal_basis_en"), ("conditions", "conditions_en")]),
     (_("Time and cost"), [("statutory_limit_days", None), ("promised_limit_days", None),
                           ("fee_free", None), ("fee_standard", "fee_standard_en"),
-                          ("fee_basis", "fee_basis_en"), ("visits_required", None)]),
+                          ("fee_basis", "fee_basis_en"), ("fee_rule", None),
+                          ("visits_required", None)]),
     (_("Channels and result"), [("channel_online", None), ("channel_counter", None),
                                 ("channel_mail", None), ("online_depth", None),
                                 ("result_type", None), ("result_name", "result_name_en"),
@@ -64,6 +65,11 @@ class GuideForm(forms.Form):
         self.fields["licence_type"].label_from_instance = lambda t: f"{t.name}（{t.issuer.name}）"
         self.fields["life_events"].queryset = LifeEvent.objects.all()
         self.fields["life_events"].required = False
+        self.fields["fee_rule"].widget = forms.Textarea(attrs={"rows": 3, "spellcheck": "false"})
+        self.fields["fee_rule"].required = False
+
+    def clean_fee_rule(self):
+        return self.cleaned_data.get("fee_rule") or {}
 
     def groups(self):
         """(title, [(field, twin or None)]) for the template."""

@@ -2,7 +2,8 @@
    manual selection"): as the clerk types a name, code or alias, the services that fit are listed;
    Down and Up move through them, Enter takes one, Escape closes the list (or clears the field),
    Tab leaves it. Enter with nothing chosen sends the form: the server reads a full name, code or
-   alias by itself (cases/counter/picker.py), so without this script the field still works. */
+   alias by itself (cases/counter/picker.py), so without this script the field still works.
+   Bundles (一件事, entries with a `group`) are listed apart, after the services, and named so. */
 (function () {
   "use strict";
   var box = document.querySelector("[data-service-picker]");
@@ -40,7 +41,11 @@
       var r = rank(s, text);
       if (r !== -1) { found.push({ service: s, rank: r, index: index }); }
     });
-    found.sort(function (a, b) { return a.rank - b.rank || a.index - b.index; });
+    found.sort(function (a, b) {
+      var ga = a.service.group ? 1 : 0;
+      var gb = b.service.group ? 1 : 0;
+      return ga - gb || a.rank - b.rank || a.index - b.index;
+    });
     return found.slice(0, MAX).map(function (f) { return f.service; });
   }
 
@@ -86,6 +91,13 @@
         aliases.textContent = " · " + s.aliases.join(" ");
         meta.appendChild(aliases);
       }
+      if (s.group) {
+        li.className = "picker-bundle";
+        var group = document.createElement("span");
+        group.className = "picker-group";
+        group.textContent = " · " + s.group;
+        meta.appendChild(group);
+      }
       li.appendChild(meta);
       li.addEventListener("mousedown", function (event) { event.preventDefault(); });
       li.addEventListener("click", function () { choose(i); });
@@ -121,7 +133,9 @@
 
   /* Down on an empty field lists the services from the top; with words typed, those that fit. */
   function openForText() {
-    open(key(input.value) ? matches(input.value) : services.slice(0, 50));
+    var plain = services.filter(function (s) { return !s.group; });
+    var bundles = services.filter(function (s) { return s.group; });
+    open(key(input.value) ? matches(input.value) : plain.slice(0, 50).concat(bundles));
   }
 
   input.addEventListener("input", function (event) {

@@ -31,6 +31,11 @@ class Command(BaseCommand):
         self.stdout.write(
             f"免申即享: {proactive_demo.load()} services (the daily sweep offers them)."
         )
+        from cases.hall import demo as hall_demo
+
+        self.stdout.write(
+            f"Service centre {hall_demo.CENTRE['name']}: {hall_demo.load()} services bookable."
+        )
         self.stdout.write("")
         self.stdout.write(f"Demo logins (password for all: {password})")
         width = max(len(username) for username, _ in logins)
