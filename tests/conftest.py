@@ -28,6 +28,34 @@ def _flush_past_the_trail_triggers() -> None:
 _flush_past_the_trail_triggers()
 
 
+def _reseed_after_a_flush() -> None:
+    """What the migrations put in the database (the working-day calendar, the message texts) is
+    put back after a transactional test's flush, as Django's post-migrate signal after `flush`
+    does for permissions and content types. Without it a test's calendar depended on whether a
+    transactional test had run before it in the same process (`make test` runs several)."""
+    from django.apps import apps
+    from django.db.models.signals import post_migrate
+
+    def reseed(sender, using, **kwargs) -> None:
+        from cases.notifications.services import ensure_default_templates
+        from services.calendar import seed_from_chinesecalendar
+        from services.models import CalendarDay, CalendarYear
+
+        if not CalendarYear.objects.using(using).exists():
+            seed_from_chinesecalendar(CalendarYear, CalendarDay, using=using)
+        ensure_default_templates()
+
+    post_migrate.connect(
+        reseed,
+        sender=apps.get_app_config("cases"),
+        weak=False,
+        dispatch_uid="tests-reseed-after-flush",
+    )
+
+
+_reseed_after_a_flush()
+
+
 @pytest.fixture
 def citizen(db) -> User:
     return CitizenProfileFactory(user__username="zhang", real_name="张三").user
