@@ -63,8 +63,11 @@ system-test-packages:
 	  fi; \
 	fi
 
+# One worker per core (TEST_WORKERS=0 for one process); each file runs whole in one worker, on the
+# same throwaway PostgreSQL and Redis (tests/servers.py), each worker in its own test database.
+TEST_WORKERS ?= auto
 test: system-test-packages $(VENV)/.installed
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # schemathesis over the whole OpenAPI schema with a citizen's and a caseworker's token: 0 server errors
 # and 0 schema violations (tests/test_fuzz.py, which `make test` runs too). FUZZ_MAX_EXAMPLES=20 for more.
