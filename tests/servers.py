@@ -216,8 +216,14 @@ _started: list[ThrowawayPostgres | ThrowawayRedis] = []
 def pytest_load_initial_conftests(early_config, parser, args) -> None:
     for name, value in TEST_ENVIRONMENT.items():
         os.environ.setdefault(name, value)
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        return  # the controller started the servers and passed their URLs on
+    if worker := os.environ.get("PYTEST_XDIST_WORKER"):
+        # The controller started the servers and passed their URLs on. Each worker keeps to a Redis
+        # database of its own (gw0 → 1, gw1 → 2 …), so one worker's Celery queue, cache and rate
+        # limits are never another's.
+        url = os.environ.get("REDIS_URL", "")
+        if url.startswith("redis://127.0.0.1:") and url.endswith("/0") and worker[2:].isdigit():
+            os.environ["REDIS_URL"] = f"{url[:-2]}/{int(worker[2:]) % 15 + 1}"
+        return
     try:
         if not os.environ.get("DATABASE_URL"):
             postgres = ThrowawayPostgres()
