@@ -130,10 +130,10 @@ def test_booking_refuses_the_past_beyond_the_horizon_full_and_twice_a_day(hall):
     citizen = person()
     with pytest.raises(ValidationError) as past:
         booking.book(user=citizen.user, slot_id=slot_at(hall, moment("2026-09-30", 9)).pk, now=now)
-    assert "passed" in slot_error(past)
+    assert "该时段已过" in slot_error(past)
     with pytest.raises(ValidationError) as far:
         booking.book(user=citizen.user, slot_id=slot_at(hall, moment("2026-10-14", 9)).pk, now=now)
-    assert "5 working days" in slot_error(far)
+    assert "最多可提前 5 个工作日" in slot_error(far)
     # The last day of the horizon is bookable.
     last = booking.book(
         user=citizen.user, slot_id=slot_at(hall, moment("2026-10-13", 9)).pk, now=now
@@ -142,14 +142,14 @@ def test_booking_refuses_the_past_beyond_the_horizon_full_and_twice_a_day(hall):
     # Twice the same service on one day: refused, even another time.
     with pytest.raises(ValidationError) as twice:
         booking.book(user=citizen.user, slot_id=slot_at(hall, moment("2026-10-13", 14)).pk, now=now)
-    assert "already have a booking" in slot_error(twice)
+    assert "您当天已预约过该事项" in slot_error(twice)
     # A full time is refused on `slot`.
     full = slot_at(hall, moment("2026-10-08", 9))
     for _n in range(2):
         booking.book(user=person().user, slot_id=full.pk, now=now)
     with pytest.raises(ValidationError) as taken:
         booking.book(user=citizen.user, slot_id=full.pk, now=now)
-    assert "fully booked" in slot_error(taken)
+    assert "已约满" in slot_error(taken)
     full.refresh_from_db()
     assert full.booked == full.capacity == 2
 
@@ -162,7 +162,7 @@ def test_booking_is_real_name(hall):
             slot_id=slot_at(hall, moment("2026-10-08", 9)).pk,
             now=moment("2026-09-30", 10),
         )
-    assert "real-name" in slot_error(refused)
+    assert "实名" in slot_error(refused)
 
 
 def test_a_proxy_books_for_the_principal_and_both_see_it(hall):
@@ -202,7 +202,7 @@ def test_cancel_is_allowed_until_the_cut_off_and_frees_the_place(hall):
     first = booking.book(user=citizen.user, slot_id=slot.pk, now=moment("2026-09-30", 10))
     with pytest.raises(ValidationError) as late:
         booking.cancel(user=citizen.user, appointment_id=first.pk, now=moment("2026-10-08", 7, 1))
-    assert "2 hours before" in " ".join(late.value.messages)
+    assert "开始前 2 小时取消" in " ".join(late.value.messages)
     cancelled = booking.cancel(
         user=citizen.user, appointment_id=first.pk, now=moment("2026-10-08", 6, 59)
     )
@@ -248,7 +248,7 @@ def test_repeated_no_shows_pause_booking_with_the_reason_and_the_day_it_reopens(
             now=moment("2026-10-09", 18),
         )
     reason = slot_error(paused)
-    assert "did not come to 2 booked visits within 90 days" in reason
+    assert "在 90 天内有 2 次预约失约" in reason
     assert "2026-11-08" in reason
     # From the day it reopens, booking works again.
     again = booking.book(
@@ -333,7 +333,7 @@ def test_twenty_concurrent_bookings_for_the_last_place_exactly_one_wins():
         thread.join()
     assert errors == []
     assert len(won) == 1
-    assert len(refused) == 19 and all("fully booked" in message for message in refused)
+    assert len(refused) == 19 and all("已约满" in message for message in refused)
     slot.refresh_from_db()
     assert slot.booked == slot.capacity == 3
     assert Appointment.objects.filter(slot=slot, state="booked").count() == 3
@@ -395,7 +395,7 @@ def test_api_slots_book_mine_and_cancel(hall, django_assert_max_num_queries):
         full = logged_in(person().user).post(
             "/api/v1/appointments/", {"slot": first["id"]}, content_type="application/json"
         )
-        assert full.status_code == 400 and "fully booked" in full.json()["errors"]["slot"][0]
+        assert full.status_code == 400 and "已约满" in full.json()["errors"]["slot"][0]
         proxy = client.post(
             "/api/v1/appointments/",
             {"slot": first["id"] + 1, "principal": 999},

@@ -162,7 +162,9 @@ def test_the_kiosk_page_issues_without_sign_in_and_shows_errors_in_the_page(hall
         "/hall/hq/kiosk/", {"w-service": hall["licence"].pk, "walk_in": ""}, follow=True
     )
     assert response.status_code == 200 and "A001" in response.content.decode()
-    assert "请到" not in response.content.decode()
+    # Waiting, not yet called to a window (the called words live only in the script's data-go).
+    assert '<strong data-field="state">等候中</strong>' in response.content.decode()
+    assert "号窗口办理。</p>" not in response.content.decode()
 
 
 def test_the_kiosk_is_limited_per_address(hall, settings):
