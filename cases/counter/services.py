@@ -28,6 +28,20 @@ def is_counter_clerk(user: User) -> bool:
     )
 
 
+def _walk_in(clerk: User, citizen: dict, agent: dict | None, stored: list[str]):
+    """The walk-in citizen found or registered, and their proxy's authorisation if one applies
+    for them (a newly scanned letter's stored name goes to `stored`, removed if filing fails)."""
+    profile, _created = register_walk_in(
+        real_name=citizen.get("real_name", ""),
+        id_number=citizen.get("id_number", ""),
+        phone=citizen.get("phone", ""),
+    )
+    authorisation, new = _authorisation(clerk, profile, agent) if agent else (None, False)
+    if new and authorisation.letter_stored_name:
+        stored.append(authorisation.letter_stored_name)
+    return profile, authorisation
+
+
 def file_counter_application(
     *,
     clerk: User,
@@ -56,14 +70,7 @@ def file_counter_application(
     stored: list[str] = []
     try:
         with transaction.atomic():
-            profile, _created = register_walk_in(
-                real_name=citizen.get("real_name", ""),
-                id_number=citizen.get("id_number", ""),
-                phone=citizen.get("phone", ""),
-            )
-            authorisation, new = _authorisation(clerk, profile, agent) if agent else (None, False)
-            if new and authorisation.letter_stored_name:
-                stored.append(authorisation.letter_stored_name)
+            profile, authorisation = _walk_in(clerk, citizen, agent, stored)
             case, _new = workflow.create_draft(
                 service=service, user=clerk, data=data, channel=Channel.COUNTER,
                 applicant=profile, authorisation=authorisation,
@@ -130,14 +137,7 @@ def file_counter_bundle(
     stored: list[str] = []
     try:
         with transaction.atomic():
-            profile, _created = register_walk_in(
-                real_name=citizen.get("real_name", ""),
-                id_number=citizen.get("id_number", ""),
-                phone=citizen.get("phone", ""),
-            )
-            authorisation, new = _authorisation(clerk, profile, agent) if agent else (None, False)
-            if new and authorisation.letter_stored_name:
-                stored.append(authorisation.letter_stored_name)
+            profile, authorisation = _walk_in(clerk, citizen, agent, stored)
             application = bundles.create_bundle_application(
                 bundle=bundle, user=clerk, data=data, channel=Channel.COUNTER,
                 applicant=profile, authorisation=authorisation,
