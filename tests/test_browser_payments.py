@@ -149,6 +149,7 @@ def test_the_payment_pages_pass_axe(live_server, transactional_db, browser_page,
     with page.expect_navigation():
         page.click("main form button[type=submit]")  # no receipt number: refused in place
     expect(page.locator("#id_receipt_number")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator(".error-summary")).to_be_focused()  # not the first choice's autofocus
     problems += axe_problems(page, "window, error")
     page.fill("#id_receipt_number", "NO.0001")
     with page.expect_navigation():

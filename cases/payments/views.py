@@ -118,12 +118,23 @@ def callback(request: HttpRequest, provider: str) -> HttpResponse:
 # --- At the window ----------------------------------------------------------------------------------
 
 
+class FirstFocusedRadioSelect(forms.RadioSelect):
+    """Radio buttons whose first one has the cursor when the page opens (autofocus on one input:
+    the clerk's work on the page starts here; the error summary, before it, wins on an error)."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        if index == 0:
+            option["attrs"]["autofocus"] = True
+        return option
+
+
 class WindowPaymentForm(forms.Form):
     method = forms.ChoiceField(
         label=gettext_lazy("Paid by"),
         choices=[(Payment.Method.CASH, Payment.Method.CASH.label),
                  (Payment.Method.CARD, Payment.Method.CARD.label)],
-        widget=forms.RadioSelect,
+        widget=FirstFocusedRadioSelect,
     )  # fmt: skip
     receipt_number = forms.CharField(label=gettext_lazy("Receipt number"), max_length=64)
 

@@ -87,3 +87,25 @@ def answer_required_fields(page, text: str = "测试内容") -> None:
         if not field.input_value():
             name = field.get_attribute("name") or ""
             field.fill("310000" if "postcode" in name else text)
+
+
+def press_access_key(page, letter: str) -> None:
+    """Alt+`letter`, the access key of Chromium on Linux, as a keyboard sends it. Playwright's
+    keyboard.press("Alt+n") sends no character with the modifier held, and Chromium matches
+    access keys on the character event: the raw events go through the DevTools protocol instead."""
+    letter = letter.lower()
+    key = {
+        "key": letter,
+        "code": f"Key{letter.upper()}",
+        "windowsVirtualKeyCode": ord(letter.upper()),
+    }
+    alt = 1  # the DevTools protocol's modifier bit for Alt
+    session = page.context.new_cdp_session(page)
+    try:
+        session.send("Input.dispatchKeyEvent", {"type": "rawKeyDown", "modifiers": alt, **key})
+        session.send("Input.dispatchKeyEvent",
+                     {"type": "char", "modifiers": alt, "key": letter, "text": letter,
+                      "unmodifiedText": letter})  # fmt: skip
+        session.send("Input.dispatchKeyEvent", {"type": "keyUp", "modifiers": alt, **key})
+    finally:
+        session.detach()
