@@ -353,23 +353,34 @@ def test_api_slots_book_mine_and_cancel(hall, django_assert_max_num_queries):
         assert slots.status_code == 200
         assert len(slots.json()) == 13
         first = slots.json()[0]
-        assert set(first) == {"id", "starts_at", "ends_at", "places_left"}
+        # DESIGN's shape ({id, centre, starts_at, ends_at, free}), `places_left` kept beside it.
+        assert set(first) == {"id", "centre", "starts_at", "ends_at", "free", "places_left"}
         assert first["starts_at"].startswith("2026-10-08T09:00:00+08:00")
-        assert first["places_left"] == 2
+        assert first["free"] == first["places_left"] == 2 and first["centre"] == "test-centre"
 
         assert client.get(url.replace("2026-10-08", "2026-10-01")).status_code == 400  # holiday
         bad = client.get(url.replace("2026-10-08", "not-a-date"))
         assert bad.status_code == 400 and "date" in bad.json()["errors"]
         assert client.get(url.replace("test-centre", "nowhere")).status_code == 404
 
+        wrong = client.post(
+            "/api/v1/appointments/",
+            {"slot": first["id"], "service": "330100-OTHER-001"},
+            content_type="application/json",
+        )
+        assert wrong.status_code == 400 and "service" in wrong.json()["errors"]
         made = client.post(
-            "/api/v1/appointments/", {"slot": first["id"]}, content_type="application/json"
+            "/api/v1/appointments/",
+            {"slot": first["id"], "service": "330100-HALL-001"},
+            content_type="application/json",
         )
         assert made.status_code == 201, made.json()
         body = made.json()
+        assert body["slot"] == first["id"]
         assert set(body) >= {
             "id",
             "code",
+            "slot",
             "service",
             "centre",
             "starts_at",
@@ -744,6 +755,12 @@ def test_ids_past_64_bits_and_odd_input_are_never_a_500(hall):
     assert client.post(f"/appointments/{huge}/cancel/").status_code == 404
     too_big = client.post("/api/v1/appointments/", {"slot": huge}, content_type="application/json")
     assert too_big.status_code == 400 and "slot" in too_big.json()["errors"]
+    named = client.post(
+        "/api/v1/appointments/",
+        {"slot": huge, "service": "330100-HALL-001"},
+        content_type="application/json",
+    )
+    assert named.status_code == 400 and "slot" in named.json()["errors"]
     odd = "/api/v1/appointments/slots/?service=%00&centre=x&date=2026-10-08"
     assert client.get(odd).status_code in (400, 404)
     page = client.get("/appointments/book/330100-HALL-001/?centre=nowhere&date=1999-01-01")

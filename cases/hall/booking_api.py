@@ -1,11 +1,12 @@
 """The citizen's API of 预约到厅办理: `GET appointments/slots/?service=&centre=&date=` (the day's times
-and places left), `POST appointments/` (book; a proxy names `principal`), `GET appointments/` (mine)
+and places left), `POST appointments/` (book: `{slot, service?}`; a proxy names `principal`), `GET appointments/` (mine)
 and `POST appointments/{id}/cancel/`. A refusal is a 400 with the reason on its field: a full,
 past or too distant time, or booking paused after missed visits, on `slot`."""
 
 from __future__ import annotations
 
 from django.http import Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
@@ -16,7 +17,7 @@ from portal.api import error_responses
 from services.models import localized
 
 from . import booking
-from .models import Appointment
+from .models import Appointment, Slot
 
 
 class SlotsQuery(serializers.Serializer):
@@ -27,9 +28,14 @@ class SlotsQuery(serializers.Serializer):
 
 class SlotOutput(serializers.Serializer):
     id = serializers.IntegerField()
+    centre = serializers.SerializerMethodField(help_text="The service centre's code.")
     starts_at = serializers.DateTimeField()
     ends_at = serializers.DateTimeField()
-    places_left = serializers.IntegerField()
+    free = serializers.IntegerField(source="places_left", help_text="Places left (0: full).")
+    places_left = serializers.IntegerField(help_text="The same as `free`.")
+
+    def get_centre(self, slot) -> str:
+        return self.context["centre"]
 
 
 class SlotListView(APIView):
@@ -49,11 +55,18 @@ class SlotListView(APIView):
         if centre_service is None:
             raise Http404
         slots = booking.slots_of_day(centre_service, query.validated_data["date"])
-        return Response(SlotOutput(slots, many=True).data)
+        return Response(
+            SlotOutput(slots, many=True, context={"centre": centre_service.centre.code}).data
+        )
 
 
 class BookInput(serializers.Serializer):
     slot = serializers.IntegerField(help_text="A slot id from appointments/slots/.")
+    service = serializers.CharField(
+        required=False,
+        max_length=64,
+        help_text="The service's code (事项编码); if given, the slot must be one of its times.",
+    )
     principal = serializers.IntegerField(
         required=False,
         help_text="帮办代办: the id of a current authorisation you hold (authorisations/, held); "
@@ -64,6 +77,7 @@ class BookInput(serializers.Serializer):
 class AppointmentOutput(serializers.Serializer):
     id = serializers.IntegerField()
     code = serializers.CharField(help_text="Typed or shown at the centre's ticket machine.")
+    slot = serializers.IntegerField(source="slot_id")
     service = serializers.CharField(source="slot.centre_service.service.code")
     service_name = serializers.SerializerMethodField()
     centre = serializers.CharField(source="slot.centre_service.centre.code")
@@ -105,6 +119,15 @@ class AppointmentListCreateView(ListAPIView):
         data = BookInput(data=request.data)
         data.is_valid(raise_exception=True)
         principal = data.validated_data.get("principal")
+        service = data.validated_data.get("service")
+        if service and (
+            Slot.objects.filter(pk=data.validated_data["slot"])
+            .exclude(centre_service__service__code=service)
+            .exists()
+        ):
+            raise serializers.ValidationError(
+                {"service": [_("This time is not one of that service's.")]}
+            )
         appointment = booking.book(
             user=request.user,
             slot_id=data.validated_data["slot"],
