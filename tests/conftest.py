@@ -56,6 +56,17 @@ def _reseed_after_a_flush() -> None:
 _reseed_after_a_flush()
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Every test starts in the portal's default language, whatever the test before it in the same
+    worker activated (a view's `translation.override` ends, a bare `activate` would leak)."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+
+
 @pytest.fixture
 def citizen(db) -> User:
     return CitizenProfileFactory(user__username="zhang", real_name="张三").user
