@@ -87,7 +87,8 @@ PROD_ENV := DEBUG=0 SECRET_KEY=check-deploy-$$(head -c 48 /dev/urandom | base64 
 	FIELD_ENCRYPTION_KEY=$$($(BIN)/python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())') \
 	ALLOWED_HOSTS=portal.example.gov.cn DATABASE_URL=postgres://portal@localhost/portal REDIS_URL=redis://localhost:6379/0 \
 	IDENTITY_PROVIDER=accounts.identity.HttpIdentityProvider IDENTITY_PROVIDER_URL=https://id.example.gov.cn/verify \
-	SMS_BACKEND=cases.notifications.sms.HttpSMSBackend SMS_GATEWAY_URL=https://sms.example.gov.cn/send DATA_REGISTRIES=
+	SMS_BACKEND=cases.notifications.sms.HttpSMSBackend SMS_GATEWAY_URL=https://sms.example.gov.cn/send DATA_REGISTRIES= \
+	PAYMENT_PROVIDER=
 
 check: $(VENV)/.installed
 	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
