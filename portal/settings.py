@@ -619,5 +619,8 @@ PORTAL_BASE_URL = env.str(
     default=f"http://{env.str('PORTAL_HOST', default='127.0.0.1')}:{env.str('PORTAL_PORT', default='8000')}",
 ).rstrip("/")
 
-# `make bench` only: serves the bare one-INSERT view it compares the real API with.
+# `make bench` only: serves the floor views it compares the portal with (a bare INSERT, a bare
+# template, a bare DRF list) and counts each request's queries in X-Bench-Queries (portal/bench.py).
 BENCH_ENDPOINTS = env.bool("BENCH_ENDPOINTS", default=False)
+if BENCH_ENDPOINTS:
+    MIDDLEWARE = ["portal.bench.QueryCountMiddleware", *MIDDLEWARE]

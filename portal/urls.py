@@ -53,6 +53,10 @@ admin.site.site_header = settings.PORTAL_NAME
 admin.site.site_title = settings.PORTAL_NAME
 
 if settings.BENCH_ENDPOINTS:
-    from .bench import BareInsertView
+    from . import bench
 
-    urlpatterns.append(path("api/v1/bench/insert/", BareInsertView.as_view()))
+    urlpatterns += [
+        path("api/v1/bench/insert/", bench.BareInsertView.as_view()),
+        path("api/v1/bench/list/", bench.BareListView.as_view()),
+        path("bench/page/", bench.bare_page),
+    ]
