@@ -50,7 +50,10 @@ def environment(database_url: str, port: int) -> dict[str, str]:
         "CSRF_COOKIE_SECURE": "0",
         "BENCH_ENDPOINTS": "1",
         "CELERY_BROKER_URL": "memory://",
-        "LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": "ERROR",
+        # As behind nginx: public tracking is limited per client address, and the clients here
+        # stand for many citizens, each request from its own address (X-Forwarded-For).
+        "TRUSTED_PROXY_COUNT": "1",
         "PASSWORD_HASHERS": "django.contrib.auth.hashers.MD5PasswordHasher",
         "DB_CONN_MAX_AGE": "600",
         "PAYMENT_PROVIDER": "",
