@@ -13,7 +13,7 @@ export PORTAL_HOST := $(HOST)
 # Debian packages: for the tests (real servers, the browser, PDF tools and CJK fonts).
 TEST_DEBS := postgresql redis-server chromium fonts-noto-cjk poppler-utils gettext
 
-.PHONY: help run test fuzz lint format check messages bench bench-sweep bench-stats clean system-test-packages
+.PHONY: help run test fuzz lint format check messages bench bench-quick bench-day bench-sweep bench-stats clean system-test-packages
 
 help:
 	@echo "make run    set up and serve the portal with a Celery worker and beat (SQLite, no services)"
@@ -21,7 +21,11 @@ help:
 	@echo "make fuzz   schemathesis against the live test server (part of make test too)"
 	@echo "make lint   ruff format --check and ruff check"
 	@echo "make check  makemigrations --check and check --deploy under production settings"
-	@echo "make bench  API submissions per second on PostgreSQL + gunicorn, against a bare INSERT"
+	@echo "make bench        every hot path beside its bare floor (1/8/32 clients, 100,000 cases) + growth test"
+	@echo "make bench-quick  the same paths at CI size (5,000 cases, 2 s per level, 1 and 8 clients)"
+	@echo "make bench-day    locust: a Shanghai day's peak (800 reads/s, 8 submissions/s) and the highest rate held"
+	@echo "make bench-sweep  the deadline sweep over 100,000 open cases: time and queries"
+	@echo "make bench-stats  the public statistics over 1,000,000 cases: refresh, /stats/ and the API"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -94,9 +98,20 @@ check: $(VENV)/.installed
 	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
 	$(PROD_ENV) $(BIN)/python manage.py check --deploy --fail-level WARNING
 
-# Submissions per second and latency on PostgreSQL behind gunicorn, beside a bare one-INSERT view.
+# Every hot path beside its floor (bare template, bare DRF list, bare INSERT) on PostgreSQL behind
+# gunicorn, interleaved, at 1, 8 and 32 clients; then the growth test at 10,000 and 1,000,000 cases
+# (BENCH_GROWTH=0 skips it). BENCH_CASES, BENCH_SECONDS, BENCH_LEVELS, BENCH_WORKERS to change.
 bench: system-test-packages $(VENV)/.installed
 	$(BIN)/python bench/run.py
+
+# The same at CI size: a few minutes.
+bench-quick: system-test-packages $(VENV)/.installed
+	BENCH_QUICK=1 $(BIN)/python bench/run.py
+
+# locust, headless: the peak of a Shanghai day for BENCH_DAY_MINUTES (3), then the step mode
+# (BENCH_DAY_STEPS reads/s, BENCH_DAY_STEP_SECONDS each). BENCH_DAY_PROCESSES for more locust processes.
+bench-day: system-test-packages $(VENV)/.installed
+	$(BIN)/python bench/day.py
 
 # The deadline sweep over 100,000 open cases on PostgreSQL: time and number of queries.
 bench-sweep: system-test-packages $(VENV)/.installed

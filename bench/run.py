@@ -62,7 +62,9 @@ class Target:
     name: str
     kind: str  # page | api | write: which floor
     client: Callable[[int], Client]  # thread index → a client with the path's authentication
-    run: Callable[[Client, int, int], int]  # (client, thread, n) → SQL statements (None when unknown)
+    run: Callable[
+        [Client, int, int], int
+    ]  # (client, thread, n) → SQL statements (None when unknown)
     floor: Callable[[Client, int, int], int]
     requests: int = 1  # HTTP requests per operation
     prepare: Callable[[Client], None] | None = None
@@ -297,7 +299,9 @@ def growth(stack: Stack, cases: int) -> list[str]:
     """'My applications' and the queue API at one client, with this many cases in the database."""
     import psycopg2
 
-    with psycopg2.connect(host="127.0.0.1", port=stack.postgres.port, user="postgres", dbname="portal") as db:
+    with psycopg2.connect(
+        host="127.0.0.1", port=stack.postgres.port, user="postgres", dbname="portal"
+    ) as db:
         cursor = db.cursor()
         cursor.execute(
             "SELECT count(*) FROM cases_case c JOIN accounts_department d ON d.id = c.department_id "
@@ -313,7 +317,9 @@ def growth(stack: Stack, cases: int) -> list[str]:
         (f"my applications API ({len(stack.fixtures['heavy']['cases'])} own)", "/api/v1/applications/", heavy),
         (f"queue API ({open_in_department:,} open in the department)", "/api/v1/work/queue/", token),
     ):  # fmt: skip
-        target = Target(name, "api", lambda _i, key=key: Client(stack.port, token=key), get(path), get(path))
+        target = Target(
+            name, "api", lambda _i, key=key: Client(stack.port, token=key), get(path), get(path)
+        )
         get(path)(Client(stack.port, token=key), 0, 0)  # warm
         result = run_level(target, False, 1, 3.0)
         rows.append(
@@ -343,7 +349,9 @@ def main() -> int:
             for floor in (False, True):
                 result = run_level(target, floor, WORKERS * 2, 0.5)
                 if result.errors and not result.done:
-                    print(f"  warm-up: {target.name}{' floor' if floor else ''} fails: {result.sample}")
+                    print(
+                        f"  warm-up: {target.name}{' floor' if floor else ''} fails: {result.sample}"
+                    )
         print(
             f"PostgreSQL (throwaway, fsync off), gunicorn {WORKERS} sync workers, DEBUG=0, "
             f"{SECONDS:g} s per level and per floor, interleaved; levels {LEVELS}"

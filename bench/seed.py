@@ -251,7 +251,9 @@ def _prepare_bulk(cursor, profiles) -> dict:
              stages["delivery"], stages["closed"])
         )  # fmt: skip
     cursor.executemany("INSERT INTO bench_services VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", rows)
-    cursor.execute("CREATE TABLE IF NOT EXISTS bench_citizens (n int PRIMARY KEY, id bigint, user_id bigint)")
+    cursor.execute(
+        "CREATE TABLE IF NOT EXISTS bench_citizens (n int PRIMARY KEY, id bigint, user_id bigint)"
+    )
     cursor.execute("TRUNCATE bench_citizens")
     # Citizen 0 keeps only their real cases: "my applications" stays at 25 whatever the volume.
     cursor.executemany(
@@ -269,7 +271,9 @@ def grow_to(total: int) -> tuple[int, float]:
     from accounts.models import CitizenProfile
 
     started = time.perf_counter()
-    profiles = list(CitizenProfile.objects.filter(user__username__startswith="bench").order_by("pk"))
+    profiles = list(
+        CitizenProfile.objects.filter(user__username__startswith="bench").order_by("pk")
+    )
     data = EncryptedJSONField().get_prep_value({"shop_name": "批量", "area": 30})
     with connection.cursor() as cursor:
         params = _prepare_bulk(cursor, profiles)
@@ -290,7 +294,7 @@ def grow_to(total: int) -> tuple[int, float]:
 
 
 def seed(cases: int) -> dict:
-    from django.db import transaction
+    from django.db import connection, transaction
 
     from accounts import demo
     from accounts.models import Department, User
@@ -298,8 +302,6 @@ def seed(cases: int) -> dict:
     from services import demo as services_demo
     from services.catalog import start_new_draft
     from services.models import Bundle, ServiceItem
-
-    from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute(
@@ -327,15 +329,24 @@ def seed(cases: int) -> dict:
     staff = {}
     for username in ("caseworker", "clerk", "deptadmin", "reviewer", "approver"):
         user = User.objects.get(username=username)
-        staff[username] = {"username": username, "password": PASSWORD, "totp_key": _totp_device(user)}
+        staff[username] = {
+            "username": username,
+            "password": PASSWORD,
+            "totp_key": _totp_device(user),
+        }
     sessions = [_session_for(p.user) for p in profiles[:SESSION_CITIZENS]]
     from accounts.tokens import issue_token
 
-    tokens = [issue_token(user=p.user, second_factor_verified=False)[0] for p in profiles[:SESSION_CITIZENS]]
+    tokens = [
+        issue_token(user=p.user, second_factor_verified=False)[0]
+        for p in profiles[:SESSION_CITIZENS]
+    ]
     total, seconds = grow_to(cases)
     timings["bulk cases"] = seconds
     heavy = profiles[0]
-    submitted = Case.objects.filter(number__in=own).exclude(state="draft").values_list("number", flat=True)
+    submitted = (
+        Case.objects.filter(number__in=own).exclude(state="draft").values_list("number", flat=True)
+    )
     return {
         "cases": total,
         "timings": timings,

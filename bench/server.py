@@ -89,11 +89,15 @@ class Stack:
         self.postgres.start()
         import psycopg2
 
-        admin = psycopg2.connect(host=HOST, port=self.postgres.port, user="postgres", dbname="postgres")
+        admin = psycopg2.connect(
+            host=HOST, port=self.postgres.port, user="postgres", dbname="postgres"
+        )
         admin.autocommit = True
         admin.cursor().execute("CREATE DATABASE portal")
         admin.close()
         self.env = environment(self.postgres.url, self.port)
+        # Uploads (bench-day) go beside the throwaway cluster and are removed with it.
+        self.env["PRIVATE_MEDIA_ROOT"] = str(self.postgres.directory / "private")
         started = time.perf_counter()
         self.manage("migrate", "-v", "0")
         self.manage("createcachetable")

@@ -52,7 +52,9 @@ class BareListView(APIView):
     permission_classes = [AllowAny]
 
     def get(self, request):
-        return Response({"user": request.user.get_username(), "results": RowSerializer(ROWS, many=True).data})
+        return Response(
+            {"user": request.user.get_username(), "results": RowSerializer(ROWS, many=True).data}
+        )
 
     def post(self, request):
         return self.get(request)
