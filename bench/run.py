@@ -232,8 +232,14 @@ def run_level(target: Target, floor: bool, clients: int, seconds: float) -> Resu
     sample: list[str] = []
     lock = threading.Lock()
     budget = [MAX_REQUESTS_PER_LEVEL]
-    ready = threading.Barrier(clients + 1)
     deadline = [0.0]
+    started_at = [0.0]
+
+    def start() -> None:  # run by the barrier before it lets any thread go
+        started_at[0] = time.monotonic()
+        deadline[0] = started_at[0] + seconds
+
+    ready = threading.Barrier(clients + 1, action=start)
 
     def worker(index: int) -> None:
         try:
@@ -277,11 +283,9 @@ def run_level(target: Target, floor: bool, clients: int, seconds: float) -> Resu
     for thread in threads:
         thread.start()
     ready.wait()
-    started = time.monotonic()
-    deadline[0] = started + seconds
     for thread in threads:
         thread.join()
-    wall = time.monotonic() - started
+    wall = time.monotonic() - started_at[0]
     latencies.sort()
     requests = 1 if floor else target.requests
     return Result(
