@@ -241,7 +241,30 @@ if os.environ.get("BENCH_DAY_FIXTURES"):
 # --- The runner -----------------------------------------------------------------------------------------
 
 
+def _drain(host: str, limit: float = 180) -> None:
+    """Wait until gunicorn has worked off the requests of the run before (their clients are gone,
+    the requests still queued) and answers at once again, so each run starts on an idle server."""
+    import http.client
+    import urllib.parse
+
+    address = urllib.parse.urlsplit(host)
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        started = time.monotonic()
+        try:
+            conn = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
+            conn.request("GET", "/healthz", headers={"Host": address.hostname})
+            conn.getresponse().read()
+            conn.close()
+        except (OSError, http.client.HTTPException):
+            pass
+        if time.monotonic() - started < 0.2:
+            return
+        time.sleep(1)
+
+
 def _locust(host: str, fixtures: Path, reads: float, seconds: int, prefix: Path) -> list[dict]:
+    _drain(host)
     counts = mix(reads)
     users = sum(counts.values())
     processes = os.environ.get("BENCH_DAY_PROCESSES", "1")
@@ -253,7 +276,19 @@ def _locust(host: str, fixtures: Path, reads: float, seconds: int, prefix: Path)
     ]  # fmt: skip
     if processes != "1":
         command += ["--processes", processes]
-    subprocess.run(command, env=env, cwd=ROOT, check=False, stdout=subprocess.DEVNULL)
+    # Locust's own summary is not printed (the table below is made from its CSV); it exits 1
+    # when a request failed, which the table shows.
+    done = subprocess.run(
+        command,
+        env=env,
+        cwd=ROOT,
+        check=False,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    if done.returncode not in (0, 1):
+        raise RuntimeError(f"locust exited with {done.returncode}: {done.stderr[-2000:]}")
     with open(f"{prefix}_stats.csv", newline="") as stats:
         return list(csv.DictReader(stats))
 
