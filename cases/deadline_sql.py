@@ -39,10 +39,10 @@ from .models import (
 from .notifications.services import absolute_url
 
 Kind = DeadlineWarning.Kind
+# A case number is its service's code (the database allows [0-9A-Za-z._-] only: the constraint
+# service_code_format), a date and a sequence: nothing `reverse` would quote, so SQL can put it
+# between the two halves of the link.
 PLACEHOLDER = "CASENUMBERPLACEHOLDER"
-# A number made only of these reaches the URL unchanged (django.urls quotes anything else), so
-# SQL can build its link; the rare other numbers get theirs from `reverse` afterwards.
-URL_SAFE_NUMBER = r"^[A-Za-z0-9._~!$&'()*+,;=:@-]+$"
 
 
 def _table(model) -> str:
@@ -128,12 +128,11 @@ def _statement() -> str:
           JOIN warned w ON w.case_id = r.case_id AND w.kind = r.kind
           JOIN {user} u ON u.id = r.user_id
          ORDER BY r.case_id, r.user_id
-        RETURNING id, context ->> 'number' AS number
+        RETURNING id
     )
-    SELECT 'message', m.id, CASE WHEN m.number ~ %(safe)s THEN NULL ELSE m.number END
-      FROM messages m
+    SELECT 'message', m.id FROM messages m
     UNION ALL
-    SELECT n.kind, count(*), NULL FROM new n GROUP BY n.kind
+    SELECT n.kind, count(*) FROM new n GROUP BY n.kind
     """  # noqa: S608 - table names from the models, every value a parameter
 
 
@@ -158,7 +157,6 @@ def warn(
         "head": Role.DEPARTMENT_HEAD, "due_soon_event": NotificationEvent.DUE_SOON,
         "overdue_event": NotificationEvent.OVERDUE, "inbox": NotificationChannel.INBOX,
         "pending": Notification.State.PENDING, "url_before": before, "url_after": after,
-        "safe": URL_SAFE_NUMBER,
     }  # fmt: skip
     params = {
         name: list(map(str, value)) if isinstance(value, list) and name != "owed_ids"
@@ -167,26 +165,11 @@ def warn(
     }  # fmt: skip
     counts = dict.fromkeys(Kind.values, 0)
     ids: list[int] = []
-    unsafe: dict[int, str] = {}
     with connection.cursor() as cursor:
         cursor.execute(_statement(), params)
-        for label, value, number in cursor.fetchall():
+        for label, value in cursor.fetchall():
             if label == "message":
                 ids.append(value)
-                if number is not None:
-                    unsafe[value] = number
             else:
                 counts[label] = value
-    if unsafe:
-        _relink(unsafe)
     return counts, ids
-
-
-def _relink(numbers: dict[int, str]) -> None:
-    """Messages about cases whose number the URL quotes: their link as `reverse` writes it."""
-    from .notifications.services import staff_case_url
-
-    rows = list(Notification.objects.filter(pk__in=list(numbers)).select_related("case"))
-    for row in rows:
-        row.context = {**row.context, "case_url": staff_case_url(row.case)}
-    Notification.objects.bulk_update(rows, ["context"])

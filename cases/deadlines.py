@@ -181,12 +181,17 @@ def _warn_in_python(
 
 
 def sweep(today: dt.date | None = None, *, in_sql: bool | None = None) -> dict[str, int]:
-    """One pass over every open case; returns how many warnings and closures it made.
+    """One pass over every open case; returns how many warnings and closures it made."""
+    today = today or timezone.localdate()
+    return {**warn(today, in_sql=in_sql), **close_expired(today)}
+
+
+def warn(today: dt.date, *, in_sql: bool | None = None) -> dict[str, int]:
+    """Every threshold crossed by `today` recorded once, and the messages of the new ones.
 
     On PostgreSQL the warnings and the staff messages they cause are written by one statement
     (`deadline_sql.warn`), whatever the number of cases; `in_sql=False` takes the portable path, which
     writes the same rows (tests compare the two)."""
-    today = today or timezone.localdate()
     soon, _provisional = add_working_days_provisional(today, WARN_WORKING_DAYS)
     run = uuid.uuid4()
     if in_sql is None:
@@ -213,14 +218,12 @@ def sweep(today: dt.date | None = None, *, in_sql: bool | None = None) -> dict[s
             ids += [row.pk for row in Notification.objects.bulk_create(rows)]
         if ids:
             transaction.on_commit(lambda: notifications.enqueue(ids), robust=True)
-    result = {
+    return {
         "due_soon": counts[Kind.DUE_SOON],
         "overdue": counts[Kind.OVERDUE],
         "supplement_reminders": counts[Kind.SUPPLEMENT_REMINDER],
         "owed_reminders": counts[Kind.MATERIALS_OWED],
     }
-    result.update(close_expired(today))
-    return result
 
 
 def close_expired(today: dt.date) -> dict[str, int]:
