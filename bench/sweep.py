@@ -143,10 +143,15 @@ def _timed(label: str, function) -> tuple[str, float, int, object]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    connection.queries_log.clear()  # the log keeps 9,000: a step's own queries, all of them
     with CaptureQueriesContext(connection) as queries:
         started = time.perf_counter()
         result = function()
         elapsed = time.perf_counter() - started
+    if os.environ.get("BENCH_SWEEP_PROFILE"):
+        slowest = sorted(queries.captured_queries, key=lambda q: -float(q["time"]))[:3]
+        for query in slowest:
+            print(f"    {query['time']} s  {query['sql'][:150]!r}", file=sys.stderr)
     return label, elapsed, len(queries.captured_queries), result
 
 

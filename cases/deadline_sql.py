@@ -127,7 +127,6 @@ def _statement() -> str:
           FROM recipients r
           JOIN warned w ON w.case_id = r.case_id AND w.kind = r.kind
           JOIN {user} u ON u.id = r.user_id
-         ORDER BY r.case_id, r.user_id
         RETURNING id
     )
     SELECT 'message', m.id FROM messages m
