@@ -113,7 +113,8 @@ bench-quick: system-test-packages $(VENV)/.installed
 bench-day: system-test-packages $(VENV)/.installed
 	$(BIN)/python bench/day.py
 
-# The deadline sweep over 100,000 open cases on PostgreSQL: time and number of queries.
+# The set-based sweeps (deadline warnings, deemed closures, requeue, statistics) at 100,000 and
+# 1,000,000 open cases on PostgreSQL (BENCH_SWEEP_SIZES, BENCH_SWEEP_DEEMED): seconds and queries.
 bench-sweep: system-test-packages $(VENV)/.installed
 	$(BIN)/python bench/sweep.py
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -20,7 +20,7 @@ from accounts.models import Role, StaffMembership
 from services.calendar import add_working_days_provisional
 from services.models import OuterState, ServiceMaterial, join_names
 
-from . import workflow
+from . import deadline_sql, workflow
 from .models import (
     CLOSED_STATES,
     Case,
@@ -33,6 +33,16 @@ from .notifications import services as notifications
 
 WARN_WORKING_DAYS = 2
 RUNNING_STATES = [OuterState.ACCEPTED, OuterState.APPROVED]
+Kind = DeadlineWarning.Kind
+# Warnings told to the applicant (and proxy); the others go to staff.
+APPLICANT_KINDS = (Kind.SUPPLEMENT_REMINDER, Kind.MATERIALS_OWED)
+WARNING_RELATIONS = (
+    "case__service_version",
+    "case__assignee",
+    "case__applicant__user",
+    "case__stage",
+    "case__agent__user",
+)
 
 
 def _insert_warnings(
@@ -44,13 +54,7 @@ def _insert_warnings(
     ]
     DeadlineWarning.objects.bulk_create(rows, ignore_conflicts=True)
     return list(
-        DeadlineWarning.objects.filter(sweep=sweep, kind=kind).select_related(
-            "case__service_version",
-            "case__assignee",
-            "case__applicant__user",
-            "case__stage",
-            "case__agent__user",
-        )
+        DeadlineWarning.objects.filter(sweep=sweep, kind=kind).select_related(*WARNING_RELATIONS)
     )
 
 
@@ -140,67 +144,111 @@ def _still_owed(today: dt.date, soon: dt.date) -> dict[int, list[ServiceMaterial
     return result
 
 
-def sweep(today: dt.date | None = None) -> dict[str, int]:
-    """One pass over every open case; returns how many warnings and closures it made."""
-    today = today or timezone.localdate()
-    soon, _provisional = add_working_days_provisional(today, WARN_WORKING_DAYS)
-    run = uuid.uuid4()
-    counts: dict[str, int] = {}
-    with transaction.atomic():
-        running = Case.objects.filter(
-            state__in=RUNNING_STATES, paused_since__isnull=True, due_date__isnull=False
-        )
-        due_soon = _insert_warnings(
-            running.filter(due_date__gte=today, due_date__lte=soon),
-            DeadlineWarning.Kind.DUE_SOON,
-            "due_date",
-            run,
-        )
-        overdue = _insert_warnings(
-            running.filter(due_date__lt=today), DeadlineWarning.Kind.OVERDUE, "due_date", run
-        )
-        reminders = _insert_warnings(
+def _candidates(today: dt.date, soon: dt.date, owed: dict[int, list[ServiceMaterial]]):
+    """(queryset, kind, deadline field) of every threshold the sweep records, the same in SQL."""
+    running = Case.objects.filter(
+        state__in=RUNNING_STATES, paused_since__isnull=True, due_date__isnull=False
+    )
+    return [
+        (running.filter(due_date__gte=today, due_date__lte=soon), Kind.DUE_SOON, "due_date"),
+        (running.filter(due_date__lt=today), Kind.OVERDUE, "due_date"),
+        (
             Case.objects.filter(
                 state=OuterState.SUPPLEMENT_REQUESTED,
                 supplement_requests__state=SupplementRequest.State.OPEN,
                 supplement_requests__deadline__gte=today,
                 supplement_requests__deadline__lte=soon,
             ).annotate(request_deadline=F("supplement_requests__deadline")),
-            DeadlineWarning.Kind.SUPPLEMENT_REMINDER,
+            Kind.SUPPLEMENT_REMINDER,
             "request_deadline",
-            run,
-        )
+        ),
+        (Case.objects.filter(pk__in=list(owed)), Kind.MATERIALS_OWED, "materials_owed_by"),
+    ]
+
+
+def _warn_in_python(
+    today: dt.date, soon: dt.date, owed: dict[int, list[ServiceMaterial]], run: uuid.UUID
+) -> tuple[dict[str, list[DeadlineWarning]], list[Notification]]:
+    """The portable path (SQLite under `make run`): warnings and staff messages built as objects."""
+    new = {
+        kind: _insert_warnings(candidates, kind, field, run)
+        for candidates, kind, field in _candidates(today, soon, owed)
+    }
+    rows = _staff_messages(new[Kind.DUE_SOON], NotificationEvent.DUE_SOON, escalate=False)
+    # Overdue cases escalate to the head of the department acting on them.
+    rows += _staff_messages(new[Kind.OVERDUE], NotificationEvent.OVERDUE, escalate=True)
+    return new, Notification.objects.bulk_create(rows) if rows else []
+
+
+def sweep(today: dt.date | None = None, *, in_sql: bool | None = None) -> dict[str, int]:
+    """One pass over every open case; returns how many warnings and closures it made."""
+    today = today or timezone.localdate()
+    return {**warn(today, in_sql=in_sql), **close_expired(today)}
+
+
+def warn(today: dt.date, *, in_sql: bool | None = None) -> dict[str, int]:
+    """Every threshold crossed by `today` recorded once, and the messages of the new ones.
+
+    On PostgreSQL the warnings and the staff messages they cause are written by one statement
+    (`deadline_sql.warn`), whatever the number of cases; `in_sql=False` takes the portable path, which
+    writes the same rows (tests compare the two)."""
+    soon, _provisional = add_working_days_provisional(today, WARN_WORKING_DAYS)
+    run = uuid.uuid4()
+    if in_sql is None:
+        in_sql = connection.vendor == "postgresql"
+    counts: dict[str, int] = {}
+    with transaction.atomic():
         owed = _still_owed(today, soon)
-        owed_reminders = _insert_warnings(
-            Case.objects.filter(pk__in=list(owed)),
-            DeadlineWarning.Kind.MATERIALS_OWED,
-            "materials_owed_by",
-            run,
-        )
-        rows = (
-            _applicant_messages(owed_reminders, NotificationEvent.MATERIALS_OWED, owed)
-            + _staff_messages(due_soon, NotificationEvent.DUE_SOON, escalate=False)
-            # Overdue cases escalate to the head of the department acting on them.
-            + _staff_messages(overdue, NotificationEvent.OVERDUE, escalate=True)
-            + _applicant_messages(reminders, NotificationEvent.SUPPLEMENT_REMINDER)
+        if in_sql:
+            counts, ids = deadline_sql.warn(
+                today=today, soon=soon, owed=list(owed), run=run, running_states=RUNNING_STATES
+            )
+            # The applicant's reminders: few, and worded from their request (materials, note).
+            new = _warnings_of_run(run, [k for k in APPLICANT_KINDS if counts[k]])
+        else:
+            new, staff_rows = _warn_in_python(today, soon, owed, run)
+            ids = [row.pk for row in staff_rows]
+            counts = {kind: len(new[kind]) for kind in Kind.values}
+        rows = _applicant_messages(
+            new.get(Kind.MATERIALS_OWED, []), NotificationEvent.MATERIALS_OWED, owed
+        ) + _applicant_messages(
+            new.get(Kind.SUPPLEMENT_REMINDER, []), NotificationEvent.SUPPLEMENT_REMINDER
         )
         if rows:
-            ids = [row.pk for row in Notification.objects.bulk_create(rows)]
+            ids += [row.pk for row in Notification.objects.bulk_create(rows)]
+        if ids:
             transaction.on_commit(lambda: notifications.enqueue(ids), robust=True)
-        counts.update(
-            due_soon=len(due_soon),
-            overdue=len(overdue),
-            supplement_reminders=len(reminders),
-            owed_reminders=len(owed_reminders),
-        )
-    # Closures go through the engine, one case at a time; each is its own transaction.
+    return {
+        "due_soon": counts[Kind.DUE_SOON],
+        "overdue": counts[Kind.OVERDUE],
+        "supplement_reminders": counts[Kind.SUPPLEMENT_REMINDER],
+        "owed_reminders": counts[Kind.MATERIALS_OWED],
+    }
+
+
+def close_expired(today: dt.date) -> dict[str, int]:
+    """The steps the law takes by itself, through the engine one case at a time (each its own
+    transaction: the trail's hash chain, the documents and every effect's one handler): unanswered
+    requests for documents deemed withdrawn, silent intake deemed accepted (§32). The candidates
+    are found by one indexed query each, so a run with nothing due costs two queries."""
     expired = Case.objects.filter(
         state=OuterState.SUPPLEMENT_REQUESTED,
         supplement_requests__state=SupplementRequest.State.OPEN,
         supplement_requests__deadline__lt=today,
     ).distinct()
-    counts["deemed_withdrawn"] = sum(1 for case in expired if workflow.deem_withdrawn(case=case))
-    counts["deemed_accepted"] = sum(
-        1 for case in workflow.intake_overdue_cases(today) if workflow.deem_accepted(case=case)
-    )
-    return counts
+    return {
+        "deemed_withdrawn": sum(1 for case in expired if workflow.deem_withdrawn(case=case)),
+        "deemed_accepted": sum(
+            1 for case in workflow.intake_overdue_cases(today) if workflow.deem_accepted(case=case)
+        ),
+    }
+
+
+def _warnings_of_run(run: uuid.UUID, kinds: list[str]) -> dict[str, list[DeadlineWarning]]:
+    new: dict[str, list[DeadlineWarning]] = {}
+    if kinds:
+        for warning in DeadlineWarning.objects.filter(sweep=run, kind__in=kinds).select_related(
+            *WARNING_RELATIONS
+        ):
+            new.setdefault(warning.kind, []).append(warning)
+    return new

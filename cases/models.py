@@ -276,6 +276,23 @@ class Case(models.Model):
                 ),
                 name="case_open_by_acting_dept",
             ),
+            # The deadline sweep (cases/deadline_sql.py): running cases by due date (due soon and
+            # overdue), silent intake by its date (deemed accepted, §32), materials owed (容缺).
+            models.Index(
+                fields=["due_date"],
+                condition=Q(state__in=["accepted", "approved"], paused_since__isnull=True),
+                name="case_sweep_running_due",
+            ),
+            models.Index(
+                fields=["intake_due_date"],
+                condition=Q(state="submitted", accepted_at__isnull=True),
+                name="case_sweep_intake_due",
+            ),
+            models.Index(
+                fields=["materials_owed_by"],
+                condition=Q(materials_owed_by__isnull=False),
+                name="case_sweep_materials_owed",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -585,15 +585,29 @@ def retry_later(notification_id: int) -> None:
         logger.warning("notification %s: retry not queued, left for the requeue", notification_id)
 
 
-def requeue_pending(now: dt.datetime | None = None, limit: int = 500) -> int:
-    """Pending rows nobody has tried for a while: hand them to Celery again (beat runs this)."""
-    cutoff = (now or timezone.now()) - REQUEUE_AFTER
-    ids = list(
-        Notification.objects.filter(state=Notification.State.PENDING, created_at__lt=cutoff)
-        .exclude(last_attempt_at__gte=cutoff)
-        .order_by("created_at")
-        .values_list("pk", flat=True)[:limit]
-    )
+# Rows per requeue run: a backlog left by a long outage goes in a few runs, 500 rows a message.
+REQUEUE_LIMIT = 50_000
+
+
+def requeue_pending(now: dt.datetime | None = None, limit: int = REQUEUE_LIMIT) -> int:
+    """Pending rows nobody has tried for a while: hand them to Celery again (beat runs this).
+
+    One query finds them (the partial index on pending rows), one stamps them as handed over
+    (`last_attempt_at`), so the next run, minutes later, leaves them to the workers still draining
+    the queue instead of publishing the same backlog again, and a second beat skips the rows this
+    one holds. They go in messages of ENQUEUE_BATCH ids."""
+    now = now or timezone.now()
+    cutoff = now - REQUEUE_AFTER
+    with transaction.atomic():
+        ids = list(
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(state=Notification.State.PENDING, created_at__lt=cutoff)
+            .exclude(last_attempt_at__gte=cutoff)
+            .order_by("created_at")
+            .values_list("pk", flat=True)[:limit]
+        )
+        if ids:
+            Notification.objects.filter(pk__in=ids).update(last_attempt_at=now)
     if ids:
         enqueue(ids)
     return len(ids)

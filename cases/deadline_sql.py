@@ -1,0 +1,174 @@
+"""The deadline sweep's warnings in one PostgreSQL statement (issue 20: a million open cases in
+seconds, a run with nothing new in well under one).
+
+`warn` inserts every threshold crossed as a DeadlineWarning (ON CONFLICT DO NOTHING, so two beats
+at once warn once) and, from the rows it inserted, the staff inbox messages they cause (outbox
+rows), in a chain of data-modifying CTEs: `WITH new AS (INSERT … RETURNING …) INSERT INTO
+notification … SELECT … FROM new JOIN …`. It writes exactly what `deadlines._warn_in_python`
+writes (the portable path, SQLite under `make run`; tests compare the two):
+
+- recipients: the case's holder; unclaimed, whoever works its current stage in the acting
+  department (the stage's role, the department's caseworkers if nobody holds it); an overdue case
+  also goes to that department's heads;
+- each message in the recipient's language: the message row carries the context its template is
+  rendered with at delivery (number, the service's name in that language, the dates, the staff
+  page of the case); the words themselves stay in the admin-edited templates.
+
+The working-day arithmetic stays in Python (services.calendar): the thresholds come in as dates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from django.db import connection
+from django.urls import reverse
+
+from accounts.models import Role, StaffMembership, User
+from services.models import OuterState, ServiceVersion, WorkflowStage
+
+from .models import (
+    Case,
+    DeadlineWarning,
+    Notification,
+    NotificationChannel,
+    NotificationEvent,
+    SupplementRequest,
+)
+from .notifications.services import absolute_url
+
+Kind = DeadlineWarning.Kind
+# A case number is its service's code (the database allows [0-9A-Za-z._-] only: the constraint
+# service_code_format), a date and a sequence: nothing `reverse` would quote, so SQL can put it
+# between the two halves of the link.
+PLACEHOLDER = "CASENUMBERPLACEHOLDER"
+
+
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _staff_url_parts() -> tuple[str, str]:
+    """The staff page of a case as (before, after) its number, as `staff_case_url` makes it."""
+    before, _sep, after = absolute_url(reverse("work:case", args=[PLACEHOLDER])).partition(
+        PLACEHOLDER
+    )
+    return before, after
+
+
+def _statement() -> str:
+    case, warning = _table(Case), _table(DeadlineWarning)
+    request, notification = _table(SupplementRequest), _table(Notification)
+    version, stage = _table(ServiceVersion), _table(WorkflowStage)
+    membership, user = _table(StaffMembership), _table(User)
+    return f"""
+    WITH candidates (case_id, kind, deadline) AS (
+        SELECT c.id, %(due_soon)s, c.due_date FROM {case} c
+         WHERE c.state = ANY(%(running)s) AND c.paused_since IS NULL
+           AND c.due_date >= %(today)s AND c.due_date <= %(soon)s
+        UNION ALL
+        SELECT c.id, %(overdue)s, c.due_date FROM {case} c
+         WHERE c.state = ANY(%(running)s) AND c.paused_since IS NULL AND c.due_date < %(today)s
+        UNION ALL
+        SELECT c.id, %(reminder)s, r.deadline FROM {case} c JOIN {request} r ON r.case_id = c.id
+         WHERE c.state = %(supplement_requested)s AND r.state = %(open)s
+           AND r.deadline >= %(today)s AND r.deadline <= %(soon)s
+        UNION ALL
+        SELECT c.id, %(owed)s, c.materials_owed_by FROM {case} c
+         WHERE c.id = ANY(%(owed_ids)s::bigint[]) AND c.materials_owed_by IS NOT NULL
+    ), new AS (
+        -- The anti-join skips what earlier sweeps recorded at the cost of one hash join; ON
+        -- CONFLICT still settles a race with another sweep. One order, so two never deadlock.
+        INSERT INTO {warning} (case_id, kind, deadline, sweep)
+        SELECT k.case_id, k.kind, k.deadline, %(run)s FROM candidates k
+         WHERE NOT EXISTS (SELECT 1 FROM {warning} w WHERE w.case_id = k.case_id
+                           AND w.kind = k.kind AND w.deadline = k.deadline)
+         ORDER BY k.case_id, k.kind, k.deadline
+        ON CONFLICT (case_id, kind, deadline) DO NOTHING
+        RETURNING case_id, kind, deadline
+    ), warned AS (
+        SELECT n.case_id, n.kind, n.deadline, c.number, c.assignee_id,
+               COALESCE(c.acting_department_id, c.department_id) AS department_id,
+               COALESCE(NULLIF(s.role, ''), %(caseworker)s) AS stage_role,
+               v.name, v.name_en
+          FROM new n JOIN {case} c ON c.id = n.case_id
+          JOIN {version} v ON v.id = c.service_version_id
+          LEFT JOIN {stage} s ON s.id = c.stage_id
+         WHERE n.kind IN (%(due_soon)s, %(overdue)s)
+    ), held AS (  -- (department, role) pairs somebody holds: the stage's role or the fallback
+        SELECT DISTINCT department_id, role FROM {membership}
+    ), recipients (case_id, kind, user_id) AS (
+        SELECT w.case_id, w.kind, w.assignee_id FROM warned w WHERE w.assignee_id IS NOT NULL
+        UNION  -- an overdue case's holder who is also a head is told once
+        SELECT w.case_id, w.kind, m.user_id FROM warned w
+          JOIN {membership} m ON m.department_id = w.department_id AND m.role = %(head)s
+         WHERE w.kind = %(overdue)s
+        UNION
+        SELECT w.case_id, w.kind, m.user_id FROM warned w
+          LEFT JOIN held h ON h.department_id = w.department_id AND h.role = w.stage_role
+          JOIN {membership} m ON m.department_id = w.department_id
+           AND m.role = CASE WHEN h.role IS NULL THEN %(caseworker)s ELSE w.stage_role END
+         WHERE w.kind = %(due_soon)s AND w.assignee_id IS NULL
+    ), messages AS (
+        INSERT INTO {notification} (recipient_id, person_id, case_id, event, channel, language,
+                                    context, address, state, attempts, last_error, subject, body)
+        SELECT r.user_id, NULL, r.case_id,
+               CASE w.kind WHEN %(overdue)s THEN %(overdue_event)s ELSE %(due_soon_event)s END,
+               %(inbox)s, u.preferred_language,
+               jsonb_build_object(
+                   'number', w.number,
+                   'service', CASE WHEN u.preferred_language LIKE 'en%%' AND w.name_en <> ''
+                                   THEN w.name_en ELSE w.name END,
+                   'due_date', to_char(w.deadline, 'YYYY-MM-DD'),
+                   'deadline', to_char(w.deadline, 'YYYY-MM-DD'),
+                   'case_url', %(url_before)s || w.number || %(url_after)s),
+               '', %(pending)s, 0, '', '', ''
+          FROM recipients r
+          JOIN warned w ON w.case_id = r.case_id AND w.kind = r.kind
+          JOIN {user} u ON u.id = r.user_id
+        RETURNING id
+    )
+    SELECT 'message', m.id FROM messages m
+    UNION ALL
+    SELECT n.kind, count(*) FROM new n GROUP BY n.kind
+    """  # noqa: S608 - table names from the models, every value a parameter
+
+
+def warn(
+    *,
+    today: dt.date,
+    soon: dt.date,
+    owed: list[int],
+    run: uuid.UUID,
+    running_states: list[str],
+) -> tuple[dict[str, int], list[int]]:
+    """Record every threshold crossed by `today` (due by `soon`, past due, documents due by `soon`,
+    the cases in `owed` whose materials are due) under the sweep `run`, and write the staff
+    messages of the new ones. Returns (new warnings per kind, ids of the messages written)."""
+    before, after = _staff_url_parts()
+    params = {
+        "today": today, "soon": soon, "run": run, "running": list(running_states),
+        "owed_ids": owed, "due_soon": Kind.DUE_SOON, "overdue": Kind.OVERDUE,
+        "reminder": Kind.SUPPLEMENT_REMINDER, "owed": Kind.MATERIALS_OWED,
+        "supplement_requested": OuterState.SUPPLEMENT_REQUESTED,
+        "open": SupplementRequest.State.OPEN, "caseworker": Role.CASEWORKER,
+        "head": Role.DEPARTMENT_HEAD, "due_soon_event": NotificationEvent.DUE_SOON,
+        "overdue_event": NotificationEvent.OVERDUE, "inbox": NotificationChannel.INBOX,
+        "pending": Notification.State.PENDING, "url_before": before, "url_after": after,
+    }  # fmt: skip
+    params = {
+        name: list(map(str, value)) if isinstance(value, list) and name != "owed_ids"
+        else str(value) if isinstance(value, str) else value
+        for name, value in params.items()
+    }  # fmt: skip
+    counts = dict.fromkeys(Kind.values, 0)
+    ids: list[int] = []
+    with connection.cursor() as cursor:
+        cursor.execute(_statement(), params)
+        for label, value in cursor.fetchall():
+            if label == "message":
+                ids.append(value)
+            else:
+                counts[label] = value
+    return counts, ids
