@@ -20,8 +20,8 @@ too) and the caller builds what it needs, so an outage makes pages slower, never
 from __future__ import annotations
 
 import hashlib
-import secrets
 import logging
+import secrets
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
@@ -77,9 +77,7 @@ def generations(*names: str) -> tuple[int, ...]:
     found = _get_many(keys)
     missing = [name for name, key in zip(names, keys, strict=True) if key not in found]
     if missing:
-        stored = dict(
-            CacheGeneration.objects.filter(name__in=missing).values_list("name", "value")
-        )
+        stored = dict(CacheGeneration.objects.filter(name__in=missing).values_list("name", "value"))
         for name in missing:
             found[_generation_key(name)] = stored.get(name, 0)
             _set(_generation_key(name), stored.get(name, 0), GENERATION_SECONDS)
@@ -101,6 +99,12 @@ def bump(name: str) -> None:
     transaction.on_commit(lambda: _delete(key))
 
 
+def api_variant(request) -> tuple[str, str]:
+    """What a shared API payload varies by: its language and the address it was asked at (the
+    pagination links are absolute)."""
+    return (get_language() or "", request.build_absolute_uri())
+
+
 def variant(request) -> tuple[str, bool]:
     """What a shared fragment varies by besides its data: the page's language and elder mode."""
     session = getattr(request, "session", None)
@@ -115,11 +119,13 @@ def key_for(kind: str, *parts) -> str:
 
 
 def cached(key: str, build: Callable[[], T], *, timeout: int = FRAGMENT_SECONDS) -> T:
-    """The value cached under `key`, or `build()` stored there. Nothing personal may be built here."""
+    """The value cached under `key`, or `build()` stored there (unless None: nothing found is not
+    kept, so made-up addresses fill no cache). Nothing personal may be built here."""
     value = _get_many([key]).get(key, _MISSING)
     if value is _MISSING:
         value = build()
-        _set(key, value, timeout)
+        if value is not None:
+            _set(key, value, timeout)
     return value
 
 

@@ -4,22 +4,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='CacheGeneration',
+            name="CacheGeneration",
             fields=[
-                ('name', models.SlugField(max_length=32, primary_key=True, serialize=False, verbose_name='name')),
-                ('value', models.BigIntegerField(default=0, verbose_name='value')),
+                (
+                    "name",
+                    models.SlugField(
+                        max_length=32, primary_key=True, serialize=False, verbose_name="name"
+                    ),
+                ),
+                ("value", models.BigIntegerField(default=0, verbose_name="value")),
             ],
             options={
-                'verbose_name': 'cache generation',
-                'verbose_name_plural': 'cache generations',
+                "verbose_name": "cache generation",
+                "verbose_name_plural": "cache generations",
             },
         ),
     ]
