@@ -21,12 +21,17 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import secrets
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from django.core.cache import cache
 from django.db import transaction
+from django.http import HttpResponse
+from django.middleware.csrf import get_token
+from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.utils.translation import get_language
 
 logger = logging.getLogger(__name__)
@@ -172,3 +177,41 @@ def connect_catalog_signals(models: Iterable[str] = CATALOG_MODELS) -> None:
                 sender=field.remote_field.through,
                 dispatch_uid=f"catalog-m2m-{label}-{field.name}",
             )
+
+
+# --- Whole pages for visitors who are not signed in ----------------------------------------------
+
+_CSRF_INPUT = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]*(")')
+_CSRF_SLOT = "\x00csrf\x00"
+
+
+def _anonymous_and_quiet(request) -> bool:
+    """Not signed in and no message waiting: then the whole page is the same for every such
+    visitor asking the same address in the same language and display mode."""
+    user = getattr(request, "user", None)
+    if user is None or user.is_authenticated:
+        return False
+    waiting = getattr(request, "_messages", None)
+    return not waiting
+
+
+def render_page(request, template_name: str, context: dict, *, key: str, status: int = 200):
+    """`render()`, except that for a visitor not signed in the whole page is cached under `key`
+    plus what the page shell reads from the request (its address, high contrast), with each CSRF
+    token put back per request. Signed-in visitors get the shell rendered for them."""
+    if not _anonymous_and_quiet(request):
+        return render(request, template_name, context, status=status)
+    from .context_processors import CONTRAST_COOKIE
+
+    page_key = key_for(
+        "page", key, request.get_full_path(), request.COOKIES.get(CONTRAST_COOKIE) == "1"
+    )
+
+    def build() -> str:
+        html = render_to_string(template_name, context, request=request)
+        return _CSRF_INPUT.sub(lambda m: m.group(1) + _CSRF_SLOT + m.group(2), html)
+
+    html = cached(page_key, build)
+    if _CSRF_SLOT in html:
+        html = html.replace(_CSRF_SLOT, get_token(request))
+    return HttpResponse(html, status=status)

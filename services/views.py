@@ -49,7 +49,8 @@ def catalog_page(request: HttpRequest) -> HttpResponse:
         page_number,
     )
     body = caching.cached(key, lambda: _catalog_body(filters, page_number))
-    return render(request, "services/catalog.html", {"shared": {"body": mark_safe(body)}})  # noqa: S308 (our own template's output)
+    shared = {"body": mark_safe(body)}  # noqa: S308 (our own template's output)
+    return caching.render_page(request, "services/catalog.html", {"shared": shared}, key=key)
 
 
 def _catalog_body(filters: dict[str, str], page_number: str) -> str:
@@ -129,7 +130,7 @@ def guide_page(request: HttpRequest, code: str) -> HttpResponse:
             status=410,
         )
     shared = {"title": shared["title"], "body": mark_safe(shared["body"])}  # noqa: S308
-    return render(request, "services/guide.html", {"shared": shared})
+    return caching.render_page(request, "services/guide.html", {"shared": shared}, key=key)
 
 
 def _guide_shared(code: str, *, signed_in: bool) -> dict | None:

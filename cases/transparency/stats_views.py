@@ -14,7 +14,6 @@ import re
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Min
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import mark_safe
@@ -574,7 +573,8 @@ def stats_page(request: HttpRequest) -> HttpResponse:
             period=period, department=department, problem=problem, query_string=query_string
         ),
     )
-    return render(request, "stats/index.html", {"shared": {"body": mark_safe(body)}})  # noqa: S308
+    shared = {"body": mark_safe(body)}  # noqa: S308 (our own template's output)
+    return caching.render_page(request, "stats/index.html", {"shared": shared}, key=key)
 
 
 def _stats_body(*, period, department: str, problem: str, query_string: str) -> str:
