@@ -12,7 +12,7 @@ import json
 import re
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import Min
+from django.db.models import F, Min
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -583,12 +583,24 @@ def _stats_body(*, period, department: str, problem: str, query_string: str) -> 
         period=period,
         department=department,
     )
-    departments = list(
-        Department.objects.filter(pk__in=MonthlyFigures.objects.values("department_id")).order_by(
-            "code"
+    # The departments with figures and the first month of each, in one query.
+    with_figures = (
+        MonthlyFigures.objects.values("department_id")
+        .annotate(
+            code=F("department__code"),
+            name=F("department__name"),
+            name_en=F("department__name_en"),
+            first=Min("month"),
         )
+        .order_by("code")
     )
-    first_month = MonthlyFigures.objects.aggregate(first=Min("month"))["first"]
+    departments = [
+        Department(
+            pk=row["department_id"], code=row["code"], name=row["name"], name_en=row["name_en"]
+        )
+        for row in with_figures
+    ]
+    first_month = min((row["first"] for row in with_figures), default=None)
     chosen = next((d for d in departments if d.code == department), None)
     context = {
         "figures": figures,
