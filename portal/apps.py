@@ -10,3 +10,7 @@ class PortalConfig(AppConfig):
         from . import audit  # names the actor of audit log entries
 
         audit.leave_out_reverse_relations()
+
+        from . import caching  # catalog writes change the catalog's cache generation
+
+        caching.connect_catalog_signals()

@@ -39,9 +39,16 @@ def _works_on_cases(user) -> bool:
 
 
 def _designs(user) -> bool:
-    from services.designer.access import designs_services
+    from accounts.second_factor import is_staff_account
+    from services.designer.access import designs_services, maintained_items
 
-    return bool(user) and designs_services(user)
+    if not (user and user.is_authenticated):
+        return False
+    if not is_staff_account(user):
+        # No role anywhere (what the middlewares already asked): no department to administer,
+        # only perhaps an item maintained, one query instead of two.
+        return maintained_items(user).exists()
+    return designs_services(user)
 
 
 def _unread(user) -> int:
@@ -53,9 +60,11 @@ def _unread(user) -> int:
 
 
 def _is_clerk(user) -> bool:
+    from accounts.second_factor import is_staff_account
     from cases.counter.services import is_counter_clerk
 
-    return bool(user) and is_counter_clerk(user)
+    # A clerk is a role in a department: someone with none (already known) asks nothing more.
+    return bool(user) and is_staff_account(user) and is_counter_clerk(user)
 
 
 def _degraded() -> bool:

@@ -559,9 +559,39 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# --- Cache -----------------------------------------------------------------------------------------
-# Local memory: nothing the portal needs to keep serving depends on Redis.
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# --- Cache (issue 20: cached catalog, guides and statistics) ----------------------------------------
+# CACHE_URL names the default cache: redis://… (django-redis) or locmem:// (this process's memory).
+# Unset, production (DEBUG off) uses REDIS_URL when there is one and development its own memory, so
+# `make run` needs nothing installed. Redis errors are ignored (IGNORE_EXCEPTIONS) and short
+# timeouts bound each call: a cache outage makes pages uncached, never an error (portal/caching.py).
+CACHE_URL = env.str("CACHE_URL", default="") or ("" if DEBUG else env.str("REDIS_URL", default=""))
+if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "portal",
+            "TIMEOUT": env.int("CACHE_TIMEOUT_SECONDS", default=3600),
+            "OPTIONS": {
+                "CLIENT_CLASS": "django_redis.client.DefaultClient",
+                "IGNORE_EXCEPTIONS": True,
+                "SOCKET_CONNECT_TIMEOUT": env.float("CACHE_CONNECT_TIMEOUT", default=0.25),
+                "SOCKET_TIMEOUT": env.float("CACHE_SOCKET_TIMEOUT", default=0.25),
+            },
+        }
+    }
+    # An outage is not logged on every call (a traceback per request): /healthz and the counter's
+    # degraded banner already report an unreachable Redis.
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = False
+else:
+    # Local memory: nothing the portal needs to keep serving depends on Redis.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "TIMEOUT": env.int("CACHE_TIMEOUT_SECONDS", default=3600),
+            "OPTIONS": {"MAX_ENTRIES": 2000},
+        }
+    }
 # Counters that must hold across web processes (public case tracking): a table, made by createcachetable.
 CACHES["ratelimit"] = {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "portal_ratelimit", "OPTIONS": {"MAX_ENTRIES": 50_000}}  # fmt: skip
 

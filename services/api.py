@@ -6,8 +6,10 @@ from rest_framework import generics, serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
 
 from accounts.models import Department
+from portal import caching
 
 from . import catalog
 from .models import LegalArticle, ServiceItem, ServiceMaterial, localized
@@ -227,6 +229,16 @@ class ServiceListView(generics.ListAPIView):
     serializer_class = ServiceSummaryOutput
     pagination_class = SearchPagination
 
+    def list(self, request, *args, **kwargs):
+        """The same for every client asking the same address in the same language: built once
+        per catalog generation (portal/caching.py)."""
+        key = caching.key_for(
+            "services-api", *caching.generations(caching.CATALOG), *caching.api_variant(request)
+        )
+        return Response(
+            caching.cached(key, lambda: super(ServiceListView, self).list(request).data)
+        )
+
     def get_queryset(self):
         params = self.request.query_params
         return catalog.search_services(
@@ -241,6 +253,17 @@ class ServiceDetailView(generics.RetrieveAPIView):
     permission_classes = [AllowAny]
     serializer_class = ServiceDetailOutput
     lookup_field = "code"
+
+    def retrieve(self, request, *args, **kwargs):
+        key = caching.key_for(
+            "service-api",
+            *caching.generations(caching.CATALOG),
+            *caching.api_variant(request),
+            self.kwargs["code"],
+        )
+        return Response(
+            caching.cached(key, lambda: super(ServiceDetailView, self).retrieve(request).data)
+        )
 
     def get_object(self):
         item = catalog.service_for_guide(self.kwargs["code"])

@@ -6,11 +6,14 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
 from accounts.models import Department
 from cases.hall.booking import bookable_centre_services
+from portal import caching
 
 from . import bundles as definitions
 from . import catalog
@@ -34,10 +37,25 @@ def _marked(text: str):
 
 
 def catalog_page(request: HttpRequest) -> HttpResponse:
-    """The catalog: by department, life event and audience, with keyword search."""
+    """The catalog: by department, life event and audience, with keyword search. Its body is the
+    same for every visitor of a language and display mode: built once per catalog generation."""
     filters = _filters(request)
+    page_number = request.GET.get("page", "")[:10]
+    key = caching.key_for(
+        "catalog-page",
+        *caching.generations(caching.CATALOG),
+        *caching.variant(request),
+        sorted(filters.items()),
+        page_number,
+    )
+    body = caching.cached(key, lambda: _catalog_body(filters, page_number))
+    shared = {"body": mark_safe(body)}  # noqa: S308 (our own template's output)
+    return caching.render_page(request, "services/catalog.html", {"shared": shared}, key=key)
+
+
+def _catalog_body(filters: dict[str, str], page_number: str) -> str:
     services = catalog.search_services(**filters)
-    page = Paginator(services, 30).get_page(request.GET.get("page"))
+    page = Paginator(services, 30).get_page(page_number)
     departments = (
         Department.objects.annotate(
             published=Count("services", filter=Q(services__status=ServiceItem.Status.PUBLISHED))
@@ -60,7 +78,7 @@ def catalog_page(request: HttpRequest) -> HttpResponse:
         "query_string": urlencode({k: v for k, v in filters.items() if v}),
         "bundles": _bundles_for(filters) if page.number == 1 else [],
     }
-    return render(request, "services/catalog.html", context)
+    return str(render_to_string("services/catalog_body.html", context))
 
 
 def _bundles_for(filters: dict[str, str]) -> list[Bundle]:
@@ -89,8 +107,18 @@ def _bundles_for(filters: dict[str, str]) -> list[Bundle]:
 
 
 def guide_page(request: HttpRequest, code: str) -> HttpResponse:
-    item = catalog.service_for_guide(code)
-    if item is None:
+    """A service's guide (办事指南). Its body is the same for every visitor of a language and
+    display mode, signed in or not: built once per catalog generation."""
+    signed_in = request.user.is_authenticated
+    key = caching.key_for(
+        "guide-page",
+        *caching.generations(caching.CATALOG),
+        *caching.variant(request),
+        code,
+        signed_in,
+    )
+    shared = caching.cached(key, lambda: _guide_shared(code, signed_in=signed_in))
+    if shared is None:
         retired = catalog.retired_service(code)
         if retired is None:
             raise Http404
@@ -101,19 +129,28 @@ def guide_page(request: HttpRequest, code: str) -> HttpResponse:
             {"item": retired, "version": retired.current_version},
             status=410,
         )
+    shared = {"title": shared["title"], "body": mark_safe(shared["body"])}  # noqa: S308
+    return caching.render_page(request, "services/guide.html", {"shared": shared}, key=key)
+
+
+def _guide_shared(code: str, *, signed_in: bool) -> dict | None:
+    """The guide's title and body, or None when no published service has `code`."""
+    item = catalog.service_for_guide(code)
+    if item is None:
+        return None
     version = item.current_version
-    return render(
-        request,
-        "services/guide.html",
-        {
-            "item": item,
-            "version": version,
-            "materials": version.materials.all(),
-            "life_events": version.life_events.all(),
-            # 预约到厅办理: the centres that take bookings for it (cases/hall/booking.py).
-            "booking_centres": bookable_centre_services(item),
-        },
-    )
+    context = {
+        "item": item,
+        "version": version,
+        "materials": version.materials.all(),
+        "life_events": version.life_events.all(),
+        # 预约到厅办理: the centres that take bookings for it (cases/hall/booking.py).
+        "booking_centres": bookable_centre_services(item),
+        "signed_in": signed_in,
+        "LANGUAGE_CODE": get_language(),
+    }
+    body = str(render_to_string("services/guide_body.html", context))
+    return {"title": str(version.label), "body": body}
 
 
 def material_sample(request: HttpRequest, code: str, material_id: int):

@@ -67,6 +67,16 @@ def _default_language():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Every test starts with an empty default cache: a page another test cached in the same
+    worker, from rows its rollback removed, is never served to this one (portal/caching.py)."""
+    from django.core.cache import caches
+
+    caches["default"].clear()
+    yield
+
+
 @pytest.fixture
 def citizen(db) -> User:
     return CitizenProfileFactory(user__username="zhang", real_name="张三").user

@@ -34,6 +34,9 @@ TEST_ENVIRONMENT = {
     "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
     # Tests sign staff in with force_login; tests/test_second_factor.py turns it on and checks it.
     "STAFF_2FA": "0",
+    # The default cache is this process's memory, as in `make run`; tests/test_caching.py runs the
+    # same pages on the throwaway Redis and on a Redis that is down.
+    "CACHE_URL": "locmem://",
 }
 
 

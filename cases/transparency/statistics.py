@@ -27,6 +27,7 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from portal import caching
 from services.models import ServiceItem, localized
 
 from ..models import Case, HumanReview, MonthlyFigures, Rating
@@ -164,6 +165,8 @@ def refresh_monthly_figures(months: Iterable[dt.date] | str | None = None) -> in
         ]
         if stale:
             MonthlyFigures.objects.filter(pk__in=stale).delete()
+        # /stats/ is rendered once per refresh (portal/caching.py): from this commit on, anew.
+        caching.bump(caching.STATISTICS)
     return len(objects)
 
 

@@ -12,10 +12,11 @@ import json
 import re
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import Min
+from django.db.models import F, Min
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -26,6 +27,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Department
+from portal import caching
 from services.models import localized
 
 from ..models import MonthlyFigures
@@ -541,7 +543,9 @@ def _period_choices(first_month) -> dict:
 
 
 def stats_page(request: HttpRequest) -> HttpResponse:
-    """Timeliness and satisfaction in charts and tables; three queries whatever the data."""
+    """Timeliness and satisfaction in charts and tables. The body, charts included, is built once
+    per refresh of the figures (and of the catalog, whose names it shows) for each period,
+    department, language and display mode; otherwise a cache read (portal/caching.py)."""
     query = StatsQuery(data=request.GET)
     problem = ""
     if not query.is_valid():
@@ -549,37 +553,72 @@ def stats_page(request: HttpRequest) -> HttpResponse:
         query = StatsQuery(data={})
         query.is_valid()
     period, department = query.validated_data["period"], query.validated_data["department"]
+    query_string = request.GET.urlencode() if not problem else ""
+    key = caching.key_for(
+        "stats-page",
+        *caching.generations(caching.STATISTICS, caching.CATALOG),
+        *caching.variant(request),
+        # "the last 12 months" moves with the day; the period choices with the month
+        period.key,
+        period.first,
+        period.last,
+        timezone.localdate().strftime("%Y-%m"),
+        department,
+        problem,
+        query_string,
+    )
+    body = caching.cached(
+        key,
+        lambda: _stats_body(
+            period=period, department=department, problem=problem, query_string=query_string
+        ),
+    )
+    shared = {"body": mark_safe(body)}  # noqa: S308 (our own template's output)
+    return caching.render_page(request, "stats/index.html", {"shared": shared}, key=key)
+
+
+def _stats_body(*, period, department: str, problem: str, query_string: str) -> str:
     figures = _with_bundles(
         statistics.public_figures(period=period, department=department),
         period=period,
         department=department,
     )
-    departments = list(
-        Department.objects.filter(pk__in=MonthlyFigures.objects.values("department_id")).order_by(
-            "code"
+    # The departments with figures and the first month of each, in one query.
+    with_figures = (
+        MonthlyFigures.objects.values("department_id")
+        .annotate(
+            code=F("department__code"),
+            name=F("department__name"),
+            name_en=F("department__name_en"),
+            first=Min("month"),
         )
+        .order_by("code")
     )
-    first_month = MonthlyFigures.objects.aggregate(first=Min("month"))["first"]
+    departments = [
+        Department(
+            pk=row["department_id"], code=row["code"], name=row["name"], name_en=row["name_en"]
+        )
+        for row in with_figures
+    ]
+    first_month = min((row["first"] for row in with_figures), default=None)
     chosen = next((d for d in departments if d.code == department), None)
-    return render(
-        request,
-        "stats/index.html",
-        {
-            "figures": figures,
-            "totals": _shown(figures["totals"]),
-            "by_department": [_shown(group) for group in figures["departments"]],
-            "by_service": [_shown(group) for group in figures["services"]],
-            "by_month": [_shown(group) for group in figures["months"]],
-            "bundle_totals": _shown_bundle(figures["bundles"]["totals"]),
-            "by_bundle": [_shown_bundle(row) for row in figures["bundles"]["bundles"]],
-            "by_centre_service": [_shown_hall(row) for row in figures["hall"]],
-            "monthly_chart": monthly_chart(figures["months"]),
-            "satisfaction_chart": satisfaction_chart(figures["departments"]),
-            "department_options": [(d.code, localized(d, "name")) for d in departments],
-            "chosen_department": localized(chosen, "name") if chosen else department,
-            "period": period,
-            "period_choices": _period_choices(first_month),
-            "problem": problem,
-            "query_string": request.GET.urlencode() if not problem else "",
-        },
-    )
+    context = {
+        "figures": figures,
+        "totals": _shown(figures["totals"]),
+        "by_department": [_shown(group) for group in figures["departments"]],
+        "by_service": [_shown(group) for group in figures["services"]],
+        "by_month": [_shown(group) for group in figures["months"]],
+        "bundle_totals": _shown_bundle(figures["bundles"]["totals"]),
+        "by_bundle": [_shown_bundle(row) for row in figures["bundles"]["bundles"]],
+        "by_centre_service": [_shown_hall(row) for row in figures["hall"]],
+        "monthly_chart": monthly_chart(figures["months"]),
+        "satisfaction_chart": satisfaction_chart(figures["departments"]),
+        "department_options": [(d.code, localized(d, "name")) for d in departments],
+        "chosen_department": localized(chosen, "name") if chosen else department,
+        "period": period,
+        "period_choices": _period_choices(first_month),
+        "problem": problem,
+        "query_string": query_string,
+        "LANGUAGE_CODE": get_language(),
+    }
+    return str(render_to_string("stats/index_body.html", context))
