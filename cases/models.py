@@ -5,19 +5,19 @@ them. The event trail is append-only: the model refuses updates and deletes, and
 refuse them too (migration 0002).
 """
 
+import datetime as dt
 import hashlib
 import json
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Now
+from django.db.models.functions import Coalesce, Now
 from django.utils.translation import gettext_lazy as _
 
 from accounts.crypto import EncryptedJSONField, EncryptedTextField
 from accounts.models import CitizenProfile, Department, Organisation, ProxyAuthorisation
 from cases.uploads import private_storage
-from portal.parsers import displayable
 from services.models import (
     LicenceType,
     OuterState,
@@ -276,19 +276,25 @@ class Case(models.Model):
                 ),
                 name="case_open_by_acting_dept",
             ),
+            # "My applications": the third arm of cases.access.cases_visible_to_applicant (what an
+            # account filed, not at a counter), beside case_applicant_recent and case_agent_recent.
+            models.Index(
+                fields=["filed_by", "-created_at"],
+                condition=~Q(channel="counter"),
+                name="case_filed_online_recent",
+            ),
+            # The caseworker queue's order (cases.selectors.QUEUE_KEY, cases.keyset): a page is a
+            # walk along this index from its cursor, filtered by department.
+            models.Index(
+                Coalesce("due_date", "intake_due_date", models.Value(dt.date(9999, 12, 31))),
+                "id",
+                condition=Q(state__in=OPEN_STATES),
+                name="case_queue_by_deadline",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.number
-
-    @classmethod
-    def from_db(cls, db, field_names, values):
-        """Form data that cannot be shown (a lone surrogate kept by SQLite before the API refused it:
-        portal.parsers) is read with U+FFFD in its place, so no page, PDF or answer fails on it."""
-        case = super().from_db(db, field_names, values)
-        if "data" in case.__dict__:
-            case.data = displayable(case.data)
-        return case
 
     @property
     def is_open(self) -> bool:
