@@ -322,16 +322,28 @@ class CaseNumberCounter(models.Model):
 
     @classmethod
     def next_value(cls, key: str) -> int:
-        """The next number for `key`, unique under concurrency: the counter row stays locked until
-        the surrounding transaction commits. Keys other than case numbers carry a prefix with a
-        colon (service codes cannot contain one), so the sequences never meet."""
-        from django.db import transaction
+        """The next number for `key`, unique under concurrency: one UPDATE ... RETURNING increments
+        and reads it, and the counter row stays locked until the surrounding transaction commits.
+        Keys other than case numbers carry a prefix with a colon (service codes cannot contain
+        one), so the sequences never meet."""
+        from django.db import IntegrityError, connection, transaction
 
-        with transaction.atomic():
-            counter, _created = cls.objects.select_for_update().get_or_create(key=key)
-            counter.value += 1
-            counter.save(update_fields=["value"])
-        return counter.value
+        table = connection.ops.quote_name(cls._meta.db_table)
+        for _attempt in range(2):
+            with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {table} SET value = value + 1 WHERE key = %s RETURNING value",  # noqa: S608
+                    [key],
+                )
+                row = cursor.fetchone()
+            if row is not None:
+                return row[0]
+            try:
+                with transaction.atomic():
+                    cls.objects.create(key=key, value=0)
+            except IntegrityError:
+                pass  # another transaction created it first: increment that one
+        raise RuntimeError(f"number counter {key} could not be incremented")
 
 
 class StoredDocument(models.Model):
