@@ -57,11 +57,11 @@ def queries(client: Client, url: str) -> int:
 def more_cases_like(template: Case, total: int, **fields) -> None:
     """Cases copied from `template` until the table holds `total`."""
     existing = Case.objects.count()
-    copied = dict(
-        service=template.service, service_version=template.service_version, department=template.department,
-        applicant=template.applicant, filed_by=template.filed_by, channel="online", state="submitted",
-        stage=template.stage, received_at=template.received_at, intake_due_date=template.intake_due_date,
-    )  # fmt: skip
+    copied = {
+        "service": template.service, "service_version": template.service_version, "department": template.department,
+        "applicant": template.applicant, "filed_by": template.filed_by, "channel": "online", "state": "submitted",
+        "stage": template.stage, "received_at": template.received_at, "intake_due_date": template.intake_due_date,
+    }  # fmt: skip
     Case.objects.bulk_create(
         [
             Case(number=f"BULK-{n:05d}", data={"shop_area": n}, **{**copied, **fields})
