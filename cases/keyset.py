@@ -1,4 +1,9 @@
-"""Keyset pagination for queues ordered by (deadline, pk): stable and index-friendly at any depth."""
+"""Keyset pagination for queues ordered by (`queue_key`, pk): stable and index-friendly at any depth.
+
+`queue_key` is the deadline, or NO_DEADLINE for a case without one (so those come last, as NULLs
+would, while the key stays comparable). The filter after a cursor is written with a plain lower
+bound on the key, which PostgreSQL uses as the start of the index walk (case_queue_by_deadline),
+and the tie on the same key broken by pk."""
 
 from __future__ import annotations
 
@@ -6,9 +11,11 @@ import datetime as dt
 
 from django.db.models import Q, QuerySet
 
+NO_DEADLINE = dt.date(9999, 12, 31)
 
-def encode(deadline: dt.date | None, pk: int) -> str:
-    return f"{deadline.isoformat() if deadline else ''}_{pk}"
+
+def encode(key: dt.date | None, pk: int) -> str:
+    return f"{key.isoformat() if key and key != NO_DEADLINE else ''}_{pk}"
 
 
 def page_after(queryset: QuerySet, cursor: str | None, size: int) -> tuple[list, str | None]:
@@ -17,13 +24,15 @@ def page_after(queryset: QuerySet, cursor: str | None, size: int) -> tuple[list,
         try:
             raw_date, raw_pk = cursor.rsplit("_", 1)
             pk = int(raw_pk)
-            deadline = dt.date.fromisoformat(raw_date) if raw_date else None
+            key = dt.date.fromisoformat(raw_date) if raw_date else NO_DEADLINE
+            if not 0 <= pk < 2**63:  # what a bigint holds: anything else is no cursor of ours
+                raise ValueError(raw_pk)
         except ValueError:
-            deadline, pk = None, 0
-        if deadline is not None:
-            queryset = queryset.filter(Q(deadline__gt=deadline) | Q(deadline=deadline, pk__gt=pk))
-        else:
-            queryset = queryset.filter(pk__gt=pk)
+            key, pk = None, 0
+        if key is not None:
+            queryset = queryset.filter(
+                Q(queue_key__gte=key) & (Q(queue_key__gt=key) | Q(pk__gt=pk))
+            )
     rows = list(queryset[: size + 1])
-    following = encode(rows[size - 1].deadline, rows[size - 1].pk) if len(rows) > size else None
+    following = encode(rows[size - 1].queue_key, rows[size - 1].pk) if len(rows) > size else None
     return rows[:size], following

@@ -5,19 +5,19 @@ them. The event trail is append-only: the model refuses updates and deletes, and
 refuse them too (migration 0002).
 """
 
+import datetime as dt
 import hashlib
 import json
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Now
+from django.db.models.functions import Coalesce, Now
 from django.utils.translation import gettext_lazy as _
 
 from accounts.crypto import EncryptedJSONField, EncryptedTextField
 from accounts.models import CitizenProfile, Department, Organisation, ProxyAuthorisation
 from cases.uploads import private_storage
-from portal.parsers import displayable
 from services.models import (
     LicenceType,
     OuterState,
@@ -293,19 +293,25 @@ class Case(models.Model):
                 condition=Q(materials_owed_by__isnull=False),
                 name="case_sweep_materials_owed",
             ),
+            # "My applications": the third arm of cases.access.cases_visible_to_applicant (what an
+            # account filed, not at a counter), beside case_applicant_recent and case_agent_recent.
+            models.Index(
+                fields=["filed_by", "-created_at"],
+                condition=~Q(channel="counter"),
+                name="case_filed_online_recent",
+            ),
+            # The caseworker queue's order (cases.selectors.QUEUE_KEY, cases.keyset): a page is a
+            # walk along this index from its cursor, filtered by department.
+            models.Index(
+                Coalesce("due_date", "intake_due_date", models.Value(dt.date(9999, 12, 31))),
+                "id",
+                condition=Q(state__in=OPEN_STATES),
+                name="case_queue_by_deadline",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.number
-
-    @classmethod
-    def from_db(cls, db, field_names, values):
-        """Form data that cannot be shown (a lone surrogate kept by SQLite before the API refused it:
-        portal.parsers) is read with U+FFFD in its place, so no page, PDF or answer fails on it."""
-        case = super().from_db(db, field_names, values)
-        if "data" in case.__dict__:
-            case.data = displayable(case.data)
-        return case
 
     @property
     def is_open(self) -> bool:
@@ -333,16 +339,28 @@ class CaseNumberCounter(models.Model):
 
     @classmethod
     def next_value(cls, key: str) -> int:
-        """The next number for `key`, unique under concurrency: the counter row stays locked until
-        the surrounding transaction commits. Keys other than case numbers carry a prefix with a
-        colon (service codes cannot contain one), so the sequences never meet."""
-        from django.db import transaction
+        """The next number for `key`, unique under concurrency: one UPDATE ... RETURNING increments
+        and reads it, and the counter row stays locked until the surrounding transaction commits.
+        Keys other than case numbers carry a prefix with a colon (service codes cannot contain
+        one), so the sequences never meet."""
+        from django.db import IntegrityError, connection, transaction
 
-        with transaction.atomic():
-            counter, _created = cls.objects.select_for_update().get_or_create(key=key)
-            counter.value += 1
-            counter.save(update_fields=["value"])
-        return counter.value
+        table = connection.ops.quote_name(cls._meta.db_table)
+        for _attempt in range(2):
+            with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {table} SET value = value + 1 WHERE key = %s RETURNING value",  # noqa: S608
+                    [key],
+                )
+                row = cursor.fetchone()
+            if row is not None:
+                return row[0]
+            try:
+                with transaction.atomic():
+                    cls.objects.create(key=key, value=0)
+            except IntegrityError:
+                pass  # another transaction created it first: increment that one
+        raise RuntimeError(f"number counter {key} could not be incremented")
 
 
 class StoredDocument(models.Model):

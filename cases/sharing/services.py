@@ -149,8 +149,11 @@ def fetch_shared_materials(*, case: Case, user: User | None, channel: str) -> li
     snapshot; what is not, the applicant is told of and may upload (`shared_materials`)."""
     made = []
     person = Person.of(case.applicant)
-    materials = case.service_version.materials.filter(source=MaterialSource.SHARED)
-    for material in materials.select_related("shared_by"):
+    # `.all()`: the materials the submission has already read (prefetched with `shared_by`).
+    materials = [
+        m for m in case.service_version.materials.all() if m.source == MaterialSource.SHARED
+    ]
+    for material in materials:
         for code, fields in _material_registries(case, material):
             made.append(
                 request_shared_data(

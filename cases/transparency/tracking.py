@@ -83,6 +83,7 @@ def case_for_tracking(number: str, name: str) -> Case | None:
         access.trackable_cases()
         .filter(number=number.strip())
         .select_related("service", "service_version__workflow", "department")
+        .defer("data", "service_version__form_schema")  # never shown here: not even decrypted
         .annotate(
             applicant_name=F("applicant__real_name"), organisation_name=F("organisation__name")
         )

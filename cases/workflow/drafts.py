@@ -9,8 +9,8 @@ from __future__ import annotations
 import datetime as dt
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db import IntegrityError, transaction
+from django.db.models import Prefetch, Q, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -65,26 +65,11 @@ def _today() -> dt.date:
 def next_case_number(*, service: ServiceItem, day: dt.date) -> str:
     """Service code + date + a sequence for that service and day, unique under concurrency.
 
-    One UPDATE ... RETURNING increments and reads the counter; its row stays locked until the
-    surrounding transaction commits, so two filings can never get the same number.
+    The counter row stays locked until the surrounding transaction commits
+    (`CaseNumberCounter.next_value`), so two filings can never get the same number.
     """
     key = f"{service.code}-{day:%Y%m%d}"
-    table = connection.ops.quote_name(CaseNumberCounter._meta.db_table)
-    for _attempt in range(2):
-        with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {table} SET value = value + 1 WHERE key = %s RETURNING value",  # noqa: S608
-                [key],
-            )
-            row = cursor.fetchone()
-        if row is not None:
-            return f"{key}-{row[0]:04d}"
-        try:
-            with transaction.atomic():
-                CaseNumberCounter.objects.create(key=key, value=0)
-        except IntegrityError:
-            pass  # another filing created it first: increment that one
-    raise RuntimeError(f"case number counter {key} could not be incremented")
+    return f"{key}-{CaseNumberCounter.next_value(key):04d}"
 
 
 def applicant_profile(user: User) -> CitizenProfile:
@@ -582,7 +567,17 @@ def submit_application(*, case: Case, user: User, channel: str | None = None) ->
             errors.update(
                 {f"data.{k}" if k != "data" else k: v for k, v in exc.message_dict.items()}
             )
-        missing = missing_materials(case)
+        # The version's materials once for the checks below and the registries (each asked
+        # `.materials.all()`), and what is outstanding once for both its halves.
+        prefetch_related_objects(
+            [case],
+            Prefetch(
+                "service_version__materials",
+                queryset=ServiceMaterial.objects.select_related("shared_by"),
+            ),
+        )
+        outstanding = outstanding_materials(case)
+        missing = [m for m in outstanding if not _may_follow(case, m)]
         if missing:
             errors["materials"] = [
                 _("Missing: %(material)s") % {"material": material.label} for material in missing
@@ -590,7 +585,7 @@ def submit_application(*, case: Case, user: User, channel: str | None = None) ->
         if errors:
             raise ValidationError(errors)
         sharing.fetch_shared_materials(case=case, user=user, channel=channel or case.channel)
-        owed = owed_materials(case)
+        owed = [m for m in outstanding if _may_follow(case, m)]
         now = timezone.now()
         if owed:
             case.materials_owed_by, _provisional = add_working_days_provisional(

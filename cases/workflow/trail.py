@@ -70,11 +70,17 @@ def append_event(
     event.hash = event.compute_hash()
     with transaction.atomic(savepoint=False):  # the event and its head, or neither
         event.save()
-        moved = CaseChainHead.objects.filter(case=case).update(
-            sequence=event.sequence, hash=event.hash, updated_at=event.at
+        # One statement, first event or not: INSERT ... ON CONFLICT (case) DO UPDATE.
+        CaseChainHead.objects.bulk_create(
+            [
+                CaseChainHead(
+                    case=case, sequence=event.sequence, hash=event.hash, updated_at=event.at
+                )
+            ],
+            update_conflicts=True,
+            unique_fields=["case"],
+            update_fields=["sequence", "hash", "updated_at"],
         )
-        if not moved:
-            CaseChainHead.objects.create(case=case, sequence=event.sequence, hash=event.hash)
     return event
 
 
