@@ -167,6 +167,19 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Read replica and router (portal/db_router.py; README "Running on more than one box") ----------
+# DATABASE_REPLICA_URL: a PostgreSQL streaming replica of DATABASE_URL. The statistics and the public
+# catalog read their public tables there; everything personal, every case and every write stays on the
+# primary. Tests point it at the test database itself (TEST MIRROR).
+REPLICA_DATABASE = ""
+if env.str("DATABASE_REPLICA_URL", default="") and env.str("DATABASE_URL", default=""):
+    REPLICA_DATABASE = "replica"
+    DATABASES[REPLICA_DATABASE] = env.db_url("DATABASE_REPLICA_URL")
+    DATABASES[REPLICA_DATABASE].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
+    DATABASES[REPLICA_DATABASE]["CONN_HEALTH_CHECKS"] = True
+    DATABASES[REPLICA_DATABASE]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["portal.db_router.ReplicaRouter"]
+
 # --- Accounts, sessions and sign-in ---------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [

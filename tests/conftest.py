@@ -67,6 +67,25 @@ def _default_language():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _replica_only_where_asked(request):
+    """The read replica (portal/db_router.py) is the test database itself (TEST MIRROR), but on a
+    connection of its own, outside the test's transaction and refused by Django unless the test
+    lists it: public views read from the primary unless the test asks for
+    `django_db(databases=["default", "replica"], transaction=True)`."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    marker = request.node.get_closest_marker("django_db")
+    databases = (marker.kwargs.get("databases") if marker else None) or ()
+    asked = databases == "__all__" or settings.REPLICA_DATABASE in databases
+    if settings.REPLICA_DATABASE and not asked:
+        with override_settings(REPLICA_DATABASE=""):
+            yield
+    else:
+        yield
+
+
 @pytest.fixture
 def citizen(db) -> User:
     return CitizenProfileFactory(user__username="zhang", real_name="张三").user
