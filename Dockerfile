@@ -45,8 +45,9 @@ RUN groupadd --system --gid 10001 portal \
 WORKDIR /app
 
 # Dependencies first, from pyproject.toml alone, so that this layer is reused while only the code changes.
+# With the `s3` extra (django-storages, boto3): STORAGE_BACKEND=s3 needs nothing more.
 COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
+RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; print('\n'.join(p['dependencies'] + p['optional-dependencies']['s3']))" \
         > /tmp/requirements.txt \
     && pip install -r /tmp/requirements.txt \
     && rm /tmp/requirements.txt

@@ -69,14 +69,18 @@ system-test-packages:
 
 # One worker per core (TEST_WORKERS=0 for one process); each file runs whole in one worker, on the
 # same throwaway PostgreSQL and Redis (tests/servers.py), each worker in its own test database.
+# Files are handed out in the order tests/conftest.py gives them, the slowest first
+# (--no-loadscope-reorder: xdist would otherwise put the files with the fewest tests, the
+# minutes-long schemathesis runs among them, last).
 TEST_WORKERS ?= auto
 test: system-test-packages $(VENV)/.installed
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # schemathesis over the whole OpenAPI schema with a citizen's and a caseworker's token: 0 server errors
-# and 0 schema violations (tests/test_fuzz.py, which `make test` runs too). FUZZ_MAX_EXAMPLES=20 for more.
+# and 0 schema violations (tests/test_fuzz_*.py, one file per token, which `make test` runs too, side by
+# side in its two workers). FUZZ_MAX_EXAMPLES=20 for more.
 fuzz: system-test-packages $(VENV)/.installed
-	$(BIN)/python -m pytest tests/test_fuzz.py -s -ra
+	$(BIN)/python -m pytest tests/test_fuzz_citizen.py tests/test_fuzz_caseworker.py -s -ra
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff format --check .

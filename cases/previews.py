@@ -35,7 +35,7 @@ def previewable(attachment) -> bool:
 
 def _previewable(attachment) -> bool:
     try:
-        if not uploads.path_of(attachment.stored_name).is_file():
+        if not uploads.stored_exists(attachment.stored_name):
             return False
         data = uploads.read_stored(attachment.stored_name)
         if attachment.content_type.startswith("image/"):

@@ -2,6 +2,8 @@
 
 from celery import shared_task
 
+from portal.locks import one_at_a_time
+
 from .models import Notification
 from .notifications import services as notifications
 
@@ -40,11 +42,13 @@ def send_notifications(self, notification_ids: list[int]) -> dict[str, int]:
 
 
 @shared_task(acks_late=True, ignore_result=True)
+@one_at_a_time
 def requeue_pending_notifications() -> int:
     return notifications.requeue_pending()
 
 
 @shared_task(acks_late=True, ignore_result=True)
+@one_at_a_time
 def sweep_deadlines() -> dict:
     from . import deadlines
 
@@ -52,6 +56,7 @@ def sweep_deadlines() -> dict:
 
 
 @shared_task(acks_late=True, ignore_result=True)
+@one_at_a_time
 def refresh_statistics() -> int:
     from .transparency import statistics
 
@@ -59,6 +64,7 @@ def refresh_statistics() -> int:
 
 
 @shared_task(acks_late=True, ignore_result=True)
+@one_at_a_time
 def issue_missing_licences() -> int:
     """Approvals whose after-commit licence issuing failed get their licence (idempotent)."""
     from .licences.services import issue_missing
@@ -67,6 +73,7 @@ def issue_missing_licences() -> int:
 
 
 @shared_task(acks_late=True, ignore_result=True)
+@one_at_a_time
 def make_pending_documents() -> int:
     """Official documents issued but not yet made (rendered, sealed, stored): made now."""
     from .documents import make_pending
@@ -75,6 +82,7 @@ def make_pending_documents() -> int:
 
 
 @shared_task(acks_late=True, ignore_result=True)
+@one_at_a_time
 def make_trail_digest() -> str:
     """Today's signed digest of the chain heads, once (cases/trail.py); hourly runs catch up."""
     from .trail import make_digest
@@ -84,6 +92,7 @@ def make_trail_digest() -> str:
 
 
 @shared_task(acks_late=True, ignore_result=True)
+@one_at_a_time
 def sweep_proactive() -> dict:
     """免申即享 (cases/proactive): the people newly eligible offered (or granted) each service once;
     set-based and idempotent, so a repeated run offers nobody twice."""
@@ -93,6 +102,7 @@ def sweep_proactive() -> dict:
 
 
 @shared_task(acks_late=True, ignore_result=True)
+@one_at_a_time
 def remind_appointments() -> int:
     """The day-before reminders of booked visits (cases/hall/booking.py), each sent once."""
     from .hall.booking import send_reminders
@@ -101,6 +111,7 @@ def remind_appointments() -> int:
 
 
 @shared_task(acks_late=True, ignore_result=True)
+@one_at_a_time
 def mark_no_shows() -> int:
     """After each centre closes: the day's bookings nobody came for are marked as missed."""
     from .hall.booking import mark_no_shows as mark
@@ -109,6 +120,7 @@ def mark_no_shows() -> int:
 
 
 @shared_task(acks_late=True, ignore_result=True)
+@one_at_a_time
 def purge() -> dict:
     """Retention (cases/retention.py): drafts warned and purged, message bodies emptied, closed
     cases archived; set-based and idempotent, so a repeated or late run does only what is due."""

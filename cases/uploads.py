@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.files.base import ContentFile
-from django.core.files.storage import FileSystemStorage
+from django.core.files.storage import FileSystemStorage, Storage
 from django.core.files.uploadedfile import UploadedFile
 from django.http import FileResponse
 from django.utils import timezone
@@ -123,22 +123,64 @@ def unseal(blob: bytes) -> bytes:
     )
 
 
+# --- Where stored files live: STORAGES["default"] ------------------------------------------------------
+# The local file system under PRIVATE_MEDIA_ROOT by default (PrivateFileSystemStorage); S3-compatible
+# object storage with STORAGE_BACKEND=s3 (portal/s3.py), so that every web and worker replica sees the
+# same files. Every read, write, existence check and deletion goes through the storage API: no code
+# outside a storage class assumes a local path. What is stored is always sealed (above).
+
+
+def file_storage():
+    """The configured storage (STORAGES["default"]), looked up at each use so tests may swap it."""
+    from django.core.files.storage import storages
+
+    return storages["default"]
+
+
+def _checked(stored_name: str) -> str:
+    """A stored name is relative and stays inside the storage (no "..", no absolute path)."""
+    parts = stored_name.replace("\\", "/").split("/")
+    if not stored_name or stored_name.startswith("/") or ".." in parts or "" in parts:
+        raise ValueError("stored name escapes the storage folder")
+    return stored_name
+
+
 def read_stored(stored_name: str) -> bytes:
     """The clear bytes of a stored file (raises FileNotFoundError when it is gone)."""
-    return unseal(path_of(stored_name).read_bytes())
+    with file_storage().open(_checked(stored_name), "rb") as handle:
+        return unseal(handle.read())
 
 
 def write_stored(stored_name: str, data: bytes) -> None:
-    path = path_of(stored_name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("xb") as out:
-        out.write(seal(data))
+    """Store `data` sealed under exactly `stored_name` (FileExistsError if that name is taken)."""
+    storage = file_storage()
+    saved = storage.save(_checked(stored_name), ContentFile(seal(data)))
+    if saved != stored_name:  # the storage chose another name: the wanted one exists
+        storage.delete(saved)
+        raise FileExistsError(stored_name)
 
 
-class EncryptedStorage(FileSystemStorage):
-    """The file system under PRIVATE_MEDIA_ROOT, every file sealed on the way in and opened on
-    the way out, for the FileFields of issued documents and licences. The folder is read from the
-    settings at each use (a FileField evaluates its storage once, at import)."""
+def stored_exists(stored_name: str) -> bool:
+    try:
+        return file_storage().exists(_checked(stored_name))
+    except ValueError:
+        return False
+
+
+def discard_stored(stored_name: str) -> None:
+    """Remove a file just written whose record was not kept (no check of records: see
+    delete_stored for files that records may point to). Nothing happens when it is gone."""
+    file_storage().delete(_checked(stored_name))
+
+
+class PrivateFileSystemStorage(FileSystemStorage):
+    """The default STORAGES["default"]: the file system under PRIVATE_MEDIA_ROOT (outside the web
+    root; a shared volume when there is more than one box), the folder read from the settings at
+    each use (tests move PRIVATE_MEDIA_ROOT). Never served by URL."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("base_url", None)
+        super().__init__(**kwargs)
 
     @property
     def base_location(self):
@@ -148,41 +190,89 @@ class EncryptedStorage(FileSystemStorage):
     def location(self):
         return str(storage_root().resolve())
 
+    def rewrite(self, name: str, content: bytes) -> None:
+        """Replace a file atomically: a reader sees the old or the new file, never half."""
+        path = Path(self.path(name))
+        temporary = path.with_name(path.name + ".sealing")
+        temporary.write_bytes(content)
+        temporary.replace(path)
+
+
+class EncryptedStorage(Storage):
+    """The FileFields of issued documents and licences: the configured storage, every file sealed
+    on the way in and opened on the way out."""
+
     def _save(self, name, content):
         content.seek(0)
-        return super()._save(name, ContentFile(seal(content.read())))
+        return file_storage().save(name, ContentFile(seal(content.read())))
 
     def _open(self, name, mode="rb"):
-        with super()._open(name, "rb") as handle:
+        with file_storage().open(name, "rb") as handle:
             return ContentFile(unseal(handle.read()), name=name)
+
+    def delete(self, name):
+        file_storage().delete(name)
+
+    def exists(self, name):
+        return file_storage().exists(name)
+
+    def size(self, name):
+        return file_storage().size(name)
+
+    def listdir(self, path):
+        return file_storage().listdir(path)
+
+    def get_available_name(self, name, max_length=None):
+        return file_storage().get_available_name(name, max_length=max_length)
+
+    def url(self, name):
+        raise NotImplementedError("stored files are served only by permission-checked views")
 
 
 def private_storage():
-    """Where issued documents and licences are kept: beside the uploads, outside the web root,
-    encrypted, read only through permission-checked views (a callable, so tests may move
-    PRIVATE_MEDIA_ROOT)."""
-    return EncryptedStorage(base_url=None)
+    """Where issued documents and licences are kept: beside the uploads, encrypted, read only
+    through permission-checked views (a callable, referenced by the migrations)."""
+    return EncryptedStorage()
 
 
-def encrypt_existing(root: Path | None = None) -> tuple[int, int]:
+def _stored_names(storage, folder: str = "") -> Iterable[str]:
+    try:
+        directories, files = storage.listdir(folder)
+    except FileNotFoundError:  # nothing stored yet
+        return
+    for name in sorted(files):
+        yield f"{folder}/{name}" if folder else name
+    for directory in sorted(directories):
+        yield from _stored_names(storage, f"{folder}/{directory}" if folder else directory)
+
+
+def encrypt_existing() -> tuple[int, int]:
     """Seal every stored file under the first key: files stored in clear before encryption, and
     files sealed under an older key. Returns (sealed, already current). Idempotent."""
-    root = root or storage_root()
+    storage = file_storage()
     sealed = current = 0
     first_id = _keys()[0][0]
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        blob = path.read_bytes()
+    for name in list(_stored_names(storage)):
+        if name.endswith(".sealing"):
+            continue  # left by an interrupted run
+        with storage.open(name, "rb") as handle:
+            blob = handle.read()
         if is_sealed(blob) and blob[len(MAGIC) : len(MAGIC) + 8] == first_id:
             current += 1
             continue
-        temporary = path.with_name(path.name + ".sealing")
-        temporary.write_bytes(seal(unseal(blob)))
-        temporary.replace(path)  # atomic: a reader sees the old or the new file, never half
+        replacement = seal(unseal(blob))
+        if hasattr(storage, "rewrite"):
+            storage.rewrite(name, replacement)
+        else:  # a storage without atomic replacement: delete, then store under the same name
+            storage.delete(name)
+            storage.save(name, ContentFile(replacement))
         sealed += 1
     return sealed, current
 
 
 def path_of(stored_name: str) -> Path:
+    """Where PrivateFileSystemStorage keeps a stored file (tests look there; the application goes
+    through file_storage())."""
     root = storage_root().resolve()
     path = (root / stored_name).resolve()
     if root not in path.parents:
@@ -468,12 +558,13 @@ def delete_stored(names: Iterable[str]) -> list[str]:
         if name in used:
             continue
         try:
-            path = path_of(name)
+            _checked(name)
         except ValueError:
             logger.warning("not deleting %r: outside the storage folder", name)
             continue
-        if path.is_file():
-            path.unlink(missing_ok=True)
+        storage = file_storage()
+        if storage.exists(name):
+            storage.delete(name)
             deleted.append(name)
     return deleted
 

@@ -18,6 +18,7 @@ from cases.proactive import api as proactive_api
 from cases.ratings import api as rating_api
 from cases.sharing import api as sharing_api
 from cases.transparency import stats_views, tracking
+from portal.db_router import reads_from_replica
 from services import api as services_api
 from services import bundle_api as bundle_catalog_api
 from services import manage_api
@@ -41,10 +42,24 @@ urlpatterns = [
         accounts_api.AuthorisationRevokeView.as_view(),
         name="api-authorisation-revoke",
     ),
-    path("services/", services_api.ServiceListView.as_view(), name="api-services"),
-    path("services/<str:code>/", services_api.ServiceDetailView.as_view(), name="api-service"),
-    path("bundles/", bundle_catalog_api.BundleListView.as_view(), name="api-bundles"),
-    path("bundles/<str:code>/", bundle_catalog_api.BundleDetailView.as_view(), name="api-bundle"),
+    path(
+        "services/", reads_from_replica(services_api.ServiceListView.as_view()), name="api-services"
+    ),
+    path(
+        "services/<str:code>/",
+        reads_from_replica(services_api.ServiceDetailView.as_view()),
+        name="api-service",
+    ),
+    path(
+        "bundles/",
+        reads_from_replica(bundle_catalog_api.BundleListView.as_view()),
+        name="api-bundles",
+    ),
+    path(
+        "bundles/<str:code>/",
+        reads_from_replica(bundle_catalog_api.BundleDetailView.as_view()),
+        name="api-bundle",
+    ),
     path(
         "bundle-applications/",
         bundle_api.BundleApplicationCreateView.as_view(),
@@ -80,7 +95,11 @@ urlpatterns = [
         bundle_api.BundleSubmitView.as_view(),
         name="api-bundle-application-submit",
     ),
-    path("departments/", services_api.DepartmentListView.as_view(), name="api-departments"),
+    path(
+        "departments/",
+        reads_from_replica(services_api.DepartmentListView.as_view()),
+        name="api-departments",
+    ),
     path("applications/", cases_api.ApplicationListCreateView.as_view(), name="api-applications"),
     path(
         "applications/<str:number>/",
@@ -319,5 +338,5 @@ urlpatterns = [
         name="api-counter-bundle-applications",
     ),
     path("track/", tracking.TrackView.as_view(), name="api-track"),
-    path("stats/", stats_views.StatsView.as_view(), name="api-stats"),
+    path("stats/", reads_from_replica(stats_views.StatsView.as_view()), name="api-stats"),
 ]

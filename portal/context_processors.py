@@ -2,6 +2,8 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
+from .db_router import on_primary
+
 # High contrast (高对比度) is a display preference of this browser: a cookie, so that it holds
 # before sign-in, after sign-out and on the error pages, which read no session.
 CONTRAST_COOKIE = "portal_contrast"
@@ -26,6 +28,7 @@ def portal(request: HttpRequest) -> dict:
     }
 
 
+@on_primary
 def _works_on_cases(user) -> bool:
     """A role in a department. For everyone but admins that is what the middlewares already
     asked (accounts.second_factor.is_staff_account, kept on the user for the request)."""
@@ -38,6 +41,7 @@ def _works_on_cases(user) -> bool:
     return is_staff_account(user)
 
 
+@on_primary
 def _designs(user) -> bool:
     from accounts.second_factor import is_staff_account
     from services.designer.access import designs_services, maintained_items
@@ -51,6 +55,7 @@ def _designs(user) -> bool:
     return designs_services(user)
 
 
+@on_primary
 def _unread(user) -> int:
     if not (user and user.is_authenticated):
         return 0
@@ -59,6 +64,7 @@ def _unread(user) -> int:
     return unread_count(user)
 
 
+@on_primary
 def _is_clerk(user) -> bool:
     from accounts.second_factor import is_staff_account
     from cases.counter.services import is_counter_clerk

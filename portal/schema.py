@@ -1,5 +1,5 @@
 """The OpenAPI schema documents every answer an operation can give (DESIGN "API"), 4xx included, so a
-client (and schemathesis, tests/test_fuzz.py) finds each status code and its body in the schema."""
+client (and schemathesis, tests/test_fuzz_*.py) finds each status code and its body in the schema."""
 
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import permissions

@@ -167,6 +167,19 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Read replica and router (portal/db_router.py; README "Running on more than one box") ----------
+# DATABASE_REPLICA_URL: a PostgreSQL streaming replica of DATABASE_URL. The statistics and the public
+# catalog read their public tables there; everything personal, every case and every write stays on the
+# primary. Tests point it at the test database itself (TEST MIRROR).
+REPLICA_DATABASE = ""
+if env.str("DATABASE_REPLICA_URL", default="") and env.str("DATABASE_URL", default=""):
+    REPLICA_DATABASE = "replica"
+    DATABASES[REPLICA_DATABASE] = env.db_url("DATABASE_REPLICA_URL")
+    DATABASES[REPLICA_DATABASE].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
+    DATABASES[REPLICA_DATABASE]["CONN_HEALTH_CHECKS"] = True
+    DATABASES[REPLICA_DATABASE]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["portal.db_router.ReplicaRouter"]
+
 # --- Accounts, sessions and sign-in ---------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
@@ -345,6 +358,33 @@ AUTO_DECISION_SAMPLE_PERCENT = env.int("AUTO_DECISION_SAMPLE_PERCENT", default=1
 # The longest extension of a decision's time limit, in working days (行政许可法 §42: ten more days).
 EXTENSION_MAX_WORKING_DAYS = env.int("EXTENSION_MAX_WORKING_DAYS", default=10)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+
+# --- Storage of uploads and issued documents (cases/uploads.py; README "Running on more than one box")
+# Everything stored is sealed (AES-256-GCM) before it reaches the storage. STORAGE_BACKEND=filesystem
+# (the default): PRIVATE_MEDIA_ROOT on this box, a volume shared by every web and worker replica if
+# there are several. STORAGE_BACKEND=s3: an S3-compatible bucket (pip install '.[s3]'; the image has
+# it), private, read only through the portal's permission-checked views.
+STORAGE_BACKEND = env.str("STORAGE_BACKEND", default="filesystem")
+STORAGES = {
+    "default": {"BACKEND": "cases.uploads.PrivateFileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+if STORAGE_BACKEND == "s3":
+    STORAGES["default"] = {
+        "BACKEND": "portal.s3.PrivateS3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("AWS_STORAGE_BUCKET_NAME"),
+            "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("AWS_S3_REGION_NAME", default="") or None,
+            "access_key": env.str("AWS_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("AWS_SECRET_ACCESS_KEY", default="") or None,
+            "location": env.str("AWS_LOCATION", default="private"),
+            # path: MinIO and most S3-compatible stores; virtual: AWS itself.
+            "addressing_style": env.str("AWS_S3_ADDRESSING_STYLE", default="path"),
+        },
+    }
+elif STORAGE_BACKEND != "filesystem":
+    raise ImproperlyConfigured("STORAGE_BACKEND must be filesystem or s3")
 
 # --- Seals (PAdES signatures of official documents and e-licences; cases/pki.py) --------------------
 # SIGNING_DIR holds ca.crt (the roots we trust) and departments/<code>.crt + <code>.key per

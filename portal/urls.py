@@ -9,6 +9,7 @@ from cases.notifications import inbox
 from cases.transparency import stats_views, tracking
 
 from . import views
+from .db_router import reads_from_replica
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -30,10 +31,16 @@ urlpatterns = [
     path("verify/", verification.verify_document, name="verify-document"),
     path("verify/payload/", verification.verify_payload, name="verify-payload"),
     path("verify/<str:code>/", licence_views.verify, name="verify-licence"),
-    path("stats/", stats_views.stats_page, name="stats"),
-    path("stats/export.csv", stats_views.export_csv, name="stats-export-csv"),
-    path("stats/export.json", stats_views.export_json, name="stats-export-json"),
-    path("stats/waiting.csv", stats_views.export_waiting_csv, name="stats-export-waiting-csv"),
+    path("stats/", reads_from_replica(stats_views.stats_page), name="stats"),
+    path("stats/export.csv", reads_from_replica(stats_views.export_csv), name="stats-export-csv"),
+    path(
+        "stats/export.json", reads_from_replica(stats_views.export_json), name="stats-export-json"
+    ),
+    path(
+        "stats/waiting.csv",
+        reads_from_replica(stats_views.export_waiting_csv),
+        name="stats-export-waiting-csv",
+    ),
     path("track/", tracking.track_page, name="track"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("portal.api_urls")),

@@ -233,6 +233,9 @@ def pytest_load_initial_conftests(early_config, parser, args) -> None:
             _started.append(postgres)
             postgres.start()
             os.environ["DATABASE_URL"] = postgres.url
+        # The read replica (portal/db_router.py) is the test database itself (TEST MIRROR in
+        # settings); tests/conftest.py keeps the public views on the primary unless a test asks.
+        os.environ.setdefault("DATABASE_REPLICA_URL", os.environ["DATABASE_URL"])
         if not os.environ.get("REDIS_URL") and not os.environ.get("CELERY_BROKER_URL"):
             redis = ThrowawayRedis()
             _started.append(redis)

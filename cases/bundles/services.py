@@ -348,7 +348,7 @@ def add_bundle_attachment(
             application.row_version += 1
             application.save(update_fields=["row_version", "updated_at"])
         except Exception:
-            uploads.path_of(stored.stored_name).unlink(missing_ok=True)
+            uploads.discard_stored(stored.stored_name)
             raise
     return attachment, material["members"]
 

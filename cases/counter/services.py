@@ -102,7 +102,7 @@ def file_counter_application(
                 record_case(case=case, clerk=clerk, number=queue_ticket)
     except BaseException:
         for name in stored:  # the transaction rolled back: the files it wrote go too
-            uploads.path_of(name).unlink(missing_ok=True)
+            uploads.discard_stored(name)
         raise
     return case
 
@@ -171,7 +171,7 @@ def file_counter_bundle(
                         )  # fmt: skip
     except BaseException:
         for name in stored:  # the transaction rolled back: the files it wrote go too
-            uploads.path_of(name).unlink(missing_ok=True)
+            uploads.discard_stored(name)
         raise
     return application
 
@@ -218,7 +218,7 @@ def scan_shared_instead(
                 )
     except BaseException:
         if written is not None:
-            uploads.path_of(written.stored_name).unlink(missing_ok=True)
+            uploads.discard_stored(written.stored_name)
         raise
     return attached
 

@@ -332,7 +332,7 @@ def add_attachment(
             _delivered(case, material, user)
         except Exception:
             if written:
-                uploads.path_of(stored.stored_name).unlink(missing_ok=True)
+                uploads.discard_stored(stored.stored_name)
             raise
     return attachment
 
