@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from django.core.cache import cache
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
@@ -129,9 +129,30 @@ def cached(key: str, build: Callable[[], T], *, timeout: int = FRAGMENT_SECONDS)
     value = _get_many([key]).get(key, _MISSING)
     if value is _MISSING:
         value = build()
-        if value is not None:
+        # Built from a replica that has not yet replayed the last bump, it would be the old page
+        # stored under the new generation for a day: served, not kept.
+        if value is not None and _replica_caught_up():
             _set(key, value, timeout)
     return value
+
+
+def _replica_caught_up() -> bool:
+    """Whether what a view just read from the read replica (portal/db_router.py) is as new as
+    the generations it is keyed by: the replica holds the primary's generations. Two small queries,
+    once per build, and only in a view that reads the replica."""
+    from .db_router import reading_replica, replica_alias
+    from .models import CacheGeneration
+
+    if not reading_replica():
+        return True
+
+    def stored(alias: str) -> dict:
+        return dict(CacheGeneration.objects.using(alias).values_list("name", "value"))
+
+    try:
+        return stored(replica_alias()) == stored("default")
+    except DatabaseError:
+        return False
 
 
 # --- Catalog invalidation ------------------------------------------------------------------------

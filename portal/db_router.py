@@ -74,6 +74,11 @@ def on_primary(function: Callable) -> Callable:
     return wrapped
 
 
+def reading_replica() -> bool:
+    """Inside `replica_reads`, with a replica configured: public reads go to the replica now."""
+    return _replica_reads.get() and replica_alias() != "default"
+
+
 def reads_from_replica(view: Callable) -> Callable:
     """A view (function, or `as_view()`) whose public reads go to the replica."""
 

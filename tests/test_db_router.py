@@ -117,3 +117,27 @@ def test_personal_and_case_models_stay_on_the_primary_inside_a_replica_view():
         assert router.db_for_read(Case) == "default"
         assert router.db_for_read(User) == "default"
     assert router.db_for_read(MonthlyFigures) == "default"  # outside a replica view
+
+
+@BOTH
+def test_a_page_built_from_a_replica_behind_the_primary_is_served_but_not_cached(world):
+    """A publish the replica has not replayed yet: the guide it answers is the old one, so it must
+    not be stored under the new generation. Here the lag is a bump the primary's connection holds
+    uncommitted, which the replica's connection cannot see yet."""
+    from django.core.cache import cache
+    from django.db import transaction
+
+    from portal import caching
+
+    service, _citizen = world
+    url = f"/services/{service.code}/"
+    cache.clear()
+    with transaction.atomic():
+        caching.bump(caching.CATALOG)
+        assert Client().get(url).status_code == 200
+        # Nothing cached but the generation: the replica had not caught up.
+        assert not [key for key in cache._cache if "guide-page:" in key or ":page:" in key]  # noqa: SLF001
+        transaction.set_rollback(True)
+    # Caught up (nothing pending): the same page is kept.
+    assert Client().get(url).status_code == 200
+    assert [key for key in cache._cache if "guide-page:" in key or ":page:" in key]  # noqa: SLF001
