@@ -1035,6 +1035,7 @@ class Notification(models.Model):
     person = models.ForeignKey(
         CitizenProfile, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications",
         help_text=_("For people without an account (registered at a counter): text messages only."),
+        db_index=False,  # the partial index notification_person: staff messages have no person
     )  # fmt: skip
     case = models.ForeignKey(
         Case, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
@@ -1078,6 +1079,10 @@ class Notification(models.Model):
                 condition=Q(purged_at__isnull=True) & ~Q(state="pending"),
                 name="notification_body_retention",
             ),
+            # Only text messages name a person: the sweep's staff messages stay out of it.
+            models.Index(
+                fields=["person"], condition=Q(person__isnull=False), name="notification_person"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -1095,7 +1100,10 @@ class DeadlineWarning(models.Model):
         SUPPLEMENT_REMINDER = "supplement_reminder", _("documents due soon")
         MATERIALS_OWED = "materials_owed", _("materials accepted to follow due soon")
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="deadline_warnings")
+    # No index of its own: the unique constraint (case, kind, deadline) leads with it.
+    case = models.ForeignKey(
+        Case, on_delete=models.CASCADE, related_name="deadline_warnings", db_index=False
+    )
     kind = models.CharField(max_length=24, choices=Kind.choices)
     deadline = models.DateField()
     sweep = models.UUIDField(db_index=True)
