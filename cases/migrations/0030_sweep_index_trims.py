@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0009_sms_code_for_verification"),
-        ("cases", "0028_deadline_sweep_partial_indexes"),
+        ("cases", "0029_queue_and_my_applications_indexes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
