@@ -341,11 +341,11 @@ def add_attachment(
 def attach_stored_files(
     *, case: Case, documents: list[tuple[ServiceMaterial, User, uploads.StoredFile]]
 ) -> list[Attachment]:
-    """Attach files stored once already (a bundle's uploads) to a draft, all at once: (material of
-    the case's version, who uploaded it, the stored file) each. The same checks as
-    `add_attachment` with `stored` (a draft, no application form, the case's quotas for all of
-    them together, no daily quota: nothing is written again), in a fixed number of statements
-    whatever the number of documents."""
+    """Attach files already stored to a draft, all at once: (material of the case's version, who
+    uploaded it, the stored file) each; for a bundle's uploads (counted against the daily quota
+    when uploaded) and a counter's scans (the clerk's work, which counts towards none). The
+    checks of `add_attachment` (a draft, no application form, the case's quotas for all of them
+    together), in a fixed number of statements whatever the number of documents."""
     if not documents:
         return []
     with transaction.atomic():
