@@ -104,12 +104,15 @@ def title_of(document: OfficialDocument) -> str:
 
 
 def issue_document(
-    *, case: Case, kind: str, event=None, step: Step | None = None
+    *, case: Case, kind: str, event=None, step: Step | None = None, new_event: bool = False
 ) -> OfficialDocument:
-    """The case's document of `kind` for `event`, issued now if it has not been (idempotent)."""
-    existing = OfficialDocument.objects.filter(case=case, kind=kind, event=event).first()
-    if existing is not None:
-        return existing
+    """The case's document of `kind` for `event`, issued now if it has not been (idempotent).
+    `new_event`: the caller wrote `event` in its transaction just now, so no document is of it
+    yet and none is looked for."""
+    if not new_event:
+        existing = OfficialDocument.objects.filter(case=case, kind=kind, event=event).first()
+        if existing is not None:
+            return existing
     language = recipient_language(case)
     with translation.override(language):
         content = _content(case, kind, step, event)
@@ -136,9 +139,9 @@ def issue_acceptance_notice(step: Step) -> None:
     issue_document(case=step.case, kind=Kind.ACCEPTANCE_NOTICE, event=step.event, step=step)
 
 
-def issue_receipt(case: Case, event) -> OfficialDocument:
+def issue_receipt(case: Case, event, *, new_event: bool = False) -> OfficialDocument:
     """收件凭证, at submission: what was handed in, and that it is not yet an acceptance."""
-    return issue_document(case=case, kind=Kind.RECEIPT, event=event)
+    return issue_document(case=case, kind=Kind.RECEIPT, event=event, new_event=new_event)
 
 
 def documents_of(case: Case) -> QuerySet[OfficialDocument]:
@@ -274,7 +277,9 @@ def _receipt_content(case: Case) -> dict:
         {"material": str(a.material.label) if a.material_id else "", "file": a.original_name}
         for a in case.attachments.select_related("material").order_by("pk")
     ]
-    paper = version.materials.filter(pk__in=case.materials_received or [])
+    received = set(case.materials_received or [])
+    # the version's materials are prefetched at submission
+    paper = [m for m in version.materials.all() if m.pk in received] if received else []
     return {
         "handed_in": handed,
         "paper": _material_names(paper),

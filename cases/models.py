@@ -339,28 +339,22 @@ class CaseNumberCounter(models.Model):
 
     @classmethod
     def next_value(cls, key: str) -> int:
-        """The next number for `key`, unique under concurrency: one UPDATE ... RETURNING increments
-        and reads it, and the counter row stays locked until the surrounding transaction commits.
-        Keys other than case numbers carry a prefix with a colon (service codes cannot contain
-        one), so the sequences never meet."""
-        from django.db import IntegrityError, connection, transaction
+        """The next number for `key`, unique under concurrency: one statement (INSERT ... ON
+        CONFLICT DO UPDATE ... RETURNING) creates the counter on the first number of its key or
+        increments it, and reads it; the counter row stays locked until the surrounding
+        transaction commits, so a concurrent filing waits and takes the next number (PostgreSQL;
+        SQLite from 3.35 has the same statement). Keys other than case numbers carry a prefix with
+        a colon (service codes cannot contain one), so the sequences never meet."""
+        from django.db import connection
 
         table = connection.ops.quote_name(cls._meta.db_table)
-        for _attempt in range(2):
-            with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-                cursor.execute(
-                    f"UPDATE {table} SET value = value + 1 WHERE key = %s RETURNING value",  # noqa: S608
-                    [key],
-                )
-                row = cursor.fetchone()
-            if row is not None:
-                return row[0]
-            try:
-                with transaction.atomic():
-                    cls.objects.create(key=key, value=0)
-            except IntegrityError:
-                pass  # another transaction created it first: increment that one
-        raise RuntimeError(f"number counter {key} could not be incremented")
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (key, value) VALUES (%s, 1) "  # noqa: S608
+                f"ON CONFLICT (key) DO UPDATE SET value = {table}.value + 1 RETURNING value",
+                [key],
+            )
+            return cursor.fetchone()[0]
 
 
 class StoredDocument(models.Model):

@@ -485,18 +485,18 @@ def image_within_limit(data: bytes) -> bool:
     return width * height <= image_pixel_limit()
 
 
-def check_quotas(*, case, user, size: int, stores_bytes: bool = True) -> None:
-    """Refuse one more document of `size` bytes for `case` by `user` beyond the settings'
-    quotas: UPLOAD_MAX_FILES_PER_CASE, UPLOAD_MAX_BYTES_PER_CASE and (for new files, not documents
-    reused from file) UPLOAD_MAX_BYTES_PER_PERSON_PER_DAY, counted from the stored records
-    (one aggregate query each). Call it with the case locked."""
+def check_quotas(*, case, user, size: int, stores_bytes: bool = True, count: int = 1) -> None:
+    """Refuse `count` more documents (one unless told) of `size` bytes together for `case` by
+    `user` beyond the settings' quotas: UPLOAD_MAX_FILES_PER_CASE, UPLOAD_MAX_BYTES_PER_CASE and
+    (for new files, not documents reused from file) UPLOAD_MAX_BYTES_PER_PERSON_PER_DAY, counted
+    from the stored records (one aggregate query each). Call it with the case locked."""
     from django.db.models import Count, Sum
 
     from .models import Attachment
 
     held = Attachment.objects.filter(case=case).aggregate(n=Count("pk"), total=Sum("size"))
     max_files = settings.UPLOAD_MAX_FILES_PER_CASE
-    if held["n"] >= max_files:
+    if held["n"] + count > max_files:
         _refuse(
             _("An application may hold at most %(limit)d documents, and this one has them all. "
               "Remove a document you no longer need, or put several pages into one PDF.")

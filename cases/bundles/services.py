@@ -17,7 +17,7 @@ import re
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q, Sum
+from django.db.models import Prefetch, Q, Sum, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -251,10 +251,13 @@ def create_bundle_application(
     return application
 
 
-def _locked(application: BundleApplication) -> BundleApplication:
+def _locked(application: BundleApplication, *, for_filing: bool = False) -> BundleApplication:
+    """The application row locked; `for_filing`: with the applicant, filer and authorisation
+    every member case is filed with, read in the same statement."""
+    related = ("bundle", "applicant", "filed_by", "authorisation") if for_filing else ("bundle",)
     return (
         BundleApplication.objects.select_for_update(of=("self",))
-        .select_related("bundle")
+        .select_related(*related)
         .get(pk=application.pk)
     )
 
@@ -358,7 +361,9 @@ def add_bundle_attachment(
 
 def _file_member(link: BundleMemberCase, application: BundleApplication, prefill: dict) -> Case:
     """File and submit one member's case through the engine, with the bundle's documents that
-    its service asks for (the same stored files)."""
+    its service asks for (the same stored files, attached at once). Reads nothing the caller
+    loaded: the member with its service, version and materials (`members_of`), the application
+    with its applicant, filer and documents (`_for_filing`)."""
     member = link.member
     data = {**definitions.member_data(member, application.data), **prefill}
     received = {_key(name) for name in application.materials_received or []}
@@ -384,16 +389,13 @@ def _file_member(link: BundleMemberCase, application: BundleApplication, prefill
     documents = {}
     for attachment in application.attachments.all():
         documents.setdefault(_key(attachment.material_name), []).append(attachment)
-    for material in case.service_version.materials.all():
-        name, source = definitions.material_key(material)
-        if source not in _scanned_sources(application):
-            continue
-        for attachment in documents.get(name, []):
-            workflow.add_attachment(
-                case=case,
-                material_id=material.pk,
-                user=attachment.uploaded_by,
-                stored=uploads.StoredFile(
+    workflow.attach_stored_files(
+        case=case,
+        documents=[
+            (
+                material,
+                attachment.uploaded_by,
+                uploads.StoredFile(
                     stored_name=attachment.stored_name,
                     original_name=attachment.original_name,
                     size=attachment.size,
@@ -401,14 +403,31 @@ def _file_member(link: BundleMemberCase, application: BundleApplication, prefill
                     content_type=attachment.content_type,
                 ),
             )
+            for material in case.service_version.materials.all()
+            if definitions.material_key(material)[1] in _scanned_sources(application)
+            for attachment in documents.get(definitions.material_key(material)[0], [])
+        ],
+    )
     return workflow.submit_application(case=case, user=application.filed_by)
+
+
+def _for_filing(application: BundleApplication) -> BundleApplication:
+    """The application's documents, with who uploaded them, read once for every member filed."""
+    prefetch_related_objects(
+        [application],
+        Prefetch(
+            "attachments",
+            queryset=BundleAttachment.objects.select_related("uploaded_by").order_by("pk"),
+        ),
+    )
+    return application
 
 
 def submit_bundle_application(*, application: BundleApplication, user: User) -> BundleApplication:
     """Submit once: every member that waits for nobody is filed and submitted now, in its own
     department; the others wait. All or nothing: errors name the combined fields."""
     with transaction.atomic():
-        application = _locked(application)
+        application = _locked(application, for_filing=True)
         if application.state != BundleApplication.State.DRAFT:
             raise workflow.CaseConflict(
                 _("This bundle application has already been submitted."),
@@ -416,6 +435,7 @@ def submit_bundle_application(*, application: BundleApplication, user: User) -> 
             )
         members = definitions.members_of(application.bundle)
         _open_for_filing(application.bundle, members, application.channel)
+        _for_filing(application)
         errors: dict[str, list[str]] = {}
         try:
             _check_answers(members, application.data, partial=False)
@@ -436,12 +456,16 @@ def submit_bundle_application(*, application: BundleApplication, user: User) -> 
         application.member_cases.filter(member_id__in=waiting).update(
             state=BundleMemberCase.State.WAITING
         )
+        by_pk = {m.pk: m for m in members}
         for link in application.member_cases.select_related("member", "service").exclude(
             member_id__in=waiting
         ):
+            # the member as read above, with its service, version and materials
+            link.member = by_pk.get(link.member_id, link.member)
             try:
-                with transaction.atomic():
-                    _file_member(link, application, {})
+                # No savepoint of its own: a refused member rolls the whole submission back
+                # below, and the engine's services roll back their own part of a refusal.
+                _file_member(link, application, {})
             except ValidationError as exc:
                 for path, messages in _member_errors(link.member, exc).items():
                     errors.setdefault(path, []).extend(

@@ -10,22 +10,27 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Prefetch, prefetch_related_objects
 from django.utils.translation import gettext as _
 
 from accounts import proxies
 from accounts.models import Role, StaffMembership, User
 from accounts.services import register_walk_in
-from services.models import Bundle, Outcome, ServiceItem
+from services.models import Bundle, Outcome, ServiceItem, ServiceMaterial
 
 from .. import uploads, workflow
 from ..models import BundleApplication, Case, Channel
 
 
 def is_counter_clerk(user: User) -> bool:
-    return (
-        user.is_authenticated
-        and StaffMembership.objects.filter(user=user, role=Role.COUNTER_CLERK).exists()
-    )
+    """Asked once per user object (the request's): the view and the service it calls both ask."""
+    if not user.is_authenticated:
+        return False
+    known = getattr(user, "_is_counter_clerk", None)
+    if known is None:
+        known = StaffMembership.objects.filter(user=user, role=Role.COUNTER_CLERK).exists()
+        user._is_counter_clerk = known
+    return known
 
 
 def _walk_in(clerk: User, citizen: dict, agent: dict | None, stored: list[str]):
@@ -68,6 +73,14 @@ def file_counter_application(
     scans = {int(k): v for k, v in (scans or {}).items() if v}
     _check_scans(scans)
     stored: list[str] = []
+    # The version's materials once, for the engine's checks below and this one.
+    prefetch_related_objects(
+        [service],
+        Prefetch(
+            "current_version__materials",
+            queryset=ServiceMaterial.objects.select_related("shared_by"),
+        ),
+    )
     try:
         with transaction.atomic():
             profile, authorisation = _walk_in(clerk, citizen, agent, stored)
@@ -76,17 +89,24 @@ def file_counter_application(
                 applicant=profile, authorisation=authorisation,
                 materials_received=materials_received, queue_ticket=queue_ticket,
             )  # fmt: skip
-            valid_ids = set(case.service_version.materials.values_list("pk", flat=True))
+            valid_ids = {m.pk for m in case.service_version.materials.all()}
             if any(m not in valid_ids for m in scans):
                 raise ValidationError(
                     {"materials_received": [_("This service has no such material.")]}
                 )
+            # The scans stored, then attached at once: a fixed number of statements however
+            # many materials were scanned (the case's quotas are checked for all of them).
+            materials = {m.pk: m for m in case.service_version.materials.all()}
+            documents = []
             for material_id, files in scans.items():
                 for upload in files:
-                    attachment = workflow.add_attachment(
-                        case=case, material_id=material_id, upload=upload, user=clerk
-                    )
-                    stored.append(attachment.stored_name)
+                    try:
+                        written = uploads.store_upload(upload)
+                    except ValidationError as exc:
+                        raise ValidationError({"file": exc.error_list}) from exc
+                    stored.append(written.stored_name)
+                    documents.append((materials[material_id], clerk, written))
+            workflow.attach_stored_files(case=case, documents=documents)
             if commitment_signed:  # 告知承诺 read and signed at the desk
                 case = workflow.sign_commitment(case=case, user=clerk)
             case = workflow.submit_application(case=case, user=clerk, channel=Channel.COUNTER)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -258,11 +259,14 @@ def source_label(request: SharingRequest) -> str:
 
 def shared_materials(case: Case) -> list[SharedMaterial]:
     """Each shared material of the case with its latest request per registry."""
-    materials = list(
-        case.service_version.materials.filter(source=MaterialSource.SHARED).select_related(
-            "shared_by"
+    version = case.service_version
+    if "materials" in getattr(version, "_prefetched_objects_cache", {}):  # read at submission
+        materials = [m for m in version.materials.all() if m.source == MaterialSource.SHARED]
+        prefetch_related_objects(materials, "shared_by")  # nothing to read when read with them
+    else:
+        materials = list(
+            version.materials.filter(source=MaterialSource.SHARED).select_related("shared_by")
         )
-    )
     if not materials:
         return []
     latest: dict[tuple[int, str], SharingRequest] = {}

@@ -27,6 +27,7 @@ from .clock import INTAKE_LIMIT_WORKING_DAYS
 from .drafts import (
     add_attachment,
     applicant_profile,
+    attach_stored_files,
     create_draft,
     display_data,
     documents_on_file,
@@ -75,6 +76,7 @@ __all__ = [
     "acting_department_id",
     "acting_roles",
     "add_attachment",
+    "attach_stored_files",
     "answer_supplement",
     "append_event",
     "applicant_profile",

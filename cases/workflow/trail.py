@@ -22,7 +22,7 @@ def locked(case: Case) -> Case:
     """
     list(Case.objects.select_for_update().filter(pk=case.pk).values_list("pk", flat=True))
     return Case.objects.select_related(
-        "service_version", "service", "stage", "applicant", "department"
+        "service_version", "service", "stage", "applicant__user", "department"
     ).get(pk=case.pk)
 
 
