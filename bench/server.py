@@ -241,11 +241,18 @@ class Client:
         if status != 302:
             raise RuntimeError(f"sign-in of {username} answered {status}")
         if totp_key:
-            token = self.csrf_from("/accounts/2fa/verify/")
-            status, _ = self.post(
-                "/accounts/2fa/verify/",
-                form={"csrfmiddlewaretoken": token, "code": totp(totp_key, offset=-1)},
-            )
+            # The current step's code; refused when that step was already used (the seed confirms
+            # each authenticator with one), so the next step's code once it is the current one.
+            for attempt in range(3):
+                token = self.csrf_from("/accounts/2fa/verify/")
+                status, _ = self.post(
+                    "/accounts/2fa/verify/",
+                    form={"csrfmiddlewaretoken": token, "code": totp(totp_key)},
+                )
+                if status == 302:
+                    break
+                if attempt < 2:
+                    time.sleep(30 - time.time() % 30 + 0.5)
             if status != 302:
                 raise RuntimeError(f"2FA of {username} answered {status}")
 
@@ -253,7 +260,7 @@ class Client:
         """POST auth/token/ (with the authenticator's next code for staff: the form used this one)."""
         body = {"username": username, "password": password}
         if totp_key:
-            body["otp"] = totp(totp_key)
+            body["otp"] = totp(totp_key, offset=1)  # a step after the form's: each is taken once
         status, payload = self.post("/api/v1/auth/token/", json_body=body, auth=False)
         if status != 200:
             raise RuntimeError(f"token for {username} answered {status}: {payload[:200]!r}")
@@ -262,7 +269,7 @@ class Client:
 
 def staff_clients(port: int, staff: dict) -> dict[str, tuple[str, str]]:
     """(session cookie, API token) for each staff account, signed in as a person would. The form
-    takes the authenticator code of the previous 30-s step, the token the current one: django-otp
+    takes the authenticator code of the current 30-s step, the token the next one: django-otp
     accepts each step once per device, and its default tolerance is one step either side."""
     out = {}
     for username, account in staff.items():
