@@ -76,10 +76,13 @@ class User(AbstractUser):
             and not kwargs.get("force_insert")
             and kwargs.get("update_fields") is None
         ):
+            deferred = self.get_deferred_fields()  # as a plain save, loaded fields only
             kwargs["update_fields"] = [
                 field.name
                 for field in self._meta.concrete_fields
-                if not field.primary_key and field.name not in STAMPS
+                if not field.primary_key
+                and field.name not in STAMPS
+                and field.attname not in deferred
             ]
         self.email_hash = lookup_hash(self.email)
         kwargs["update_fields"] = with_hash(kwargs.get("update_fields"), "email")
