@@ -22,6 +22,9 @@ class Language(models.TextChoices):
     EN = "en", "English"
 
 
+STAMPS = ("access_stamp", "inbox_stamp")
+
+
 class User(AbstractUser):
     """An account that signs in: citizen, company agent or staff.
 
@@ -49,6 +52,11 @@ class User(AbstractUser):
         help_text=_("Closed by its holder: it cannot sign in and keeps no personal data."),
     )
 
+    # Stamps of what is cached about the account (accounts/facts.py): a new value at every change
+    # of its roles and object permissions, and of its inbox. Never written by save().
+    access_stamp = models.BigIntegerField(default=0, editable=False)
+    inbox_stamp = models.BigIntegerField(default=0, editable=False)
+
     class Meta(AbstractUser.Meta):
         verbose_name = _("user")
         verbose_name_plural = _("users")
@@ -60,6 +68,22 @@ class User(AbstractUser):
         outlive the password it was issued for. Django's set_password() keeps the new raw password
         in `_password` until the next save, which is how a change is told from any other save."""
         password_changed = self._password is not None and not self._state.adding
+        # An account saved from a copy read before its roles changed must not put back the stamp
+        # its cached facts were kept under (accounts/facts.py).
+        if (
+            not self._state.adding
+            and not args
+            and not kwargs.get("force_insert")
+            and kwargs.get("update_fields") is None
+        ):
+            deferred = self.get_deferred_fields()  # as a plain save, loaded fields only
+            kwargs["update_fields"] = [
+                field.name
+                for field in self._meta.concrete_fields
+                if not field.primary_key
+                and field.name not in STAMPS
+                and field.attname not in deferred
+            ]
         self.email_hash = lookup_hash(self.email)
         kwargs["update_fields"] = with_hash(kwargs.get("update_fields"), "email")
         super().save(*args, **kwargs)

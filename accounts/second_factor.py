@@ -47,11 +47,11 @@ def is_staff_account(user: User) -> bool:
         return False
     if user.is_staff or user.is_superuser:
         return True
-    # Asked by several middlewares in one request: the answer is kept on the user object.
-    known = getattr(user, "_is_staff_account", None)
-    if known is None:
-        known = user._is_staff_account = user.memberships.exists()
-    return known
+    # Asked by several middlewares in every request: cached under the account's access stamp,
+    # which every change of its roles renews in the same transaction (accounts/facts.py).
+    from .facts import access_facts
+
+    return access_facts(user).has_role
 
 
 def needs_second_factor(user: User) -> bool:

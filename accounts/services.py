@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from . import identity, permissions, sms_codes
 from .crypto import keyed_hash
+from .facts import inbox_changed
 from .models import (
     CitizenProfile,
     Department,
@@ -282,6 +283,7 @@ def _reclaim(
     moved_cases = Case.objects.filter(applicant=profile, filed_by=squatter).update(filed_by=owner)
     # So do the in-app messages about the person's cases: the old account keeps none of them.
     Notification.objects.filter(recipient=squatter, case__applicant=profile).update(recipient=owner)
+    inbox_changed(squatter.pk, owner.pk)
     # Authorisations given or taken online under the number were the old account's doing, not the
     # owner's; those a counter recorded were checked against both ID cards and stay.
     revoked = ProxyAuthorisation.objects.filter(

@@ -73,6 +73,16 @@ def _delete(key: str) -> None:
         logger.warning("cache unavailable", exc_info=False)
 
 
+def get_many(keys: list[str]) -> dict:
+    """The entries found under `keys` (an outage finds none)."""
+    return _get_many(keys)
+
+
+def store(key: str, value, timeout: int = FRAGMENT_SECONDS) -> None:
+    """Keep `value` under `key` (an outage keeps nothing)."""
+    _set(key, value, timeout)
+
+
 def generations(*names: str) -> tuple[int, ...]:
     """The current generations of `names`, in order: from the cache, else from the database (one
     query for all that were missing)."""

@@ -30,47 +30,40 @@ def portal(request: HttpRequest) -> dict:
 
 @on_primary
 def _works_on_cases(user) -> bool:
-    """A role in a department. For everyone but admins that is what the middlewares already
-    asked (accounts.second_factor.is_staff_account, kept on the user for the request)."""
-    if not (user and user.is_authenticated):
-        return False
-    if user.is_staff or user.is_superuser:
-        return user.memberships.exists()
-    from accounts.second_factor import is_staff_account
+    """A role in a department (admins too need one), from the account's cached facts."""
+    from accounts.facts import access_facts
 
-    return is_staff_account(user)
+    return bool(user) and access_facts(user).has_role
 
 
 @on_primary
 def _designs(user) -> bool:
-    from accounts.second_factor import is_staff_account
-    from services.designer.access import designs_services, maintained_items
+    """A department admin or the maintainer of some item (a system admin: any department)."""
+    from accounts.facts import access_facts
+    from services.designer.access import designs_services
 
     if not (user and user.is_authenticated):
         return False
-    if not is_staff_account(user):
-        # No role anywhere (what the middlewares already asked): no department to administer,
-        # only perhaps an item maintained, one query instead of two.
-        return maintained_items(user).exists()
-    return designs_services(user)
+    if user.is_superuser:
+        return designs_services(user)
+    facts = access_facts(user)
+    return facts.department_admin or facts.maintains_items
 
 
 @on_primary
 def _unread(user) -> int:
     if not (user and user.is_authenticated):
         return 0
-    from cases.notifications.inbox import unread_count
+    from cases.notifications.inbox import unread_badge
 
-    return unread_count(user)
+    return unread_badge(user)
 
 
 @on_primary
 def _is_clerk(user) -> bool:
-    from accounts.second_factor import is_staff_account
-    from cases.counter.services import is_counter_clerk
+    from accounts.facts import access_facts
 
-    # A clerk is a role in a department: someone with none (already known) asks nothing more.
-    return bool(user) and is_staff_account(user) and is_counter_clerk(user)
+    return bool(user) and access_facts(user).counter_clerk
 
 
 def _degraded() -> bool:

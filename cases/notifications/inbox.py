@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -13,6 +14,8 @@ from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from accounts.facts import inbox_changed
 
 from ..models import Notification, NotificationChannel
 
@@ -28,12 +31,24 @@ def unread_count(user) -> int:
     return inbox_of(user).filter(read_at__isnull=True).count()
 
 
+def unread_badge(user) -> int:
+    """The unread count every page's header shows: cached under the account's inbox stamp, which
+    every delivery to the inbox, reading and move renews (accounts/facts.py)."""
+    from accounts.facts import cached_for_inbox
+
+    return cached_for_inbox(user, lambda: unread_count(user))
+
+
+@transaction.atomic
 def mark_read(*, user, notification_id) -> bool:
-    return bool(
+    read = bool(
         inbox_of(user)
         .filter(pk=notification_id, read_at__isnull=True)
         .update(read_at=timezone.now())
     )
+    if read:
+        inbox_changed(user.pk)
+    return read
 
 
 @login_required

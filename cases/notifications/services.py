@@ -26,6 +26,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
 from django.utils.module_loading import import_string
 
+from accounts.facts import inbox_changed
 from services.models import DECISION_OUTCOMES, Outcome, join_names, localized
 
 from ..decisions import REFUSING_OUTCOMES, rights_for, rights_text
@@ -715,6 +716,9 @@ def deliver(notification_id: int) -> str:
                 "last_error",
             ]
         )
+        if notification.channel == NotificationChannel.INBOX:
+            # The header's unread count (cached per account) follows from this commit on.
+            inbox_changed(notification.recipient_id)
         return "sent"
 
 
