@@ -15,7 +15,8 @@ the engine, one case and one transaction at a time, after the batch commits:
 - a signed commitment (告知承诺) or a service that accepts materials to follow (容缺): the notice and
   the decision wait on what is owed;
 - an immediate service (即办件), a case without a stage, an accepting transition with effects other
-  than notifying the applicant (each effect has its one handler, in the engine).
+  than notifying the applicant and the acceptance notice (each effect has its one handler, in the
+  engine).
 """
 
 from __future__ import annotations
@@ -46,8 +47,10 @@ from . import effects, rules, trail, transitions
 
 BATCH = 500
 SYSTEM = transitions.SYSTEM
-# Effects of an accepting transition the set-based path carries out itself.
-BATCHED_EFFECTS = {Effect.NOTIFY_APPLICANT}
+# Effects of an accepting transition the set-based path carries out itself: the applicant's
+# messages, and the acceptance notice (`issue_for_step` issues it for every acceptance before the
+# effects run, so the effect's own handler finds it issued and adds nothing).
+BATCHED_EFFECTS = {Effect.NOTIFY_APPLICANT, Effect.ACCEPTANCE_NOTICE}
 RELATIONS = (
     "service_version",
     "service",
