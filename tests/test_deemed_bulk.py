@@ -16,6 +16,7 @@ from cases.models import (
     BundleApplication,
     BundleMemberCase,
     Case,
+    CaseChainHead,
     Event,
     Notification,
     OfficialDocument,
@@ -254,6 +255,9 @@ def test_a_second_sweep_finds_nothing_and_the_messages_go_in_one_publish_per_bat
     with at(TODAY.isoformat()):
         assert deadlines.close_expired(TODAY) == {"deemed_withdrawn": 0, "deemed_accepted": 0}
     assert SupplementRequest.objects.filter(case=cases["w_plain"]).get().state == "expired"
+    head = CaseChainHead.objects.get(case=cases["a_plain"])
+    assert head.sequence == cases["a_plain"].events.count() == 3  # create, submit, deemed
+    assert check_trail().intact
 
 
 @pytest.mark.django_db

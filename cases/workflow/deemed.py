@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from accounts.models import Role, StaffMembership
@@ -172,11 +172,12 @@ def _chain(cases: list[Case]) -> dict[int, tuple[int, str]]:
             case_id__in=[c.pk for c in cases]
         ).values_list("case_id", "sequence", "hash")
     }
-    for case in cases:
-        if case.pk not in ends:
-            last = case.events.order_by("-sequence").values_list("sequence", "hash").first()
-            if last:
-                ends[case.pk] = last
+    if headless := [case.pk for case in cases if case.pk not in ends]:
+        last = Event.objects.filter(case_id=OuterRef("case_id")).order_by("-sequence")
+        for case_id, sequence, digest in Event.objects.filter(
+            case_id__in=headless, sequence=Subquery(last.values("sequence")[:1])
+        ).values_list("case_id", "sequence", "hash"):
+            ends[case_id] = (sequence, digest)
     return ends
 
 
