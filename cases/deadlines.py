@@ -232,7 +232,7 @@ def close_expired(today: dt.date) -> dict[str, int]:
     silent intake deemed accepted (§32). Set-based (`workflow.deemed`): the plain cases in batches,
     a handful of statements each, writing what the engine writes; the others (fees, bundles,
     commitments and materials owed, effects of their own) through the engine one case at a time.
-    A run with nothing due costs two queries."""
+    A run with nothing due costs two indexed SELECTs."""
     return deemed.close_due(today)
 
 
