@@ -86,11 +86,31 @@ DATE_KEYS = (
 )  # fmt: skip
 
 
+def document_number_prefix(*, case: Case, kind: str) -> str:
+    """Department code, kind and year: what a document number's sequence counts under."""
+    year = timezone.localdate().year
+    return f"{case.department.code.upper()}-{PREFIXES.get(kind, kind.upper())}-{year}"
+
+
 def next_document_number(*, case: Case, kind: str) -> str:
     """Department code, kind, year and a sequence, unique under concurrency."""
-    year = timezone.localdate().year
-    prefix = f"{case.department.code.upper()}-{PREFIXES.get(kind, kind.upper())}-{year}"
+    prefix = document_number_prefix(case=case, kind=kind)
     return f"{prefix}-{CaseNumberCounter.next_value(f'document:{prefix}'):06d}"
+
+
+def reserve_document_numbers(prefixes: list[str]) -> list[str]:
+    """One number for each of `prefixes` (repeats get consecutive ones), in order: the counters'
+    blocks are reserved by one statement (`CaseNumberCounter.reserve`)."""
+    wanted: dict[str, int] = {}
+    for prefix in prefixes:
+        wanted[f"document:{prefix}"] = wanted.get(f"document:{prefix}", 0) + 1
+    following = CaseNumberCounter.reserve(wanted)
+    numbers = []
+    for prefix in prefixes:
+        key = f"document:{prefix}"
+        numbers.append(f"{prefix}-{following[key]:06d}")
+        following[key] += 1
+    return numbers
 
 
 def recipient_language(case: Case) -> str:
@@ -113,12 +133,23 @@ def issue_document(
         existing = OfficialDocument.objects.filter(case=case, kind=kind, event=event).first()
         if existing is not None:
             return existing
+    document = unsaved_document(case=case, kind=kind, event=event, step=step)
+    document.number = next_document_number(case=case, kind=kind)
+    document.save(force_insert=True)
+    return document
+
+
+def unsaved_document(
+    *, case: Case, kind: str, event=None, step: Step | None = None, owed=None
+) -> OfficialDocument:
+    """The document of `kind` as `issue_document` writes it, without its number and not saved
+    (the set-based deemed acceptance numbers and inserts a batch of them at once)."""
     language = recipient_language(case)
     with translation.override(language):
-        content = _content(case, kind, step, event)
+        content = _content(case, kind, step, event, owed=owed)
         title = str(content["title"])
-    return OfficialDocument.objects.create(
-        case=case, kind=kind, event=event, number=next_document_number(case=case, kind=kind),
+    return OfficialDocument(
+        case=case, kind=kind, event=event, number="",
         issued_at=event.at if event is not None else timezone.now(), department=case.department,
         language=language, title=title, content=content,
     )  # fmt: skip
@@ -213,8 +244,9 @@ def _material_names(materials) -> list[str]:
     return [str(m.label) for m in materials]
 
 
-def _content(case: Case, kind: str, step: Step | None, event) -> dict:
-    """Everything the document says, in the active language (the recipient's)."""
+def _content(case: Case, kind: str, step: Step | None, event, *, owed=None) -> dict:
+    """Everything the document says, in the active language (the recipient's). `owed`: the
+    materials accepted to follow when the caller knows them (the set-based deemed acceptance)."""
     version, department = case.service_version, case.department
     now = event.at if event is not None else timezone.now()
     content = {
@@ -241,7 +273,7 @@ def _content(case: Case, kind: str, step: Step | None, event) -> dict:
     if kind == Kind.RECEIPT:
         content.update(_receipt_content(case))
     elif kind == Kind.ACCEPTANCE_NOTICE:
-        content.update(_acceptance_content(case, details))
+        content.update(_acceptance_content(case, details, owed))
     elif kind == Kind.SUPPLEMENT_NOTICE:
         request = case.supplement_requests.filter(state=SupplementRequest.State.OPEN).first()
         content.update(
@@ -290,10 +322,11 @@ def _receipt_content(case: Case) -> dict:
     }
 
 
-def _acceptance_content(case: Case, details: dict) -> dict:
+def _acceptance_content(case: Case, details: dict, owed=None) -> dict:
     from .workflow.drafts import owed_materials
 
     version = case.service_version
+    owed = owed_materials(case) if owed is None else owed
     return {
         "accepted_on": _iso(case.accepted_at),
         "deemed": bool(details.get("deemed")),
@@ -301,7 +334,7 @@ def _acceptance_content(case: Case, details: dict) -> dict:
         "due_date_provisional": case.due_date_provisional,
         "promised_days": version.promised_limit_days,
         "statutory_days": version.statutory_limit_days,
-        "owed": _material_names(owed_materials(case)),
+        "owed": _material_names(owed),
         "owed_by": _iso(case.materials_owed_by),
         "commitment": case.commitment_signed_at is not None,
     }

@@ -356,6 +356,28 @@ class CaseNumberCounter(models.Model):
             )
             return cursor.fetchone()[0]
 
+    @classmethod
+    def reserve(cls, wanted: dict[str, int]) -> dict[str, int]:
+        """Blocks of `wanted[key]` consecutive numbers per key, in one statement whatever the number
+        of keys (INSERT ... ON CONFLICT DO UPDATE ... RETURNING: the counters are created when
+        missing and stay locked until the transaction commits); returns each block's first."""
+        from django.db import connection, transaction
+
+        if not wanted:
+            return {}
+        table = connection.ops.quote_name(cls._meta.db_table)
+        keys = sorted(wanted)  # always in the same order: two sweeps never deadlock on counters
+        rows = ", ".join(["(%s, %s)"] * len(keys))
+        with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (key, value) VALUES {rows} "  # noqa: S608
+                f"ON CONFLICT (key) DO UPDATE SET value = {table}.value + excluded.value "
+                "RETURNING key, value",
+                [part for key in keys for part in (key, wanted[key])],
+            )
+            last = dict(cursor.fetchall())
+        return {key: last[key] - wanted[key] + 1 for key in keys}
+
 
 class StoredDocument(models.Model):
     """What every stored upload records (cases/uploads.py): the random name it is stored under

@@ -32,6 +32,7 @@ __all__ = [
     "CalendarYearMissing",
     "add_working_days",
     "add_working_days_provisional",
+    "add_working_days_provisional_many",
     "covered_years",
     "is_working_day",
     "remove_chinesecalendar_seed",
@@ -115,16 +116,19 @@ def _check_n(n: int) -> None:
         raise ValueError(f"a number of working days cannot be negative (got {n})")
 
 
-def _walk(start: dt.date, n: int) -> tuple[dt.date, set[int]]:
+def _walk(start: dt.date, n: int, calendar: _Calendar | None = None) -> tuple[dt.date, set[int]]:
     """The n-th working day after ``start``, and the years without data that the walk crossed.
 
     Days of years without data count Monday to Friday; the caller decides whether that is allowed.
+    `calendar`: one already loaded from the year of ``start + 1 day`` or before (it loads the later
+    years it lacks).
     """
     _check_n(n)
     if n == 0:
         return start, set()
     first = start + _ONE_DAY
-    calendar = _Calendar(first.year, (start + _span_estimate(n)).year)
+    if calendar is None:
+        calendar = _Calendar(first.year, (start + _span_estimate(n)).year)
     missing: set[int] = set()
     day, counted = start, 0
     while counted < n:
@@ -231,6 +235,24 @@ def add_working_days_provisional(start: dt.date, n: int) -> tuple[dt.date, bool]
     """
     day, missing = _walk(start, n)
     return day, bool(missing)
+
+
+def add_working_days_provisional_many(
+    pairs: Iterable[tuple[dt.date, int]],
+) -> dict[tuple[dt.date, int], tuple[dt.date, bool]]:
+    """`add_working_days_provisional` of every ``(start, n)`` with one calendar read for all (two
+    queries whatever their number), for set-based callers such as the deemed acceptances."""
+    pairs = set(pairs)
+    if not pairs:
+        return {}
+    first = min(start for start, _n in pairs) + _ONE_DAY
+    last = max(start + _span_estimate(n) for start, n in pairs)
+    calendar = _Calendar(first.year, last.year)
+    result = {}
+    for start, n in pairs:
+        day, missing = _walk(start, n, calendar)
+        result[start, n] = (day, bool(missing))
+    return result
 
 
 def working_days_between(a: dt.date, b: dt.date) -> int:

@@ -286,10 +286,16 @@ def staff_case_url(case: Case) -> str:
     return absolute_url(reverse("work:case", args=[case.number]))
 
 
-def document_url(case: Case, event: Event) -> str:
+# `document=LOOK_UP`: the message finds the event's document itself (a query); a set-based caller
+# that wrote it passes it, or None when the event has none.
+LOOK_UP = object()
+
+
+def document_url(case: Case, event: Event, document=LOOK_UP) -> str:
     """The download of the official document issued with `event` (受理通知书, 补正告知书 ...: the
     effects write it in the same transaction, before the message), or "" when there is none."""
-    document = OfficialDocument.objects.filter(case=case, event=event).first()
+    if document is LOOK_UP:
+        document = OfficialDocument.objects.filter(case=case, event=event).first()
     if document is None:
         return ""
     for name in DOCUMENT_URL_NAMES:
@@ -327,7 +333,9 @@ def supplement_context(request: SupplementRequest) -> dict:
     return {"deadline": request.deadline.isoformat(), "note": _clause(request.note)}
 
 
-def _event_context(case: Case, event: Event) -> tuple[dict, Callable[[], dict] | None]:
+def _event_context(
+    case: Case, event: Event, document=LOOK_UP
+) -> tuple[dict, Callable[[], dict] | None]:
     """The facts of the message about `event` and the words that depend on the reader's language
     (`in_language`): the deadline and materials of a request for documents (from the request
     itself: its deadline is the one deem_withdrawn enforces), the reason, basis and rights of a
@@ -366,7 +374,7 @@ def _event_context(case: Case, event: Event) -> tuple[dict, Callable[[], dict] |
                 "court": rights["court_en" if english else "court"],
             }
 
-    if url := document_url(case, event):
+    if url := document_url(case, event, document):
         context["document_url"] = url
     return context, words
 
@@ -464,18 +472,35 @@ def tell_applicant(
 ) -> list[Notification]:
     """The applicant, and the proxy who applied for them (帮办代办): both follow the case, on
     every channel, in their own language. `texts`: a transition's own words by language."""
-    context, words = _event_context(case, event)
+    return save_and_enqueue(applicant_rows(case, event_kind, event, texts=texts))
+
+
+def applicant_rows(
+    case: Case,
+    event_kind: str,
+    event: Event,
+    *,
+    texts: dict[str, str] | None = None,
+    document=LOOK_UP,
+) -> list[Notification]:
+    """The unsaved rows of `tell_applicant` (`document`: see LOOK_UP)."""
+    context, words = _event_context(case, event, document)
     rows = to_applicants(case, event_kind, context, words)
     for row in rows:
         text = (texts or {}).get(row.language) or (texts or {}).get(settings.LANGUAGE_CODE)
         if text:
             row.context = {**row.context, "text": text}
-    return save_and_enqueue(rows)
+    return rows
 
 
 def tell_applicant_of_transition(case: Case, transition, event: Event) -> list[Notification]:
     """The effect "notify the applicant": the text of the transition's outcome, or the transition's
     own message when the admin wrote one."""
+    return save_and_enqueue(transition_rows(case, transition, event))
+
+
+def transition_rows(case: Case, transition, event: Event, document=LOOK_UP) -> list[Notification]:
+    """The unsaved rows of `tell_applicant_of_transition` (`document`: see LOOK_UP)."""
     from services.models import localized
 
     from ..vocabulary import OUTCOME_LABELS, OUTCOME_MESSAGES
@@ -483,7 +508,7 @@ def tell_applicant_of_transition(case: Case, transition, event: Event) -> list[N
     texts = {settings.LANGUAGE_CODE: transition.message} if transition.message else {}
     if transition.message_en:
         texts["en"] = transition.message_en
-    context, words = _event_context(case, event)
+    context, words = _event_context(case, event, document)
     rows = to_applicants(case, OUTCOME_MESSAGES[transition.outcome], context, words)
     for row in rows:
         with translation.override(row.language):
@@ -493,7 +518,7 @@ def tell_applicant_of_transition(case: Case, transition, event: Event) -> list[N
         text = texts.get(row.language) or texts.get(settings.LANGUAGE_CODE)
         if text:
             row.context["text"] = text
-    return save_and_enqueue(rows)
+    return rows
 
 
 def stage_staff(case: Case):
@@ -514,13 +539,13 @@ def tell_of_submission(case: Case, event: Event) -> list[Notification]:
 
 def tell_stage_staff(case: Case, event: Event) -> list[Notification]:
     """The case arrived in a stage another department works: its staff find it in their queue."""
-    return save_and_enqueue(
-        to_staff(
-            stage_staff(case),
-            case=case,
-            event=NotificationEvent.NEW_CASE,
-            context=_context(case, event),
-        )
+    return save_and_enqueue(arrival_rows(case, event, stage_staff(case)))
+
+
+def arrival_rows(case: Case, event: Event, users) -> list[Notification]:
+    """The unsaved rows of `tell_stage_staff`, for `users` (who work the case's stage)."""
+    return to_staff(
+        users, case=case, event=NotificationEvent.NEW_CASE, context=_context(case, event)
     )
 
 

@@ -345,6 +345,21 @@ def _official(text_function):
         return text_function()
 
 
+def deemed_acceptance_opinion() -> str:
+    return _official(
+        lambda: _("Deemed accepted: no decision within five working days of receipt (行政许可法 §32).")
+    )  # fmt: skip
+
+
+def deemed_withdrawal_opinion(deadline) -> str:
+    return _official(
+        lambda: (
+            _("Deemed withdrawn: the documents requested were not sent by %(date)s.")
+            % {"date": deadline.isoformat()}
+        )
+    )
+
+
 def deem_accepted(*, case: Case) -> Case | None:
     """§32: intake let five working days pass without accepting or asking for documents, so the
     application counts as accepted on the day it was received: the intake stage's accepting
@@ -362,9 +377,7 @@ def deem_accepted(*, case: Case) -> Case | None:
         )
         if transition is None:
             return None
-        opinion = _official(
-            lambda: _("Deemed accepted: no decision within five working days of receipt (行政许可法 §32).")
-        )  # fmt: skip
+        opinion = deemed_acceptance_opinion()
         step = effects.Step(
             case=case, transition=transition, actor=None, roles={SYSTEM},
             details={"accepted_at": case.received_at, "deemed": True}, day=clock.today(),
@@ -389,12 +402,7 @@ def deem_withdrawn(*, case: Case) -> Case | None:
             return None
         request.state = SupplementRequest.State.EXPIRED
         request.save(update_fields=["state"])
-        opinion = _official(
-            lambda: (
-                _("Deemed withdrawn: the documents requested were not sent by %(date)s.")
-                % {"date": request.deadline.isoformat()}
-            )
-        )
+        opinion = deemed_withdrawal_opinion(request.deadline)
         # The engine's own step: no transition of the definition, no effects but the message.
         withdrawal = WorkflowTransition(
             definition_id=case.stage.definition_id,
