@@ -41,10 +41,9 @@ def my_applications(user: User) -> QuerySet[Case]:
     return (
         cases_visible_to_applicant(user)
         .select_related(
+            # what the page and the API show: no department, no stage
             "service_version",
             "service",
-            "department",
-            "stage",
             "applicant",
             "agent",
             "bundle_link__application__bundle",

@@ -192,3 +192,43 @@ def test_queue_pages_walk_every_open_case_once_by_deadline_those_without_one_las
     dated = [deadline for deadline, _ in seen if deadline]
     assert dated == sorted(dated) and all(d is None for d, _ in seen[len(dated) :])
     assert client.get("/api/v1/work/queue/", {"after": "x_99999999999999999999"}).status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_hot_list_rows_write_exactly_what_drfs_field_walk_writes(service, caseworker):
+    """ "My applications" and the queue write their rows by hand (cases.api.CaseSummaryOutput,
+    cases.work_api.QueueItemOutput): each row must equal what the declared fields give, for a
+    draft (no dates), a submitted case, and an accepted one claimed by a caseworker."""
+    from rest_framework import serializers
+
+    from cases import selectors
+    from cases.api import CaseSummaryOutput
+    from cases.work_api import QueueItemOutput
+
+    citizen = CitizenProfileFactory().user
+    workflow.create_draft(service=service, user=citizen, data={"shop_area": 1})
+    submitted(service, citizen)
+    accepted = submitted(service, citizen)
+    workflow.claim_case(case=accepted, user=caseworker)
+    workflow.apply_transition(case=accepted, name="accept", actor=caseworker, opinion="齐全")
+    # held by the caseworker at the next stage too (rows, as more_cases_like writes them)
+    Case.objects.filter(pk=accepted.pk).update(due_date_provisional=True, assignee=caseworker)
+
+    def walked(output, row):  # DRF's own field-by-field serialisation
+        return serializers.Serializer.to_representation(output, row)
+
+    mine = list(selectors.my_applications(citizen))
+    assert len(mine) == 3 and {c.state for c in mine} == {"draft", "submitted", "accepted"}
+    for row in mine:
+        output = CaseSummaryOutput()
+        assert output.to_representation(row) == walked(output, row)
+    queue = list(selectors.work_queue(caseworker))
+    assert len(queue) == 2 and any(c.assignee_id for c in queue)
+    for row in queue:
+        output = QueueItemOutput()
+        assert output.to_representation(row) == walked(output, row)
+    # The API answers are these rows.
+    client = Client()
+    client.force_login(citizen)
+    api = client.get("/api/v1/applications/").json()["results"]
+    assert api == [walked(CaseSummaryOutput(), row) for row in mine]

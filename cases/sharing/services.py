@@ -258,6 +258,8 @@ def source_label(request: SharingRequest) -> str:
 
 def shared_materials(case: Case) -> list[SharedMaterial]:
     """Each shared material of the case with its latest request per registry."""
+    if not any(m.source == MaterialSource.SHARED for m in case.service_version.materials.all()):
+        return []  # most services; the materials are usually prefetched with the case
     materials = list(
         case.service_version.materials.filter(source=MaterialSource.SHARED).select_related(
             "shared_by"
