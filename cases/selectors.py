@@ -27,7 +27,15 @@ LIST_DEFERRED = (
     "applicant__id_number",
     "applicant__phone",
     "service_version__form_schema",
-)
+    # the version's guide texts (the guide page shows them, a row only the name)
+    *(
+        f"service_version__{text}{suffix}"
+        for text in ("summary", "legal_basis", "conditions", "fee_standard", "fee_basis",
+                     "commitment_text")
+        for suffix in ("", "_en")
+    ),
+    "service_version__fee_rule",
+)  # fmt: skip
 
 
 def my_applications(user: User) -> QuerySet[Case]:
