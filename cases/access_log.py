@@ -16,24 +16,33 @@ Action = PersonalDataAccess.Action
 EXPERT = "expert"
 
 
-def _role_on(case: Case, user: User) -> str:
+def _role_on(case: Case, user: User, roles: set[str] | None = None) -> str:
     from . import access
     from .workflow import rules
 
-    roles = sorted(rules.roles_for(case, user) - {"applicant"})
+    if roles is None:
+        roles = rules.roles_for(case, user) - {"applicant"}
     if roles:
-        return roles[0]
+        return sorted(roles)[0]
     return EXPERT if access.is_consulted(user, case) else ""
 
 
 def staff_saw(
-    user: User, case: Case, *, action: str, field: str = "", purpose: str = "", role: str = ""
+    user: User,
+    case: Case,
+    *,
+    action: str,
+    field: str = "",
+    purpose: str = "",
+    role: str = "",
+    roles: set[str] | None = None,
 ) -> None:
-    """`user` (staff) saw `case`'s people: one row per person, in one INSERT."""
+    """`user` (staff) saw `case`'s people: one row per person, in one INSERT. `roles`: the
+    user's staff roles on the case (rules.roles_for without 'applicant'), when known."""
     if not user.is_authenticated or case.applicant.user_id == user.pk:
         return
     people = [case.applicant_id] + ([case.agent_id] if case.agent_id else [])
-    role = role or _role_on(case, user)
+    role = role or _role_on(case, user, roles)
     PersonalDataAccess.objects.bulk_create(
         PersonalDataAccess(
             viewer=user, profile_id=person, action=action, role=role,

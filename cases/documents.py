@@ -191,19 +191,29 @@ def receipt_of(case: Case) -> OfficialDocument | None:
         return issue_receipt(case, event)
 
 
-def listing(case: Case, request, *, api: bool, staff: bool = False) -> list[dict]:
+def listing(
+    case: Case, request, *, api: bool, staff: bool = False, licences: list | None = None
+) -> list[dict]:
     """The case's documents as the citizen (or `staff`) see them, oldest first: the official
-    documents, then the e-licences it gave. `url`: the API download (`api`) or the page's."""
+    documents, then the e-licences it gave. `url`: the API download (`api`) or the page's.
+    `licences`: the case's licences with their types, when the caller has read them already."""
     rows = []
-    if not case.is_draft:
-        receipt_of(case)  # cases submitted before receipts were rows get theirs now
-    for document in documents_of(case):
+    issued = list(documents_of(case))
+    no_receipt = not any(d.kind == Kind.RECEIPT for d in issued)
+    # cases submitted before receipts were rows get theirs now
+    if not case.is_draft and no_receipt and receipt_of(case) is not None:
+        issued = list(documents_of(case))
+    for document in issued:
         rows.append(
             {"id": document.pk, "kind": document.kind, "title": title_of(document),
              "number": document.number, "issued_at": document.issued_at,
              "url": _document_url(case, document.pk, api=api, staff=staff)}
         )  # fmt: skip
-    for licence in case.licences.select_related("licence_type").order_by("issued_at", "pk"):
+    if licences is None:
+        licences = case.licences.select_related("licence_type").order_by("issued_at", "pk")
+    else:
+        licences = sorted(licences, key=lambda licence: (licence.issued_at, licence.pk))
+    for licence in licences:
         if api:
             url = f"/api/v1/licences/{licence.number}/pdf/"
         else:

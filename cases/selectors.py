@@ -27,7 +27,15 @@ LIST_DEFERRED = (
     "applicant__id_number",
     "applicant__phone",
     "service_version__form_schema",
-)
+    # the version's guide texts (the guide page shows them, a row only the name)
+    *(
+        f"service_version__{text}{suffix}"
+        for text in ("summary", "legal_basis", "conditions", "fee_standard", "fee_basis",
+                     "commitment_text")
+        for suffix in ("", "_en")
+    ),
+    "service_version__fee_rule",
+)  # fmt: skip
 
 
 def my_applications(user: User) -> QuerySet[Case]:
@@ -41,10 +49,9 @@ def my_applications(user: User) -> QuerySet[Case]:
     return (
         cases_visible_to_applicant(user)
         .select_related(
+            # what the page and the API show: no department, no stage
             "service_version",
             "service",
-            "department",
-            "stage",
             "applicant",
             "agent",
             "bundle_link__application__bundle",

@@ -174,10 +174,14 @@ def case_page(request: HttpRequest, number: str, revealed: dict | None = None) -
     case = selectors.case_for_staff(request.user, number)
     if case is None:
         raise Http404
+    roles = workflow.roles_for(case, request.user)
     if revealed is None:  # a reveal has written its own record
-        access_log.staff_saw(request.user, case, action=access_log.Action.VIEWED)
-    data = work_case_data(case, request.user)
-    data["documents"] = documents.listing(case, request, api=False, staff=True)
+        access_log.staff_saw(
+            request.user, case, action=access_log.Action.VIEWED, roles=roles - {"applicant"}
+        )
+    data = work_case_data(case, request.user, roles=roles)
+    licences = _case_licences(case, request.user)
+    data["documents"] = documents.listing(case, request, api=False, staff=True, licences=licences)
     names = [a["name"] for a in data["actions"]]
     return render(
         request,
@@ -187,11 +191,13 @@ def case_page(request: HttpRequest, number: str, revealed: dict | None = None) -
             "data": data,
             "phrases": _phrases(case, names),
             # What a request for documents may name: not the form made from the answers.
-            "materials": case.service_version.materials.exclude(source=MaterialSource.FORM),
+            "materials": [
+                m for m in case.service_version.materials.all() if m.source != MaterialSource.FORM
+            ],
             "owed": workflow.owed_materials(case),
             "previews": [a for a in case.attachments.all() if previews.previewable(a)],
             "stages": case.stage.definition.stages.all() if data["may_repair"] else [],
-            "licences": _case_licences(case, request.user),
+            "licences": licences,
             "fee": _fee(case),
             "Ending": Licence.Ending,
             "revealed": revealed,

@@ -309,3 +309,43 @@ def test_a_counter_intake_stays_within_its_statement_budget_whatever_its_materia
     # Measured when this test was written (4 of them are the session, the user and the staff
     # checks): 38 (before: 43).
     assert many <= 38, many
+
+
+@pytest.mark.django_db
+def test_the_hot_list_rows_write_exactly_what_drfs_field_walk_writes(service, caseworker):
+    """ "My applications" and the queue write their rows by hand (cases.api.CaseSummaryOutput,
+    cases.work_api.QueueItemOutput): each row must equal what the declared fields give, for a
+    draft (no dates), a submitted case, and an accepted one claimed by a caseworker."""
+    from rest_framework import serializers
+
+    from cases import selectors
+    from cases.api import CaseSummaryOutput
+    from cases.work_api import QueueItemOutput
+
+    citizen = CitizenProfileFactory().user
+    workflow.create_draft(service=service, user=citizen, data={"shop_area": 1})
+    submitted(service, citizen)
+    accepted = submitted(service, citizen)
+    workflow.claim_case(case=accepted, user=caseworker)
+    workflow.apply_transition(case=accepted, name="accept", actor=caseworker, opinion="齐全")
+    # held by the caseworker at the next stage too (rows, as more_cases_like writes them)
+    Case.objects.filter(pk=accepted.pk).update(due_date_provisional=True, assignee=caseworker)
+
+    def walked(output, row):  # DRF's own field-by-field serialisation
+        return serializers.Serializer.to_representation(output, row)
+
+    mine = list(selectors.my_applications(citizen))
+    assert len(mine) == 3 and {c.state for c in mine} == {"draft", "submitted", "accepted"}
+    for row in mine:
+        output = CaseSummaryOutput()
+        assert output.to_representation(row) == walked(output, row)
+    queue = list(selectors.work_queue(caseworker))
+    assert len(queue) == 2 and any(c.assignee_id for c in queue)
+    for row in queue:
+        output = QueueItemOutput()
+        assert output.to_representation(row) == walked(output, row)
+    # The API answers are these rows.
+    client = Client()
+    client.force_login(citizen)
+    api = client.get("/api/v1/applications/").json()["results"]
+    assert api == [walked(CaseSummaryOutput(), row) for row in mine]

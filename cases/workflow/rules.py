@@ -153,9 +153,13 @@ def held_by_someone_else(case: Case, user: User | None, roles: set[str]) -> bool
     )
 
 
-def transitions_for(case: Case, user: User) -> list[WorkflowTransition]:
-    """What this user may do to this case now: what a page offers and the API lists as actions."""
-    roles = roles_for(case, user)
+def transitions_for(
+    case: Case, user: User, *, roles: set[str] | None = None
+) -> list[WorkflowTransition]:
+    """What this user may do to this case now: what a page offers and the API lists as actions.
+    `roles`: roles_for(case, user), when the caller has them already."""
+    if roles is None:
+        roles = roles_for(case, user)
     if not roles:
         return []
     blocked = held_by_someone_else(case, user, roles)
