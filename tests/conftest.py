@@ -44,6 +44,14 @@ def _reseed_after_a_flush() -> None:
         if not CalendarYear.objects.using(using).exists():
             seed_from_chinesecalendar(CalendarYear, CalendarDay, using=using)
         ensure_default_templates()
+        # The rate-limit counters are a cache table, not a model: a flush leaves what a
+        # transactional test counted, and the next test from the same address starts limited.
+        from django.core.cache import caches
+        from django.db import connections
+
+        table = caches["ratelimit"]._table  # noqa: SLF001 (made by createcachetable after migrate)
+        if table in connections[using].introspection.table_names():
+            caches["ratelimit"].clear()
 
     post_migrate.connect(
         reseed,
