@@ -317,17 +317,8 @@ def add_attachment(
         except ValidationError as exc:
             raise ValidationError({"file": exc.error_list}) from exc
         try:
-            attachment = Attachment.objects.create(
-                case=case,
-                material=material,
-                stored_name=stored.stored_name,
-                original_name=stored.original_name,
-                size=stored.size,
-                sha256=stored.sha256,
-                content_type=stored.content_type,
-                uploaded_by=user,
-                for_supplement=supplement,
-            )
+            attachment = _attachment_row(case, material, stored, user, supplement)
+            attachment.save(force_insert=True)
             case.row_version += 1
             case.save(update_fields=["row_version", "updated_at"])
             _delivered(case, material, user)
@@ -379,17 +370,7 @@ def attach_stored_files(
         except ValidationError as exc:
             raise ValidationError({"file": exc.error_list}) from exc
         attachments = Attachment.objects.bulk_create(
-            Attachment(
-                case=case,
-                material=material,
-                stored_name=stored.stored_name,
-                original_name=stored.original_name,
-                size=stored.size,
-                sha256=stored.sha256,
-                content_type=stored.content_type,
-                uploaded_by=user,
-            )
-            for material, user, stored in documents
+            _attachment_row(case, material, stored, user) for material, user, stored in documents
         )
         case.row_version += 1
         case.save(update_fields=["row_version", "updated_at"])
@@ -694,3 +675,12 @@ def submit_application(*, case: Case, user: User, channel: str | None = None) ->
         case_submitted(case)  # a fee due before acceptance: told with the receipt
         case = approve_if_rules_hold(case=case)  # 秒批: the system decides when every rule holds
     return case
+
+
+def _attachment_row(case, material, stored, user, supplement=None) -> Attachment:
+    """The row of one stored upload (add_attachment saves one, attach_stored_files a batch)."""
+    return Attachment(
+        case=case, material=material, stored_name=stored.stored_name,
+        original_name=stored.original_name, size=stored.size, sha256=stored.sha256,
+        content_type=stored.content_type, uploaded_by=user, for_supplement=supplement,
+    )  # fmt: skip
