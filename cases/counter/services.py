@@ -15,8 +15,9 @@ from django.utils.translation import gettext as _
 
 from accounts import proxies
 from accounts.models import Role, StaffMembership, User
-from accounts.services import register_walk_in
-from services.models import Bundle, Outcome, ServiceItem, ServiceMaterial
+from accounts.services import find_citizen_by_id_number, register_walk_in
+from accounts.validators import normalize_id_number
+from services.models import Bundle, MaterialSource, Outcome, ServiceItem, ServiceMaterial
 
 from .. import uploads, workflow
 from ..models import BundleApplication, Case, Channel
@@ -81,6 +82,7 @@ def file_counter_application(
             queryset=ServiceMaterial.objects.select_related("shared_by"),
         ),
     )
+    answers = _ask_registries(service, citizen)  # before the transaction: no call holds a lock
     try:
         with transaction.atomic():
             profile, authorisation = _walk_in(clerk, citizen, agent, stored)
@@ -109,7 +111,9 @@ def file_counter_application(
             workflow.attach_stored_files(case=case, documents=documents)
             if commitment_signed:  # 告知承诺 read and signed at the desk
                 case = workflow.sign_commitment(case=case, user=clerk)
-            case = workflow.submit_application(case=case, user=clerk, channel=Channel.COUNTER)
+            case = workflow.submit_application(
+                case=case, user=clerk, channel=Channel.COUNTER, registry_answers=answers
+            )
             acceptance = workflow.transition_with_outcome(case, clerk, Outcome.ACCEPTED)
             if accept and acceptance is not None:
                 case = workflow.apply_transition(
@@ -125,6 +129,27 @@ def file_counter_application(
             uploads.discard_stored(name)
         raise
     return case
+
+
+def _ask_registries(service: ServiceItem, citizen: dict):
+    """The registries' answers for the service's shared materials about the walk-in citizen (as on
+    file when known: a known citizen's name is theirs), asked before the filing's transaction."""
+    from ..sharing import services as sharing
+
+    version = service.current_version
+    materials = list(version.materials.all()) if version is not None else []
+    if not any(m.source == MaterialSource.SHARED for m in materials):
+        return sharing.RegistryAnswers()
+    known = find_citizen_by_id_number(citizen.get("id_number", ""))
+    person = (
+        sharing.Person.of(known)
+        if known is not None
+        else sharing.Person(
+            id_number=normalize_id_number(citizen.get("id_number", "")),
+            real_name=(citizen.get("real_name") or "").strip(),
+        )
+    )
+    return sharing.ask_for_materials(service=service, materials=materials, person=person)
 
 
 def file_counter_bundle(

@@ -587,15 +587,69 @@ def _service_closed(service: ServiceItem) -> str:
     return _("This service takes no new applications.")
 
 
-def submit_application(*, case: Case, user: User, channel: str | None = None) -> Case:
+def _materials_read(case: Case) -> None:
+    """The version's materials with their sharing departments, read once for the checks and the
+    registries (each asks `.materials.all()`)."""
+    prefetch_related_objects(
+        [case],
+        Prefetch(
+            "service_version__materials",
+            queryset=ServiceMaterial.objects.select_related("shared_by"),
+        ),
+    )
+
+
+def changed_meanwhile() -> CaseConflict:
+    return CaseConflict(
+        _(
+            "This application changed while it was being handed in. Nothing was lost: check it "
+            "and submit it again."
+        ),
+        code="changed",
+    )
+
+
+def ask_registries(case: Case) -> sharing.RegistryAnswers:
+    """Before the submission's transaction: the registries' answers for the case's shared
+    materials (outside the row lock: a registry may take seconds). Its materials stay read."""
+    _materials_read(case)
+    materials = list(case.service_version.materials.all())
+    if not any(m.source == MaterialSource.SHARED for m in materials):
+        return sharing.RegistryAnswers()
+    return sharing.ask_for_materials(
+        service=case.service, materials=materials, person=sharing.Person.of(case.applicant)
+    )
+
+
+def submit_application(
+    *,
+    case: Case,
+    user: User,
+    channel: str | None = None,
+    registry_answers: sharing.RegistryAnswers | None = None,
+) -> Case:
     """Hand the application in: full validation of the form and the materials, then `submitted`
-    in the intake stage, with the intake deadline of 行政许可法 §32."""
+    in the intake stage, with the intake deadline of 行政许可法 §32.
+
+    The registries of shared materials are asked before the transaction opens (or by a caller
+    that opened one, in `registry_answers`); the case is then locked and, if it changed since it
+    was read (its row_version), refused with a conflict asking to submit again: nothing is lost."""
+    seen = seen_version = None
+    if registry_answers is None and not transaction.get_connection().in_atomic_block:
+        seen_version = case.row_version  # read now: a caller's case may have deferred it
+        registry_answers = ask_registries(case)
+        seen = case
     with transaction.atomic():
         case = locked(case)
         if not case.is_draft:
             raise CaseConflict(
                 _("This application has already been submitted."), code="already_submitted"
             )
+        if seen is not None:
+            if case.row_version != seen_version:
+                raise changed_meanwhile()
+            # A published version never changes: its materials as read before.
+            case.service_version = seen.service_version
         errors: dict[str, list[str]] = {}
         if case.service.status != ServiceItem.Status.PUBLISHED:
             errors["service"] = [_service_closed(case.service)]
@@ -607,15 +661,7 @@ def submit_application(*, case: Case, user: User, channel: str | None = None) ->
             errors.update(
                 {f"data.{k}" if k != "data" else k: v for k, v in exc.message_dict.items()}
             )
-        # The version's materials once for the checks below and the registries (each asked
-        # `.materials.all()`), and what is outstanding once for both its halves.
-        prefetch_related_objects(
-            [case],
-            Prefetch(
-                "service_version__materials",
-                queryset=ServiceMaterial.objects.select_related("shared_by"),
-            ),
-        )
+        _materials_read(case)  # nothing to read when read before the transaction
         outstanding = outstanding_materials(case)
         missing = [m for m in outstanding if not _may_follow(case, m)]
         if missing:
@@ -624,7 +670,12 @@ def submit_application(*, case: Case, user: User, channel: str | None = None) ->
             ]
         if errors:
             raise ValidationError(errors)
-        sharing.fetch_shared_materials(case=case, user=user, channel=channel or case.channel)
+        try:
+            sharing.fetch_shared_materials(
+                case=case, user=user, channel=channel or case.channel, answers=registry_answers
+            )
+        except sharing.AnswersOutdated as exc:
+            raise changed_meanwhile() from exc
         owed = [m for m in outstanding if _may_follow(case, m)]
         now = timezone.now()
         if owed:
