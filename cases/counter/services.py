@@ -17,6 +17,7 @@ from accounts import proxies
 from accounts.models import Role, StaffMembership, User
 from accounts.services import find_citizen_by_id_number, register_walk_in
 from accounts.validators import normalize_id_number
+from services import bundles as definitions
 from services.models import Bundle, MaterialSource, Outcome, ServiceItem, ServiceMaterial
 
 from .. import uploads, workflow
@@ -82,7 +83,8 @@ def file_counter_application(
             queryset=ServiceMaterial.objects.select_related("shared_by"),
         ),
     )
-    answers = _ask_registries(service, citizen)  # before the transaction: no call holds a lock
+    # Before the transaction: no registry call holds it open (the draft's prefill, the materials).
+    answers = _ask_registries(service, data or {}, lambda: _walk_in_person(citizen))
     try:
         with transaction.atomic():
             profile, authorisation = _walk_in(clerk, citizen, agent, stored)
@@ -90,6 +92,7 @@ def file_counter_application(
                 service=service, user=clerk, data=data, channel=Channel.COUNTER,
                 applicant=profile, authorisation=authorisation,
                 materials_received=materials_received, queue_ticket=queue_ticket,
+                registry_answers=answers,
             )  # fmt: skip
             valid_ids = {m.pk for m in case.service_version.materials.all()}
             if any(m not in valid_ids for m in scans):
@@ -131,25 +134,49 @@ def file_counter_application(
     return case
 
 
-def _ask_registries(service: ServiceItem, citizen: dict):
-    """The registries' answers for the service's shared materials about the walk-in citizen (as on
-    file when known: a known citizen's name is theirs), asked before the filing's transaction."""
+def _walk_in_person(citizen: dict):
+    """Whom the registries are asked about for a walk-in citizen, as `_walk_in` will file them:
+    a known citizen as on file (their name is theirs), a new one as the clerk entered them."""
     from ..sharing import services as sharing
 
-    version = service.current_version
-    materials = list(version.materials.all()) if version is not None else []
-    if not any(m.source == MaterialSource.SHARED for m in materials):
-        return sharing.RegistryAnswers()
     known = find_citizen_by_id_number(citizen.get("id_number", ""))
-    person = (
-        sharing.Person.of(known)
-        if known is not None
-        else sharing.Person(
-            id_number=normalize_id_number(citizen.get("id_number", "")),
-            real_name=(citizen.get("real_name") or "").strip(),
-        )
+    if known is not None:
+        return sharing.Person.of(known)
+    return sharing.Person(
+        id_number=normalize_id_number(citizen.get("id_number", "")),
+        real_name=(citizen.get("real_name") or "").strip(),
     )
-    return sharing.ask_for_materials(service=service, materials=materials, person=person)
+
+
+def _asks_registries(version) -> bool:
+    """Whether filing under `version` asks a registry: a registry-sourced field or a shared
+    material (its materials as read by the caller)."""
+    from ..sharing import services as sharing
+
+    return version is not None and (
+        bool(sharing.registry_prefilled_fields(version.form_schema))
+        or any(m.source == MaterialSource.SHARED for m in version.materials.all())
+    )
+
+
+def _ask_registries(
+    service: ServiceItem, data: dict, person, answers=None
+):  # -> sharing.RegistryAnswers
+    """The registries' answers for the draft's registry-sourced fields and the service's shared
+    materials about the walk-in citizen, asked before the filing's transaction."""
+    from ..sharing import services as sharing
+
+    answers = sharing.RegistryAnswers() if answers is None else answers
+    version = service.current_version
+    if not _asks_registries(version):
+        return answers
+    person = person() if callable(person) else person
+    sharing.ask_for_prefill(
+        service=service, schema=version.form_schema, data=data, person=person, answers=answers
+    )
+    return sharing.ask_for_materials(
+        service=service, materials=list(version.materials.all()), person=person, answers=answers
+    )
 
 
 def file_counter_bundle(
@@ -180,6 +207,7 @@ def file_counter_bundle(
     scans = {int(k): v for k, v in (scans or {}).items() if v}
     _check_scans(scans)
     stored: list[str] = []
+    answers = _ask_bundle_registries(bundle, citizen, data)  # before the transaction
     try:
         with transaction.atomic():
             profile, authorisation = _walk_in(clerk, citizen, agent, stored)
@@ -200,7 +228,9 @@ def file_counter_bundle(
                             {"scans": [f"{upload.name}: {m}" for m in exc.messages]}
                         ) from exc
                     stored.append(attachment.stored_name)
-            application = bundles.submit_bundle_application(application=application, user=clerk)
+            application = bundles.submit_bundle_application(
+                application=application, user=clerk, registry_answers=answers
+            )
             if accept:
                 for link in application.member_cases.select_related("case"):
                     if link.case is None:
@@ -219,6 +249,23 @@ def file_counter_bundle(
             uploads.discard_stored(name)
         raise
     return application
+
+
+def _ask_bundle_registries(bundle: Bundle, citizen: dict, data: dict):
+    """The registries' answers for every member filed at submission (a member that waits for
+    another's result is filed later, and its registries asked then), before the transaction."""
+    from ..sharing import services as sharing
+
+    answers = sharing.RegistryAnswers()
+    if not isinstance(data, dict):
+        return answers  # refused by the filing itself
+    members = [m for m in definitions.members_of(bundle) if not m.waits.all()]
+    asking = [m for m in members if _asks_registries(m.service.current_version)]
+    if asking:
+        person = _walk_in_person(citizen)
+        for member in asking:
+            _ask_registries(member.service, definitions.member_data(member, data), person, answers)
+    return answers
 
 
 def scan_shared_instead(

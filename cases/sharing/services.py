@@ -17,13 +17,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Department, User
 from services.models import MaterialSource, ServiceItem, ServiceMaterial, SharingGrant, localized
-from services.schema import ordered_properties
+from services.schema import ordered_properties, validate_data
 
 from ..models import CLOSED_STATES, Case, Channel, SharingRequest
 from .registry import Person, Registry, RegistryUnavailable, get_registry, prefill_source  # noqa: F401 - Person for callers
@@ -443,18 +444,54 @@ def registry_prefilled_fields(schema: dict) -> dict[str, str]:
     }
 
 
-def prefill_from_registries(*, case: Case, user: User | None, channel: str) -> bool:
+def _prefill_wanted(schema: dict, data: dict) -> dict[str, dict[str, str]]:
+    """Registry → {registry field: form field} for the form's empty registry-sourced fields."""
+    wanted: dict[str, dict[str, str]] = {}
+    for name, source in registry_prefilled_fields(schema).items():
+        if data.get(name) in (None, ""):
+            found = prefill_source(source)
+            code, field = source.split(".", 1) if found is None else (found[0].code, found[1])
+            wanted.setdefault(code, {})[field] = name
+    return wanted
+
+
+def ask_for_prefill(
+    *, service: ServiceItem, schema: dict, data: dict, person: Person | None,
+    answers: RegistryAnswers | None = None,
+) -> RegistryAnswers:  # fmt: skip
+    """Outside any transaction: ask the registries what `prefill_from_registries` will log when
+    the draft (of `schema`, with the answers `data`) is created about `person`; only the granted
+    fields, as it does. Nothing is asked without a person or a registry-sourced empty field."""
+    answers = RegistryAnswers() if answers is None else answers
+    if person is None or not registry_prefilled_fields(schema):
+        return answers
+    try:  # as the draft will hold them; what is refused, its creation refuses
+        data = validate_data(schema, data or {}, partial=True)
+    except ValidationError:
+        return answers
+    wanted = _prefill_wanted(schema, data)
+    if not wanted:
+        return answers
+    grants = {g.registry: set(g.fields) for g in service.sharing_grants.all()}
+    for code, fields in wanted.items():
+        allowed = list(dict.fromkeys(f for f in fields if f in grants.get(code, set())))
+        registry = get_registry(code)
+        if registry is None or not allowed or answers.get(code, person, allowed) is not None:
+            continue
+        answers.put(code, person, allowed, _ask(registry, code, person, allowed))
+    return answers
+
+
+def prefill_from_registries(
+    *, case: Case, user: User | None, channel: str, answers: RegistryAnswers | None = None
+) -> bool:
     """Fill the draft's empty registry-sourced fields (x-prefill "household.address" ...), one
     logged request per registry, asking only what the service's grant allows: a field outside it is
     a refused request and stays for the applicant to answer. The fields stay editable (the
     applicant may correct them; staff see the registry's answer beside). Saves the case's data;
-    True if it changed."""
-    wanted: dict[str, dict[str, str]] = {}  # registry → {registry field: form field}
-    for name, source in registry_prefilled_fields(case.service_version.form_schema).items():
-        if case.data.get(name) in (None, ""):
-            found = prefill_source(source)
-            code, field = source.split(".", 1) if found is None else (found[0].code, found[1])
-            wanted.setdefault(code, {})[field] = name
+    True if it changed. With `answers` (`ask_for_prefill`, before the transaction), no registry
+    is called: AnswersOutdated when they lack one."""
+    wanted = _prefill_wanted(case.service_version.form_schema, case.data)
     if not wanted:
         return False
     grants = {g.registry: set(g.fields) for g in case.service.sharing_grants.all()}
@@ -469,7 +506,7 @@ def prefill_from_registries(*, case: Case, user: User | None, channel: str) -> b
             request_shared_data(fields=refused, **common)
         if not allowed:
             continue
-        request = request_shared_data(fields=allowed, **common)
+        request = request_shared_data(fields=allowed, answers=answers, **common)
         if request.outcome != Outcome.FOUND:
             continue
         for field in allowed:

@@ -164,8 +164,12 @@ def create_draft(
     authorisation: ProxyAuthorisation | None = None,
     materials_received: list[int] | None = None,
     queue_ticket: str = "",
+    registry_answers: sharing.RegistryAnswers | None = None,
 ) -> tuple[Case, bool]:
     """Start an application under the service's current published version.
+
+    The registries of its registry-sourced fields are asked before the transaction opens (or by
+    a caller that opened one, in `registry_answers`: cases.sharing.ask_for_prefill).
 
     At a counter, `materials_received` lists the materials handed over on paper (收件清单) and
     `queue_ticket` the ticket the citizen was called with; the filing counts as one visit.
@@ -191,6 +195,35 @@ def create_draft(
     # The version's materials (read once, or from a caller's prefetch) only when paper was ticked.
     if materials_received and set(materials_received) - {m.pk for m in version.materials.all()}:
         raise ValidationError({"materials_received": [_("This service has no such material.")]})
+    ask_first = registry_answers is None and not transaction.get_connection().in_atomic_block
+    for attempt in (1, 2):
+        if ask_first:  # no registry call holds the transaction open
+            registry_answers = sharing.ask_for_prefill(
+                service=service,
+                schema=version.form_schema,
+                data=cleaned,
+                person=sharing.Person.of(profile) if profile is not None else None,
+            )
+        try:
+            return _created_draft(
+                service=service, version=version, user=user, profile=profile,
+                organisation=organisation, authorisation=authorisation, channel=channel,
+                idempotency_key=idempotency_key, cleaned=dict(cleaned),
+                materials_received=materials_received, queue_ticket=queue_ticket,
+                registry_answers=registry_answers,
+            )  # fmt: skip
+        except sharing.AnswersOutdated:
+            if not ask_first or attempt == 2:  # the grants keep changing: let them say again
+                raise ValidationError(
+                    {"service": [_("This service's data sharing changed just now: try again.")]}
+                ) from None
+    raise AssertionError("unreachable")
+
+
+def _created_draft(
+    *, service, version, user, profile, organisation, authorisation, channel, idempotency_key,
+    cleaned, materials_received, queue_ticket, registry_answers,
+) -> tuple[Case, bool]:  # fmt: skip
     try:
         with transaction.atomic():
             case = Case(
@@ -219,7 +252,9 @@ def create_draft(
                 actor_role=Role.COUNTER_CLERK if channel == Channel.COUNTER else APPLICANT,
                 channel=channel,
             )
-            sharing.prefill_from_registries(case=case, user=user, channel=channel)
+            sharing.prefill_from_registries(
+                case=case, user=user, channel=channel, answers=registry_answers
+            )
     except IntegrityError:
         if idempotency_key:
             # Another request with the same key won the race: answer with its case.
