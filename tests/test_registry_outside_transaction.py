@@ -185,6 +185,10 @@ def test_a_bundle_submission_asks_the_registries_outside_its_transaction(demo, l
     assert application.state == "draft" and application.attachments.count() == 1
     assert not Case.objects.filter(bundle_link__application=application).exists()
     assert lookups.outside()
+    lookups.meanwhile = answers_changed_in_another_tab  # the page says so too
+    page = client.post(f"/applications/bundles/{number}/materials/", {"submit": "1"})
+    assert page.status_code == 400
+    assert "changed while it was being handed in" in page.content.decode()
 
     lookups.clear()
     submitted = client.post(f"/api/v1/bundle-applications/{number}/submit/")

@@ -469,14 +469,12 @@ def submit_bundle_application(
     refused with a conflict asking to submit again: nothing is lost."""
     seen_version = None
     if registry_answers is None and not transaction.get_connection().in_atomic_block:
-        seen = BundleApplication.objects.select_related("bundle", "applicant").get(
-            pk=application.pk
-        )
-        seen_version = seen.row_version
+        # As the caller read it (bundle_application_for: with its bundle and applicant).
+        seen_version = application.row_version
         registry_answers = ask_registries(
-            seen,
-            definitions.members_of(seen.bundle),
-            sharing.Person.of(seen.applicant) if seen.applicant_id else None,
+            application,
+            definitions.members_of(application.bundle),
+            sharing.Person.of(application.applicant) if application.applicant_id else None,
         )
     with transaction.atomic():
         application = _locked(application, for_filing=True)

@@ -671,9 +671,15 @@ def submit_application(
     was read (its row_version), refused with a conflict asking to submit again: nothing is lost."""
     seen = seen_version = None
     if registry_answers is None and not transaction.get_connection().in_atomic_block:
-        seen_version = case.row_version  # read now: a caller's case may have deferred it
-        registry_answers = ask_registries(case)
-        seen = case
+        # One read for what the registries need and the re-check (a caller's case may hold only
+        # its number): not the form data, which the locked read below decrypts.
+        seen = (
+            Case.objects.select_related("service_version")
+            .only("row_version", "service_id", "applicant_id", "service_version")
+            .get(pk=case.pk)
+        )
+        seen_version = seen.row_version
+        registry_answers = ask_registries(seen)
     with transaction.atomic():
         case = locked(case)
         if not case.is_draft:
