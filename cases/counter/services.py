@@ -195,8 +195,9 @@ def file_counter_bundle(
     citizen found or registered, the proxy's authorisation checked, the combined answers, the paper
     materials ticked once per material of the bundle (any member's material id) and the scans
     stored once; then one submission files a case per member in its own department, each with
-    channel `counter` and the queue ticket (cases.bundles.services). Shared materials are asked of
-    their registries as each member is submitted, as online. With `accept`, the clerk accepts on
+    channel `counter` and the queue ticket (cases.bundles.services). The registries (each member's
+    registry-sourced fields and shared materials) are asked before the filing's transaction opens,
+    and logged inside it as each member is filed, as online. With `accept`, the clerk accepts on
     the spot (即收即受) the member cases of departments where they may; the others go to their
     department's queue. All or nothing: a refused filing leaves no bundle, no case, no
     half-registered person and no stored scan."""
