@@ -340,8 +340,12 @@ def review_step(request: HttpRequest, number: str) -> HttpResponse:
             workflow.submit_application(case=case, user=request.user, channel=Channel.ONLINE)
         except ValidationError as exc:
             error_items = _submission_problems(case, exc)
-        except workflow.CaseConflict:
-            return redirect("cases:submitted", number=case.number)
+        except workflow.CaseConflict as exc:
+            if exc.code != "changed":
+                return redirect("cases:submitted", number=case.number)
+            # Changed meanwhile (another tab saved it): shown as it is now, to submit again.
+            messages.error(request, exc.message)
+            case = _case(request, number)
         else:
             return redirect("cases:submitted", number=case.number)
     elif not case.is_draft:

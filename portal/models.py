@@ -20,3 +20,21 @@ class CacheGeneration(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} {self.value}"
+
+
+class RateCounter(models.Model):
+    """One fixed-window counter of portal/ratelimit.py's `count`: a keyed hash (no address or
+    username is stored), how many events its current window has seen and when that window ends
+    (Unix time). A model rather than a cache entry: one upsert counts and answers at once, it is
+    shared by every web replica, and it does not depend on Redis."""
+
+    name = models.CharField(_("name"), max_length=64, primary_key=True)
+    count = models.IntegerField(_("count"), default=0)
+    window_ends = models.FloatField(_("window ends"), db_index=True)
+
+    class Meta:
+        verbose_name = _("rate-limit counter")
+        verbose_name_plural = _("rate-limit counters")
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.count}"

@@ -35,6 +35,7 @@ from ..models import (
     Case,
     Channel,
 )
+from ..sharing import services as sharing
 
 # The results a waiting member is filed after, and the ends after which it never will be.
 RESULT_STATES = (OuterState.APPROVED, OuterState.CONCLUDED)
@@ -359,7 +360,12 @@ def add_bundle_attachment(
 # --- Filing the members ----------------------------------------------------------------------------
 
 
-def _file_member(link: BundleMemberCase, application: BundleApplication, prefill: dict) -> Case:
+def _file_member(
+    link: BundleMemberCase,
+    application: BundleApplication,
+    prefill: dict,
+    registry_answers: sharing.RegistryAnswers | None = None,
+) -> Case:
     """File and submit one member's case through the engine, with the bundle's documents that
     its service asks for (the same stored files, attached at once). Reads nothing the caller
     loaded: the member with its service, version and materials (`members_of`), the application
@@ -383,6 +389,7 @@ def _file_member(link: BundleMemberCase, application: BundleApplication, prefill
         if version is not None
         else None,
         queue_ticket=application.queue_ticket,
+        registry_answers=registry_answers,
     )
     link.case, link.state, link.problem = case, BundleMemberCase.State.FILED, ""
     link.save(update_fields=["case", "state", "problem"])
@@ -408,7 +415,9 @@ def _file_member(link: BundleMemberCase, application: BundleApplication, prefill
             for attachment in documents.get(definitions.material_key(material)[0], [])
         ],
     )
-    return workflow.submit_application(case=case, user=application.filed_by)
+    return workflow.submit_application(
+        case=case, user=application.filed_by, registry_answers=registry_answers
+    )
 
 
 def _for_filing(application: BundleApplication) -> BundleApplication:
@@ -423,9 +432,50 @@ def _for_filing(application: BundleApplication) -> BundleApplication:
     return application
 
 
-def submit_bundle_application(*, application: BundleApplication, user: User) -> BundleApplication:
+def ask_registries(
+    application: BundleApplication, members: list[BundleMember], person: sharing.Person | None
+) -> sharing.RegistryAnswers:
+    """Before the submission's transaction: the registries' answers for every member filed now
+    (the draft's registry-sourced fields and the shared materials); a member that waits for
+    another's result is filed later, and asked then."""
+    answers = sharing.RegistryAnswers()
+    for member in members:
+        version = member.service.current_version
+        if member.waits.all() or version is None:
+            continue
+        sharing.ask_for_prefill(
+            service=member.service, schema=version.form_schema, answers=answers, person=person,
+            data=definitions.member_data(member, application.data or {}),
+        )  # fmt: skip
+        if person is not None:
+            sharing.ask_for_materials(
+                service=member.service, materials=list(version.materials.all()), person=person,
+                answers=answers,
+            )  # fmt: skip
+    return answers
+
+
+def submit_bundle_application(
+    *,
+    application: BundleApplication,
+    user: User,
+    registry_answers: sharing.RegistryAnswers | None = None,
+) -> BundleApplication:
     """Submit once: every member that waits for nobody is filed and submitted now, in its own
-    department; the others wait. All or nothing: errors name the combined fields."""
+    department; the others wait. All or nothing: errors name the combined fields.
+
+    The registries are asked before the transaction opens (or by a caller that opened one, in
+    `registry_answers`); an application changed since it was read (its row_version) is then
+    refused with a conflict asking to submit again: nothing is lost."""
+    seen_version = None
+    if registry_answers is None and not transaction.get_connection().in_atomic_block:
+        # As the caller read it (bundle_application_for: with its bundle and applicant).
+        seen_version = application.row_version
+        registry_answers = ask_registries(
+            application,
+            definitions.members_of(application.bundle),
+            sharing.Person.of(application.applicant) if application.applicant_id else None,
+        )
     with transaction.atomic():
         application = _locked(application, for_filing=True)
         if application.state != BundleApplication.State.DRAFT:
@@ -433,6 +483,8 @@ def submit_bundle_application(*, application: BundleApplication, user: User) -> 
                 _("This bundle application has already been submitted."),
                 code="already_submitted",
             )
+        if seen_version is not None and application.row_version != seen_version:
+            raise workflow.changed_meanwhile()
         members = definitions.members_of(application.bundle)
         _open_for_filing(application.bundle, members, application.channel)
         _for_filing(application)
@@ -465,7 +517,7 @@ def submit_bundle_application(*, application: BundleApplication, user: User) -> 
             try:
                 # No savepoint of its own: a refused member rolls the whole submission back
                 # below, and the engine's services roll back their own part of a refusal.
-                _file_member(link, application, {})
+                _file_member(link, application, {}, registry_answers)
             except ValidationError as exc:
                 for path, messages in _member_errors(link.member, exc).items():
                     errors.setdefault(path, []).extend(

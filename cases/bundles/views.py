@@ -155,8 +155,12 @@ def materials(request: HttpRequest, number: str) -> HttpResponse:
         except ValidationError as exc:
             submit_errors = exc.messages
             status = 400
-        except workflow.CaseConflict:
-            return redirect("cases:bundles:status", number=number)
+        except workflow.CaseConflict as exc:
+            if exc.code != "changed":
+                return redirect("cases:bundles:status", number=number)
+            # Changed meanwhile (another tab saved it): shown as it is now, to submit again.
+            submit_errors, status = [exc.message], 400
+            application = _application(request, number)
         else:
             messages.success(
                 request,

@@ -15,8 +15,10 @@ from django.utils.translation import gettext as _
 
 from accounts import proxies
 from accounts.models import Role, StaffMembership, User
-from accounts.services import register_walk_in
-from services.models import Bundle, Outcome, ServiceItem, ServiceMaterial
+from accounts.services import find_citizen_by_id_number, register_walk_in
+from accounts.validators import normalize_id_number
+from services import bundles as definitions
+from services.models import Bundle, MaterialSource, Outcome, ServiceItem, ServiceMaterial
 
 from .. import uploads, workflow
 from ..models import BundleApplication, Case, Channel
@@ -81,6 +83,8 @@ def file_counter_application(
             queryset=ServiceMaterial.objects.select_related("shared_by"),
         ),
     )
+    # Before the transaction: no registry call holds it open (the draft's prefill, the materials).
+    answers = _ask_registries(service, data or {}, lambda: _walk_in_person(citizen))
     try:
         with transaction.atomic():
             profile, authorisation = _walk_in(clerk, citizen, agent, stored)
@@ -88,6 +92,7 @@ def file_counter_application(
                 service=service, user=clerk, data=data, channel=Channel.COUNTER,
                 applicant=profile, authorisation=authorisation,
                 materials_received=materials_received, queue_ticket=queue_ticket,
+                registry_answers=answers,
             )  # fmt: skip
             valid_ids = {m.pk for m in case.service_version.materials.all()}
             if any(m not in valid_ids for m in scans):
@@ -109,7 +114,9 @@ def file_counter_application(
             workflow.attach_stored_files(case=case, documents=documents)
             if commitment_signed:  # 告知承诺 read and signed at the desk
                 case = workflow.sign_commitment(case=case, user=clerk)
-            case = workflow.submit_application(case=case, user=clerk, channel=Channel.COUNTER)
+            case = workflow.submit_application(
+                case=case, user=clerk, channel=Channel.COUNTER, registry_answers=answers
+            )
             acceptance = workflow.transition_with_outcome(case, clerk, Outcome.ACCEPTED)
             if accept and acceptance is not None:
                 case = workflow.apply_transition(
@@ -125,6 +132,51 @@ def file_counter_application(
             uploads.discard_stored(name)
         raise
     return case
+
+
+def _walk_in_person(citizen: dict):
+    """Whom the registries are asked about for a walk-in citizen, as `_walk_in` will file them:
+    a known citizen as on file (their name is theirs), a new one as the clerk entered them."""
+    from ..sharing import services as sharing
+
+    known = find_citizen_by_id_number(citizen.get("id_number", ""))
+    if known is not None:
+        return sharing.Person.of(known)
+    return sharing.Person(
+        id_number=normalize_id_number(citizen.get("id_number", "")),
+        real_name=(citizen.get("real_name") or "").strip(),
+    )
+
+
+def _asks_registries(version) -> bool:
+    """Whether filing under `version` asks a registry: a registry-sourced field or a shared
+    material (its materials as read by the caller)."""
+    from ..sharing import services as sharing
+
+    return version is not None and (
+        bool(sharing.registry_prefilled_fields(version.form_schema))
+        or any(m.source == MaterialSource.SHARED for m in version.materials.all())
+    )
+
+
+def _ask_registries(
+    service: ServiceItem, data: dict, person, answers=None
+):  # -> sharing.RegistryAnswers
+    """The registries' answers for the draft's registry-sourced fields and the service's shared
+    materials about the walk-in citizen, asked before the filing's transaction."""
+    from ..sharing import services as sharing
+
+    answers = sharing.RegistryAnswers() if answers is None else answers
+    version = service.current_version
+    if not _asks_registries(version):
+        return answers
+    person = person() if callable(person) else person
+    sharing.ask_for_prefill(
+        service=service, schema=version.form_schema, data=data, person=person, answers=answers
+    )
+    return sharing.ask_for_materials(
+        service=service, materials=list(version.materials.all()), person=person, answers=answers
+    )
 
 
 def file_counter_bundle(
@@ -143,8 +195,9 @@ def file_counter_bundle(
     citizen found or registered, the proxy's authorisation checked, the combined answers, the paper
     materials ticked once per material of the bundle (any member's material id) and the scans
     stored once; then one submission files a case per member in its own department, each with
-    channel `counter` and the queue ticket (cases.bundles.services). Shared materials are asked of
-    their registries as each member is submitted, as online. With `accept`, the clerk accepts on
+    channel `counter` and the queue ticket (cases.bundles.services). The registries (each member's
+    registry-sourced fields and shared materials) are asked before the filing's transaction opens,
+    and logged inside it as each member is filed, as online. With `accept`, the clerk accepts on
     the spot (即收即受) the member cases of departments where they may; the others go to their
     department's queue. All or nothing: a refused filing leaves no bundle, no case, no
     half-registered person and no stored scan."""
@@ -155,6 +208,7 @@ def file_counter_bundle(
     scans = {int(k): v for k, v in (scans or {}).items() if v}
     _check_scans(scans)
     stored: list[str] = []
+    answers = _ask_bundle_registries(bundle, citizen, data)  # before the transaction
     try:
         with transaction.atomic():
             profile, authorisation = _walk_in(clerk, citizen, agent, stored)
@@ -175,7 +229,9 @@ def file_counter_bundle(
                             {"scans": [f"{upload.name}: {m}" for m in exc.messages]}
                         ) from exc
                     stored.append(attachment.stored_name)
-            application = bundles.submit_bundle_application(application=application, user=clerk)
+            application = bundles.submit_bundle_application(
+                application=application, user=clerk, registry_answers=answers
+            )
             if accept:
                 for link in application.member_cases.select_related("case"):
                     if link.case is None:
@@ -194,6 +250,23 @@ def file_counter_bundle(
             uploads.discard_stored(name)
         raise
     return application
+
+
+def _ask_bundle_registries(bundle: Bundle, citizen: dict, data: dict):
+    """The registries' answers for every member filed at submission (a member that waits for
+    another's result is filed later, and its registries asked then), before the transaction."""
+    from ..sharing import services as sharing
+
+    answers = sharing.RegistryAnswers()
+    if not isinstance(data, dict):
+        return answers  # refused by the filing itself
+    members = [m for m in definitions.members_of(bundle) if not m.waits.all()]
+    asking = [m for m in members if _asks_registries(m.service.current_version)]
+    if asking:
+        person = _walk_in_person(citizen)
+        for member in asking:
+            _ask_registries(member.service, definitions.member_data(member, data), person, answers)
+    return answers
 
 
 def scan_shared_instead(

@@ -17,16 +17,17 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Department, User
 from services.models import MaterialSource, ServiceItem, ServiceMaterial, SharingGrant, localized
-from services.schema import ordered_properties
+from services.schema import ordered_properties, validate_data
 
 from ..models import CLOSED_STATES, Case, Channel, SharingRequest
-from .registry import Person, Registry, RegistryUnavailable, get_registry, prefill_source
+from .registry import Person, Registry, RegistryUnavailable, get_registry, prefill_source  # noqa: F401 - Person for callers
 from .registry import registries_of as _registries_of
 
 logger = logging.getLogger(__name__)
@@ -45,30 +46,29 @@ def request_shared_data(
     case: Case | None = None,
     material: ServiceMaterial | None = None,
     user: User | None = None,
+    answers: RegistryAnswers | None = None,
 ) -> SharingRequest:
     """Ask one registry about one person for `fields`, for `service`; the logged request, with
     the data when found. Refused (and the registry never asked) unless a grant of the service
     covers every field. Never raises for the registry's sake: a registry that is down, or an
-    adapter that fails, is an `unavailable` outcome."""
+    adapter that fails, is an `unavailable` outcome.
+
+    With `answers` (asked before a transaction opened, `ask_for_materials`), the registry is not
+    called: its answer is taken from them, and AnswersOutdated raised when they hold none for this
+    request (the grant changed meanwhile)."""
     registry = get_registry(registry_code)
     grant = SharingGrant.objects.filter(service=service, registry=registry_code).first()
     fields = list(dict.fromkeys(fields))
     data, as_of = {}, None
     if registry is None or grant is None or not fields or set(fields) - set(grant.fields):
         outcome = Outcome.REFUSED
+    elif answers is not None:
+        asked = answers.get(registry_code, person, fields)
+        if asked is None:  # the grant or the person changed since: never asked inside
+            raise AnswersOutdated(registry_code)
+        outcome, data, as_of = asked
     else:
-        try:
-            answer = registry.lookup(person, fields)
-        except RegistryUnavailable:
-            outcome = Outcome.UNAVAILABLE
-        except Exception as exc:  # an adapter's bug must not lose the citizen's submission
-            logger.warning("registry %s failed: %s", registry_code, type(exc).__name__)
-            outcome = Outcome.UNAVAILABLE
-        else:
-            outcome = Outcome.FOUND if answer.found else Outcome.NOT_FOUND
-            if answer.found:
-                data = {f: answer.data.get(f) for f in fields}
-                as_of = answer.as_of
+        outcome, data, as_of = _ask(registry, registry_code, person, fields)
     return SharingRequest.objects.create(
         registry=registry_code,
         department=_owner(registry),
@@ -84,6 +84,68 @@ def request_shared_data(
         data=data,
         as_of=as_of,
     )
+
+
+class AnswersOutdated(Exception):
+    """Registry answers fetched before a transaction do not cover what it found: ask again."""
+
+
+Asked = tuple[str, dict, object]  # outcome, data, as_of
+
+
+def _ask(registry: Registry, registry_code: str, person: Person, fields: list[str]) -> Asked:
+    """The registry's answer as (outcome, data, as_of); never raises for the registry's sake."""
+    try:
+        answer = registry.lookup(person, fields)
+    except RegistryUnavailable:
+        return Outcome.UNAVAILABLE, {}, None
+    except Exception as exc:  # an adapter's bug must not lose the citizen's submission
+        logger.warning("registry %s failed: %s", registry_code, type(exc).__name__)
+        return Outcome.UNAVAILABLE, {}, None
+    if not answer.found:
+        return Outcome.NOT_FOUND, {}, None
+    return Outcome.FOUND, {f: answer.data.get(f) for f in fields}, answer.as_of
+
+
+class RegistryAnswers:
+    """What registries answered, asked before the submission's transaction opens, so that no
+    registry call (a network round trip of up to its timeout) holds the case's row lock; the
+    transaction logs them (`request_shared_data(answers=...)`)."""
+
+    def __init__(self) -> None:
+        self._answers: dict[tuple[str, Person, tuple[str, ...]], Asked] = {}
+
+    def put(self, code: str, person: Person, fields: list[str], asked: Asked) -> None:
+        self._answers[code, person, tuple(fields)] = asked
+
+    def get(self, code: str, person: Person, fields: list[str]) -> Asked | None:
+        return self._answers.get((code, person, tuple(dict.fromkeys(fields))))
+
+    def __len__(self) -> int:
+        return len(self._answers)
+
+
+def ask_for_materials(
+    *, service: ServiceItem, materials: list[ServiceMaterial], person: Person,
+    answers: RegistryAnswers | None = None,
+) -> RegistryAnswers:  # fmt: skip
+    """Outside any transaction: ask the registries for every shared material of `materials` (the
+    version's, read with `shared_by`) that the service's grants cover; what `fetch_shared_materials`
+    logs inside the submission. Refused requests are never sent, so nothing is asked for them."""
+    answers = RegistryAnswers() if answers is None else answers
+    shared = [m for m in materials if m.source == MaterialSource.SHARED]
+    if not shared:
+        return answers
+    grants = {g.registry: g.fields for g in service.sharing_grants.all()}
+    for material in shared:
+        for code, fields in _material_registries(service, material, grants):
+            fields = list(dict.fromkeys(fields))
+            registry = get_registry(code)
+            if registry is None or not fields or set(fields) - set(grants.get(code, [])):
+                continue
+            if answers.get(code, person, fields) is None:
+                answers.put(code, person, fields, _ask(registry, code, person, fields))
+    return answers
 
 
 def find_eligible(
@@ -134,17 +196,22 @@ def _owner(registry: Registry | None) -> Department | None:
 # --- Materials -------------------------------------------------------------------------------------
 
 
-def _material_registries(case: Case, material: ServiceMaterial) -> list[tuple[str, list[str]]]:
+def _material_registries(
+    service: ServiceItem, material: ServiceMaterial, grants: dict[str, list[str]] | None = None
+) -> list[tuple[str, list[str]]]:
     """(registry code, fields) to ask for a shared material: the registries its sharing
     department owns that the service holds a grant for, with the granted fields. With no grant, the
     department's registries with all their fields, which `request_shared_data` refuses (and logs)."""
     owned = _registries_of(material.shared_by.code) if material.shared_by_id else []
-    grants = {g.registry: g.fields for g in case.service.sharing_grants.all()}
+    if grants is None:
+        grants = {g.registry: g.fields for g in service.sharing_grants.all()}
     granted = [(r.code, grants[r.code]) for r in owned if r.code in grants]
     return granted or [(r.code, list(r.fields)) for r in owned]
 
 
-def fetch_shared_materials(*, case: Case, user: User | None, channel: str) -> list[SharingRequest]:
+def fetch_shared_materials(
+    *, case: Case, user: User | None, channel: str, answers: RegistryAnswers | None = None
+) -> list[SharingRequest]:
     """At submission: fetch every material whose source is data shared by another department
     (online and at a counter alike), one logged request per registry. What is found is the case's
     snapshot; what is not, the applicant is told of and may upload (`shared_materials`)."""
@@ -155,7 +222,7 @@ def fetch_shared_materials(*, case: Case, user: User | None, channel: str) -> li
         m for m in case.service_version.materials.all() if m.source == MaterialSource.SHARED
     ]
     for material in materials:
-        for code, fields in _material_registries(case, material):
+        for code, fields in _material_registries(case.service, material):
             made.append(
                 request_shared_data(
                     registry_code=code,
@@ -167,6 +234,7 @@ def fetch_shared_materials(*, case: Case, user: User | None, channel: str) -> li
                     case=case,
                     material=material,
                     user=user,
+                    answers=answers,
                 )  # fmt: skip
             )
     return made
@@ -376,18 +444,54 @@ def registry_prefilled_fields(schema: dict) -> dict[str, str]:
     }
 
 
-def prefill_from_registries(*, case: Case, user: User | None, channel: str) -> bool:
+def _prefill_wanted(schema: dict, data: dict) -> dict[str, dict[str, str]]:
+    """Registry → {registry field: form field} for the form's empty registry-sourced fields."""
+    wanted: dict[str, dict[str, str]] = {}
+    for name, source in registry_prefilled_fields(schema).items():
+        if data.get(name) in (None, ""):
+            found = prefill_source(source)
+            code, field = source.split(".", 1) if found is None else (found[0].code, found[1])
+            wanted.setdefault(code, {})[field] = name
+    return wanted
+
+
+def ask_for_prefill(
+    *, service: ServiceItem, schema: dict, data: dict, person: Person | None,
+    answers: RegistryAnswers | None = None,
+) -> RegistryAnswers:  # fmt: skip
+    """Outside any transaction: ask the registries what `prefill_from_registries` will log when
+    the draft (of `schema`, with the answers `data`) is created about `person`; only the granted
+    fields, as it does. Nothing is asked without a person or a registry-sourced empty field."""
+    answers = RegistryAnswers() if answers is None else answers
+    if person is None or not registry_prefilled_fields(schema):
+        return answers
+    try:  # as the draft will hold them; what is refused, its creation refuses
+        data = validate_data(schema, data or {}, partial=True)
+    except ValidationError:
+        return answers
+    wanted = _prefill_wanted(schema, data)
+    if not wanted:
+        return answers
+    grants = {g.registry: set(g.fields) for g in service.sharing_grants.all()}
+    for code, fields in wanted.items():
+        allowed = list(dict.fromkeys(f for f in fields if f in grants.get(code, set())))
+        registry = get_registry(code)
+        if registry is None or not allowed or answers.get(code, person, allowed) is not None:
+            continue
+        answers.put(code, person, allowed, _ask(registry, code, person, allowed))
+    return answers
+
+
+def prefill_from_registries(
+    *, case: Case, user: User | None, channel: str, answers: RegistryAnswers | None = None
+) -> bool:
     """Fill the draft's empty registry-sourced fields (x-prefill "household.address" ...), one
     logged request per registry, asking only what the service's grant allows: a field outside it is
     a refused request and stays for the applicant to answer. The fields stay editable (the
     applicant may correct them; staff see the registry's answer beside). Saves the case's data;
-    True if it changed."""
-    wanted: dict[str, dict[str, str]] = {}  # registry → {registry field: form field}
-    for name, source in registry_prefilled_fields(case.service_version.form_schema).items():
-        if case.data.get(name) in (None, ""):
-            found = prefill_source(source)
-            code, field = source.split(".", 1) if found is None else (found[0].code, found[1])
-            wanted.setdefault(code, {})[field] = name
+    True if it changed. With `answers` (`ask_for_prefill`, before the transaction), no registry
+    is called: AnswersOutdated when they lack one."""
+    wanted = _prefill_wanted(case.service_version.form_schema, case.data)
     if not wanted:
         return False
     grants = {g.registry: set(g.fields) for g in case.service.sharing_grants.all()}
@@ -402,7 +506,7 @@ def prefill_from_registries(*, case: Case, user: User | None, channel: str) -> b
             request_shared_data(fields=refused, **common)
         if not allowed:
             continue
-        request = request_shared_data(fields=allowed, **common)
+        request = request_shared_data(fields=allowed, answers=answers, **common)
         if request.outcome != Outcome.FOUND:
             continue
         for field in allowed:

@@ -11,10 +11,10 @@ and Referer headers): the page's form posts it, the API takes it as JSON, and a 
 string is refused unread (400) without a lookup. The number may be in a URL: the receipt's QR code
 links to /track/?number=….
 
-Guessing is rate-limited per client address. The counters live in the database (the `ratelimit`
-cache, a DatabaseCache table) so that the limit holds across web processes and does not depend on
-Redis; each address's counters are read and written under a lock, so parallel requests cannot slip
-past the limit.
+Guessing is rate-limited per client address. The counters live in the database (portal.RateCounter,
+counted by one upsert: portal.ratelimit.count_events) so that the limit holds across web processes
+and does not depend on Redis; the upsert's row lock serialises one address's requests, so parallel
+requests cannot slip past the limit.
 """
 
 from __future__ import annotations
@@ -23,14 +23,10 @@ import hmac
 import logging
 import math
 import time
-from dataclasses import dataclass
 
 from axes.helpers import get_client_ip_address
 from django import forms
-from django.conf import settings
-from django.core.cache import caches
-from django.core.management import call_command
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -45,7 +41,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portal.ratelimit import lock
+from portal import ratelimit
 from services.models import OuterState, localized
 
 from .. import access, selectors
@@ -57,7 +53,6 @@ logger = logging.getLogger(__name__)
 FAILURE_LIMIT = 10
 LOOKUP_LIMIT = 60
 WINDOW_SECONDS = 10 * 60
-CACHE_ALIAS = "ratelimit"
 
 
 def not_found_message() -> str:
@@ -133,12 +128,6 @@ class TooManyLookups(Exception):
         self.retry_after = retry_after
 
 
-@dataclass
-class _Window:
-    count: int
-    ends: float
-
-
 def _client_key(request: HttpRequest) -> str:
     """The address as django-axes sees it (TRUSTED_PROXY_COUNT), hashed: no address is stored."""
     address = get_client_ip_address(request) or "unknown"
@@ -146,41 +135,29 @@ def _client_key(request: HttpRequest) -> str:
 
 
 def _limited_lookup(number: str, name: str, key: str) -> Case | None:
-    cache = caches[CACHE_ALIAS]
+    """Counted first, as if it failed, in one statement: parallel guesses cannot slip past the
+    limit, and the counts are right whatever happens after. A refused attempt is then taken back
+    (it does not count), and so is the failure of one that found its case."""
     now = time.time()
-    with transaction.atomic():
-        lock(key)
-        stored = cache.get(key) or {}
-        windows = {kind: _Window(*w) for kind, w in stored.items() if w[1] > now}
-        for kind, limit in (("failed", FAILURE_LIMIT), ("lookups", LOOKUP_LIMIT)):
-            window = windows.get(kind)
-            if window is not None and window.count >= limit:
-                logger.warning("Case tracking: lookups refused for %s (%s)", key, kind)
-                raise TooManyLookups(math.ceil(window.ends - now))
-        case = case_for_tracking(number, name)
-        for kind in ("lookups", "failed") if case is None else ("lookups",):
-            window = windows.setdefault(kind, _Window(0, now + WINDOW_SECONDS))
-            window.count += 1
-        cache.set(
-            key,
-            {kind: (w.count, w.ends) for kind, w in windows.items()},
-            timeout=math.ceil(max(w.ends for w in windows.values()) - now),
-        )
+    lookups, failed = f"{key}:lookups", f"{key}:failed"
+    counted = ratelimit.count_events({lookups: WINDOW_SECONDS, failed: WINDOW_SECONDS}, now=now)
+    for counter, limit in ((failed, FAILURE_LIMIT), (lookups, LOOKUP_LIMIT)):
+        so_far, ends = counted[counter]
+        if so_far > limit:
+            logger.warning("Case tracking: lookups refused for %s (%s)", key, counter[-7:])
+            _take_back([lookups, failed])
+            raise TooManyLookups(max(1, math.ceil(ends - now)))
+    case = case_for_tracking(number, name)
+    if case is not None:
+        _take_back([failed])
     return case
 
 
-def _create_missing_table() -> bool:
-    """`make run` and deployments that only migrate have no cache table yet: make it once."""
-    table = settings.CACHES[CACHE_ALIAS]["LOCATION"]
-    if table in connection.introspection.table_names():
-        return False
-    logger.warning("Case tracking: creating the rate-limit table %s (run createcachetable)", table)
+def _take_back(counters: list[str]) -> None:
     try:
-        call_command("createcachetable", database=connection.alias, verbosity=0)
+        ratelimit.uncount(counters)
     except DatabaseError:
-        logger.exception("Case tracking: the rate-limit table could not be created")
-        return False
-    return True
+        logger.exception("Case tracking: a lookup could not be taken back from its counters")
 
 
 def track_case(*, number: str, name: str, request: HttpRequest) -> Case | None:
@@ -189,14 +166,10 @@ def track_case(*, number: str, name: str, request: HttpRequest) -> Case | None:
     Raises TooManyLookups when the address has used up its failed or total lookups. When the
     counters cannot be reached the lookup goes ahead (fail open) and the error is logged.
     """
-    key = _client_key(request)
-    for attempt in (1, 2):
-        try:
-            return _limited_lookup(number, name, key)
-        except DatabaseError:
-            if attempt == 2 or not _create_missing_table():
-                logger.exception("Case tracking: rate limit unavailable; lookup allowed without it")
-                break
+    try:
+        return _limited_lookup(number, name, _client_key(request))
+    except DatabaseError:
+        logger.exception("Case tracking: rate limit unavailable; lookup allowed without it")
     return case_for_tracking(number, name)
 
 

@@ -164,8 +164,12 @@ def create_draft(
     authorisation: ProxyAuthorisation | None = None,
     materials_received: list[int] | None = None,
     queue_ticket: str = "",
+    registry_answers: sharing.RegistryAnswers | None = None,
 ) -> tuple[Case, bool]:
     """Start an application under the service's current published version.
+
+    The registries of its registry-sourced fields are asked before the transaction opens (or by
+    a caller that opened one, in `registry_answers`: cases.sharing.ask_for_prefill).
 
     At a counter, `materials_received` lists the materials handed over on paper (收件清单) and
     `queue_ticket` the ticket the citizen was called with; the filing counts as one visit.
@@ -191,6 +195,35 @@ def create_draft(
     # The version's materials (read once, or from a caller's prefetch) only when paper was ticked.
     if materials_received and set(materials_received) - {m.pk for m in version.materials.all()}:
         raise ValidationError({"materials_received": [_("This service has no such material.")]})
+    ask_first = registry_answers is None and not transaction.get_connection().in_atomic_block
+    for attempt in (1, 2):
+        if ask_first:  # no registry call holds the transaction open
+            registry_answers = sharing.ask_for_prefill(
+                service=service,
+                schema=version.form_schema,
+                data=cleaned,
+                person=sharing.Person.of(profile) if profile is not None else None,
+            )
+        try:
+            return _created_draft(
+                service=service, version=version, user=user, profile=profile,
+                organisation=organisation, authorisation=authorisation, channel=channel,
+                idempotency_key=idempotency_key, cleaned=dict(cleaned),
+                materials_received=materials_received, queue_ticket=queue_ticket,
+                registry_answers=registry_answers,
+            )  # fmt: skip
+        except sharing.AnswersOutdated:
+            if not ask_first or attempt == 2:  # the grants keep changing: let them say again
+                raise ValidationError(
+                    {"service": [_("This service's data sharing changed just now: try again.")]}
+                ) from None
+    raise AssertionError("unreachable")
+
+
+def _created_draft(
+    *, service, version, user, profile, organisation, authorisation, channel, idempotency_key,
+    cleaned, materials_received, queue_ticket, registry_answers,
+) -> tuple[Case, bool]:  # fmt: skip
     try:
         with transaction.atomic():
             case = Case(
@@ -219,7 +252,9 @@ def create_draft(
                 actor_role=Role.COUNTER_CLERK if channel == Channel.COUNTER else APPLICANT,
                 channel=channel,
             )
-            sharing.prefill_from_registries(case=case, user=user, channel=channel)
+            sharing.prefill_from_registries(
+                case=case, user=user, channel=channel, answers=registry_answers
+            )
     except IntegrityError:
         if idempotency_key:
             # Another request with the same key won the race: answer with its case.
@@ -587,15 +622,75 @@ def _service_closed(service: ServiceItem) -> str:
     return _("This service takes no new applications.")
 
 
-def submit_application(*, case: Case, user: User, channel: str | None = None) -> Case:
+def _materials_read(case: Case) -> None:
+    """The version's materials with their sharing departments, read once for the checks and the
+    registries (each asks `.materials.all()`)."""
+    prefetch_related_objects(
+        [case],
+        Prefetch(
+            "service_version__materials",
+            queryset=ServiceMaterial.objects.select_related("shared_by"),
+        ),
+    )
+
+
+def changed_meanwhile() -> CaseConflict:
+    return CaseConflict(
+        _(
+            "This application changed while it was being handed in. Nothing was lost: check it "
+            "and submit it again."
+        ),
+        code="changed",
+    )
+
+
+def ask_registries(case: Case) -> sharing.RegistryAnswers:
+    """Before the submission's transaction: the registries' answers for the case's shared
+    materials (outside the row lock: a registry may take seconds). Its materials stay read."""
+    _materials_read(case)
+    materials = list(case.service_version.materials.all())
+    if not any(m.source == MaterialSource.SHARED for m in materials):
+        return sharing.RegistryAnswers()
+    return sharing.ask_for_materials(
+        service=case.service, materials=materials, person=sharing.Person.of(case.applicant)
+    )
+
+
+def submit_application(
+    *,
+    case: Case,
+    user: User,
+    channel: str | None = None,
+    registry_answers: sharing.RegistryAnswers | None = None,
+) -> Case:
     """Hand the application in: full validation of the form and the materials, then `submitted`
-    in the intake stage, with the intake deadline of 行政许可法 §32."""
+    in the intake stage, with the intake deadline of 行政许可法 §32.
+
+    The registries of shared materials are asked before the transaction opens (or by a caller
+    that opened one, in `registry_answers`); the case is then locked and, if it changed since it
+    was read (its row_version), refused with a conflict asking to submit again: nothing is lost."""
+    seen = seen_version = None
+    if registry_answers is None and not transaction.get_connection().in_atomic_block:
+        # One read for what the registries need and the re-check (a caller's case may hold only
+        # its number): not the form data, which the locked read below decrypts.
+        seen = (
+            Case.objects.select_related("service_version")
+            .only("row_version", "service_id", "applicant_id", "service_version")
+            .get(pk=case.pk)
+        )
+        seen_version = seen.row_version
+        registry_answers = ask_registries(seen)
     with transaction.atomic():
         case = locked(case)
         if not case.is_draft:
             raise CaseConflict(
                 _("This application has already been submitted."), code="already_submitted"
             )
+        if seen is not None:
+            if case.row_version != seen_version:
+                raise changed_meanwhile()
+            # A published version never changes: its materials as read before.
+            case.service_version = seen.service_version
         errors: dict[str, list[str]] = {}
         if case.service.status != ServiceItem.Status.PUBLISHED:
             errors["service"] = [_service_closed(case.service)]
@@ -607,15 +702,7 @@ def submit_application(*, case: Case, user: User, channel: str | None = None) ->
             errors.update(
                 {f"data.{k}" if k != "data" else k: v for k, v in exc.message_dict.items()}
             )
-        # The version's materials once for the checks below and the registries (each asked
-        # `.materials.all()`), and what is outstanding once for both its halves.
-        prefetch_related_objects(
-            [case],
-            Prefetch(
-                "service_version__materials",
-                queryset=ServiceMaterial.objects.select_related("shared_by"),
-            ),
-        )
+        _materials_read(case)  # nothing to read when read before the transaction
         outstanding = outstanding_materials(case)
         missing = [m for m in outstanding if not _may_follow(case, m)]
         if missing:
@@ -624,7 +711,12 @@ def submit_application(*, case: Case, user: User, channel: str | None = None) ->
             ]
         if errors:
             raise ValidationError(errors)
-        sharing.fetch_shared_materials(case=case, user=user, channel=channel or case.channel)
+        try:
+            sharing.fetch_shared_materials(
+                case=case, user=user, channel=channel or case.channel, answers=registry_answers
+            )
+        except sharing.AnswersOutdated as exc:
+            raise changed_meanwhile() from exc
         owed = [m for m in outstanding if _may_follow(case, m)]
         now = timezone.now()
         if owed:
