@@ -277,3 +277,36 @@ def test_rows_follow_the_set_based_deemed_closure(desk):
         # or shown there with its new deadline.
         queued = _api_row(staff, "/api/v1/work/queue/", member.number)
         assert queued is None or queued["deadline"] == accepted.due_date.isoformat()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_the_list_apis_answer_what_drfs_field_walk_writes_for_every_kind_of_row(desk, language):
+    """The APIs read plain values (cases.api.summary_row, cases.work_api.queue_row): each row
+    must be what the declared serializer fields write for the case itself, bundle member and
+    proxy included, with the state labels of the language asked for."""
+    from rest_framework import serializers
+
+    from cases.api import CaseSummaryOutput
+    from cases.work_api import QueueItemOutput
+
+    def walked(output, case):
+        return serializers.Serializer.to_representation(output, case)
+
+    accept = {"HTTP_ACCEPT_LANGUAGE": language}
+    with clock.at(TODAY.isoformat()):
+        mine = _client(desk["citizen"], language).get("/api/v1/applications/", **accept).json()
+        queue = _client(desk["caseworker"], language).get("/api/v1/work/queue/", **accept)
+        with translation.override(language):
+            expected_mine = [
+                walked(CaseSummaryOutput(), c) for c in selectors.my_applications(desk["citizen"])
+            ]
+            expected_queue = [
+                walked(QueueItemOutput(), c) for c in selectors.work_queue(desk["caseworker"])
+            ]
+    assert mine["count"] == 5 and mine["results"] == expected_mine
+    assert any(row["bundle"] for row in mine["results"])
+    assert queue.json()["results"] == expected_queue and len(expected_queue) == 4
+    with translation.override(language):
+        accepted = str(Case(state="accepted").get_state_display())
+    assert accepted in {row["state_label"] for row in mine["results"]}
