@@ -6,6 +6,7 @@ import re
 
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
@@ -113,6 +114,55 @@ class CaseSummaryOutput(serializers.Serializer):
             "due_date_provisional": bool(case.due_date_provisional),
             "bundle": bundle_of(case),
         }
+
+
+_STATE_LABELS: dict[str, dict[str, str]] = {}
+
+
+def state_labels() -> dict[str, str]:
+    """Each case state's label (`get_state_display`) in the active language, looked up once per
+    language and process: the choices are code, not data."""
+    language = get_language() or ""
+    labels = _STATE_LABELS.get(language)
+    if labels is None:
+        choices = Case._meta.get_field("state").flatchoices
+        labels = _STATE_LABELS[language] = {value: str(label) for value, label in choices}
+    return labels
+
+
+# What a row of "my applications" reads, as plain values (no model instances: at twenty rows a
+# page, building them cost more than the query).
+SUMMARY_VALUES = (
+    "number", "state", "service__code", "service_version__name", "channel", "created_at",
+    "received_at", "intake_due_date", "due_date", "due_date_provisional",
+    "bundle_link__application__number", "bundle_link__application__bundle__code",
+    "bundle_link__application__bundle__name",
+)  # fmt: skip
+
+
+def summary_row(row: dict, labels: dict[str, str]) -> dict:
+    """CaseSummaryOutput of a case read as SUMMARY_VALUES (`labels`: state_labels())."""
+    number = row["bundle_link__application__number"]
+    return {
+        "number": row["number"],
+        "state": row["state"],
+        "state_label": labels.get(row["state"], row["state"]),
+        "service": row["service__code"],
+        "service_name": row["service_version__name"],
+        "channel": row["channel"],
+        "created_at": datetime_out(row["created_at"]),
+        "received_at": datetime_out(row["received_at"]),
+        "intake_due_date": date_out(row["intake_due_date"]),
+        "due_date": date_out(row["due_date"]),
+        "due_date_provisional": bool(row["due_date_provisional"]),
+        "bundle": None
+        if number is None
+        else {
+            "number": number,
+            "bundle": row["bundle_link__application__bundle__code"],
+            "bundle_name": row["bundle_link__application__bundle__name"],
+        },
+    }
 
 
 class RightsOutput(serializers.Serializer):
@@ -349,6 +399,13 @@ class ApplicationListCreateView(ListAPIView):
 
     def get_queryset(self):
         return selectors.my_applications(self.request.user)
+
+    def list(self, request, *args, **kwargs):
+        """The page read as plain values and written by summary_row: the same answer as
+        CaseSummaryOutput gives for the cases."""
+        page = self.paginate_queryset(self.get_queryset().values(*SUMMARY_VALUES))
+        labels = state_labels()
+        return self.get_paginated_response([summary_row(row, labels) for row in page])
 
     @extend_schema(
         request=CreateInput,

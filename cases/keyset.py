@@ -19,7 +19,8 @@ def encode(key: dt.date | None, pk: int) -> str:
 
 
 def page_after(queryset: QuerySet, cursor: str | None, size: int) -> tuple[list, str | None]:
-    """The next `size` rows after `cursor` (from `encode`), and the cursor of the page after them."""
+    """The next `size` rows after `cursor` (from `encode`), and the cursor of the page after them.
+    The rows are model instances, or dicts from `.values()` naming `pk` and `queue_key`."""
     if cursor:
         try:
             raw_date, raw_pk = cursor.rsplit("_", 1)
@@ -34,5 +35,11 @@ def page_after(queryset: QuerySet, cursor: str | None, size: int) -> tuple[list,
                 Q(queue_key__gte=key) & (Q(queue_key__gt=key) | Q(pk__gt=pk))
             )
     rows = list(queryset[: size + 1])
-    following = encode(rows[size - 1].queue_key, rows[size - 1].pk) if len(rows) > size else None
+    following = None
+    if len(rows) > size:
+        last = rows[size - 1]
+        if isinstance(last, dict):
+            following = encode(last["queue_key"], last["pk"])
+        else:
+            following = encode(last.queue_key, last.pk)
     return rows[:size], following

@@ -24,7 +24,7 @@ from services import catalog
 from services.models import MaterialSource, Outcome, join_names
 from services.schema import SchemaForm, answers, label_of, ordered_properties, row_field_name
 
-from . import decisions, documents, next_steps, receipts, selectors, uploads, workflow
+from . import decisions, documents, list_rows, next_steps, receipts, selectors, uploads, workflow
 from .automation import services as automation
 from .models import CLOSED_STATES, Attachment, Case, Channel, SupplementRequest
 from .sharing import services as sharing
@@ -435,7 +435,11 @@ def application_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "cases/list.html",
-        {"page": page, "cases": page.object_list, "bundle_applications": bundle_applications},
+        {
+            "page": page,
+            "rows": list_rows.application_rows(page.object_list),
+            "bundle_applications": bundle_applications,
+        },
     )
 
 

@@ -17,7 +17,17 @@ from accounts.models import Role
 from accounts.permissions import departments_with_role
 from services.models import MaterialSource
 
-from . import access, access_log, documents, keyset, previews, selectors, uploads, workflow
+from . import (
+    access,
+    access_log,
+    documents,
+    keyset,
+    list_rows,
+    previews,
+    selectors,
+    uploads,
+    workflow,
+)
 from .automation import services as automation
 from .models import Channel, Licence, OpinionPhrase
 from .ratings import services as ratings
@@ -45,7 +55,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         request,
         "work/queue.html",
         {
-            "cases": rows,
+            "rows": list_rows.queue_rows(rows, timezone.localdate()),
             "filters": filters,
             "mine": mine,
             "next_query": query.urlencode() if following else "",
