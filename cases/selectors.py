@@ -255,9 +255,21 @@ def staff_timeline(case: Case) -> list[dict]:
     from .automation.services import AUTO_APPROVER
 
     labels, outcomes = _transition_words(case)
-    roles = {**dict(Role.choices), APPLICANT: _("applicant"), "system": _("system"),
-             "expert": _("consulted expert"), AUTO_APPROVER: _("automatic approval")}  # fmt: skip
-    states = dict(OuterState.choices)
+    roles, states, system, auto_approval = vocabulary.per_language(
+        "staff-trail",
+        lambda: (
+            {
+                **{k: str(v) for k, v in Role.choices},
+                APPLICANT: _("applicant"),
+                "system": _("system"),
+                "expert": _("consulted expert"),
+                AUTO_APPROVER: _("automatic approval"),
+            },
+            {k: str(v) for k, v in OuterState.choices},
+            _("system"),
+            _("Automatic approval (系统自动审批)"),
+        ),
+    )
     entries = []
     for event in case.events.select_related("actor").order_by("sequence"):
         outcome = event.outcome or outcomes.get(event.action, "")
@@ -272,11 +284,7 @@ def staff_timeline(case: Case) -> list[dict]:
                 "to_state_label": states.get(event.to_state, ""),
                 "actor": (event.actor.get_full_name() or event.actor.username)
                 if event.actor
-                else (
-                    _("Automatic approval (系统自动审批)")
-                    if event.actor_role == AUTO_APPROVER
-                    else _("system")
-                ),
+                else (auto_approval if event.actor_role == AUTO_APPROVER else system),
                 "role": event.actor_role,
                 "at": event.at,
                 "from_state": event.from_state,

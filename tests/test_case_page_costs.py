@@ -88,3 +88,23 @@ def test_the_calendar_is_read_once_and_an_edit_is_seen_by_the_next_request(world
         assert client.get(url).json()["remaining_working_days"] == before - 1
         CalendarDay.objects.filter(date=dt.date(2026, 11, 4)).delete()
         assert client.get(url).json()["remaining_working_days"] == before
+
+
+@pytest.mark.django_db
+def test_the_trail_words_kept_per_process_follow_the_language(world):
+    from django.utils import translation
+
+    from cases.selectors import staff_timeline
+    from cases.vocabulary import EventAction
+
+    case, _, _ = world
+    worded = {}
+    for language in ("en", "zh-hans", "en"):
+        with translation.override(language):
+            trail = staff_timeline(case)
+            claim = next(entry for entry in trail if entry["action"] == EventAction.CLAIM)
+            assert claim["label"] == str(EventAction.CLAIM.label)
+            assert claim["role_label"] == str(dict(Role.choices)[Role.CASEWORKER])
+            worded.setdefault(language, claim["label"])
+            assert worded[language] == claim["label"]
+    assert worded["en"] != worded["zh-hans"]
