@@ -8,7 +8,8 @@ module hears of, so they are cached under a *stamp* kept on the account's own ro
 
 - `User.access_stamp` is given a new value by every change of the account's roles or object
   permissions (the signals below: a membership saved or deleted, a guardian permission assigned or
-  removed, a group joined or left), in the transaction of that change;
+  removed, a group joined or left) and by every save or delete of one of its second-factor
+  devices, in the transaction of that change;
 - `User.inbox_stamp` by every message delivered to the inbox, read or moved to the account
   (cases.notifications).
 
@@ -165,3 +166,17 @@ def connect_signals() -> None:
         post_save.connect(receiver, sender=model, dispatch_uid=f"facts-{model.__name__}")
         post_delete.connect(receiver, sender=model, dispatch_uid=f"facts-{model.__name__}-d")
     m2m_changed.connect(_groups_changed, sender=User.groups.through, dispatch_uid="facts-groups")
+    # The second factor's devices (TOTP, and any other django-otp kind installed): the session's
+    # device is trusted under the stamp (accounts.second_factor.CachedOTPMiddleware), so removing
+    # or disabling one, or moving it to another account, is seen by the next request.
+    from django.apps import apps
+    from django_otp.models import Device
+
+    for model in apps.get_models():
+        if issubclass(model, Device):
+            label = model._meta.label_lower
+            post_init.connect(_remember_member, sender=model, dispatch_uid=f"facts-otp-i-{label}")
+            post_save.connect(_membership_changed, sender=model, dispatch_uid=f"facts-otp-{label}")
+            post_delete.connect(
+                _membership_changed, sender=model, dispatch_uid=f"facts-otp-d-{label}"
+            )

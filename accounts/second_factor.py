@@ -13,6 +13,7 @@ someone holding only the password never sees a secret that would later be confir
 from __future__ import annotations
 
 import base64
+import functools
 import secrets
 from collections.abc import Callable
 from datetime import timedelta
@@ -25,10 +26,15 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
+from django_otp import DEVICE_ID_SESSION_KEY, match_token, user_has_device
 from django_otp import login as otp_login
-from django_otp import match_token, user_has_device
+from django_otp.middleware import OTPMiddleware
+from django_otp.models import Device
 from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from portal import caching
 
 from .models import ApiToken, EnrolmentCode, User
 
@@ -165,6 +171,41 @@ def setup_qr_svg(device: TOTPDevice) -> str:
 
 def has_authenticator(user: User) -> bool:
     return user_has_device(user, confirmed=True)
+
+
+def _device_key(user: User, persistent_id: str) -> str:
+    # Names the device, never its secret; under the access stamp, which every save or delete of
+    # one of the account's devices renews (accounts/facts.py), so a device removed or disabled is
+    # seen by the next request.
+    return f"otp-device:{user.pk}:{user.access_stamp}:{persistent_id}"
+
+
+class CachedOTPMiddleware(OTPMiddleware):
+    """django-otp's OTPMiddleware, without reading the session's device on every request: that
+    the session's device is still a confirmed device of its user is kept in the cache under the
+    account's access stamp. `user.otp_device` is then the device loaded only if asked for
+    (nothing in a request but is_verified() asks). A miss, or a cache that is down, reads the
+    device as django-otp does; the device id leaves the session as there when it no longer holds."""
+
+    def _verify_user_sync(self, request, user):
+        self._init_user_fields(user)
+        if not user.is_authenticated:
+            return user
+        persistent_id = request.session.get(DEVICE_ID_SESSION_KEY)
+        if not persistent_id:
+            return user
+        persistent_id = self._normalize_persistent_id(persistent_id)
+        key = _device_key(user, persistent_id)
+        if caching.get_many([key]).get(key) is True:
+            user.otp_device = SimpleLazyObject(
+                functools.partial(Device.from_persistent_id, persistent_id)
+            )
+            return user
+        device = self._finalize_device(request, user, Device.from_persistent_id(persistent_id))
+        if device is not None:
+            caching.store(key, True)
+        user.otp_device = device
+        return user
 
 
 class StaffSecondFactorMiddleware:

@@ -36,6 +36,8 @@ __all__ = [
     "cases_visible_to",
     "cases_visible_to_applicant",
     "cases_visible_to_staff",
+    "staff_may_see",
+    "staff_roles_by_department",
     "consulted_cases",
     "is_applicant_side",
     "is_consulted",
@@ -97,6 +99,31 @@ def cases_visible_to_staff(user: User) -> QuerySet[Case]:
     return Case.objects.filter(by_department | _consulted_case_ids(user)).exclude(
         state=OuterState.DRAFT
     )
+
+
+def staff_roles_by_department(user: User) -> dict[int, frozenset[str]]:
+    """The user's staff roles, by department id (one query)."""
+    if not user.is_authenticated:
+        return {}
+    roles: dict[int, set[str]] = {}
+    for department_id, role in StaffMembership.objects.filter(user=user).values_list(
+        "department_id", "role"
+    ):
+        roles.setdefault(department_id, set()).add(role)
+    return {department_id: frozenset(held) for department_id, held in roles.items()}
+
+
+def staff_may_see(user: User, case: Case, roles_by_department: dict[int, frozenset[str]]) -> bool:
+    """`cases_visible_to_staff(user)` for one case already read, its rule in Python: not a draft,
+    and the user works in its department or the one acting on its stage, or is consulted on it
+    (the grants are read only then). `roles_by_department`: staff_roles_by_department(user)."""
+    if not user.is_authenticated or case.state == OuterState.DRAFT:
+        return False
+    if case.department_id in roles_by_department or (
+        case.acting_department_id is not None and case.acting_department_id in roles_by_department
+    ):
+        return True
+    return Case.objects.filter(_consulted_case_ids(user), pk=case.pk).exists()
 
 
 def cases_visible_to(user: User) -> QuerySet[Case]:

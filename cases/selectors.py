@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet, Subquery, Value
+from django.db.models import (
+    Exists,
+    F,
+    OuterRef,
+    Prefetch,
+    QuerySet,
+    Subquery,
+    Value,
+    prefetch_related_objects,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -112,7 +121,9 @@ def application_for_applicant(user: User, number: str) -> Case | None:
 def _transition_words(case: Case) -> tuple[dict[str, str], dict[str, str]]:
     """Labels and outcomes of the case's workflow by transition name (events before outcomes were
     recorded on the trail take theirs from the definition)."""
-    transitions = case.service_version.workflow.transitions.all()
+    from .workflow.rules import workflow_transitions
+
+    transitions = workflow_transitions(case, case.service_version.workflow_id)
     return (
         {t.name: t.localized_label for t in transitions},
         {t.name: t.outcome for t in transitions},
@@ -200,26 +211,40 @@ def work_queue(
 
 
 def case_for_staff(user: User, number: str) -> Case | None:
-    return (
-        cases_visible_to_staff(user)
-        .filter(number=number)
+    """The case `number` if `user` may work it or is consulted on it (access.staff_may_see, the
+    rule of cases_visible_to_staff), with what the case page and API show. Read by its number
+    alone and checked on the row: the visibility subqueries and a dozen joins cost more to compile
+    than to run. The user's roles by department are kept on the case for workflow.roles_for."""
+    from . import access
+
+    roles_by_department = access.staff_roles_by_department(user)
+    case = (
+        Case.objects.filter(number=number)
         .select_related(
-            "service_version__workflow", "service", "department", "stage", "applicant", "organisation",
-            "assignee", "filed_by", "agent", "authorisation", "acting_department",
-        )
-        .prefetch_related(
-            Prefetch(
-                "attachments",
-                queryset=Attachment.objects.select_related("material").order_by("material__order", "pk"),
-            ),
-            Prefetch(
-                "supplement_requests",
-                queryset=SupplementRequest.objects.prefetch_related("materials").order_by("-created_at"),
-            ),
-            "service_version__materials",
+            "service_version", "service", "stage", "applicant", "assignee", "acting_department",
         )
         .first()
     )  # fmt: skip
+    if case is None or not access.staff_may_see(user, case, roles_by_department):
+        return None
+    case._staff_roles = (user.pk, roles_by_department)
+    prefetch_related_objects(
+        [case],
+        Prefetch(
+            "attachments",
+            queryset=Attachment.objects.select_related("material").order_by(
+                "material__order", "pk"
+            ),
+        ),
+        Prefetch(
+            "supplement_requests",
+            queryset=SupplementRequest.objects.prefetch_related("materials").order_by(
+                "-created_at"
+            ),
+        ),
+        "service_version__materials",
+    )
+    return case
 
 
 def staff_timeline(case: Case) -> list[dict]:
@@ -230,9 +255,21 @@ def staff_timeline(case: Case) -> list[dict]:
     from .automation.services import AUTO_APPROVER
 
     labels, outcomes = _transition_words(case)
-    roles = {**dict(Role.choices), APPLICANT: _("applicant"), "system": _("system"),
-             "expert": _("consulted expert"), AUTO_APPROVER: _("automatic approval")}  # fmt: skip
-    states = dict(OuterState.choices)
+    roles, states, system, auto_approval = vocabulary.per_language(
+        "staff-trail",
+        lambda: (
+            {
+                **{k: str(v) for k, v in Role.choices},
+                APPLICANT: _("applicant"),
+                "system": _("system"),
+                "expert": _("consulted expert"),
+                AUTO_APPROVER: _("automatic approval"),
+            },
+            {k: str(v) for k, v in OuterState.choices},
+            _("system"),
+            _("Automatic approval (系统自动审批)"),
+        ),
+    )
     entries = []
     for event in case.events.select_related("actor").order_by("sequence"):
         outcome = event.outcome or outcomes.get(event.action, "")
@@ -247,11 +284,7 @@ def staff_timeline(case: Case) -> list[dict]:
                 "to_state_label": states.get(event.to_state, ""),
                 "actor": (event.actor.get_full_name() or event.actor.username)
                 if event.actor
-                else (
-                    _("Automatic approval (系统自动审批)")
-                    if event.actor_role == AUTO_APPROVER
-                    else _("system")
-                ),
+                else (auto_approval if event.actor_role == AUTO_APPROVER else system),
                 "role": event.actor_role,
                 "at": event.at,
                 "from_state": event.from_state,

@@ -9,7 +9,12 @@ name.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
+from django.core.signals import setting_changed
 from django.db import models
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from services.models import Outcome
@@ -146,12 +151,50 @@ OUTCOME_MESSAGES = {
 }
 
 
+# Built once per process and language, not per event: `EventAction.values` and `.choices` make
+# their lists afresh at every call (issue 20). Only code-defined words are kept here; the
+# transitions' labels, which admins edit, are passed in by the caller for each case.
+_ENGINE_LABELS = {member.value: member.label for member in EventAction}
+_WORDS_BY_LANGUAGE: dict[tuple[str, str | None], object] = {}
+_MISSING = object()
+T = TypeVar("T")
+
+
+def _forget_words(*, setting: str, **kwargs) -> None:
+    if setting in ("LANGUAGES", "LANGUAGE_CODE", "LOCALE_PATHS"):
+        _WORDS_BY_LANGUAGE.clear()
+
+
+setting_changed.connect(_forget_words, dispatch_uid="vocabulary-words")
+
+
+def per_language(name: str, build: Callable[[], T]) -> T:
+    """`build()` (words defined in code, translated) kept per process for the active language."""
+    key = (name, get_language())
+    words = _WORDS_BY_LANGUAGE.get(key, _MISSING)
+    if words is _MISSING:
+        words = _WORDS_BY_LANGUAGE[key] = build()
+    return words
+
+
+def _words() -> tuple[dict[str, str], dict[str, str]]:
+    """(engine action → label, outcome → applicant's words) in the active language."""
+    return per_language(
+        "events",
+        lambda: (
+            {action: str(label) for action, label in _ENGINE_LABELS.items()},
+            {outcome: str(label) for outcome, label in OUTCOME_LABELS.items()},
+        ),
+    )
+
+
 def applicant_label(action: str, outcome: str, transition_labels: dict[str, str]) -> str:
     """The words of the applicant's timeline for one event."""
-    if outcome in OUTCOME_LABELS:
-        return str(OUTCOME_LABELS[outcome])
-    if action in EventAction.values:
-        return str(EventAction(action).label)
+    engine, outcomes = _words()
+    if outcome in outcomes:
+        return outcomes[outcome]
+    if action in engine:
+        return engine[action]
     return transition_labels.get(action, action)
 
 
@@ -159,8 +202,9 @@ def staff_label(action: str, outcome: str, transition_labels: dict[str, str]) ->
     """The words of the staff trail: the transition's own label, as the admin wrote it."""
     if action in transition_labels and outcome:
         return transition_labels[action]
-    if action in EventAction.values:
-        return str(EventAction(action).label)
+    engine = _words()[0]
+    if action in engine:
+        return engine[action]
     return transition_labels.get(action) or applicant_label(action, outcome, transition_labels)
 
 

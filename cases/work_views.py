@@ -173,8 +173,8 @@ def human_review(request: HttpRequest, review_id: int) -> HttpResponse:
 
 def _phrases(case, transition_names):
     return (
-        OpinionPhrase.objects.filter(department=case.department)
-        .filter(Q(service=case.service) | Q(service__isnull=True))
+        OpinionPhrase.objects.filter(department_id=case.department_id)
+        .filter(Q(service_id=case.service_id) | Q(service__isnull=True))
         .filter(Q(transition="") | Q(transition__in=transition_names))
     )
 

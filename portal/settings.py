@@ -100,7 +100,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django_otp.middleware.OTPMiddleware",
+    # django-otp's OTPMiddleware with the session's device checked under the access stamp.
+    "accounts.second_factor.CachedOTPMiddleware",
     "accounts.second_factor.StaffSecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "accounts.staff_sessions.StaffIdleTimeoutMiddleware",

@@ -13,15 +13,19 @@ Rules (docs: /work/shared/DESIGN.md, section "Time (承诺时限)"):
   counts Monday to Friday for the missing years (known years keep their holidays) and says the date
   is provisional, so it can be shown as such and recomputed once the year is entered.
 
-Every call reads the database (one query for the years, one for the exceptions of the years
-involved; more only when a walk runs past the years first estimated). Nothing is cached across
-calls, so an administrator's edit takes effect at once.
+The whole calendar (a few hundred rows) is read once per process and kept under the cache
+generation ``calendar`` (portal.caching): every save or delete of a year or a day bumps it in its
+own transaction (the signals below; the seeding functions bump too), so an administrator's edit is
+used by the next computation in every process that reads the generation from the shared cache, and
+a request costs one cache read instead of two queries. A cache outage reads the generation from the
+database (one query).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import Subquery
@@ -68,33 +72,69 @@ class CalendarYearMissing(Exception):
 # --- Loading ----------------------------------------------------------------------------------------
 
 
+CALENDAR = "calendar"  # the cache generation of the calendar's rows (portal.caching)
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    covered: frozenset[int]
+    exceptions: dict[dt.date, str]
+    by_year: dict[int, tuple[tuple[dt.date, str], ...]]
+
+
+# {generation: snapshot}, the current generation only: what this process read last.
+_snapshots: dict[int, _Snapshot] = {}
+
+
+def _snapshot() -> _Snapshot:
+    """Every year and exception as committed under the current generation (two queries when the
+    process has not read it yet)."""
+    from portal import caching
+
+    (generation,) = caching.generations(CALENDAR)
+    known = _snapshots.get(generation)
+    if known is not None:
+        return known
+    covered = frozenset(CalendarYear.objects.values_list("year", flat=True))
+    exceptions = dict(CalendarDay.objects.values_list("date", "kind"))
+    by_year: dict[int, list[tuple[dt.date, str]]] = {}
+    for day, kind in exceptions.items():
+        by_year.setdefault(day.year, []).append((day, kind))
+    snapshot = _Snapshot(
+        covered=covered,
+        exceptions=exceptions,
+        by_year={year: tuple(days) for year, days in by_year.items()},
+    )
+    _snapshots.clear()
+    _snapshots[generation] = snapshot
+    return snapshot
+
+
+def calendar_changed(sender=None, **kwargs) -> None:
+    """A year or a day was saved or deleted: computations from its commit on read the new rows."""
+    if kwargs.get("raw"):  # loaddata
+        return
+    from portal import caching
+
+    caching.bump(CALENDAR)
+
+
 class _Calendar:
-    """Known years and their exceptions for a range of whole years, loaded for one call only."""
+    """Known years and their exceptions (the process's snapshot of the current generation)."""
 
     def __init__(self, first_year: int, last_year: int) -> None:
-        self.covered: set[int] = set()
-        self.exceptions: dict[dt.date, str] = {}
-        self.last_year = first_year - 1
-        self.load_through(last_year)
+        snapshot = _snapshot()
+        self.covered: frozenset[int] = snapshot.covered
+        self.exceptions: dict[dt.date, str] = snapshot.exceptions
+        self._by_year = snapshot.by_year
+        self.last_year = 10_000  # every year is loaded
 
     def load_through(self, last_year: int) -> None:
-        """Load the years after those already loaded, up to ``last_year`` (two queries)."""
-        first_year = self.last_year + 1
-        if last_year < first_year:
-            return
-        covered = set(
-            CalendarYear.objects.filter(year__range=(first_year, last_year)).values_list(
-                "year", flat=True
-            )
-        )
-        if covered:
-            self.exceptions.update(
-                CalendarDay.objects.filter(
-                    date__range=(dt.date(min(covered), 1, 1), dt.date(max(covered), 12, 31))
-                ).values_list("date", "kind")
-            )
-        self.covered |= covered
-        self.last_year = last_year
+        """Nothing to load: the snapshot holds every year."""
+
+    def exceptions_between(self, first_year: int, last_year: int):
+        for year in range(first_year, last_year + 1):
+            yield from self._by_year.get(year, ())
 
     def is_working(self, day: dt.date) -> bool:
         """The rule, for a day of a covered year."""
@@ -269,7 +309,7 @@ def working_days_between(a: dt.date, b: dt.date) -> int:
     if missing:
         raise CalendarYearMissing(missing)
     count = _weekdays_between(a, b)
-    for day, kind in calendar.exceptions.items():
+    for day, kind in calendar.exceptions_between(first.year, b.year):
         if not a < day <= b:
             continue
         if kind == HOLIDAY and day.weekday() < 5:
@@ -366,6 +406,8 @@ def seed_from_chinesecalendar(
         ]
         years_manager.bulk_create(new_years, ignore_conflicts=True)
         days_manager.bulk_create(new_days, ignore_conflicts=True, batch_size=500)
+        if (new_years or new_days) and calendar_year_model is CalendarYear:
+            calendar_changed()  # bulk writes send no signals (a migration's models need none)
     return len(new_years), len(new_days)
 
 
@@ -389,4 +431,6 @@ def remove_chinesecalendar_seed(
             .filter(year__in=years, source=SEED_SOURCE)
             .delete()
         )
+        if (years_deleted or days_deleted) and calendar_year_model is CalendarYear:
+            calendar_changed()
     return years_deleted, days_deleted

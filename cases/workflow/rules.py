@@ -7,8 +7,6 @@ left only by a resuming outcome, that a decided case cannot be withdrawn, and wh
 
 from __future__ import annotations
 
-from django.db.models import Q
-
 from accounts.models import Role, StaffMembership, User
 from services.models import (
     APPLICANT,
@@ -59,6 +57,9 @@ def roles_for(case: Case, user: User | None, stage: WorkflowStage | None = None)
         department_id = case.acting_department_id
     else:
         department_id = acting_department_id(case, stage or case.stage)
+    known = case.__dict__.get("_staff_roles")  # read by selectors.case_for_staff
+    if known is not None and known[0] == user.pk:
+        return roles | known[1].get(department_id, frozenset())
     roles |= set(
         StaffMembership.objects.filter(user=user, department_id=department_id).values_list(
             "role", flat=True
@@ -101,21 +102,38 @@ def state_allows(case: Case, transition: WorkflowTransition) -> bool:
     return True
 
 
+def workflow_transitions(case: Case, definition_id: int) -> list[WorkflowTransition]:
+    """Every transition of the workflow `definition_id`, with their source and target stages:
+    read once for the case object (a request's page, its trail's labels and its actions all ask)."""
+    known = case.__dict__.setdefault("_workflow_transitions", {})
+    if definition_id not in known:
+        known[definition_id] = list(
+            WorkflowTransition.objects.filter(definition_id=definition_id)
+            .select_related("target", "source")
+            .order_by("pk")
+        )
+    return known[definition_id]
+
+
 def available_transitions(case: Case) -> list[WorkflowTransition]:
     """The transitions the workflow allows from the case's stage and state (whoever takes them)."""
     if case.is_draft or case.state in CLOSED_STATES or case.stage is None:
         return []
     on_the_spot = decides_on_the_spot(case)
-    candidates = WorkflowTransition.objects.filter(definition_id=case.stage.definition_id).filter(
-        Q(source=case.stage)
-        | Q(source__isnull=True)
-        | (
-            Q(source__kind=StageKind.DECISION, outcome__in=ON_THE_SPOT)
-            if on_the_spot
-            else Q(pk=None)
+    stage_id = case.stage_id
+
+    def leaves_here(t: WorkflowTransition) -> bool:
+        return (
+            t.source_id is None
+            or t.source_id == stage_id
+            or (on_the_spot and t.source.kind == StageKind.DECISION and t.outcome in ON_THE_SPOT)
         )
-    )
-    return [t for t in candidates.select_related("target", "source") if state_allows(case, t)]
+
+    return [
+        t
+        for t in workflow_transitions(case, case.stage.definition_id)
+        if leaves_here(t) and state_allows(case, t)
+    ]
 
 
 def acting_roles(case: Case, transition: WorkflowTransition, roles: set[str]) -> set[str]:
@@ -127,12 +145,9 @@ def acting_roles(case: Case, transition: WorkflowTransition, roles: set[str]) ->
         # The intake actor decides a 即办件 at once, within the roles allowed to accept it.
         accept_roles = {
             role
-            for roles_list in WorkflowTransition.objects.filter(
-                definition_id=case.stage.definition_id,
-                source=case.stage,
-                outcome=Outcome.ACCEPTED,
-            ).values_list("allowed_roles", flat=True)
-            for role in roles_list
+            for t in workflow_transitions(case, case.stage.definition_id)
+            if t.source_id == case.stage_id and t.outcome == Outcome.ACCEPTED
+            for role in t.allowed_roles
         }
         return roles & (set(transition.allowed_roles) | accept_roles)
     if transition.source_id is None and case.stage is not None:
