@@ -4,7 +4,9 @@ It looks for what is due and not yet done ("due within two working days", "past 
 due soon", "documents not sent in time", "intake silent for five working days"), never for what
 became due in the last few minutes, so a beat that was down for hours misses nothing. Each warning is
 a DeadlineWarning row inserted with ON CONFLICT DO NOTHING; only the rows this sweep inserted cause
-messages. Deadlines live in the database; nothing is scheduled as a Celery countdown.
+messages: the applicant's reminders one per case (documents, materials owed), and for staff one
+digest per recipient and run listing their cases newly due soon or overdue (deadline_sql).
+Deadlines live in the database; nothing is scheduled as a Celery countdown.
 """
 
 from __future__ import annotations
@@ -14,11 +16,11 @@ import uuid
 
 from django.db import connection, transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.models import Role, StaffMembership
 from services.calendar import add_working_days_provisional
-from services.models import OuterState, ServiceMaterial, join_names
+from services.models import OuterState, ServiceMaterial, join_names, localized
 
 from . import deadline_sql, workflow
 from .models import (
@@ -26,6 +28,7 @@ from .models import (
     Case,
     DeadlineWarning,
     Notification,
+    NotificationChannel,
     NotificationEvent,
     SupplementRequest,
 )
@@ -59,18 +62,17 @@ def _insert_warnings(
     )
 
 
-def _staff_messages(
-    warnings: list[DeadlineWarning], event: str, escalate: bool
-) -> list[Notification]:
-    """To the case's holder, or to whoever works its current stage in the acting department (own,
-    parent or fixed); an overdue case also goes to that department's head."""
+def _staff_recipients(warnings: list[DeadlineWarning], escalate: bool) -> list[tuple]:
+    """(user, warning) for each person told of each warning: the case's holder, or whoever works its
+    current stage in the acting department (own, parent or fixed); an overdue case also goes to
+    that department's heads."""
     departments = {w.case.acting_department_id or w.case.department_id for w in warnings}
     members: dict[tuple[int, str], list] = {}
     for membership in StaffMembership.objects.filter(department_id__in=departments).select_related(
         "user"
     ):
         members.setdefault((membership.department_id, membership.role), []).append(membership.user)
-    rows = []
+    pairs = []
     for warning in warnings:
         case = warning.case
         department_id = case.acting_department_id or case.department_id
@@ -86,9 +88,44 @@ def _staff_messages(
                 members.get((department_id, stage_role))
                 or members.get((department_id, Role.CASEWORKER), [])
             )
-        context = {"number": case.number, "service": case.service_version.name,
-                   "due_date": warning.deadline.isoformat(), "deadline": warning.deadline.isoformat()}  # fmt: skip
-        rows += notifications.to_staff(recipients, case=case, event=event, context=context)
+        pairs += [(user, warning) for user in recipients]
+    return pairs
+
+
+def _digests(pairs: list[tuple], today: dt.date) -> list[Notification]:
+    """One inbox message per recipient listing their warned cases (what deadline_sql writes):
+    overdue first, then by due date and filing, the first DIGEST_CASES of them, the rest counted."""
+    by_user: dict[int, tuple] = {}
+    for user, warning in pairs:
+        by_user.setdefault(user.pk, (user, {}))[1][warning.case_id] = warning
+    queue = deadline_sql.queue_url()
+    rows = []
+    for _pk, (user, warned) in sorted(by_user.items()):
+        ordered = sorted(
+            warned.values(), key=lambda w: (w.kind != Kind.OVERDUE, w.deadline, w.case_id)
+        )
+        overdue = sum(w.kind == Kind.OVERDUE for w in ordered)
+        with translation.override(user.preferred_language):
+            listed = [
+                {"number": w.case.number, "service": localized(w.case.service_version, "name"),
+                 "due_date": w.deadline.isoformat(), "kind": w.kind,
+                 "case_url": notifications.staff_case_url(w.case)}
+                for w in ordered[: deadline_sql.DIGEST_CASES]
+            ]  # fmt: skip
+        context = {
+            "date": today.isoformat(),
+            "count": len(ordered),
+            "overdue_count": overdue,
+            "due_soon_count": len(ordered) - overdue,
+            "cases": listed,
+            "more": len(ordered) - len(listed),
+            "queue_url": queue,
+        }
+        rows.append(
+            Notification(recipient=user, case=None, event=NotificationEvent.DEADLINE_DIGEST,
+                         channel=NotificationChannel.INBOX, language=user.preferred_language,
+                         context=context)
+        )  # fmt: skip
     return rows
 
 
@@ -170,14 +207,15 @@ def _candidates(today: dt.date, soon: dt.date, owed: dict[int, list[ServiceMater
 def _warn_in_python(
     today: dt.date, soon: dt.date, owed: dict[int, list[ServiceMaterial]], run: uuid.UUID
 ) -> tuple[dict[str, list[DeadlineWarning]], list[Notification]]:
-    """The portable path (SQLite under `make run`): warnings and staff messages built as objects."""
+    """The portable path (SQLite under `make run`): warnings and staff digests built as objects."""
     new = {
         kind: _insert_warnings(candidates, kind, field, run)
         for candidates, kind, field in _candidates(today, soon, owed)
     }
-    rows = _staff_messages(new[Kind.DUE_SOON], NotificationEvent.DUE_SOON, escalate=False)
+    pairs = _staff_recipients(new[Kind.DUE_SOON], escalate=False)
     # Overdue cases escalate to the head of the department acting on them.
-    rows += _staff_messages(new[Kind.OVERDUE], NotificationEvent.OVERDUE, escalate=True)
+    pairs += _staff_recipients(new[Kind.OVERDUE], escalate=True)
+    rows = _digests(pairs, today)
     return new, Notification.objects.bulk_create(rows) if rows else []
 
 
@@ -188,9 +226,10 @@ def sweep(today: dt.date | None = None, *, in_sql: bool | None = None) -> dict[s
 
 
 def warn(today: dt.date, *, in_sql: bool | None = None) -> dict[str, int]:
-    """Every threshold crossed by `today` recorded once, and the messages of the new ones.
+    """Every threshold crossed by `today` recorded once, and the messages of the new ones: one
+    digest per staff recipient (DEADLINE_DIGEST), the applicant's reminders per case.
 
-    On PostgreSQL the warnings and the staff messages they cause are written by one statement
+    On PostgreSQL the warnings and the staff digests are written by one statement
     (`deadline_sql.warn`), whatever the number of cases; `in_sql=False` takes the portable path, which
     writes the same rows (tests compare the two)."""
     soon, _provisional = add_working_days_provisional(today, WARN_WORKING_DAYS)

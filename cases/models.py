@@ -985,6 +985,8 @@ class NotificationEvent(models.TextChoices):
     SERVICE_RETIRED = "service_retired", _("the service of your draft was retired")
     DUE_SOON = "due_soon", _("application due soon")
     OVERDUE = "overdue", _("application overdue")
+    # The deadline sweep's one message per recipient and run: the cases due soon and overdue.
+    DEADLINE_DIGEST = "deadline_digest", _("applications due soon or overdue")
     BAD_RATING = "bad_rating", _("bad rating to rectify")
     DRAFT_EXPIRING = "draft_expiring", _("your draft will be removed")
     PROACTIVE_OFFERED = "proactive_offered", _("a benefit you may have without applying")
