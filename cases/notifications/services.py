@@ -678,6 +678,12 @@ def _render(notification: Notification) -> tuple[str, str]:
     return subject, with_links(body, notification)
 
 
+def _has_link(body: str, url: str) -> bool:
+    """`url` itself is in `body`, not only as the start of a longer one (the queue's link begins
+    every case link a digest lists)."""
+    return re.search(re.escape(url) + r"(?![^\s，。；）).,;])", body) is not None
+
+
 def with_links(body: str, notification: Notification) -> str:
     """Every message ends with its links, whatever words an admin wrote: the case's page (all
     channels) and the step's official document (e-mail and inbox), unless the text has them; a
@@ -686,7 +692,7 @@ def with_links(body: str, notification: Notification) -> str:
     context = notification.context
     url = context.get("case_url") or context.get("queue_url")
     if notification.channel == NotificationChannel.SMS:
-        return f"{body}{words['sms'].format(url=url)}" if url and url not in body else body
+        return f"{body}{words['sms'].format(url=url)}" if url and not _has_link(body, url) else body
     lines = [
         words[key].format(url=context[name])
         for key, name in (
@@ -694,7 +700,7 @@ def with_links(body: str, notification: Notification) -> str:
             ("document", "document_url"),
             ("queue", "queue_url"),
         )
-        if context.get(name) and context[name] not in body
+        if context.get(name) and not _has_link(body, context[name])
     ]
     return "\n".join([body, "", *lines]) if lines else body
 
