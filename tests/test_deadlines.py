@@ -6,6 +6,7 @@ import threading
 
 import pytest
 from django.db import connection, connections
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Role
@@ -124,6 +125,17 @@ def test_a_caseworker_gets_one_digest_per_sweep_and_the_next_only_the_new_cases(
     for case in first:
         assert f"{case.number}（{service.current_version.name}）将于 2026-11-09 到期" in digest.body
     assert digest.body.endswith("待办队列：http://127.0.0.1:8000/work/")
+    assert deliver(later.pk) == "sent"
+    client = Client()
+    client.force_login(reviewer)
+    page = client.get("/messages/").content.decode()
+    assert page.count('<ul class="digest"') == 2  # each digest a list
+    for case in first + second:
+        assert f'<a href="/work/{case.number}/">{case.number}</a>' in page
+    assert page.count('<time datetime="2026-11-09">') == 3
+    assert page.count("即将到期") >= 5 and '<a href="/work/">' in page
+    api = client.get("/api/v1/notifications/").json()
+    assert [(r["event"], r["case"]) for r in api["results"]] == [("deadline_digest", None)] * 2
 
 
 @pytest.mark.django_db
