@@ -72,49 +72,45 @@ def _statement() -> str:
     request, notification = _table(SupplementRequest), _table(Notification)
     version, stage = _table(ServiceVersion), _table(WorkflowStage)
     membership, user = _table(StaffMembership), _table(User)
-    # A staff warning's message needs the case's number, holder, acting department, stage role and
-    # service names: the candidates carry them from the one read of the case row, and the warnings
-    # the INSERT returns meet them again in one hash join; every later step carries its columns on
-    # (no join of one CTE with another on guessed row counts, which planned nested loops). The
-    # applicant's warnings carry NULLs there, so no staff branch below matches them.
-    staffed = (
-        "c.id, {kind}, c.due_date, c.number, c.assignee_id, "
-        "COALESCE(c.acting_department_id, c.department_id), "
-        "COALESCE(NULLIF(s.role, ''), %(caseworker)s), v.name, v.name_en "
-        f"FROM {case} c JOIN {version} v ON v.id = c.service_version_id "
-        f"LEFT JOIN {stage} s ON s.id = c.stage_id"
-    )
-    bare = "c.id, {kind}, {deadline}, NULL, NULL::bigint, NULL::bigint, NULL, NULL, NULL"
+    # The candidates are narrow keys (case, kind, deadline): the running cases' two thresholds from
+    # index-only scans of case_sweep_running_due (due_date INCLUDE id, predicate running and not
+    # paused; VACUUM, autovacuum in production, keeps the visibility map that lets it skip the
+    # heap). The anti-join with the warnings' unique index discards what earlier sweeps recorded
+    # before any case row is read, so a sweep with nothing new reads no case row; only the rows
+    # the INSERT returns meet the case, its version and stage, for the digests' columns.
     return f"""
-    WITH candidates (case_id, kind, deadline, number, assignee_id, department_id, stage_role,
-                     name, name_en) AS MATERIALIZED (
-        SELECT {staffed.format(kind="%(due_soon)s")}
+    WITH candidates (case_id, kind, deadline) AS (
+        SELECT c.id, %(due_soon)s, c.due_date FROM {case} c
          WHERE c.state = ANY(%(running)s) AND c.paused_since IS NULL
            AND c.due_date >= %(today)s AND c.due_date <= %(soon)s
         UNION ALL
-        SELECT {staffed.format(kind="%(overdue)s")}
+        SELECT c.id, %(overdue)s, c.due_date FROM {case} c
          WHERE c.state = ANY(%(running)s) AND c.paused_since IS NULL AND c.due_date < %(today)s
         UNION ALL
-        SELECT {bare.format(kind="%(reminder)s", deadline="r.deadline")}
-          FROM {case} c JOIN {request} r ON r.case_id = c.id
+        SELECT c.id, %(reminder)s, r.deadline FROM {case} c JOIN {request} r ON r.case_id = c.id
          WHERE c.state = %(supplement_requested)s AND r.state = %(open)s
            AND r.deadline >= %(today)s AND r.deadline <= %(soon)s
         UNION ALL
-        SELECT {bare.format(kind="%(owed)s", deadline="c.materials_owed_by")} FROM {case} c
+        SELECT c.id, %(owed)s, c.materials_owed_by FROM {case} c
          WHERE c.id = ANY(%(owed_ids)s::bigint[]) AND c.materials_owed_by IS NOT NULL
     ), new AS (
-        -- The anti-join skips what earlier sweeps recorded at the cost of one hash join; ON
-        -- CONFLICT still settles a race with another sweep. One order, so two never deadlock.
+        -- ON CONFLICT settles a race with a sweep outside the advisory lock deadlines.warn takes
+        -- (which serialises sweeps, so no sort of the rows is needed for a deadlock-free order).
         INSERT INTO {warning} (case_id, kind, deadline, sweep)
         SELECT k.case_id, k.kind, k.deadline, %(run)s FROM candidates k
          WHERE NOT EXISTS (SELECT 1 FROM {warning} w WHERE w.case_id = k.case_id
                            AND w.kind = k.kind AND w.deadline = k.deadline)
-         ORDER BY k.case_id, k.kind, k.deadline
         ON CONFLICT (case_id, kind, deadline) DO NOTHING
-        RETURNING case_id, kind, deadline
-    ), warned AS (
-        SELECT k.* FROM new n JOIN candidates k
-            ON k.case_id = n.case_id AND k.kind = n.kind AND k.deadline = n.deadline
+        RETURNING id, case_id, kind, deadline
+    ), warned (case_id, kind, deadline, number, assignee_id, department_id, stage_role, name,
+               name_en) AS (
+        SELECT n.case_id, n.kind, n.deadline, c.number, c.assignee_id,
+               COALESCE(c.acting_department_id, c.department_id),
+               COALESCE(NULLIF(s.role, ''), %(caseworker)s), v.name, v.name_en
+          FROM new n JOIN {case} c ON c.id = n.case_id
+          JOIN {version} v ON v.id = c.service_version_id
+          LEFT JOIN {stage} s ON s.id = c.stage_id
+         WHERE n.kind IN (%(due_soon)s, %(overdue)s)
     ), held AS (  -- (department, role) pairs somebody holds: the stage's role or the fallback
         SELECT DISTINCT department_id, role FROM {membership}
     ), recipients (case_id, kind, deadline, number, name, name_en, user_id) AS (
@@ -163,6 +159,8 @@ def _statement() -> str:
     SELECT 'message', d.id FROM digests d
     UNION ALL
     SELECT n.kind, count(*) FROM new n GROUP BY n.kind
+    UNION ALL
+    SELECT 'applicant', n.id FROM new n WHERE n.kind IN (%(reminder)s, %(owed)s)
     """  # noqa: S608 - table names from the models, every value a parameter
 
 
@@ -173,10 +171,11 @@ def warn(
     owed: list[int],
     run: uuid.UUID,
     running_states: list[str],
-) -> tuple[dict[str, int], list[int]]:
+) -> tuple[dict[str, int], list[int], list[int]]:
     """Record every threshold crossed by `today` (due by `soon`, past due, documents due by `soon`,
     the cases in `owed` whose materials are due) under the sweep `run`, and write one digest per
-    staff recipient of the new ones. Returns (new warnings per kind, ids of the digests written)."""
+    staff recipient of the new ones. Returns (new warnings per kind, ids of the digests written,
+    ids of the new warnings told to the applicant)."""
     before, after = _staff_url_parts()
     params = {
         "today": today, "soon": soon, "run": run, "running": list(running_states),
@@ -196,6 +195,7 @@ def warn(
     }  # fmt: skip
     counts = dict.fromkeys(Kind.values, 0)
     ids: list[int] = []
+    applicant: list[int] = []
     with connection.cursor() as cursor:
         # The sorts and hashes of 200,000 warnings fit in memory (the default 4 MB spills).
         # JIT compiling (a big statement's cost passes jit_above_cost) takes longer than it saves.
@@ -204,6 +204,8 @@ def warn(
         for label, value in cursor.fetchall():
             if label == "message":
                 ids.append(value)
+            elif label == "applicant":
+                applicant.append(value)
             else:
                 counts[label] = value
-    return counts, ids
+    return counts, ids, applicant

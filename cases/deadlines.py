@@ -19,6 +19,7 @@ from django.db.models import F
 from django.utils import timezone, translation
 
 from accounts.models import Role, StaffMembership
+from portal import locks
 from services.calendar import add_working_days_provisional
 from services.models import OuterState, ServiceMaterial, join_names, localized
 
@@ -40,6 +41,8 @@ RUNNING_STATES = [OuterState.ACCEPTED, OuterState.APPROVED]
 Kind = DeadlineWarning.Kind
 # Warnings told to the applicant (and proxy); the others go to staff.
 APPLICANT_KINDS = (Kind.SUPPLEMENT_REMINDER, Kind.MATERIALS_OWED)
+# The advisory lock of a sweep's transaction (portal.locks names the beat task's own).
+SWEEP_LOCK = locks.key("cases.deadlines.warn")
 WARNING_RELATIONS = (
     "case__service_version",
     "case__assignee",
@@ -238,13 +241,20 @@ def warn(today: dt.date, *, in_sql: bool | None = None) -> dict[str, int]:
         in_sql = connection.vendor == "postgresql"
     counts: dict[str, int] = {}
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # One sweep at a time until commit (the beat's task is one_at_a_time already; this also
+            # holds for a sweep started by hand): a second one waits, then its snapshot sees the
+            # first's warnings and inserts nothing. So the INSERT needs no sorted, deadlock-free
+            # order; ON CONFLICT DO NOTHING still settles any other race.
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SWEEP_LOCK])
         owed = _still_owed(today, soon)
         if in_sql:
-            counts, ids = deadline_sql.warn(
+            counts, ids, applicant = deadline_sql.warn(
                 today=today, soon=soon, owed=list(owed), run=run, running_states=RUNNING_STATES
             )
             # The applicant's reminders: few, and worded from their request (materials, note).
-            new = _warnings_of_run(run, [k for k in APPLICANT_KINDS if counts[k]])
+            new = _applicant_warnings(applicant)
         else:
             new, staff_rows = _warn_in_python(today, soon, owed, run)
             ids = [row.pk for row in staff_rows]
@@ -275,11 +285,13 @@ def close_expired(today: dt.date) -> dict[str, int]:
     return deemed.close_due(today)
 
 
-def _warnings_of_run(run: uuid.UUID, kinds: list[str]) -> dict[str, list[DeadlineWarning]]:
+def _applicant_warnings(pks: list[int]) -> dict[str, list[DeadlineWarning]]:
     new: dict[str, list[DeadlineWarning]] = {}
-    if kinds:
-        for warning in DeadlineWarning.objects.filter(sweep=run, kind__in=kinds).select_related(
-            *WARNING_RELATIONS
+    if pks:
+        for warning in (
+            DeadlineWarning.objects.filter(pk__in=pks)
+            .select_related(*WARNING_RELATIONS)
+            .order_by("pk")
         ):
             new.setdefault(warning.kind, []).append(warning)
     return new

@@ -278,8 +278,11 @@ class Case(models.Model):
             ),
             # The deadline sweep (cases/deadline_sql.py): running cases by due date (due soon and
             # overdue), silent intake by its date (deemed accepted, §32), materials owed (容缺).
+            # The first holds the case's id beside the date and the running predicate as its
+            # condition: the sweep's candidates come from index-only scans, no case row read.
             models.Index(
                 fields=["due_date"],
+                include=["id"],
                 condition=Q(state__in=["accepted", "approved"], paused_since__isnull=True),
                 name="case_sweep_running_due",
             ),
