@@ -94,12 +94,16 @@ def _statement() -> str:
         SELECT c.id, %(owed)s, c.materials_owed_by FROM {case} c
          WHERE c.id = ANY(%(owed_ids)s::bigint[]) AND c.materials_owed_by IS NOT NULL
     ), new AS (
-        -- ON CONFLICT settles a race with a sweep outside the advisory lock deadlines.warn takes
-        -- (which serialises sweeps, so no sort of the rows is needed for a deadlock-free order).
+        -- The sort is load-bearing: it ends the anti-join before the first row is inserted. Without
+        -- it, a plan made while the warnings table looked empty (a nested loop over a scan of it)
+        -- rescans the rows this INSERT adds, once per candidate: minutes at 200,000. It also gives
+        -- a fixed lock order should two sweeps ever run at once (deadlines.warn serialises them
+        -- with an advisory lock; ON CONFLICT settles any other race).
         INSERT INTO {warning} (case_id, kind, deadline, sweep)
         SELECT k.case_id, k.kind, k.deadline, %(run)s FROM candidates k
          WHERE NOT EXISTS (SELECT 1 FROM {warning} w WHERE w.case_id = k.case_id
                            AND w.kind = k.kind AND w.deadline = k.deadline)
+         ORDER BY k.case_id, k.kind, k.deadline
         ON CONFLICT (case_id, kind, deadline) DO NOTHING
         RETURNING id, case_id, kind, deadline
     ), warned (case_id, kind, deadline, number, assignee_id, department_id, stage_role, name,

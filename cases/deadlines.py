@@ -244,8 +244,7 @@ def warn(today: dt.date, *, in_sql: bool | None = None) -> dict[str, int]:
         if connection.vendor == "postgresql":
             # One sweep at a time until commit (the beat's task is one_at_a_time already; this also
             # holds for a sweep started by hand): a second one waits, then its snapshot sees the
-            # first's warnings and inserts nothing. So the INSERT needs no sorted, deadlock-free
-            # order; ON CONFLICT DO NOTHING still settles any other race.
+            # first's warnings and inserts nothing; ON CONFLICT DO NOTHING settles any other race.
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SWEEP_LOCK])
         owed = _still_owed(today, soon)
