@@ -4,7 +4,9 @@ It looks for what is due and not yet done ("due within two working days", "past 
 due soon", "documents not sent in time", "intake silent for five working days"), never for what
 became due in the last few minutes, so a beat that was down for hours misses nothing. Each warning is
 a DeadlineWarning row inserted with ON CONFLICT DO NOTHING; only the rows this sweep inserted cause
-messages. Deadlines live in the database; nothing is scheduled as a Celery countdown.
+messages: the applicant's reminders one per case (documents, materials owed), and for staff one
+digest per recipient and run listing their cases newly due soon or overdue (deadline_sql).
+Deadlines live in the database; nothing is scheduled as a Celery countdown.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ import uuid
 
 from django.db import connection, transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.models import Role, StaffMembership
+from portal import locks
 from services.calendar import add_working_days_provisional
-from services.models import OuterState, ServiceMaterial, join_names
+from services.models import OuterState, ServiceMaterial, join_names, localized
 
 from . import deadline_sql, workflow
 from .models import (
@@ -26,6 +29,7 @@ from .models import (
     Case,
     DeadlineWarning,
     Notification,
+    NotificationChannel,
     NotificationEvent,
     SupplementRequest,
 )
@@ -37,6 +41,8 @@ RUNNING_STATES = [OuterState.ACCEPTED, OuterState.APPROVED]
 Kind = DeadlineWarning.Kind
 # Warnings told to the applicant (and proxy); the others go to staff.
 APPLICANT_KINDS = (Kind.SUPPLEMENT_REMINDER, Kind.MATERIALS_OWED)
+# The advisory lock of a sweep's transaction (portal.locks names the beat task's own).
+SWEEP_LOCK = locks.key("cases.deadlines.warn")
 WARNING_RELATIONS = (
     "case__service_version",
     "case__assignee",
@@ -59,18 +65,17 @@ def _insert_warnings(
     )
 
 
-def _staff_messages(
-    warnings: list[DeadlineWarning], event: str, escalate: bool
-) -> list[Notification]:
-    """To the case's holder, or to whoever works its current stage in the acting department (own,
-    parent or fixed); an overdue case also goes to that department's head."""
+def _staff_recipients(warnings: list[DeadlineWarning], escalate: bool) -> list[tuple]:
+    """(user, warning) for each person told of each warning: the case's holder, or whoever works its
+    current stage in the acting department (own, parent or fixed); an overdue case also goes to
+    that department's heads."""
     departments = {w.case.acting_department_id or w.case.department_id for w in warnings}
     members: dict[tuple[int, str], list] = {}
     for membership in StaffMembership.objects.filter(department_id__in=departments).select_related(
         "user"
     ):
         members.setdefault((membership.department_id, membership.role), []).append(membership.user)
-    rows = []
+    pairs = []
     for warning in warnings:
         case = warning.case
         department_id = case.acting_department_id or case.department_id
@@ -86,9 +91,44 @@ def _staff_messages(
                 members.get((department_id, stage_role))
                 or members.get((department_id, Role.CASEWORKER), [])
             )
-        context = {"number": case.number, "service": case.service_version.name,
-                   "due_date": warning.deadline.isoformat(), "deadline": warning.deadline.isoformat()}  # fmt: skip
-        rows += notifications.to_staff(recipients, case=case, event=event, context=context)
+        pairs += [(user, warning) for user in recipients]
+    return pairs
+
+
+def _digests(pairs: list[tuple], today: dt.date) -> list[Notification]:
+    """One inbox message per recipient listing their warned cases (what deadline_sql writes):
+    overdue first, then by due date and filing, the first DIGEST_CASES of them, the rest counted."""
+    by_user: dict[int, tuple] = {}
+    for user, warning in pairs:
+        by_user.setdefault(user.pk, (user, {}))[1][warning.case_id] = warning
+    queue = deadline_sql.queue_url()
+    rows = []
+    for _pk, (user, warned) in sorted(by_user.items()):
+        ordered = sorted(
+            warned.values(), key=lambda w: (w.kind != Kind.OVERDUE, w.deadline, w.case_id)
+        )
+        overdue = sum(w.kind == Kind.OVERDUE for w in ordered)
+        with translation.override(user.preferred_language):
+            listed = [
+                {"number": w.case.number, "service": localized(w.case.service_version, "name"),
+                 "due_date": w.deadline.isoformat(), "kind": w.kind,
+                 "case_url": notifications.staff_case_url(w.case)}
+                for w in ordered[: deadline_sql.DIGEST_CASES]
+            ]  # fmt: skip
+        context = {
+            "date": today.isoformat(),
+            "count": len(ordered),
+            "overdue_count": overdue,
+            "due_soon_count": len(ordered) - overdue,
+            "cases": listed,
+            "more": len(ordered) - len(listed),
+            "queue_url": queue,
+        }
+        rows.append(
+            Notification(recipient=user, case=None, event=NotificationEvent.DEADLINE_DIGEST,
+                         channel=NotificationChannel.INBOX, language=user.preferred_language,
+                         context=context)
+        )  # fmt: skip
     return rows
 
 
@@ -170,14 +210,15 @@ def _candidates(today: dt.date, soon: dt.date, owed: dict[int, list[ServiceMater
 def _warn_in_python(
     today: dt.date, soon: dt.date, owed: dict[int, list[ServiceMaterial]], run: uuid.UUID
 ) -> tuple[dict[str, list[DeadlineWarning]], list[Notification]]:
-    """The portable path (SQLite under `make run`): warnings and staff messages built as objects."""
+    """The portable path (SQLite under `make run`): warnings and staff digests built as objects."""
     new = {
         kind: _insert_warnings(candidates, kind, field, run)
         for candidates, kind, field in _candidates(today, soon, owed)
     }
-    rows = _staff_messages(new[Kind.DUE_SOON], NotificationEvent.DUE_SOON, escalate=False)
+    pairs = _staff_recipients(new[Kind.DUE_SOON], escalate=False)
     # Overdue cases escalate to the head of the department acting on them.
-    rows += _staff_messages(new[Kind.OVERDUE], NotificationEvent.OVERDUE, escalate=True)
+    pairs += _staff_recipients(new[Kind.OVERDUE], escalate=True)
+    rows = _digests(pairs, today)
     return new, Notification.objects.bulk_create(rows) if rows else []
 
 
@@ -188,9 +229,10 @@ def sweep(today: dt.date | None = None, *, in_sql: bool | None = None) -> dict[s
 
 
 def warn(today: dt.date, *, in_sql: bool | None = None) -> dict[str, int]:
-    """Every threshold crossed by `today` recorded once, and the messages of the new ones.
+    """Every threshold crossed by `today` recorded once, and the messages of the new ones: one
+    digest per staff recipient (DEADLINE_DIGEST), the applicant's reminders per case.
 
-    On PostgreSQL the warnings and the staff messages they cause are written by one statement
+    On PostgreSQL the warnings and the staff digests are written by one statement
     (`deadline_sql.warn`), whatever the number of cases; `in_sql=False` takes the portable path, which
     writes the same rows (tests compare the two)."""
     soon, _provisional = add_working_days_provisional(today, WARN_WORKING_DAYS)
@@ -199,13 +241,19 @@ def warn(today: dt.date, *, in_sql: bool | None = None) -> dict[str, int]:
         in_sql = connection.vendor == "postgresql"
     counts: dict[str, int] = {}
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # One sweep at a time until commit (the beat's task is one_at_a_time already; this also
+            # holds for a sweep started by hand): a second one waits, then its snapshot sees the
+            # first's warnings and inserts nothing; ON CONFLICT DO NOTHING settles any other race.
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SWEEP_LOCK])
         owed = _still_owed(today, soon)
         if in_sql:
-            counts, ids = deadline_sql.warn(
+            counts, ids, applicant = deadline_sql.warn(
                 today=today, soon=soon, owed=list(owed), run=run, running_states=RUNNING_STATES
             )
             # The applicant's reminders: few, and worded from their request (materials, note).
-            new = _warnings_of_run(run, [k for k in APPLICANT_KINDS if counts[k]])
+            new = _applicant_warnings(applicant)
         else:
             new, staff_rows = _warn_in_python(today, soon, owed, run)
             ids = [row.pk for row in staff_rows]
@@ -236,11 +284,13 @@ def close_expired(today: dt.date) -> dict[str, int]:
     return deemed.close_due(today)
 
 
-def _warnings_of_run(run: uuid.UUID, kinds: list[str]) -> dict[str, list[DeadlineWarning]]:
+def _applicant_warnings(pks: list[int]) -> dict[str, list[DeadlineWarning]]:
     new: dict[str, list[DeadlineWarning]] = {}
-    if kinds:
-        for warning in DeadlineWarning.objects.filter(sweep=run, kind__in=kinds).select_related(
-            *WARNING_RELATIONS
+    if pks:
+        for warning in (
+            DeadlineWarning.objects.filter(pk__in=pks)
+            .select_related(*WARNING_RELATIONS)
+            .order_by("pk")
         ):
             new.setdefault(warning.kind, []).append(warning)
     return new

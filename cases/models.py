@@ -278,8 +278,11 @@ class Case(models.Model):
             ),
             # The deadline sweep (cases/deadline_sql.py): running cases by due date (due soon and
             # overdue), silent intake by its date (deemed accepted, §32), materials owed (容缺).
+            # The first holds the case's id beside the date and the running predicate as its
+            # condition: the sweep's candidates come from index-only scans, no case row read.
             models.Index(
                 fields=["due_date"],
+                include=["id"],
                 condition=Q(state__in=["accepted", "approved"], paused_since__isnull=True),
                 name="case_sweep_running_due",
             ),
@@ -985,6 +988,8 @@ class NotificationEvent(models.TextChoices):
     SERVICE_RETIRED = "service_retired", _("the service of your draft was retired")
     DUE_SOON = "due_soon", _("application due soon")
     OVERDUE = "overdue", _("application overdue")
+    # The deadline sweep's one message per recipient and run: the cases due soon and overdue.
+    DEADLINE_DIGEST = "deadline_digest", _("applications due soon or overdue")
     BAD_RATING = "bad_rating", _("bad rating to rectify")
     DRAFT_EXPIRING = "draft_expiring", _("your draft will be removed")
     PROACTIVE_OFFERED = "proactive_offered", _("a benefit you may have without applying")

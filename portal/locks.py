@@ -17,7 +17,8 @@ from django.db import connection
 logger = logging.getLogger(__name__)
 
 
-def _key(name: str) -> int:
+def key(name: str) -> int:
+    """The 64-bit advisory lock key of `name`."""
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
 
@@ -29,9 +30,9 @@ def one_at_a_time(task: Callable) -> Callable:
     def wrapped(*args, **kwargs):
         if connection.vendor != "postgresql":
             return task(*args, **kwargs)
-        key = _key(name)
+        lock = key(name)
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [lock])
             (mine,) = cursor.fetchone()
         if not mine:
             logger.info("%s is running elsewhere: this run skipped", name)
@@ -40,6 +41,6 @@ def one_at_a_time(task: Callable) -> Callable:
             return task(*args, **kwargs)
         finally:
             with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [lock])
 
     return wrapped

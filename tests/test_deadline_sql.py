@@ -1,8 +1,8 @@
 """The set-based sweep (cases/deadline_sql.py) writes exactly what the portable path writes: the
-same warnings, the same recipients and the same message rows (channel, language, context), on a
-fixture that mixes claimed and unclaimed cases, a stage role nobody holds, English readers, a head
-who holds the case, a paused case, a request for documents with a proxy and a number the URL
-quotes."""
+same warnings, the same recipients and the same message rows (channel, language, context: the staff
+get one digest each, listing their cases), on a fixture that mixes claimed and unclaimed cases, a
+stage role nobody holds, English readers, a head who holds the case, a paused case, a request for
+documents with a proxy and a number the URL quotes."""
 
 import json
 
@@ -11,9 +11,9 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Role
-from cases import deadlines, workflow
+from cases import deadline_sql, deadlines, workflow
 from cases.models import DeadlineWarning, Notification
-from cases.notifications.services import staff_case_url
+from cases.notifications.services import absolute_url, staff_case_url
 
 from .factories import (
     CitizenProfileFactory,
@@ -77,7 +77,8 @@ def written(sweep_kwargs) -> tuple[dict, set, set]:
         )
     )
     messages = {
-        (row.recipient_id, row.person_id, row.case.number, row.event, row.channel, row.language,
+        (row.recipient_id, row.person_id, row.case.number if row.case else None, row.event,
+         row.channel, row.language,
          json.dumps(row.context, sort_keys=True, ensure_ascii=False), row.address, row.state)
         for row in Notification.objects.filter(pk__gt=last_message or 0).select_related("case")
     }  # fmt: skip
@@ -126,23 +127,29 @@ def test_the_set_based_sweep_writes_what_the_portable_sweep_writes(mixed):
     counts, warnings, messages = in_sql
     assert (counts["due_soon"], counts["overdue"], counts["supplement_reminders"]) == (4, 0, 0)
     assert paused.number not in {number for number, _kind, _day in warnings}
-    recipients = {(number, user) for user, _p, number, *_rest in messages}
-    assert recipients == {
-        (unclaimed.number, staff["reviewer"].pk),  # whoever works the review stage
-        (unclaimed.number, staff["boss"].pk),
-        (held.number, staff["reviewer"].pk),  # the holder alone
-        (by_boss.number, staff["boss"].pk),
-        (nobody_reviews.number, staff["tax_caseworker"].pk),  # nobody reviews at tax
+    told = digests(messages)
+    # One digest each, listing by due date then filing: whoever works the review stage (the
+    # reviewer, the boss) gets the unclaimed case, a holder their own; nobody reviews at tax.
+    assert {user: listed(d) for user, d in told.items()} == {
+        staff["reviewer"].pk: [unclaimed.number, held.number],
+        staff["boss"].pk: [unclaimed.number, by_boss.number],
+        staff["tax_caseworker"].pk: [nobody_reviews.number],
     }
-    contexts = {
-        (user, number): json.loads(context)
-        for user, _p, number, _e, _c, _l, context, *_ in messages
-    }
-    english = contexts[(staff["reviewer"].pk, held.number)]
-    assert (english["service"], english["due_date"]) == ("Food licence", "2026-11-09")
-    tax_context = contexts[(staff["tax_caseworker"].pk, nobody_reviews.number)]
-    assert tax_context["service"] == tax_service.current_version.name  # no English name
-    assert tax_context["case_url"] == staff_case_url(nobody_reviews)
+    english = told[staff["reviewer"].pk]
+    assert english["language"] == "en"
+    assert english["context"] | {"cases": None} == {
+        "date": "2026-11-05", "count": 2, "overdue_count": 0, "due_soon_count": 2, "more": 0,
+        "cases": None, "queue_url": absolute_url("/work/"),
+    }  # fmt: skip
+    assert english["context"]["cases"][1] == {
+        "number": held.number, "service": "Food licence", "due_date": "2026-11-09",
+        "kind": "due_soon", "case_url": staff_case_url(held),
+    }  # fmt: skip
+    assert told[staff["boss"].pk]["language"] == "zh-hans"
+    assert told[staff["boss"].pk]["context"]["cases"][0]["service"] == food.current_version.name
+    tax_case = told[staff["tax_caseworker"].pk]["context"]["cases"][0]
+    assert tax_case["service"] == tax_service.current_version.name  # no English name
+    assert tax_case["case_url"] == staff_case_url(nobody_reviews)
 
     with at("2026-11-05"):
         assert written({"in_sql": True})[1:] == (set(), set())  # nothing new, nothing written
@@ -152,17 +159,76 @@ def test_the_set_based_sweep_writes_what_the_portable_sweep_writes(mixed):
     assert in_sql == portable
     counts, _warnings, messages = in_sql
     assert (counts["overdue"], counts["supplement_reminders"]) == (4, 1)
-    told = {(number, user, channel) for user, _p, number, _e, channel, *_ in messages}
-    heads = {staff["head"].pk, staff["boss"].pk}
-    assert {(n, u) for n, u, _c in told if n == by_boss.number} == {
-        (by_boss.number, user) for user in heads
-    }  # the boss holds it and is a head: told once
-    assert {u for n, u, _c in told if n == held.number} == heads | {staff["reviewer"].pk}
-    assert {u for n, u, _c in told if n == nobody_reviews.number} == {staff["tax_head"].pk}
-    assert {(u, c) for n, u, c in told if n == documents.number} == {
+    told = digests(messages)
+    every_amr_case = [unclaimed.number, held.number, by_boss.number]
+    assert {user: listed(d) for user, d in told.items()} == {
+        staff["head"].pk: every_amr_case,  # the heads: every overdue case of the department
+        staff["boss"].pk: every_amr_case,  # holds one and is a head: listed once
+        staff["reviewer"].pk: [held.number],  # the holder
+        staff["tax_head"].pk: [nobody_reviews.number],
+    }
+    boss = told[staff["boss"].pk]["context"]
+    assert (boss["count"], boss["overdue_count"], boss["due_soon_count"]) == (3, 3, 0)
+    assert {case["kind"] for case in boss["cases"]} == {"overdue"}
+    applicants = {
+        (user, channel)
+        for user, _p, number, _e, channel, *_ in messages
+        if number == documents.number
+    }
+    assert applicants == {
         (principal.user.pk, "inbox"), (principal.user.pk, "email"), (principal.user.pk, "sms"),
         (proxy.user.pk, "inbox"), (proxy.user.pk, "email"), (proxy.user.pk, "sms"),
+    }  # fmt: skip  # the applicant's reminders stay one per case, on every channel
+
+
+def digests(messages: set) -> dict[int, dict]:
+    """The staff digests among `messages`, by recipient (one each: a second fails the count)."""
+    rows = [m for m in messages if m[3] == "deadline_digest"]
+    told = {
+        user: {"language": language, "context": json.loads(context), "channel": channel,
+               "case": number}
+        for user, _p, number, _e, channel, language, context, *_ in rows
     }  # fmt: skip
+    assert len(told) == len(rows)
+    assert {(d["channel"], d["case"]) for d in told.values()} <= {("inbox", None)}
+    return told
+
+
+def listed(digest: dict) -> list[str]:
+    context = digest["context"]
+    assert context["count"] == len(context["cases"]) + context["more"]
+    return [case["number"] for case in context["cases"]]
+
+
+@pytest.mark.django_db
+def test_a_digest_lists_the_overdue_first_and_counts_what_it_leaves_out(mixed, monkeypatch):
+    staff, food, _tax = mixed
+    monkeypatch.setattr(deadline_sql, "DIGEST_CASES", 2)
+    with at("2026-11-02"):  # due 2026-11-09
+        early = [accepted(food, staff) for _ in range(2)]
+    with at("2026-11-04"):  # due 2026-11-11
+        late = [accepted(food, staff) for _ in range(2)]
+    with at("2026-11-05"):
+        deadlines.sweep()  # the first two warned due soon
+    with at("2026-11-10"):  # the first two overdue now, the other two due soon
+        portable, in_sql = both_paths()
+    assert in_sql == portable
+    told = digests(in_sql[2])
+    head = told[staff["head"].pk]["context"]  # told of the overdue only
+    assert (listed(told[staff["head"].pk]), head["more"]) == ([c.number for c in early], 0)
+    reviewer = told[staff["reviewer"].pk]["context"]  # works the review stage: the due soon ones
+    assert (listed(told[staff["reviewer"].pk]), reviewer["more"]) == (
+        [late[0].number, late[1].number],
+        0,
+    )
+    boss = told[staff["boss"].pk]["context"]  # reviews and heads: all four, two listed
+    assert listed(told[staff["boss"].pk]) == [c.number for c in early]  # overdue first
+    assert (boss["count"], boss["overdue_count"], boss["due_soon_count"], boss["more"]) == (
+        4,
+        2,
+        2,
+        2,
+    )
 
 
 @pytest.mark.django_db

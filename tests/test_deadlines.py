@@ -6,6 +6,7 @@ import threading
 
 import pytest
 from django.db import connection, connections
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Role
@@ -52,6 +53,20 @@ def accepted_case(service, staff):
     return workflow.apply_transition(case=case, name="accept", actor=staff[Role.CASEWORKER])
 
 
+def digests(**filters) -> dict[str, list[Notification]]:
+    rows = Notification.objects.filter(event="deadline_digest", **filters).select_related(
+        "recipient"
+    )
+    told: dict[str, list[Notification]] = {}
+    for row in rows.order_by("pk"):
+        told.setdefault(row.recipient.username, []).append(row)
+    return told
+
+
+def numbers(row: Notification) -> list[str]:
+    return [case["number"] for case in row.context["cases"]]
+
+
 @pytest.mark.django_db
 def test_due_soon_warns_once_and_overdue_escalates_to_the_head(setting):
     service, staff = setting
@@ -60,15 +75,68 @@ def test_due_soon_warns_once_and_overdue_escalates_to_the_head(setting):
     with at("2026-11-05"):
         assert deadlines.sweep()["due_soon"] == 1
         assert deadlines.sweep()["due_soon"] == 0  # the second run warns nobody again
-    warned = Notification.objects.filter(case=case, event="due_soon")
+    assert not Notification.objects.filter(event__in=["due_soon", "overdue"]).exists()
     # Unclaimed, the case is told to whoever works its current stage: accepted, it is in review.
-    assert list(warned.values_list("recipient__username", flat=True)) == ["reviewer"]
+    told = digests()
+    assert list(told) == ["reviewer"] and len(told["reviewer"]) == 1
+    (digest,) = told["reviewer"]
+    assert (digest.case, digest.channel, digest.language) == (None, "inbox", "zh-hans")
+    assert digest.context["cases"] == [{
+        "number": case.number, "service": service.current_version.name, "due_date": "2026-11-09",
+        "kind": "due_soon", "case_url": f"http://127.0.0.1:8000/work/{case.number}/",
+    }]  # fmt: skip
     with at("2026-11-12"):  # beat was down for days: it catches up
         assert deadlines.sweep()["overdue"] == 1
         assert deadlines.sweep()["overdue"] == 0
-    escalated = Notification.objects.filter(case=case, event="overdue")
-    assert list(escalated.values_list("recipient__username", flat=True)) == ["department_head"]
+    told = digests(pk__gt=digest.pk)
+    assert list(told) == ["department_head"] and len(told["department_head"]) == 1
+    (escalated,) = told["department_head"]
+    assert numbers(escalated) == [case.number]
+    assert escalated.context["cases"][0]["kind"] == "overdue"
+    assert escalated.context["overdue_count"] == 1
     assert DeadlineWarning.objects.filter(case=case).count() == 2
+
+
+@pytest.mark.django_db
+def test_a_caseworker_gets_one_digest_per_sweep_and_the_next_only_the_new_cases(setting):
+    from cases.notifications.services import deliver
+    from cases.workflow.claims import claim_case
+
+    service, staff = setting
+    reviewer = staff[Role.REVIEWER]
+    with at("2026-11-02"):  # due 2026-11-09
+        first = [claim_case(case=accepted_case(service, staff), user=reviewer) for _ in range(3)]
+    with at("2026-11-03"):  # due 2026-11-10
+        second = [claim_case(case=accepted_case(service, staff), user=reviewer) for _ in range(2)]
+    with at("2026-11-05"):
+        assert deadlines.sweep()["due_soon"] == 3
+    (digest,) = digests()["reviewer"]
+    assert numbers(digest) == [c.number for c in first]  # by due date, then filing
+    assert (digest.context["count"], digest.context["more"]) == (3, 0)
+    with at("2026-11-06"):  # a new threshold: the two due on the 10th, not the three again
+        assert deadlines.sweep()["due_soon"] == 2
+        assert deadlines.sweep()["due_soon"] == 0
+    (later,) = digests(pk__gt=digest.pk)["reviewer"]
+    assert numbers(later) == [c.number for c in second]
+
+    # What the reader sees: one message, its cases listed with their links, the queue's link.
+    assert deliver(digest.pk) == "sent"
+    digest.refresh_from_db()
+    assert digest.subject == "3 件办件即将到期"
+    for case in first:
+        assert f"{case.number}（{service.current_version.name}）将于 2026-11-09 到期" in digest.body
+    assert digest.body.endswith("待办队列：http://127.0.0.1:8000/work/")
+    assert deliver(later.pk) == "sent"
+    client = Client()
+    client.force_login(reviewer)
+    page = client.get("/messages/").content.decode()
+    assert page.count('<ul class="digest"') == 2  # each digest a list
+    for case in first + second:
+        assert f'<a href="/work/{case.number}/">{case.number}</a>' in page
+    assert page.count('<time datetime="2026-11-09">') == 3
+    assert page.count("即将到期") >= 5 and '<a href="/work/">' in page
+    api = client.get("/api/v1/notifications/").json()
+    assert [(r["event"], r["case"]) for r in api["results"]] == [("deadline_digest", None)] * 2
 
 
 @pytest.mark.django_db
@@ -184,7 +252,8 @@ def test_two_beats_sweeping_at_once_warn_once(settings, tmp_path):
         thread.join()
     assert errors == []
     assert DeadlineWarning.objects.filter(kind="due_soon").count() == 5
-    assert Notification.objects.filter(event="due_soon").count() == 5
+    (digest,) = Notification.objects.filter(event="deadline_digest")  # one beat wrote it
+    assert sorted(c["number"] for c in digest.context["cases"]) == sorted(c.number for c in cases)
     assert Case.objects.filter(pk__in=[c.pk for c in cases]).count() == 5
 
 

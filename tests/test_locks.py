@@ -24,7 +24,7 @@ def _job(ran: list):
 def test_a_periodic_task_running_elsewhere_is_skipped_then_runs_once_freed():
     ran: list = []
     job = _job(ran)
-    key = locks._key(f"{job.__module__}.{job.__qualname__}")
+    key = locks.key(f"{job.__module__}.{job.__qualname__}")
     held, release = threading.Event(), threading.Event()
 
     def elsewhere():  # another worker, on a connection of its own

@@ -53,11 +53,19 @@ EMPTY_SIGNS = [
 ]
 
 
+def loop_names(source: str) -> set[str]:
+    """The names `{% for x in ... %}` binds (a digest's cases): the loop gives them, not the sender."""
+    return set(re.findall(r"\{%\s*for\s+(\w+)\s+in\s", source))
+
+
 def variables(source: str) -> set[str]:
-    """Every name a template reads, in any branch."""
-    return set(re.findall(r"\{\{\s*(\w+)", source)) | set(
-        re.findall(r"\{%\s*(?:el)?if\s+(?:not\s+)?(\w+)", source)
+    """Every name a template reads, in any branch (a loop's own names aside)."""
+    names = (
+        set(re.findall(r"\{\{\s*(\w+)", source))
+        | set(re.findall(r"\{%\s*(?:el)?if\s+(?:not\s+)?(\w+)", source))
+        | set(re.findall(r"\{%\s*for\s+\w+\s+in\s+(\w+)", source))
     )
+    return names - loop_names(source)
 
 
 def shown_variables(source: str, context: dict) -> set[str]:
@@ -80,7 +88,7 @@ def shown_variables(source: str, context: dict) -> set[str]:
                     walk(getattr(node, attr, None) or [])
 
     walk(Template(source).nodelist)
-    return names
+    return names - loop_names(source)
 
 
 def assert_complete(text: str, where: str) -> None:
@@ -210,10 +218,14 @@ def test_every_message_of_every_outcome_is_complete_on_every_channel_in_both_lan
         assert_filled(template_of(row), row.context, where)
         assert_complete(row.body, where)
         assert_complete(row.subject, where)
-        assert row.context["case_url"].startswith("http://127.0.0.1:8000/")
-        assert row.body.endswith(row.context["case_url"]) or (
+        # A digest is about many cases: each listed with its link, the queue's at the end.
+        url = row.context["case_url"] if row.case_id else row.context["queue_url"]
+        assert url.startswith("http://127.0.0.1:8000/")
+        assert row.body.endswith(url) or (
             row.context.get("document_url") and row.body.endswith(row.context["document_url"])
         ), f"{where}: no link at the end of {row.body!r}"
+        for listed in row.context.get("cases", []):
+            assert f"{listed['number']}" in row.body and listed["case_url"] in row.body, where
     told_of = {(row.event, row.channel, row.language) for row in rows if row.recipient_id}
     applicant_events = {
         "submitted", "accepted", "not_accepted", "supplement_requested", "supplement_reminder",
@@ -224,7 +236,9 @@ def test_every_message_of_every_outcome_is_complete_on_every_channel_in_both_lan
         for channel in NotificationChannel.values:
             for language in LANGUAGES:
                 assert (event, channel, language) in told_of
-    assert {"new_case", "due_soon", "overdue"} <= {row.event for row in rows}
+    assert {"new_case", "deadline_digest"} <= {row.event for row in rows}
+    kinds = {c["kind"] for r in rows if r.event == "deadline_digest" for c in r.context["cases"]}
+    assert kinds == {"due_soon", "overdue"}
     # Staff find the case on their own page; the applicant and the proxy on theirs.
     staff_row = next(row for row in rows if row.event == "new_case")
     assert f"/work/{staff_row.case.number}/" in staff_row.body
@@ -350,13 +364,23 @@ def test_every_template_row_renders_complete_with_what_its_sender_gives():
                "transition", "date", "replacement", "score", "licence", "licence_type", "kind",
                "text", "offers_url", "window", "centre", "amount", "method",
                # bookings of a visit (cases/hall/booking.py _tell)
-               "code", "address", "time", "appointments_url", "reopens_on"}  # fmt: skip
+               "code", "address", "time", "appointments_url", "reopens_on",
+               # the deadline digest (cases/deadline_sql.py)
+               "count", "overdue_count", "due_soon_count", "cases", "more", "queue_url"}  # fmt: skip
+    listed = [
+        {"number": "<number>", "service": "<service>", "due_date": "<due_date>", "kind": kind,
+         "case_url": "<case_url>"}
+        for kind in ("overdue", "due_soon")
+    ]  # fmt: skip
     for template in NotificationTemplate.objects.all():
         where = f"{template.event}/{template.channel}/{template.language}"
         source = f"{template.subject} {template.body}"
         assert variables(source) <= carried, where
         for refused in (True, False):
-            context = {name: f"<{name}>" for name in carried} | {"refused": refused}
+            context = {name: f"<{name}>" for name in carried} | {
+                "refused": refused,
+                "cases": listed,
+            }
             assert_filled(source, context, where)
             assert_complete(Template(template.body).render(Context(context)), where)
 

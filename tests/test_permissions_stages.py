@@ -214,12 +214,16 @@ def test_the_sweep_and_messages_go_to_the_acting_department(world):
     )
     assert told == {"caseworker_a", "reviewer_h"}  # intake at filing; the health review after
 
-    def warned(event):
-        return set(
-            Notification.objects.filter(case=case, event=event).values_list(
-                "recipient__username", flat=True
+    def warned(kind):
+        """Who the sweep's digests told of the case crossing `kind`."""
+        return {
+            row.recipient.username
+            for row in Notification.objects.filter(event="deadline_digest").select_related(
+                "recipient"
             )
-        )
+            for listed in row.context["cases"]
+            if listed["number"] == case.number and listed["kind"] == kind
+        }
 
     assert case.due_date == dt.date(2026, 11, 16)
     with at("2026-11-13"):

@@ -130,6 +130,14 @@ DEFAULT_TEXTS: dict[str, dict[str, tuple[str, str]]] = {
         "zh-hans": ("办件已超期", "办件 {{ number }} 已于 {{ due_date }} 超期。"),
         "en": ("Overdue", "Application {{ number }} was due on {{ due_date }}."),
     },
+    # The deadline sweep's digest (cases.deadlines): one message per recipient and run. count,
+    # overdue_count, due_soon_count; cases (at most DIGEST_CASES, overdue first, then by due date),
+    # each with number, service, due_date, kind (due_soon or overdue) and case_url; more (the cases
+    # not listed); date (of the sweep); queue_url.
+    "deadline_digest": {
+        "zh-hans": ("{% if overdue_count %}{{ overdue_count }} 件办件已超期{% if due_soon_count %}，{{ due_soon_count }} 件即将到期{% endif %}{% else %}{{ due_soon_count }} 件办件即将到期{% endif %}", "{% if overdue_count %}{{ overdue_count }} 件办件已超期{% if due_soon_count %}，{{ due_soon_count }} 件即将到期{% endif %}{% else %}{{ due_soon_count }} 件办件将在两个工作日内到期{% endif %}，请尽快办理。{% for c in cases %}\n{{ c.number }}（{{ c.service }}）{% if c.kind == 'overdue' %}已于 {{ c.due_date }} 超期{% else %}将于 {{ c.due_date }} 到期{% endif %}：{{ c.case_url }}{% endfor %}{% if more %}\n另有 {{ more }} 件未列出，请在待办队列查看。{% endif %}"),
+        "en": ("{% if overdue_count %}{{ overdue_count }} overdue{% if due_soon_count %}, {{ due_soon_count }} due soon{% endif %}{% else %}{{ due_soon_count }} due soon{% endif %}", "{% if overdue_count %}{{ overdue_count }} application{{ overdue_count|pluralize }} overdue{% if due_soon_count %} and {{ due_soon_count }} due soon{% endif %}{% else %}{{ due_soon_count }} application{{ due_soon_count|pluralize }} due within two working days{% endif %}.{% for c in cases %}\n{{ c.number }} ({{ c.service }}) {% if c.kind == 'overdue' %}was due on{% else %}is due on{% endif %} {{ c.due_date }}: {{ c.case_url }}{% endfor %}{% if more %}\n{{ more }} more not listed; see the queue.{% endif %}"),
+    },
     "bad_rating": {
         "zh-hans": ("差评待整改", "办件 {{ number }} 收到差评，请在 {{ deadline }} 前整改并回复。"),
         "en": ("Bad rating to rectify", "Application {{ number }} was rated badly; rectify and answer by {{ deadline }}."),
@@ -237,11 +245,14 @@ SMS_TEXTS: dict[str, dict[str, str]] = {
     },
 }  # fmt: skip
 
-# The links every message ends with (the case; the step's official document on e-mail and inbox).
+# The links every message ends with (the case; the step's official document on e-mail and inbox;
+# the queue, for the deadline digest, which is about many cases).
 LINK_WORDS = {
-    "zh-hans": {"case": "办件：{url}", "document": "文书：{url}", "sms": "详见 {url}"},
-    "en": {"case": "Application: {url}", "document": "Document: {url}", "sms": " See {url}"},
-}
+    "zh-hans": {"case": "办件：{url}", "document": "文书：{url}", "queue": "待办队列：{url}",
+                "sms": "详见 {url}"},
+    "en": {"case": "Application: {url}", "document": "Document: {url}", "queue": "Queue: {url}",
+           "sms": " See {url}"},
+}  # fmt: skip
 # The download of an official document: the name the documents work gives it, else today's.
 DOCUMENT_URL_NAMES = ("cases:official-document",)
 
@@ -667,18 +678,29 @@ def _render(notification: Notification) -> tuple[str, str]:
     return subject, with_links(body, notification)
 
 
+def _has_link(body: str, url: str) -> bool:
+    """`url` itself is in `body`, not only as the start of a longer one (the queue's link begins
+    every case link a digest lists)."""
+    return re.search(re.escape(url) + r"(?![^\s，。；）).,;])", body) is not None
+
+
 def with_links(body: str, notification: Notification) -> str:
     """Every message ends with its links, whatever words an admin wrote: the case's page (all
-    channels) and the step's official document (e-mail and inbox), unless the text has them."""
+    channels) and the step's official document (e-mail and inbox), unless the text has them; a
+    message about many cases (the deadline digest) ends with the queue instead."""
     words = LINK_WORDS.get(notification.language) or LINK_WORDS[settings.LANGUAGE_CODE]
     context = notification.context
-    url = context.get("case_url")
+    url = context.get("case_url") or context.get("queue_url")
     if notification.channel == NotificationChannel.SMS:
-        return f"{body}{words['sms'].format(url=url)}" if url and url not in body else body
+        return f"{body}{words['sms'].format(url=url)}" if url and not _has_link(body, url) else body
     lines = [
         words[key].format(url=context[name])
-        for key, name in (("case", "case_url"), ("document", "document_url"))
-        if context.get(name) and context[name] not in body
+        for key, name in (
+            ("case", "case_url"),
+            ("document", "document_url"),
+            ("queue", "queue_url"),
+        )
+        if context.get(name) and not _has_link(body, context[name])
     ]
     return "\n".join([body, "", *lines]) if lines else body
 
