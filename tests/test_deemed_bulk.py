@@ -280,4 +280,7 @@ def test_queries_do_not_grow_with_the_number_of_plain_due_cases(office):
         assert closed == {"deemed_withdrawn": count, "deemed_accepted": count}
         return len(queries.captured_queries)
 
+    closing(
+        1
+    )  # the first closure reads the calendar's cache generation; the counts compared come after
     assert closing(2) == closing(20)
