@@ -79,6 +79,26 @@ def my_applications(user: User) -> QuerySet[Case]:
     )
 
 
+def _case_page_prefetches() -> tuple:
+    """What a case's page lists under it (applicant's and staff's): its files in the order of the
+    materials, its requests for documents newest first, the version's materials."""
+    return (
+        Prefetch(
+            "attachments",
+            queryset=Attachment.objects.select_related("material").order_by(
+                "material__order", "pk"
+            ),
+        ),
+        Prefetch(
+            "supplement_requests",
+            queryset=SupplementRequest.objects.prefetch_related("materials").order_by(
+                "-created_at"
+            ),
+        ),
+        "service_version__materials",
+    )
+
+
 def application_ref(user: User, number: str) -> Case | None:
     """Just enough of one of the user's cases to act on it (the engine locks and loads the rest)."""
     return cases_visible_to_applicant(user).filter(number=number).only("pk", "number").first()
@@ -99,21 +119,7 @@ def application_for_applicant(user: User, number: str) -> Case | None:
             "agent",
             "authorisation",
         )
-        .prefetch_related(
-            Prefetch(
-                "attachments",
-                queryset=Attachment.objects.select_related("material").order_by(
-                    "material__order", "pk"
-                ),
-            ),
-            Prefetch(
-                "supplement_requests",
-                queryset=SupplementRequest.objects.prefetch_related("materials").order_by(
-                    "-created_at"
-                ),
-            ),
-            "service_version__materials",
-        )
+        .prefetch_related(*_case_page_prefetches())
         .first()
     )
 
@@ -228,22 +234,7 @@ def case_for_staff(user: User, number: str) -> Case | None:
     if case is None or not access.staff_may_see(user, case, roles_by_department):
         return None
     case._staff_roles = (user.pk, roles_by_department)
-    prefetch_related_objects(
-        [case],
-        Prefetch(
-            "attachments",
-            queryset=Attachment.objects.select_related("material").order_by(
-                "material__order", "pk"
-            ),
-        ),
-        Prefetch(
-            "supplement_requests",
-            queryset=SupplementRequest.objects.prefetch_related("materials").order_by(
-                "-created_at"
-            ),
-        ),
-        "service_version__materials",
-    )
+    prefetch_related_objects([case], *_case_page_prefetches())
     return case
 
 
