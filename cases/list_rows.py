@@ -35,10 +35,11 @@ def _zh(value) -> SafeString:
     return conditional_escape(zh(value))
 
 
-def _phrase(msgid: str, **values) -> SafeString:
+def _phrase(translated: str, **values) -> SafeString:
     """`{% blocktranslate with ... asvar text %}{{ text|zh }}`: the values escaped into the
-    translated phrase, the whole marked."""
-    text = gettext(msgid) % {name: escape(value) for name, value in values.items()}
+    translated phrase (the caller's `gettext("…")`, so makemessages finds the msgid), the whole
+    marked."""
+    text = translated % {name: escape(value) for name, value in values.items()}
     return _zh(mark_safe(text))  # noqa: S308 - the values are escaped, the phrase is our own
 
 
@@ -72,7 +73,7 @@ def application_rows(cases: Iterable[Case]) -> list[dict]:
             )
         if case.agent_id:
             proxy = _phrase(
-                "for %(name)s, by proxy %(proxy)s",
+                gettext("for %(name)s, by proxy %(proxy)s"),
                 name=case.applicant.real_name,
                 proxy=case.agent.real_name,
             )
@@ -98,7 +99,7 @@ def _application_due(case: Case) -> SafeString:
     if case.state == "supplement_requested" and case.supplement_deadline:
         due = format_html(
             "<strong>{}</strong>",
-            _phrase("send documents by %(date)s", date=_ymd(case.supplement_deadline)),
+            _phrase(gettext("send documents by %(date)s"), date=_ymd(case.supplement_deadline)),
         )
         if case.supplement_uploaded:
             due += format_html(
@@ -107,7 +108,7 @@ def _application_due(case: Case) -> SafeString:
     elif case.due_date:
         due = conditional_escape(_ymd(case.due_date))
     elif case.intake_due_date and case.state == "submitted":
-        due = _phrase("accepted by %(date)s", date=_ymd(case.intake_due_date))
+        due = _phrase(gettext("accepted by %(date)s"), date=_ymd(case.intake_due_date))
     else:
         due = SafeString("—")
     if case.due_date_provisional:

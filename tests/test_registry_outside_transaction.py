@@ -180,7 +180,7 @@ def test_a_bundle_submission_asks_the_registries_outside_its_transaction(demo, l
     lookups.meanwhile = answers_changed_in_another_tab
     refused = client.post(f"/api/v1/bundle-applications/{number}/submit/")
     assert refused.status_code == 409, refused.json()
-    assert "changed while it was being handed in" in refused.json()["detail"]
+    assert "此申请在提交过程中已被修改" in refused.json()["detail"]
     application.refresh_from_db()
     assert application.state == "draft" and application.attachments.count() == 1
     assert not Case.objects.filter(bundle_link__application=application).exists()
@@ -188,7 +188,7 @@ def test_a_bundle_submission_asks_the_registries_outside_its_transaction(demo, l
     lookups.meanwhile = answers_changed_in_another_tab  # the page says so too
     page = client.post(f"/applications/bundles/{number}/materials/", {"submit": "1"})
     assert page.status_code == 400
-    assert "changed while it was being handed in" in page.content.decode()
+    assert "此申请在提交过程中已被修改" in page.content.decode()
 
     lookups.clear()
     submitted = client.post(f"/api/v1/bundle-applications/{number}/submit/")
