@@ -120,12 +120,12 @@ def _statement() -> str:
     ), recipients (case_id, kind, deadline, number, name, name_en, user_id) AS (
         SELECT w.case_id, w.kind, w.deadline, w.number, w.name, w.name_en, w.assignee_id
           FROM warned w WHERE w.assignee_id IS NOT NULL
-        UNION  -- an overdue case's holder who is also a head is told once
+        UNION ALL  -- the heads of an overdue case's department, its holder told once (above)
         SELECT w.case_id, w.kind, w.deadline, w.number, w.name, w.name_en, m.user_id
           FROM warned w
           JOIN {membership} m ON m.department_id = w.department_id AND m.role = %(head)s
-         WHERE w.kind = %(overdue)s
-        UNION
+         WHERE w.kind = %(overdue)s AND m.user_id IS DISTINCT FROM w.assignee_id
+        UNION ALL  -- unclaimed and due soon: whoever works the stage
         SELECT w.case_id, w.kind, w.deadline, w.number, w.name, w.name_en, m.user_id
           FROM warned w
           LEFT JOIN held h ON h.department_id = w.department_id AND h.role = w.stage_role

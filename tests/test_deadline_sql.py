@@ -246,3 +246,31 @@ def test_the_set_based_warning_is_one_statement_whatever_the_number_of_cases(mix
         return sum("INSERT" in query["sql"] for query in ctx.captured_queries)
 
     assert statements(2) == statements(20) == 1
+
+
+@pytest.mark.django_db
+def test_the_applicants_reminders_cost_the_same_queries_for_two_or_eight(mixed):
+    """Reminders of documents due (to the applicant, and a proxy if any, on every channel) are read
+    and written a batch at a time: a thousand of them at Shanghai scale take no more statements."""
+    staff, food, _tax = mixed
+    material = food.current_version.materials.get()
+
+    def statements(cases: int) -> int:
+        with at("2026-11-02"):
+            for _ in range(cases):
+                workflow.request_supplement(
+                    case=filed(food), actor=staff["caseworker"], materials=[material], note="缺"
+                )
+        DeadlineWarning.objects.all().delete()
+        Notification.objects.all().delete()
+        with at("2026-11-13"), CaptureQueriesContext(connection) as ctx:
+            counts = deadlines.sweep(in_sql=True)
+        assert counts["supplement_reminders"] == DeadlineWarning.objects.count() >= cases
+        reminders = Notification.objects.filter(event="supplement_reminder")
+        assert reminders.count() == 3 * DeadlineWarning.objects.count()  # inbox, e-mail, SMS
+        assert {row.context["materials"] for row in reminders} == {material.name}
+        return len(ctx.captured_queries)
+
+    with at("2026-11-13"):
+        deadlines.sweep(in_sql=True)  # the process reads the calendar's cache generation once
+    assert statements(2) == statements(6)

@@ -288,3 +288,7 @@ def test_a_documents_reminder_reaches_the_applicant_and_the_proxy_on_every_chann
         (proxy.user.username, "email", "en"),
         (proxy.user.username, "sms", "en"),
     }
+    # Each says what the request asked for: its materials and its deadline.
+    assert {(row.context["materials"], row.context["deadline"]) for row in rows} == {
+        (material.name, "2026-11-16")
+    }
