@@ -21,7 +21,7 @@ from django.utils import timezone, translation
 from accounts.models import Role, StaffMembership
 from portal import locks
 from services.calendar import add_working_days_provisional
-from services.models import OuterState, ServiceMaterial, join_names, localized
+from services.models import OuterState, ServiceMaterial, localized
 
 from . import deadline_sql, workflow
 from .models import (
@@ -132,11 +132,6 @@ def _digests(pairs: list[tuple], today: dt.date) -> list[Notification]:
     return rows
 
 
-def _names(materials: list[ServiceMaterial]):
-    """The materials' names, said by `in_language` in the reader's language."""
-    return lambda: {"materials": join_names(m.label for m in materials)}
-
-
 def _applicant_messages(
     warnings: list[DeadlineWarning],
     event: str,
@@ -172,9 +167,9 @@ def _applicant_messages(
         }
         if request := requests.get(case.pk):
             context.update(notifications.supplement_context(request))
-            words = _names(materials.get(request.pk, []))
+            words = notifications.material_words(materials.get(request.pk, []))
         else:
-            words = _names((owed or {}).get(case.pk, []))
+            words = notifications.material_words((owed or {}).get(case.pk, []))
         rows += notifications.to_applicants(case, event, context, words)
     return rows
 

@@ -334,10 +334,14 @@ def _context(case: Case, event: Event) -> dict:
     }
 
 
+def material_words(materials):
+    """The materials' names in words of the reader's language: run by `in_language`."""
+    return lambda: {"materials": join_names(m.label for m in materials)}
+
+
 def supplement_words(request: SupplementRequest):
     """What a request for documents asks, in words of the reader's language: run by `in_language`."""
-    materials = list(request.materials.all())
-    return lambda: {"materials": join_names(m.label for m in materials)}
+    return material_words(list(request.materials.all()))
 
 
 def supplement_context(request: SupplementRequest) -> dict:
