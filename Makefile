@@ -13,7 +13,7 @@ export PORTAL_HOST := $(HOST)
 # Debian packages: for the tests (real servers, the browser, PDF tools and CJK fonts).
 TEST_DEBS := postgresql redis-server chromium fonts-noto-cjk poppler-utils gettext
 
-.PHONY: help run test fuzz lint format check messages bench bench-quick bench-day bench-sweep bench-stats clean system-test-packages
+.PHONY: help run test fuzz lint format check messages bench bench-quick bench-day bench-sweep bench-stats bench-profile clean system-test-packages
 
 help:
 	@echo "make run    set up and serve the portal with a Celery worker and beat (SQLite, no services)"
@@ -25,6 +25,7 @@ help:
 	@echo "make bench-quick  the same paths at CI size (5,000 cases, 2 s per level, 1 and 8 clients)"
 	@echo "make bench-day    locust: a Shanghai day's peak (800 reads/s, 8 submissions/s) and the highest rate held"
 	@echo "make bench-sweep  the deadline sweep over 100,000 open cases: time and queries"
+	@echo "make bench-profile where each hot path's time goes, by layer (ORM, templates, auth...), beside its floor"
 	@echo "make bench-stats  the public statistics over 1,000,000 cases: refresh, /stats/ and the API"
 
 $(BIN)/python:
@@ -121,6 +122,11 @@ bench-day: system-test-packages $(VENV)/.installed
 # 1,000,000 open cases on PostgreSQL (BENCH_SWEEP_SIZES, BENCH_SWEEP_DEEMED): seconds and queries.
 bench-sweep: system-test-packages $(VENV)/.installed
 	$(BIN)/python bench/sweep.py
+
+# Each hot path of `make bench` under cProfile in one gunicorn worker: milliseconds by layer
+# (database, ORM, templates, auth, DRF, middleware, the portal's code...) beside its floor's.
+bench-profile: system-test-packages $(VENV)/.installed
+	$(BIN)/python bench/profile.py
 
 # Public statistics over 1,000,000 cases on PostgreSQL: full and incremental refresh, /stats/ and API.
 bench-stats: system-test-packages $(VENV)/.installed

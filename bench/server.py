@@ -65,8 +65,9 @@ def environment(database_url: str, port: int) -> dict[str, str]:
 class Stack:
     """PostgreSQL, the seeded database and gunicorn; `with Stack(cases) as stack:`."""
 
-    def __init__(self, cases: int) -> None:
+    def __init__(self, cases: int, *, extra_env: dict[str, str] | None = None) -> None:
         self.cases = cases
+        self.extra_env = extra_env or {}
         self.postgres = ThrowawayPostgres()
         self.port = free_port()
         self.gunicorn: subprocess.Popen | None = None
@@ -95,7 +96,7 @@ class Stack:
         admin.autocommit = True
         admin.cursor().execute("CREATE DATABASE portal")
         admin.close()
-        self.env = environment(self.postgres.url, self.port)
+        self.env = {**environment(self.postgres.url, self.port), **self.extra_env}
         # Uploads (bench-day) go beside the throwaway cluster and are removed with it.
         self.env["PRIVATE_MEDIA_ROOT"] = str(self.postgres.directory / "private")
         started = time.perf_counter()
@@ -105,7 +106,7 @@ class Stack:
         self.seed_seconds = time.perf_counter() - started
         self.gunicorn = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "portal.wsgi:application", "--bind", f"{HOST}:{self.port}",
-             "--workers", str(WORKERS), "--log-level", "warning", "--timeout", "60"],
+             "--workers", self.extra_env.get("BENCH_WORKERS", str(WORKERS)), "--log-level", "warning", "--timeout", "60"],
             cwd=ROOT, env=self.env, start_new_session=True,
         )  # fmt: skip
         deadline = time.monotonic() + 60
@@ -176,6 +177,7 @@ class Client:
             self.cookies["sessionid"] = session
         self.token = token
         self.last_queries: int | None = None
+        self.extra_headers: dict[str, str] = {}  # sent with every request (bench-profile's label)
 
     def reconnect(self) -> None:
         self.conn.close()
@@ -185,7 +187,7 @@ class Client:
         self, method: str, path: str, *, json_body=None, form=None, body: bytes | None = None,
         content_type: str | None = None, headers: dict | None = None, auth: bool = True,
     ) -> tuple[int, bytes]:  # fmt: skip
-        sent = {"Host": HOST, **(headers or {})}
+        sent = {"Host": HOST, **self.extra_headers, **(headers or {})}
         if json_body is not None:
             body, content_type = json.dumps(json_body).encode(), "application/json"
         elif form is not None:

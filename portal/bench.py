@@ -79,3 +79,92 @@ class QueryCountMiddleware:
             response = self.get_response(request)
         response[QUERIES_HEADER] = str(count)
         return response
+
+
+# --- `make bench-profile` (BENCH_PROFILE=1, one worker) ---------------------------------------------
+#
+# Where a request's time goes, by layer: a request carrying X-Bench-Profile: <label> runs the
+# whole middleware stack under cProfile, and each function's own time (tottime) is added to the
+# layer its module belongs to. GET /bench/profile/ answers the totals per label. cProfile adds a
+# cost per Python call, so the layers made of many small calls (the ORM, templates) weigh a little
+# more than they do unprofiled: compare layers and paths, not these milliseconds with `make bench`.
+
+PROFILE_HEADER = "HTTP_X_BENCH_PROFILE"
+
+# (layer, path fragments of the module's file); the first layer that matches wins.
+LAYERS = (
+    ("db driver + wait", ("/django/db/backends/", "/psycopg2/", "psycopg2.")),
+    ("orm: build, compile, rows", ("/django/db/",)),
+    ("templates + forms", ("/django/template/", "/django/templatetags/", "/django/forms/",
+                           "/django/utils/html.py", "/django/utils/safestring.py",
+                           "/django/utils/formats.py", "/django/utils/numberformat.py",
+                           "/django/utils/dateformat.py", "/templatetags/")),
+    ("session, auth, 2fa, permissions", ("/django/contrib/sessions/", "/django/contrib/auth/",
+                                         "/django_otp/", "/guardian/", "/axes/",
+                                         "/django/core/signing.py")),
+    ("drf", ("/rest_framework/", "/drf_spectacular/")),
+    ("i18n", ("/django/utils/translation/", "/gettext.py")),
+    ("request, middleware, urls", ("/django/core/handlers/", "/django/middleware/", "/django/http/",
+                                   "/django/urls/", "/csp/", "/django/utils/cache.py",
+                                   "/django/contrib/messages/", "/django_htmx/")),
+    ("cache", ("/django/core/cache/", "/redis/")),
+    ("portal code", ("/cases/", "/services/", "/portal/", "/accounts/")),
+    ("json, crypto", ("/json/", "/cryptography/", "hashlib", "_hashlib", "hmac.py")),
+)  # fmt: skip
+OTHER = "other (stdlib, django utils)"
+_PROFILES: dict[str, dict] = {}
+
+
+def layer_of(filename: str, function: str) -> str:
+    where = filename if filename != "~" else function
+    for layer, fragments in LAYERS:
+        if any(fragment in where for fragment in fragments):
+            return layer
+    return OTHER
+
+
+class ProfileMiddleware:
+    """Outermost (BENCH_PROFILE only): profiles the requests that ask for it, by label."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        label = request.META.get(PROFILE_HEADER)
+        if not label:
+            return self.get_response(request)
+        import cProfile
+        import pstats
+        import time
+
+        profile = cProfile.Profile()
+        started = time.perf_counter()
+        profile.enable()
+        try:
+            response = self.get_response(request)
+        finally:
+            profile.disable()
+        elapsed = time.perf_counter() - started
+        entry = _PROFILES.setdefault(label, {"requests": 0, "ms": 0.0, "layers": {}, "top": {}})
+        entry["requests"] += 1
+        entry["ms"] += 1000 * elapsed
+        for (filename, line, function), row in pstats.Stats(profile).stats.items():
+            own = 1000 * row[2]
+            layer = layer_of(filename, function)
+            entry["layers"][layer] = entry["layers"].get(layer, 0.0) + own
+            key = f"{filename.rsplit('site-packages/', 1)[-1]}:{line} {function}"
+            entry["top"][key] = entry["top"].get(key, 0.0) + own
+        return response
+
+
+def profile_report(request: HttpRequest) -> HttpResponse:
+    """The totals per label as JSON, each function's share kept to the top twelve; ?reset=1 empties them."""
+    from django.http import JsonResponse
+
+    out = {}
+    for label, entry in _PROFILES.items():
+        top = sorted(entry["top"].items(), key=lambda item: -item[1])[:12]
+        out[label] = {**entry, "top": top}
+    if request.GET.get("reset"):
+        _PROFILES.clear()
+    return JsonResponse(out)

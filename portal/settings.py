@@ -144,10 +144,28 @@ TEMPLATES = [
 # PostgreSQL (psycopg2) when DATABASE_URL is set; otherwise SQLite in WAL mode with IMMEDIATE
 # transactions and a busy timeout, so that runserver and the Celery worker of `make run` never meet
 # "database is locked".
+# DB_JOIN_COLLAPSE_LIMIT: PostgreSQL's join_collapse_limit for this process's connections (0: the
+# server's, 8). The web (portal/wsgi.py) sets 1: the planner keeps the ORM's join order, which
+# starts from the table queried, and skips searching the others, which cost more than running the
+# queries (`make bench-profile`; planning the staff case page's 7-table query took 4.6 ms, running
+# it 0.4 ms; 1.3 ms with the order kept). The workers keep the search: the set-based sweep's
+# hand-written SQL depends on it (1,000,000 cases: 8.5 s with the limit at 1, 3.7 s without).
+JOIN_COLLAPSE_LIMIT = env.int("DB_JOIN_COLLAPSE_LIMIT", default=0)
+
+
+def _planner_options(database: dict) -> None:
+    if JOIN_COLLAPSE_LIMIT > 0 and "postgresql" in database.get("ENGINE", ""):
+        options = database.setdefault("OPTIONS", {})
+        options["options"] = (
+            f"{options.get('options', '')} -c join_collapse_limit={JOIN_COLLAPSE_LIMIT}".strip()
+        )
+
+
 if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db_url("DATABASE_URL")}
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    _planner_options(DATABASES["default"])
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -179,6 +197,7 @@ if env.str("DATABASE_REPLICA_URL", default="") and env.str("DATABASE_URL", defau
     DATABASES[REPLICA_DATABASE].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
     DATABASES[REPLICA_DATABASE]["CONN_HEALTH_CHECKS"] = True
     DATABASES[REPLICA_DATABASE]["TEST"] = {"MIRROR": "default"}
+    _planner_options(DATABASES[REPLICA_DATABASE])
 DATABASE_ROUTERS = ["portal.db_router.ReplicaRouter"]
 
 # --- Accounts, sessions and sign-in ---------------------------------------------------------------
@@ -695,3 +714,7 @@ PORTAL_BASE_URL = env.str(
 BENCH_ENDPOINTS = env.bool("BENCH_ENDPOINTS", default=False)
 if BENCH_ENDPOINTS:
     MIDDLEWARE = ["portal.bench.QueryCountMiddleware", *MIDDLEWARE]
+# `make bench-profile` only (with BENCH_ENDPOINTS): where a request's time goes, by layer.
+BENCH_PROFILE = BENCH_ENDPOINTS and env.bool("BENCH_PROFILE", default=False)
+if BENCH_PROFILE:
+    MIDDLEWARE = ["portal.bench.ProfileMiddleware", *MIDDLEWARE]

@@ -67,3 +67,5 @@ if settings.BENCH_ENDPOINTS:
         path("api/v1/bench/list/", bench.BareListView.as_view()),
         path("bench/page/", bench.bare_page),
     ]
+    if settings.BENCH_PROFILE:
+        urlpatterns += [path("bench/profile/", bench.profile_report)]
