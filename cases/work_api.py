@@ -18,7 +18,7 @@ from services.calendar import CalendarYearMissing, working_days_between
 from services.models import Outcome, WorkflowStage
 from services.schema import answers
 
-from . import access, access_log, decisions, documents, keyset, selectors, workflow
+from . import access_log, decisions, documents, keyset, selectors, workflow
 from .api import (
     AttachmentOutput,
     AutomaticApprovalOutput,
@@ -311,6 +311,11 @@ def work_case_data(case: Case, user, request=None, roles: set[str] | None = None
     actions = workflow.transitions_for(case, user, roles=roles)
     roles = roles - {"applicant"}
     holder = case.assignee if case.assignee_id else None
+    consultations = list(
+        case.consultations.select_related("expert")
+        .prefetch_related("expert__memberships__department")
+        .order_by("created_at", "pk")
+    )
     return {
         "number": case.number,
         "service": case.service.code,
@@ -356,12 +361,11 @@ def work_case_data(case: Case, user, request=None, roles: set[str] | None = None
         "may_take_over": bool(holder and holder.pk != user.pk and roles and case.is_open),
         "may_consult": bool(roles and case.is_open),
         "may_repair": case.is_open and workflow.may_repair(user, case),
-        "consulted": access.is_consulted(user, case),
-        "consultations": list(
-            case.consultations.select_related("expert")
-            .prefetch_related("expert__memberships__department")
-            .order_by("created_at", "pk")
+        # access.is_consulted, read off the list
+        "consulted": any(
+            c.expert_id == user.pk and c.state == Consultation.State.OPEN for c in consultations
         ),
+        "consultations": consultations,
         "row_version": case.row_version,
         "actions": [
             {

@@ -108,3 +108,24 @@ def test_the_trail_words_kept_per_process_follow_the_language(world):
             worded.setdefault(language, claim["label"])
             assert worded[language] == claim["label"]
     assert worded["en"] != worded["zh-hans"]
+
+
+@pytest.mark.django_db
+def test_consulted_says_whether_this_user_has_an_open_request_for_an_opinion(world):
+    """`consulted` is read off the case's consultations (no query of its own): true for the expert
+    asked while the request is open, false for the staff of the case and once it is answered."""
+    case, caseworker, _citizen = world
+    head = StaffMembershipFactory(department=case.department, role=Role.DEPARTMENT_HEAD).user
+    expert = StaffMembershipFactory(department=DepartmentFactory(code="tax"), role=Role.CASEWORKER)
+    url = f"/api/v1/work/cases/{case.number}/"
+    with at("2026-11-03"):
+        consultation = workflow.consult(
+            case=case, actor=head, expert=expert.user, question="请提出意见"
+        )
+        asked = _client(caseworker).get(url).json()
+        seen = _client(expert.user).get(url).json()
+        assert (asked["consulted"], seen["consulted"]) == (False, True)
+        assert [c["expert"] for c in seen["consultations"]] == [expert.user.username]
+        workflow.give_opinion(case=consultation.case, expert=expert.user, opinion="同意")
+        assert _client(expert.user).get(url).status_code == 404  # the grant ends with the answer
+        assert _client(caseworker).get(url).json()["consulted"] is False
