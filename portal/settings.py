@@ -148,8 +148,10 @@ TEMPLATES = [
 # server's, 8). The web (portal/wsgi.py) sets 1: the planner keeps the ORM's join order, which
 # starts from the table queried, and skips searching the others, which cost more than running the
 # queries (`make bench-profile`; planning the staff case page's 7-table query took 4.6 ms, running
-# it 0.4 ms; 1.3 ms with the order kept). The workers keep the search: the set-based sweep's
-# hand-written SQL depends on it (1,000,000 cases: 8.5 s with the limit at 1, 3.7 s without).
+# it 0.4 ms; 1.3 ms with the order kept). Other processes (Celery, manage.py) keep the server's
+# search: their set-based SQL was tuned under it and measured the same either way (`make
+# bench-sweep`, 1,000,000 cases, one box and day: 8.5 s with the limit at 1, 9.8 s without), and
+# the admin's and commands' ad-hoc ORM queries, filtered across joins, may need it.
 JOIN_COLLAPSE_LIMIT = env.int("DB_JOIN_COLLAPSE_LIMIT", default=0)
 
 

@@ -78,7 +78,7 @@ def test_layers_follow_the_module_a_function_lives_in():
 
 def test_the_web_keeps_the_orms_join_order_and_the_workers_plan_freely():
     """portal/wsgi.py asks for join_collapse_limit 1 (the web's ORM queries); any other process
-    (Celery, manage.py, these tests) keeps PostgreSQL's search, which the sweep's SQL needs."""
+    (Celery, manage.py, these tests) keeps PostgreSQL's search."""
     import subprocess
     import sys
 
